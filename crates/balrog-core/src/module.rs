@@ -1,0 +1,82 @@
+//! The `balrog._core` Python module: the hub, the bridge table capsule, and the two native
+//! ops (a timer and an immediate no-op) that test and benchmark the bridge before any driver.
+
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+use crate::capi::{BridgeApi, ABI_VERSION, CAPSULE_NAME};
+use crate::hub::{hub_complete, hub_release, hub_retain, Hub};
+use crate::op::Op;
+use crate::runtime::{fork_generation, runtime, runtime_started};
+
+/// An op that completes after `seconds` on the runtime's timer.
+#[pyfunction]
+fn sleep(seconds: f64) -> PyResult<Op> {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(PyValueError::new_err("sleep length must be a non-negative number"));
+    }
+    let duration = Duration::from_secs_f64(seconds);
+    // Built inside the future: a tokio timer needs the runtime context it will run in.
+    Ok(Op::new(async move { tokio::time::sleep(duration).await }, |py, ()| Ok(py.None())))
+}
+
+/// An op that completes at once: measures the bridge itself.
+#[pyfunction]
+fn noop() -> Op {
+    Op::new(std::future::ready(()), |py, ()| Ok(py.None()))
+}
+
+/// The usual way, for the benchmark: the same no-op run on a tokio thread, which then takes
+/// the GIL and delivers the result with `loop.call_soon_threadsafe(future.set_result, None)`
+/// (what pyo3-async-runtimes does).
+#[pyfunction]
+fn _noop_threadsafe(event_loop: PyObject, future: PyObject) {
+    drop(runtime().spawn(async move {
+        Python::with_gil(|py| {
+            let set_result = match future.getattr(py, "set_result") {
+                Ok(f) => f,
+                Err(err) => return err.write_unraisable(py, None),
+            };
+            if let Err(err) = event_loop.call_method1(py, "call_soon_threadsafe", (set_result, py.None())) {
+                err.write_unraisable(py, None);
+            }
+        });
+    }));
+}
+
+/// Incremented in a child process after each fork().
+#[pyfunction(name = "fork_generation")]
+fn py_fork_generation() -> u64 {
+    fork_generation()
+}
+
+/// Whether the core wheel's runtime exists in this process.
+#[pyfunction(name = "runtime_started")]
+fn py_runtime_started() -> bool {
+    runtime_started()
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let table = BridgeApi {
+        abi_version: ABI_VERSION,
+        hub_complete,
+        hub_retain,
+        hub_release,
+    };
+    let capsule = PyCapsule::new(py, table, Some(CAPSULE_NAME.to_owned()))?;
+    m.add("_BRIDGE_API", capsule)?;
+    m.add("ABI_VERSION", ABI_VERSION)?;
+    m.add_class::<Hub>()?;
+    m.add_class::<Op>()?;
+    m.add_function(wrap_pyfunction!(sleep, m)?)?;
+    m.add_function(wrap_pyfunction!(noop, m)?)?;
+    m.add_function(wrap_pyfunction!(_noop_threadsafe, m)?)?;
+    m.add_function(wrap_pyfunction!(py_fork_generation, m)?)?;
+    m.add_function(wrap_pyfunction!(py_runtime_started, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! [`Op`]: one native I/O operation, waited for in whichever mode the caller is in.
+
+use std::ffi::c_void;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::future::{AbortHandle, Abortable};
+use futures_util::FutureExt;
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::panic::PanicException;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::capi::{api, BridgeApi};
+use crate::runtime::{runtime, Exec};
+use crate::wait::block_on_exec;
+
+/// Builds the Python result on the caller's thread, with the GIL, after the future finished.
+pub type Finisher = Box<dyn FnOnce(Python<'_>) -> PyResult<PyObject> + Send>;
+type BoxedFuture = Pin<Box<dyn Future<Output = Finisher> + Send>>;
+
+enum State {
+    /// Not started: the caller decides where it runs.
+    Lazy(BoxedFuture, Exec),
+    /// Running on a tokio thread; its finisher lands in `slot`.
+    Running {
+        abort: AbortHandle,
+        slot: Arc<Mutex<Option<Finisher>>>,
+    },
+    /// The result was handed out (or the op was cancelled before it started).
+    Spent,
+}
+
+/// A native operation that has not been waited for yet.
+///
+/// Python code never calls these methods directly: `balrog._bridge.wait(op)` does, choosing
+/// `wait()` (blocking), `_start()`/`_result()` (green or asyncio) for the caller's mode.
+#[pyclass(frozen, module = "balrog._core", name = "Op")]
+pub struct Op {
+    state: Mutex<State>,
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic in a balrog native operation".to_owned()
+    }
+}
+
+/// A panic inside the future becomes a Python `PanicException` at the wait, never an abort
+/// and never a green task that waits forever.
+fn guard_panics(fut: impl Future<Output = Finisher> + Send + 'static) -> BoxedFuture {
+    Box::pin(AssertUnwindSafe(fut).catch_unwind().map(|outcome| match outcome {
+        Ok(finisher) => finisher,
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            Box::new(move |_py: Python<'_>| Err(PanicException::new_err(message))) as Finisher
+        }
+    }))
+}
+
+impl Op {
+    /// An op that runs `fut` on this wheel's shared runtime and turns its output into a
+    /// Python object with `finish` (on the caller's thread; map errors to exceptions there).
+    pub fn new<F, T, C>(fut: F, finish: C) -> Self
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+    {
+        Self::on(Exec::Shared, fut, finish)
+    }
+
+    /// Like [`Op::new`], on the given executor.
+    pub fn on<F, T, C>(exec: Exec, fut: F, finish: C) -> Self
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+    {
+        let fut = fut.map(move |value| Box::new(move |py: Python<'_>| finish(py, value)) as Finisher);
+        Op {
+            state: Mutex::new(State::Lazy(guard_panics(fut), exec)),
+        }
+    }
+
+    /// An op whose result is already known (no I/O needed), e.g. a buffered row.
+    pub fn ready<C>(finish: C) -> Self
+    where
+        C: FnOnce(Python<'_>) -> PyResult<PyObject> + Send + 'static,
+    {
+        let finisher: Finisher = Box::new(finish);
+        Self::new(std::future::ready(()), move |py, ()| finisher(py))
+    }
+
+    fn take_lazy(&self) -> PyResult<(BoxedFuture, Exec)> {
+        let mut state = self.state.lock();
+        match std::mem::replace(&mut *state, State::Spent) {
+            State::Lazy(fut, exec) => Ok((fut, exec)),
+            other => {
+                *state = other;
+                Err(PyRuntimeError::new_err("this balrog operation was already started"))
+            }
+        }
+    }
+}
+
+/// Fires the hub completion once; releases the hub reference in every case.
+struct Notifier {
+    api: &'static BridgeApi,
+    hub: *const c_void,
+    key: u64,
+}
+
+// SAFETY: the hub is a refcounted, thread-safe queue owned by balrog._core; the pointer is
+// kept alive by the retain taken in `Notifier::new`.
+unsafe impl Send for Notifier {}
+
+impl Notifier {
+    fn new(api: &'static BridgeApi, hub: *const c_void, key: u64) -> Self {
+        // SAFETY: `hub` came from a live `balrog._core.Hub` (the caller holds it).
+        unsafe { (api.hub_retain)(hub) };
+        Notifier { api, hub, key }
+    }
+
+    fn fire(self) {
+        // SAFETY: retained in `new`, released in `drop`.
+        unsafe { (self.api.hub_complete)(self.hub, self.key) };
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        // SAFETY: balances the retain in `new`.
+        unsafe { (self.api.hub_release)(self.hub) };
+    }
+}
+
+#[pymethods]
+impl Op {
+    /// Blocking wait: run the op to completion on this thread with the GIL released.
+    fn wait(&self, py: Python<'_>) -> PyResult<PyObject> {
+        let (fut, exec) = self.take_lazy()?;
+        let finisher = block_on_exec(py, &exec, fut)?;
+        finisher(py)
+    }
+
+    /// Start the op on a tokio thread; when it finishes, `key` is queued on the hub at
+    /// address `hub` (a `balrog._core.Hub`). Returns False (never completes inline).
+    fn _start(&self, py: Python<'_>, hub: usize, key: u64) -> PyResult<bool> {
+        if hub == 0 {
+            return Err(PyValueError::new_err("null hub"));
+        }
+        let api = api(py)?;
+        let (fut, exec) = self.take_lazy()?;
+        let slot: Arc<Mutex<Option<Finisher>>> = Arc::new(Mutex::new(None));
+        let notifier = Notifier::new(api, hub as *const c_void, key);
+        let filled = slot.clone();
+        let (abort, registration) = AbortHandle::new_pair();
+        let task = Abortable::new(
+            async move {
+                let finisher = fut.await;
+                *filled.lock() = Some(finisher);
+                notifier.fire();
+            },
+            registration,
+        );
+        match exec {
+            Exec::Shared => {
+                drop(runtime().spawn(task));
+            }
+            Exec::Dedicated(rt) => {
+                drop(runtime().spawn_blocking(move || rt.block_on(task)));
+            }
+        }
+        *self.state.lock() = State::Running { abort, slot };
+        Ok(false)
+    }
+
+    /// The result of a started op after its key came out of the hub.
+    fn _result(&self, py: Python<'_>) -> PyResult<PyObject> {
+        let finisher = {
+            let mut state = self.state.lock();
+            match &*state {
+                State::Running { slot, .. } => {
+                    let taken = slot.lock().take();
+                    if taken.is_some() {
+                        *state = State::Spent;
+                    }
+                    taken
+                }
+                _ => None,
+            }
+        };
+        match finisher {
+            Some(finish) => finish(py),
+            None => Err(PyRuntimeError::new_err("this balrog operation has no result yet")),
+        }
+    }
+
+    /// Cancel: a running op is aborted at its next await point; a lazy one never starts.
+    fn cancel(&self) {
+        let mut state = self.state.lock();
+        if let State::Running { abort, .. } = &*state {
+            abort.abort();
+        }
+        *state = State::Spent;
+    }
+
+    /// Whether the op has finished (its result is ready to take).
+    #[getter]
+    fn done(&self) -> bool {
+        match &*self.state.lock() {
+            State::Running { slot, .. } => slot.lock().is_some(),
+            _ => false,
+        }
+    }
+
+    /// `await op` from asyncio code.
+    fn __await__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let coro = py
+            .import("balrog._bridge")?
+            .getattr("await_op")?
+            .call1(PyTuple::new(py, [slf])?)?;
+        coro.call_method0("__await__")
+    }
+}

@@ -1,0 +1,54 @@
+//! Blocking waits: drive a future on the calling thread with the GIL released.
+//!
+//! The future is polled right here rather than on a tokio worker, so a request written to a
+//! socket leaves without a thread hop. Every [`SIGNAL_CHECK_INTERVAL`] the GIL is taken back
+//! to run Python's signal handlers: Ctrl-C raises `KeyboardInterrupt`, and dropping the
+//! future on the way out cancels the operation.
+
+use std::future::Future;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use crate::runtime::{runtime, Exec};
+
+pub(crate) const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Wait for `fut` with the GIL released, interruptible by signals (Ctrl-C).
+///
+/// For short helpers inside a wheel (a close, a handshake). It always blocks the thread:
+/// ordinary I/O entry points should return an [`crate::Op`] so green callers can suspend.
+pub fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    block_on_exec(py, &Exec::Shared, fut)
+}
+
+pub(crate) fn block_on_exec<F>(py: Python<'_>, exec: &Exec, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let shared;
+    let rt = match exec {
+        Exec::Shared => {
+            shared = runtime();
+            &*shared
+        }
+        Exec::Dedicated(rt) => &**rt,
+    };
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let polled = py.allow_threads(|| {
+            rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK_INTERVAL, fut.as_mut()).await })
+        });
+        match polled {
+            Ok(output) => return Ok(output),
+            // Still running: let Python handle pending signals; an exception (e.g.
+            // KeyboardInterrupt) drops the future, which cancels the work.
+            Err(_elapsed) => py.check_signals()?,
+        }
+    }
+}

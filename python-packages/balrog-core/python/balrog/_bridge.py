@@ -1,0 +1,304 @@
+"""The blocking/green bridge, Python side.
+
+A *green task* is a greenlet running a sync function on behalf of an asyncio task. When
+the function reaches a balrog I/O call, :func:`wait` starts the native op and switches to
+the event loop's greenlet; the loop keeps serving everything else. When the op finishes
+on a tokio thread, its key lands in the loop's hub (one eventfd wake-up per batch of
+completions), and the hub's reader callback switches straight back into the green task —
+no asyncio future, no task step per op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import itertools
+import os
+import threading
+import weakref
+from asyncio import events
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar
+
+from greenlet import getcurrent, greenlet
+
+from . import _core
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+__all__ = [
+    "GreenTask",
+    "WrongModeError",
+    "allow_blocking",
+    "await_op",
+    "green",
+    "hide",
+    "mode",
+    "run",
+    "wait",
+]
+
+
+class NativeOp(Protocol):
+    """What every balrog wheel's native op offers (``balrog._core.Op`` and its twins)."""
+
+    def wait(self) -> Any: ...
+    def _start(self, hub: int, key: int) -> bool: ...
+    def _result(self) -> Any: ...
+    def cancel(self) -> None: ...
+
+
+class WrongModeError(RuntimeError):
+    """A blocking balrog call was made on a thread whose asyncio loop is running.
+
+    Blocking there would stall every task on the loop. The fix is to run the sync code as a
+    green task (``await balrog.green(func)(...)``), or to ``await`` the native operation.
+    """
+
+
+_WRONG_MODE_MESSAGE = (
+    "balrog: a blocking I/O call was made on a thread whose asyncio event loop is running, "
+    "outside a green task; it would stall every other task on this loop. Run the sync code "
+    "as a green task instead: `await balrog.green(func)(*args)` (Django: serve with "
+    "balrog.django.asgi), or use `await` from async code. To block the loop anyway, wrap "
+    "the call in `with balrog.allow_blocking():` or set BALROG_ALLOW_BLOCKING=1."
+)
+
+_ALLOW_BLOCKING_ENV = os.environ.get("BALROG_ALLOW_BLOCKING", "") not in ("", "0")
+_thread_state = threading.local()
+
+
+class allow_blocking:
+    """Context manager: let blocking balrog calls run on a thread with a running loop."""
+
+    def __enter__(self) -> None:
+        _thread_state.allow = getattr(_thread_state, "allow", 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        _thread_state.allow -= 1
+
+
+def _blocking_allowed() -> bool:
+    return _ALLOW_BLOCKING_ENV or getattr(_thread_state, "allow", 0) > 0
+
+
+class _Hub:
+    """One per event loop: the native completion queue and who waits for which key."""
+
+    __slots__ = ("native", "address", "waiters", "keys", "loop", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.native = _core.Hub()
+        self.address: int = self.native.address
+        self.waiters: dict[int, Callable[[], object]] = {}
+        self.keys = itertools.count(1)
+        self.loop = weakref.ref(loop)
+        loop.add_reader(self.native.fileno(), self._on_ready)
+
+    def _on_ready(self) -> None:
+        pop = self.waiters.pop
+        for key in self.native.drain():
+            resume = pop(key, None)
+            if resume is not None:
+                resume()
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
+
+
+def _hub_for(loop: asyncio.AbstractEventLoop) -> _Hub:
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = _Hub(loop)
+    return hub
+
+
+def _forget_hubs_after_fork() -> None:
+    _hubs.clear()
+
+
+os.register_at_fork(after_in_child=_forget_hubs_after_fork)
+
+
+class GreenTask(greenlet):  # type: ignore[misc]
+    """A sync function running as a greenlet on behalf of an asyncio task."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        hub: _Hub,
+        done: asyncio.Future[Any],
+    ) -> None:
+        super().__init__(self._main, getcurrent())
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.hub = hub
+        self.done = done
+        # What the task is suspended on: (hub key or None, object with .cancel()).
+        self.waiting: tuple[int | None, Any] | None = None
+
+    def _main(self) -> None:
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except BaseException as exc:  # noqa: BLE001 - every outcome goes to the awaiting task
+            if not self.done.done():
+                self.done.set_exception(exc)
+        else:
+            if not self.done.done():
+                self.done.set_result(result)
+        finally:
+            del self.fn, self.args, self.kwargs
+
+    def _suspend(self, waiting: tuple[int | None, Any]) -> None:
+        self.waiting = waiting
+        try:
+            self.parent.switch()
+        finally:
+            self.waiting = None
+
+    def _deliver_cancel(self) -> None:
+        """The awaiting asyncio task was cancelled: raise CancelledError at the current wait."""
+        waiting = self.waiting
+        if waiting is not None:
+            key, target = waiting
+            if key is not None:
+                self.hub.waiters.pop(key, None)
+            target.cancel()
+        self.throw(asyncio.CancelledError())
+
+
+async def _drive(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+    loop = events.get_running_loop()
+    task = GreenTask(fn, args, kwargs, _hub_for(loop), loop.create_future())
+    task.gr_context = contextvars.copy_context()
+    task.switch()
+    while True:
+        done = task.done
+        try:
+            return await done  # type: ignore[no-any-return]
+        except asyncio.CancelledError:
+            if task.dead or not done.cancelled():
+                raise
+            # Our asyncio task was cancelled while the green task waits: hand the
+            # cancellation to the green task at its current wait, then keep waiting for it.
+            task.done = loop.create_future()
+            task._deliver_cancel()
+
+
+def wait(op: NativeOp) -> Any:
+    """Wait for a native op in the caller's mode and return its result."""
+    current = getcurrent()
+    if type(current) is GreenTask:
+        hub = current.hub
+        key = next(hub.keys)
+        op._start(hub.address, key)
+        hub.waiters[key] = current.switch
+        current._suspend((key, op))
+        return op._result()
+    if events._get_running_loop() is not None and not _blocking_allowed():
+        raise WrongModeError(_WRONG_MODE_MESSAGE)
+    return op.wait()
+
+
+async def await_op(op: NativeOp) -> Any:
+    """``await op`` from asyncio code (what ``Op.__await__`` delegates to)."""
+    loop = events.get_running_loop()
+    hub = _hub_for(loop)
+    future = loop.create_future()
+    key = next(hub.keys)
+    op._start(hub.address, key)
+
+    def resolve() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    hub.waiters[key] = resolve
+    try:
+        await future
+    except BaseException:
+        hub.waiters.pop(key, None)
+        op.cancel()
+        raise
+    return op._result()
+
+
+def _await_sync(awaitable: Awaitable[R]) -> R:
+    current = getcurrent()
+    if type(current) is GreenTask:
+        future = asyncio.ensure_future(awaitable)
+        if not future.done():
+
+            def resume(done: asyncio.Future[Any]) -> None:
+                waiting = current.waiting
+                if waiting is not None and waiting[1] is done:
+                    current.switch()
+
+            future.add_done_callback(resume)
+            current._suspend((None, future))
+        return future.result()
+    if events._get_running_loop() is not None:
+        raise WrongModeError(_WRONG_MODE_MESSAGE)
+
+    async def finish() -> R:
+        return await awaitable
+
+    return asyncio.run(finish())
+
+
+def hide(async_fn: Callable[P, Awaitable[R]]) -> Callable[P, R]:
+    """Make an asyncio coroutine function callable sync-style.
+
+    In a green task the call suspends only that task while the coroutine runs on the loop;
+    in plain sync code it runs the coroutine on a private event loop.
+    """
+
+    @functools.wraps(async_fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        return _await_sync(async_fn(*args, **kwargs))
+
+    return call
+
+
+def green(fn: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Turn a sync function into a coroutine function that runs it as a green task."""
+
+    @functools.wraps(fn)
+    async def run_green(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await _drive(fn, args, kwargs)
+
+    return run_green
+
+
+def run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a sync function with green I/O from plain sync code (a fresh event loop).
+
+    Inside a green task it simply calls ``fn``.
+    """
+    if type(getcurrent()) is GreenTask:
+        return fn(*args, **kwargs)
+    if events._get_running_loop() is not None:
+        raise WrongModeError(
+            "balrog.run() was called on a thread whose event loop is running; "
+            "use `await balrog.green(fn)(*args)` there"
+        )
+    return asyncio.run(_drive(fn, args, kwargs))
+
+
+def mode() -> Literal["green", "blocking", "async"]:
+    """Where the caller runs: in a green task, plain blocking code, or on a running loop."""
+    if type(getcurrent()) is GreenTask:
+        return "green"
+    if events._get_running_loop() is not None:
+        return "async"
+    return "blocking"
+
+
+def current_green_task() -> GreenTask | None:
+    """The green task the caller runs in, if any."""
+    current = getcurrent()
+    return current if type(current) is GreenTask else None
