@@ -58,4 +58,3 @@ pub fn api(py: Python<'_>) -> PyResult<&'static BridgeApi> {
     let _ = API.set(ApiPtr(table));
     Ok(unsafe { &*table })
 }
-

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyCapsule, PyTuple};
 
 use crate::capi::{BridgeApi, ABI_VERSION, CAPSULE_NAME};
 use crate::hub::{hub_complete, hub_release, hub_retain, Hub};
@@ -16,35 +16,65 @@ use crate::runtime::{fork_generation, runtime, runtime_started};
 #[pyfunction]
 fn sleep(seconds: f64) -> PyResult<Op> {
     if !seconds.is_finite() || seconds < 0.0 {
-        return Err(PyValueError::new_err("sleep length must be a non-negative number"));
+        return Err(PyValueError::new_err(
+            "sleep length must be a non-negative number",
+        ));
     }
     let duration = Duration::from_secs_f64(seconds);
     // Built inside the future: a tokio timer needs the runtime context it will run in.
-    Ok(Op::new(async move { tokio::time::sleep(duration).await }, |py, ()| Ok(py.None())))
+    // A zero sleep only yields (a timer would round it up to the wheel's 1 ms tick).
+    Ok(Op::new(
+        async move {
+            if duration.is_zero() {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(duration).await;
+            }
+        },
+        |py, ()| Ok(py.None()),
+    ))
 }
 
-/// An op that completes at once: measures the bridge itself.
+/// An op that completes at once: measures the bridge itself (it finishes during the
+/// first poll, so no thread is involved).
 #[pyfunction]
 fn noop() -> Op {
     Op::new(std::future::ready(()), |py, ()| Ok(py.None()))
 }
 
-/// The usual way, for the benchmark: the same no-op run on a tokio thread, which then takes
-/// the GIL and delivers the result with `loop.call_soon_threadsafe(future.set_result, None)`
-/// (what pyo3-async-runtimes does).
+/// An op that is pending once and finishes on a tokio thread: measures the whole
+/// spawn → complete → hub → resume path.
 #[pyfunction]
-fn _noop_threadsafe(event_loop: PyObject, future: PyObject) {
+fn yield_now() -> Op {
+    Op::new(tokio::task::yield_now(), |py, ()| Ok(py.None()))
+}
+
+/// The usual way, for the benchmark: the same no-op run on a tokio thread, which then takes
+/// the GIL and calls `callback(*args)` there — e.g. `loop.call_soon_threadsafe(fut.set_result,
+/// None)`, which is what pyo3-async-runtimes does to deliver a result to asyncio.
+#[pyfunction]
+#[pyo3(signature = (callback, *args))]
+fn _noop_call(callback: PyObject, args: Py<PyTuple>) {
     drop(runtime().spawn(async move {
         Python::with_gil(|py| {
-            let set_result = match future.getattr(py, "set_result") {
-                Ok(f) => f,
-                Err(err) => return err.write_unraisable(py, None),
-            };
-            if let Err(err) = event_loop.call_method1(py, "call_soon_threadsafe", (set_result, py.None())) {
+            if let Err(err) = callback.call1(py, args.bind(py)) {
                 err.write_unraisable(py, None);
             }
         });
     }));
+}
+
+/// Test hook: an op whose future panics, to show a panic arrives as PanicException.
+#[pyfunction]
+fn _panicking_op() -> Op {
+    Op::new(
+        async {
+            if std::hint::black_box(true) {
+                panic!("deliberate panic in a native op");
+            }
+        },
+        |py, ()| Ok(py.None()),
+    )
 }
 
 /// Incremented in a child process after each fork().
@@ -75,7 +105,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Op>()?;
     m.add_function(wrap_pyfunction!(sleep, m)?)?;
     m.add_function(wrap_pyfunction!(noop, m)?)?;
-    m.add_function(wrap_pyfunction!(_noop_threadsafe, m)?)?;
+    m.add_function(wrap_pyfunction!(yield_now, m)?)?;
+    m.add_function(wrap_pyfunction!(_noop_call, m)?)?;
+    m.add_function(wrap_pyfunction!(_panicking_op, m)?)?;
     m.add_function(wrap_pyfunction!(py_fork_generation, m)?)?;
     m.add_function(wrap_pyfunction!(py_runtime_started, m)?)?;
     Ok(())

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::FutureExt;
@@ -16,6 +17,51 @@ use pyo3::types::PyTuple;
 
 use crate::capi::{api, BridgeApi};
 use crate::runtime::{runtime, Exec};
+
+pub(crate) const START_PENDING: u8 = 0;
+pub(crate) const START_DONE: u8 = 1;
+pub(crate) const START_NEEDS_FLUSH: u8 = 2;
+
+type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An op's task, waiting for the next flush.
+enum StartJob {
+    Shared(BoxedTask),
+    Dedicated(Arc<tokio::runtime::Runtime>, BoxedTask),
+}
+
+thread_local! {
+    /// Ops started by green tasks (or asyncio awaiters) of this thread, not yet handed to
+    /// the runtime. Per thread: a flush runs on the event-loop thread that started them.
+    static STARTED: std::cell::RefCell<Vec<StartJob>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Queue a job; true when it is the first of a new batch.
+fn defer_start(job: StartJob) -> bool {
+    STARTED.with(|started| {
+        let mut started = started.borrow_mut();
+        started.push(job);
+        started.len() == 1
+    })
+}
+
+fn flush_started() {
+    let batch = STARTED.with(|started| std::mem::take(&mut *started.borrow_mut()));
+    if batch.is_empty() {
+        return;
+    }
+    // One hand-over to the runtime for the whole batch; the worker spawns the ops locally.
+    drop(runtime().spawn(async move {
+        for job in batch {
+            match job {
+                StartJob::Shared(task) => drop(tokio::spawn(task)),
+                StartJob::Dedicated(rt, task) => {
+                    drop(tokio::task::spawn_blocking(move || rt.block_on(task)));
+                }
+            }
+        }
+    }));
+}
 use crate::wait::block_on_exec;
 
 /// Builds the Python result on the caller's thread, with the GIL, after the future finished.
@@ -30,6 +76,8 @@ enum State {
         abort: AbortHandle,
         slot: Arc<Mutex<Option<Finisher>>>,
     },
+    /// Finished inline, during `_start`'s first poll.
+    Done(Finisher),
     /// The result was handed out (or the op was cancelled before it started).
     Spent,
 }
@@ -56,13 +104,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// A panic inside the future becomes a Python `PanicException` at the wait, never an abort
 /// and never a green task that waits forever.
 fn guard_panics(fut: impl Future<Output = Finisher> + Send + 'static) -> BoxedFuture {
-    Box::pin(AssertUnwindSafe(fut).catch_unwind().map(|outcome| match outcome {
-        Ok(finisher) => finisher,
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            Box::new(move |_py: Python<'_>| Err(PanicException::new_err(message))) as Finisher
-        }
-    }))
+    Box::pin(
+        AssertUnwindSafe(fut)
+            .catch_unwind()
+            .map(|outcome| match outcome {
+                Ok(finisher) => finisher,
+                Err(payload) => {
+                    let message = panic_message(&*payload);
+                    Box::new(move |_py: Python<'_>| Err(PanicException::new_err(message)))
+                        as Finisher
+                }
+            }),
+    )
 }
 
 impl Op {
@@ -84,7 +137,8 @@ impl Op {
         T: Send + 'static,
         C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
     {
-        let fut = fut.map(move |value| Box::new(move |py: Python<'_>| finish(py, value)) as Finisher);
+        let fut =
+            fut.map(move |value| Box::new(move |py: Python<'_>| finish(py, value)) as Finisher);
         Op {
             state: Mutex::new(State::Lazy(guard_panics(fut), exec)),
         }
@@ -105,7 +159,9 @@ impl Op {
             State::Lazy(fut, exec) => Ok((fut, exec)),
             other => {
                 *state = other;
-                Err(PyRuntimeError::new_err("this balrog operation was already started"))
+                Err(PyRuntimeError::new_err(
+                    "this balrog operation was already started",
+                ))
             }
         }
     }
@@ -151,14 +207,30 @@ impl Op {
         finisher(py)
     }
 
-    /// Start the op on a tokio thread; when it finishes, `key` is queued on the hub at
-    /// address `hub` (a `balrog._core.Hub`). Returns False (never completes inline).
-    fn _start(&self, py: Python<'_>, hub: usize, key: u64) -> PyResult<bool> {
+    /// Start the op for a green task or an asyncio awaiter; returns 1 (`START_DONE`) when it
+    /// finished inline, 2 (`START_NEEDS_FLUSH`) when the caller must arrange one call of
+    /// `Op._flush()` soon (this op opened a new batch), 0 (`START_PENDING`) otherwise.
+    ///
+    /// A shared-runtime op is first polled right here (inside the runtime's context): an op
+    /// that can finish without waiting — buffered data, a no-op — returns True and its
+    /// result is ready without any thread hop. Otherwise it continues on a tokio thread
+    /// (tokio polls it again at once, so wakers registered now are replaced) and, when it
+    /// finishes, `key` is queued on the hub at address `hub` (a `balrog._core.Hub`).
+    fn _start(&self, py: Python<'_>, hub: usize, key: u64) -> PyResult<u8> {
         if hub == 0 {
             return Err(PyValueError::new_err("null hub"));
         }
         let api = api(py)?;
-        let (fut, exec) = self.take_lazy()?;
+        let (mut fut, exec) = self.take_lazy()?;
+        if let Exec::Shared = exec {
+            let rt = runtime();
+            let _entered = rt.enter();
+            let waker = futures_util::task::noop_waker();
+            if let Poll::Ready(finisher) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+                *self.state.lock() = State::Done(finisher);
+                return Ok(START_DONE);
+            }
+        }
         let slot: Arc<Mutex<Option<Finisher>>> = Arc::new(Mutex::new(None));
         let notifier = Notifier::new(api, hub as *const c_void, key);
         let filled = slot.clone();
@@ -171,36 +243,59 @@ impl Op {
             },
             registration,
         );
-        match exec {
-            Exec::Shared => {
-                drop(runtime().spawn(task));
-            }
-            Exec::Dedicated(rt) => {
-                drop(runtime().spawn_blocking(move || rt.block_on(task)));
-            }
-        }
+        let first_in_batch = defer_start(match exec {
+            Exec::Shared => StartJob::Shared(Box::pin(async move {
+                let _ = task.await;
+            })),
+            Exec::Dedicated(rt) => StartJob::Dedicated(
+                rt,
+                Box::pin(async move {
+                    let _ = task.await;
+                }),
+            ),
+        });
         *self.state.lock() = State::Running { abort, slot };
-        Ok(false)
+        Ok(if first_in_batch {
+            START_NEEDS_FLUSH
+        } else {
+            START_PENDING
+        })
+    }
+
+    /// Hand every op started on this thread since the last flush to the runtime at once.
+    ///
+    /// The green side calls it once per batch (`loop.call_soon`), after the tasks that
+    /// started ops have suspended: one wake-up of a tokio worker for the whole batch,
+    /// instead of one per op (on two CPUs each cross-thread wake-up costs more than the op).
+    #[staticmethod]
+    fn _flush() {
+        flush_started();
     }
 
     /// The result of a started op after its key came out of the hub.
     fn _result(&self, py: Python<'_>) -> PyResult<PyObject> {
         let finisher = {
             let mut state = self.state.lock();
-            match &*state {
-                State::Running { slot, .. } => {
+            match std::mem::replace(&mut *state, State::Spent) {
+                State::Done(finish) => Some(finish),
+                State::Running { abort, slot } => {
                     let taken = slot.lock().take();
-                    if taken.is_some() {
-                        *state = State::Spent;
+                    if taken.is_none() {
+                        *state = State::Running { abort, slot };
                     }
                     taken
                 }
-                _ => None,
+                other => {
+                    *state = other;
+                    None
+                }
             }
         };
         match finisher {
             Some(finish) => finish(py),
-            None => Err(PyRuntimeError::new_err("this balrog operation has no result yet")),
+            None => Err(PyRuntimeError::new_err(
+                "this balrog operation has no result yet",
+            )),
         }
     }
 
@@ -218,6 +313,7 @@ impl Op {
     fn done(&self) -> bool {
         match &*self.state.lock() {
             State::Running { slot, .. } => slot.lock().is_some(),
+            State::Done(_) => true,
             _ => false,
         }
     }

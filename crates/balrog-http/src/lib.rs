@@ -1,1 +1,20 @@
-//! placeholder: replaced by the driver implementation
+//! `balrog._http`: the wire half of `balrog.requests`.
+//!
+//! Python owns requests' semantics (preparing requests, redirects, cookies, auth, hooks);
+//! this module owns the network: connection pools, TLS, timeouts, content decoding and
+//! body streaming. Every network call returns a `balrog_core::Op`, which Python waits for
+//! with `balrog._bridge.wait` in the caller's mode (blocking or green).
+
+mod body;
+mod client;
+mod decode;
+mod errors;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _http(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::Client>()?;
+    m.add_class::<body::BodyStream>()?;
+    Ok(())
+}

@@ -1,1 +1,42 @@
-//! placeholder: replaced by the driver implementation
+//! `balrog._pg`: the native core of `balrog.psycopg`.
+//!
+//! The PostgreSQL protocol is driven directly over a tokio socket with the message codecs
+//! of `postgres-protocol` (the wire-protocol crate tokio-postgres is built on). Driving it
+//! ourselves gives what the psycopg API needs and tokio-postgres's client does not expose:
+//! typed row descriptions for simple-protocol (multi-statement) queries, one write per
+//! execute, pipelined executemany, COPY in both directions on the same connection, and
+//! rows kept raw until Python fetches them.
+
+mod connect;
+mod conn;
+mod decode;
+mod errors;
+mod proto;
+mod result;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<conn::PgConn>()?;
+    m.add_class::<result::PgResult>()?;
+    m.add_function(wrap_pyfunction!(conn::connect_op, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_value, m)?)?;
+    Ok(())
+}
+
+/// Decode one text-format value with the native decoder `spec` (what builtin loaders'
+/// `load()` use when they are called directly, e.g. through a subclass's `super().load`).
+#[pyfunction]
+#[pyo3(signature = (spec, data, tz, tz_is_utc=false))]
+fn decode_value<'py>(
+    py: Python<'py>,
+    spec: &Bound<'py, PyAny>,
+    data: &[u8],
+    tz: &Bound<'py, PyAny>,
+    tz_is_utc: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dec = decode::from_spec(spec)?;
+    let mut ctx = decode::Ctx::new(py, tz, tz_is_utc)?;
+    ctx.decode(&dec, data)
+}

@@ -12,10 +12,10 @@ from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)
 
-import os as _os  # noqa: E402
+import os as _os
 
-from . import _core  # noqa: E402
-from ._bridge import (  # noqa: E402
+from . import _core as _core
+from ._bridge import (
     GreenTask,
     WrongModeError,
     allow_blocking,
@@ -26,7 +26,7 @@ from ._bridge import (  # noqa: E402
     run,
     wait,
 )
-from ._tasks import gather, join, sleep, spawn  # noqa: E402
+from ._tasks import gather, join, sleep, spawn
 
 __version__ = "0.1.0"
 

@@ -45,7 +45,13 @@ class NativeOp(Protocol):
     """What every balrog wheel's native op offers (``balrog._core.Op`` and its twins)."""
 
     def wait(self) -> Any: ...
-    def _start(self, hub: int, key: int) -> bool: ...
+    def _start(self, hub: int, key: int) -> int:
+        """Start for a green/asyncio waiter: 0 pending, 1 finished inline, 2 pending and
+        first of a new batch (call ``type(op)._flush()`` soon)."""
+        ...
+
+    @staticmethod
+    def _flush() -> None: ...
     def _result(self) -> Any: ...
     def cancel(self) -> None: ...
 
@@ -84,10 +90,14 @@ def _blocking_allowed() -> bool:
     return _ALLOW_BLOCKING_ENV or getattr(_thread_state, "allow", 0) > 0
 
 
+_START_DONE = 1
+_START_NEEDS_FLUSH = 2
+
+
 class _Hub:
     """One per event loop: the native completion queue and who waits for which key."""
 
-    __slots__ = ("native", "address", "waiters", "keys", "loop", "__weakref__")
+    __slots__ = ("__weakref__", "address", "call_soon", "keys", "loop", "native", "waiters")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.native = _core.Hub()
@@ -95,7 +105,12 @@ class _Hub:
         self.waiters: dict[int, Callable[[], object]] = {}
         self.keys = itertools.count(1)
         self.loop = weakref.ref(loop)
+        self.call_soon = loop.call_soon
         loop.add_reader(self.native.fileno(), self._on_ready)
+
+    def schedule_flush(self, op: NativeOp) -> None:
+        """Start this batch of ops once the tasks that are running now have suspended."""
+        self.call_soon(type(op)._flush)
 
     def _on_ready(self) -> None:
         pop = self.waiters.pop
@@ -145,7 +160,7 @@ class GreenTask(greenlet):  # type: ignore[misc]
     def _main(self) -> None:
         try:
             result = self.fn(*self.args, **self.kwargs)
-        except BaseException as exc:  # noqa: BLE001 - every outcome goes to the awaiting task
+        except BaseException as exc:
             if not self.done.done():
                 self.done.set_exception(exc)
         else:
@@ -196,7 +211,11 @@ def wait(op: NativeOp) -> Any:
     if type(current) is GreenTask:
         hub = current.hub
         key = next(hub.keys)
-        op._start(hub.address, key)
+        started = op._start(hub.address, key)
+        if started == _START_DONE:
+            return op._result()  # finished inline: no suspension needed
+        if started == _START_NEEDS_FLUSH:
+            hub.schedule_flush(op)
         hub.waiters[key] = current.switch
         current._suspend((key, op))
         return op._result()
@@ -211,7 +230,11 @@ async def await_op(op: NativeOp) -> Any:
     hub = _hub_for(loop)
     future = loop.create_future()
     key = next(hub.keys)
-    op._start(hub.address, key)
+    started = op._start(hub.address, key)
+    if started == _START_DONE:
+        return op._result()
+    if started == _START_NEEDS_FLUSH:
+        hub.schedule_flush(op)
 
     def resolve() -> None:
         if not future.done():

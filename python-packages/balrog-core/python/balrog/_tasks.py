@@ -36,7 +36,7 @@ class ThreadTask(Generic[R]):
     def _main(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
             self._result = fn(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by join()
+        except BaseException as exc:
             self._error = exc
 
     def join(self) -> R:

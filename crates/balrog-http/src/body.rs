@@ -1,0 +1,178 @@
+//! Response bodies: read whole (one op) or streamed one chunk per op.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use balrog_core::{fork_generation, Exec, Op};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::decode::Decoder;
+use crate::errors::{classify_body, HttpError, Kind};
+
+/// What is left of a response body on the wire.
+pub struct BodyReader {
+    response: reqwest::Response,
+    decoder: Option<Decoder>,
+    read_timeout: Option<Duration>,
+    finished: bool,
+}
+
+impl BodyReader {
+    pub fn new(response: reqwest::Response, decoder: Option<Decoder>, read_timeout: Option<Duration>) -> Self {
+        BodyReader {
+            response,
+            decoder,
+            read_timeout,
+            finished: false,
+        }
+    }
+
+    /// The next undecoded network chunk, or `None` at the end of the body.
+    async fn next_raw(&mut self) -> Result<Option<Bytes>, HttpError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let chunk = match self.read_timeout {
+            Some(limit) => match tokio::time::timeout(limit, self.response.chunk()).await {
+                Ok(chunk) => chunk,
+                // requests turns urllib3's read timeout while streaming into ConnectionError.
+                Err(_) => {
+                    return Err(HttpError::new(
+                        Kind::ConnectionError,
+                        format!("Read timed out. (read timeout={})", limit.as_secs_f64()),
+                    ))
+                }
+            },
+            None => self.response.chunk().await,
+        };
+        match chunk {
+            Ok(Some(bytes)) => Ok(Some(bytes)),
+            Ok(None) => {
+                self.finished = true;
+                Ok(None)
+            }
+            Err(err) => {
+                self.finished = true;
+                Err(classify_body(&err))
+            }
+        }
+    }
+
+    /// The next piece of the body (decoded when asked and when an encoding applies); an
+    /// empty result means the body is complete. Never returns empty before the end.
+    pub async fn next(&mut self, decode: bool) -> Result<Bytes, HttpError> {
+        loop {
+            let raw = self.next_raw().await?;
+            match (&mut self.decoder, decode) {
+                (Some(decoder), true) => {
+                    let out = match raw {
+                        Some(bytes) => decoder.push(&bytes)?,
+                        None => return decoder.finish().map(Bytes::from),
+                    };
+                    if !out.is_empty() {
+                        return Ok(Bytes::from(out));
+                    }
+                }
+                _ => match raw {
+                    Some(bytes) if bytes.is_empty() => continue,
+                    Some(bytes) => return Ok(bytes),
+                    None => return Ok(Bytes::new()),
+                },
+            }
+        }
+    }
+
+    /// The rest of the body, decoded, in one buffer.
+    pub async fn read_all(mut self) -> Result<Vec<u8>, HttpError> {
+        let hint = self.response.content_length().unwrap_or(0) as usize;
+        let mut all = Vec::with_capacity(hint.min(64 * 1024 * 1024));
+        loop {
+            let piece = self.next(true).await?;
+            if piece.is_empty() {
+                return Ok(all);
+            }
+            if all.is_empty() && self.finished && self.decoder.is_none() {
+                return Ok(piece.to_vec());
+            }
+            all.extend_from_slice(&piece);
+        }
+    }
+}
+
+/// A streamed response body (`stream=True`): each `read()` is one op returning one chunk.
+#[pyclass(frozen, module = "balrog._http")]
+pub struct BodyStream {
+    reader: Arc<tokio::sync::Mutex<Option<BodyReader>>>,
+    exec: Mutex<Option<Arc<tokio::runtime::Runtime>>>,
+    generation: u64,
+}
+
+impl BodyStream {
+    pub fn new(reader: BodyReader, runtime: Option<Arc<tokio::runtime::Runtime>>) -> Self {
+        BodyStream {
+            reader: Arc::new(tokio::sync::Mutex::new(Some(reader))),
+            exec: Mutex::new(runtime),
+            generation: fork_generation(),
+        }
+    }
+
+    fn exec(&self) -> Exec {
+        match &*self.exec.lock() {
+            Some(rt) => Exec::Dedicated(rt.clone()),
+            None => Exec::Shared,
+        }
+    }
+}
+
+impl Drop for BodyStream {
+    fn drop(&mut self) {
+        if self.generation != fork_generation() {
+            // The socket belongs to the parent's runtime: never deregister it from here.
+            if let Some(reader) = self.reader.try_lock().ok().and_then(|mut r| r.take()) {
+                std::mem::forget(reader);
+            }
+            if let Some(rt) = self.exec.lock().take() {
+                std::mem::forget(rt);
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl BodyStream {
+    /// Next chunk of the body (`b""` at the end). `decode=False` gives the bytes as sent.
+    #[pyo3(signature = (decode = true))]
+    fn read(&self, decode: bool) -> PyResult<Op> {
+        if self.generation != fork_generation() {
+            return Err(PyRuntimeError::new_err(
+                "this response body was opened in a parent process before fork()",
+            ));
+        }
+        let reader = self.reader.clone();
+        Ok(Op::on(
+            self.exec(),
+            async move {
+                let mut guard = reader.lock().await;
+                match guard.as_mut() {
+                    Some(body) => body.next(decode).await,
+                    None => Ok(Bytes::new()),
+                }
+            },
+            |py, result: Result<Bytes, HttpError>| match result {
+                Ok(bytes) => Ok(PyBytes::new(py, &bytes).into_any().unbind()),
+                Err(err) => Err(err.into_py(py)),
+            },
+        ))
+    }
+
+    /// Drop the connection (a partly read body cannot go back to the pool).
+    fn close(&self) {
+        if let Ok(mut guard) = self.reader.try_lock() {
+            guard.take();
+        }
+    }
+}

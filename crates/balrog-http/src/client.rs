@@ -1,0 +1,446 @@
+//! `Client`: the connection pools behind one requests `Session` adapter (one per TLS/proxy
+//! configuration), and `send`, the op that performs one HTTP exchange.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use balrog_core::{fork_generation, Exec, Op};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING};
+use tokio::runtime::Runtime;
+
+use crate::body::{BodyReader, BodyStream};
+use crate::decode::Decoder;
+use crate::errors::{classify_send, HttpError, Kind};
+
+/// TLS, proxy and pool settings shared by both of the client's pools.
+struct Config {
+    verify: bool,
+    ca_pem: Option<Vec<u8>>,
+    identity_pem: Option<Vec<u8>>,
+    proxy: Option<String>,
+    connect_timeout: Option<Duration>,
+    pool_maxsize: usize,
+}
+
+/// The pools, built on first use in each mode, rebuilt after a fork.
+///
+/// Blocking callers use a current-thread runtime owned by this client: the calling thread
+/// drives the connection itself, so a request costs no thread hop. Green callers use the
+/// wheel's shared runtime. A pooled connection lives on the runtime that opened it, hence
+/// one reqwest client per side.
+struct Pools {
+    generation: u64,
+    blocking: Option<(reqwest::Client, Arc<Runtime>)>,
+    green: Option<reqwest::Client>,
+}
+
+#[pyclass(frozen, module = "balrog._http")]
+pub struct Client {
+    config: Config,
+    pools: Mutex<Pools>,
+}
+
+fn read_file(path: &str) -> PyResult<Vec<u8>> {
+    std::fs::read(path).map_err(|err| PyOSError::new_err(format!("Could not read {path}: {err}")))
+}
+
+fn tls_error(message: String) -> PyErr {
+    Python::with_gil(|py| HttpError::new(Kind::SslError, message).into_py(py))
+}
+
+impl Config {
+    fn build(&self) -> PyResult<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .http1_title_case_headers()
+            .pool_max_idle_per_host(self.pool_maxsize)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true);
+        if let Some(limit) = self.connect_timeout {
+            builder = builder.connect_timeout(limit);
+        }
+        builder = match &self.proxy {
+            Some(url) => {
+                let proxy = reqwest::Proxy::all(url.as_str()).map_err(|err| {
+                    Python::with_gil(|py| {
+                        HttpError::new(Kind::ProxyError, format!("Invalid proxy URL {url:?}: {err}")).into_py(py)
+                    })
+                })?;
+                builder.proxy(proxy)
+            }
+            None => builder.no_proxy(),
+        };
+        if !self.verify {
+            builder = builder
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true);
+        }
+        if let Some(pem) = &self.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|err| tls_error(format!("Could not load the CA bundle: {err}")))?;
+            if certs.is_empty() {
+                return Err(tls_error("The CA bundle holds no certificate".to_owned()));
+            }
+            builder = builder.tls_built_in_root_certs(false);
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some(pem) = &self.identity_pem {
+            let identity = reqwest::Identity::from_pem(pem)
+                .map_err(|err| tls_error(format!("Could not load the client certificate: {err}")))?;
+            builder = builder.identity(identity);
+        }
+        builder
+            .build()
+            .map_err(|err| tls_error(format!("Could not set up the HTTP client: {err}")))
+    }
+}
+
+/// A `bytes` object handed to the wire without copying it.
+struct PyBytesOwner {
+    _owner: Py<PyBytes>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: a `bytes` object is immutable and kept alive by `_owner`; its buffer never moves.
+// Dropping the `Py` without the GIL defers the decref to pyo3's reference pool.
+unsafe impl Send for PyBytesOwner {}
+unsafe impl Sync for PyBytesOwner {}
+
+impl AsRef<[u8]> for PyBytesOwner {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: see the struct: the buffer is alive and immutable for our lifetime.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+fn bytes_of(obj: &Bound<'_, PyBytes>) -> Bytes {
+    let data = obj.as_bytes();
+    Bytes::from_owner(PyBytesOwner {
+        ptr: data.as_ptr(),
+        len: data.len(),
+        _owner: obj.clone().unbind(),
+    })
+}
+
+fn invalid_header(py: Python<'_>, message: String) -> PyErr {
+    HttpError::new(Kind::InvalidHeader, message).into_py(py)
+}
+
+fn header_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(text) = value.downcast::<PyString>() {
+        let text = text.to_cow()?;
+        // http.client sends header values as Latin-1.
+        return text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| {
+                PyValueError::new_err(format!(
+                    "header value {text:?} cannot be encoded as latin-1 (encode it yourself)"
+                ))
+            });
+    }
+    if let Ok(bytes) = value.downcast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    Err(PyTypeError::new_err("header names and values must be str or bytes"))
+}
+
+fn header_map(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<HeaderMap> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for item in headers.iter() {
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        let name = header_bytes(&name)?;
+        let value = header_bytes(&value)?;
+        let header = HeaderName::from_bytes(&name)
+            .map_err(|_| invalid_header(py, format!("Invalid header name {:?}", String::from_utf8_lossy(&name))))?;
+        let value = HeaderValue::from_bytes(&value).map_err(|_| {
+            invalid_header(
+                py,
+                format!(
+                    "Invalid leading whitespace, reserved character(s), or return character(s) in header value: {:?}",
+                    String::from_utf8_lossy(&value)
+                ),
+            )
+        })?;
+        map.append(header, value);
+    }
+    Ok(map)
+}
+
+fn request_body(body: Option<&Bound<'_, PyAny>>) -> PyResult<Option<reqwest::Body>> {
+    let Some(body) = body else { return Ok(None) };
+    if body.is_none() {
+        return Ok(None);
+    }
+    if let Ok(bytes) = body.downcast::<PyBytes>() {
+        return Ok(Some(reqwest::Body::from(bytes_of(bytes))));
+    }
+    if let Ok(chunks) = body.downcast::<PyList>() {
+        // A body of unknown length: sent with Transfer-Encoding: chunked.
+        let mut parts = Vec::with_capacity(chunks.len());
+        for chunk in chunks.iter() {
+            let chunk = chunk
+                .downcast::<PyBytes>()
+                .map_err(|_| PyTypeError::new_err("body chunks must be bytes"))?;
+            parts.push(Ok::<Bytes, std::io::Error>(bytes_of(chunk)));
+        }
+        let stream = futures_util::stream::iter(parts);
+        return Ok(Some(reqwest::Body::wrap_stream(stream)));
+    }
+    Err(PyTypeError::new_err("the request body must be bytes or a list of bytes"))
+}
+
+fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(PyValueError::new_err(format!("invalid timeout {s}"))),
+    }
+}
+
+/// Response status line and headers, moved out of the tokio thread as plain Rust values.
+struct Head {
+    status: u16,
+    reason: Option<String>,
+    version: u8,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
+impl Head {
+    fn of(response: &reqwest::Response) -> Head {
+        let version = match response.version() {
+            reqwest::Version::HTTP_09 => 9,
+            reqwest::Version::HTTP_10 => 10,
+            reqwest::Version::HTTP_2 => 20,
+            reqwest::Version::HTTP_3 => 30,
+            _ => 11,
+        };
+        let status = response.status();
+        let reason = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+            Some(phrase) => Some(String::from_utf8_lossy(phrase.as_bytes()).into_owned()),
+            None => status.canonical_reason().map(str::to_owned),
+        };
+        // HTTP/1 names lose their case in the `http` crate; title case is what servers send
+        // nearly always (HTTP/2 names are lower case on the wire and stay so).
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let name = if version < 20 { title_case(name.as_str()) } else { name.as_str().to_owned() };
+                (name, value.as_bytes().to_vec())
+            })
+            .collect();
+        Head {
+            status: status.as_u16(),
+            reason,
+            version,
+            headers,
+        }
+    }
+
+    fn into_py<'py>(self, py: Python<'py>, body: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let headers = PyList::empty(py);
+        for (name, value) in self.headers {
+            // http.client decodes header bytes as Latin-1: every byte maps to one char.
+            let text: String = value.iter().map(|&b| char::from(b)).collect();
+            headers.append((name, text))?;
+        }
+        (self.status, self.reason, self.version, headers, body).into_pyobject(py)
+    }
+}
+
+enum Outcome {
+    Whole(Head, Vec<u8>),
+    Streamed(Head, BodyReader),
+}
+
+impl Client {
+    /// The reqwest client and executor for the caller's mode.
+    fn side(&self, green: bool) -> PyResult<(reqwest::Client, Option<Arc<Runtime>>)> {
+        let mut pools = self.pools.lock();
+        let generation = fork_generation();
+        if pools.generation != generation {
+            // Inherited from the parent: its sockets and runtime must not be touched here.
+            std::mem::forget(pools.blocking.take());
+            std::mem::forget(pools.green.take());
+            pools.generation = generation;
+        }
+        if green {
+            if let Some(client) = &pools.green {
+                return Ok((client.clone(), None));
+            }
+            let client = self.config.build()?;
+            pools.green = Some(client.clone());
+            return Ok((client, None));
+        }
+        if let Some((client, rt)) = &pools.blocking {
+            return Ok((client.clone(), Some(rt.clone())));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| PyOSError::new_err(format!("cannot start a tokio runtime: {err}")))?;
+        let rt = Arc::new(rt);
+        let client = self.config.build()?;
+        pools.blocking = Some((client.clone(), rt.clone()));
+        Ok((client, Some(rt)))
+    }
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (*, verify = true, ca_file = None, cert_file = None, key_file = None, proxy = None, connect_timeout = None, pool_maxsize = 10))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        verify: bool,
+        ca_file: Option<String>,
+        cert_file: Option<String>,
+        key_file: Option<String>,
+        proxy: Option<String>,
+        connect_timeout: Option<f64>,
+        pool_maxsize: usize,
+    ) -> PyResult<Self> {
+        let ca_pem = ca_file.as_deref().map(read_file).transpose()?;
+        let identity_pem = match cert_file.as_deref() {
+            Some(cert) => {
+                let mut pem = read_file(cert)?;
+                if let Some(key) = key_file.as_deref() {
+                    pem.push(b'\n');
+                    pem.extend(read_file(key)?);
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        let config = Config {
+            verify,
+            ca_pem,
+            identity_pem,
+            proxy,
+            connect_timeout: seconds(connect_timeout)?,
+            pool_maxsize: pool_maxsize.max(1),
+        };
+        // Fail early (as requests does when the adapter loads them) on unusable TLS files.
+        config.build()?;
+        Ok(Client {
+            config,
+            pools: Mutex::new(Pools {
+                generation: fork_generation(),
+                blocking: None,
+                green: None,
+            }),
+        })
+    }
+
+    /// Send one request. The op's result is `(status, reason, version, headers, body)`,
+    /// `body` being `bytes` (the whole decoded body) or a `BodyStream` when `stream`.
+    #[pyo3(signature = (method, url, headers, body = None, read_timeout = None, stream = false, green = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        url: &str,
+        headers: &Bound<'_, PyList>,
+        body: Option<&Bound<'_, PyAny>>,
+        read_timeout: Option<f64>,
+        stream: bool,
+        green: bool,
+    ) -> PyResult<Op> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| PyValueError::new_err(format!("Invalid HTTP method {method:?}")))?;
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|err| HttpError::new(Kind::InvalidUrl, format!("Invalid URL {url:?}: {err}")).into_py(py))?;
+        let headers = header_map(py, headers)?;
+        let body = request_body(body)?;
+        let read_timeout = seconds(read_timeout)?;
+        let (client, runtime) = self.side(green)?;
+        let mut builder = client.request(method, parsed).headers(headers);
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        let request = builder
+            .build()
+            .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
+        let via_proxy = self.config.proxy.is_some();
+        // Until the headers arrive the wait covers connecting too; reqwest's own connect
+        // timeout fires first when the connection is the slow part.
+        let header_limit = read_timeout.map(|read| read + self.config.connect_timeout.unwrap_or_default());
+        let exec = match &runtime {
+            Some(rt) => Exec::Dedicated(rt.clone()),
+            None => Exec::Shared,
+        };
+        let fut = async move {
+            let sent = client.execute(request);
+            let response = match header_limit {
+                Some(limit) => match tokio::time::timeout(limit, sent).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let read = read_timeout.unwrap_or_default().as_secs_f64();
+                        return Err(HttpError::new(
+                            Kind::ReadTimeout,
+                            format!("Read timed out. (read timeout={read})"),
+                        ));
+                    }
+                },
+                None => sent.await,
+            }
+            .map_err(|err| classify_send(&err, via_proxy))?;
+            let head = Head::of(&response);
+            let encoding = response
+                .headers()
+                .get(CONTENT_ENCODING)
+                .and_then(|value| value.to_str().ok());
+            let decoder = Decoder::for_header(encoding)?;
+            let reader = BodyReader::new(response, decoder, read_timeout);
+            if stream {
+                Ok(Outcome::Streamed(head, reader))
+            } else {
+                Ok(Outcome::Whole(head, reader.read_all().await?))
+            }
+        };
+        Ok(Op::on(exec, fut, move |py, outcome: Result<Outcome, HttpError>| {
+            match outcome {
+                Ok(Outcome::Whole(head, body)) => {
+                    let body = PyBytes::new(py, &body).into_any();
+                    Ok(head.into_py(py, body)?.into_any().unbind())
+                }
+                Ok(Outcome::Streamed(head, reader)) => {
+                    let stream = Bound::new(py, BodyStream::new(reader, runtime))?.into_any();
+                    Ok(head.into_py(py, stream)?.into_any().unbind())
+                }
+                Err(err) => Err(err.into_py(py)),
+            }
+        }))
+    }
+
+    /// Drop idle pooled connections (`Session.close()`); in-flight requests keep theirs.
+    fn close(&self) {
+        let mut pools = self.pools.lock();
+        if pools.generation != fork_generation() {
+            return;
+        }
+        pools.green = None;
+        pools.blocking = None;
+    }
+}

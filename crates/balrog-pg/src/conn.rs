@@ -1,0 +1,625 @@
+//! `PgConn`: the native core of a Python `Connection`.
+//!
+//! Each connection owns a current-thread tokio runtime. A blocking call drives it on the
+//! caller's own thread (no thread hop between Python and the socket); a green call has a
+//! blocking-pool thread of the shared runtime drive it. The socket sits behind an async
+//! mutex, so green tasks sharing a connection queue up instead of interleaving messages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use balrog_core::{fork_generation, Exec, Op};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+use tokio::io::AsyncWriteExt;
+use tokio::runtime::{Builder, Runtime};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+use crate::connect::{connect, Params, Target};
+use crate::errors::{to_py, PgError};
+use crate::proto::{self, Collected, CopyMode, Io, Param, Shared, Status};
+use crate::result::PgResult;
+
+type Slot = Arc<AsyncMutex<Option<Io>>>;
+
+#[pyclass(frozen, module = "balrog._pg", name = "PgConn")]
+pub struct PgConn {
+    rt: Option<Arc<Runtime>>,
+    io: Option<Slot>,
+    shared: Arc<Shared>,
+    target: Target,
+    generation: u64,
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        if self.generation != fork_generation() {
+            // Inherited across fork(): the socket and the epoll instance are shared with the
+            // parent; dropping them would deregister the parent's socket. Leak them instead.
+            std::mem::forget(self.io.take());
+            std::mem::forget(self.rt.take());
+        }
+    }
+}
+
+/// Holds the socket for one op. If the op's future is dropped half way (Ctrl-C, a
+/// cancelled green task), the protocol position is unknown: the connection is closed.
+struct Session {
+    guard: OwnedMutexGuard<Option<Io>>,
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+impl Session {
+    fn io(&mut self) -> Result<&mut Io, PgError> {
+        self.guard.as_mut().ok_or(PgError::Closed)
+    }
+
+    fn done(mut self) {
+        self.finished = true;
+        self.shared.lock().active = false;
+    }
+
+    /// Apply an op's outcome: a lost connection (or a FATAL error) breaks it for good.
+    fn settle<T>(mut self, outcome: Result<T, PgError>) -> Result<T, PgError> {
+        match &outcome {
+            Err(PgError::Lost(_)) => self.mark_broken(),
+            Err(PgError::Server(fields)) if fields.iter().any(|(c, v)| *c == b'V' && (v == "FATAL" || v == "PANIC")) => {
+                self.mark_broken()
+            }
+            _ => {}
+        }
+        self.done();
+        outcome
+    }
+
+    fn mark_broken(&mut self) {
+        *self.guard = None;
+        let mut status = self.shared.lock();
+        status.closed = true;
+        status.broken = true;
+        status.tx_status = 0;
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.mark_broken();
+            self.shared.lock().active = false;
+        }
+    }
+}
+
+async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, PgError> {
+    let guard = slot.lock_owned().await;
+    if guard.is_none() {
+        return Err(PgError::Closed);
+    }
+    shared.lock().active = true;
+    let mut s = Session { guard, shared, finished: false };
+    if s.io()?.copy != CopyMode::None {
+        s.done();
+        return Err(PgError::Programming("the connection is in COPY mode: finish the copy block first".into()));
+    }
+    Ok(s)
+}
+
+fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
+    if let Some(fields) = collected.error {
+        return Err(to_py(py, PgError::Server(fields)));
+    }
+    if collected.copy_refused {
+        return Err(to_py(py, PgError::Programming("COPY cannot be used with this method; use copy() instead".into())));
+    }
+    let list = PyList::empty(py);
+    for set in collected.results {
+        list.append(Bound::new(py, PgResult::new(set))?)?;
+    }
+    Ok(list.into_any().unbind())
+}
+
+
+fn bytes_params(params: &[Option<Bound<'_, PyBytes>>]) -> Vec<Param> {
+    params.iter().map(|p| p.as_ref().map(|b| b.as_bytes().to_vec())).collect()
+}
+
+fn new_runtime() -> Result<Arc<Runtime>, PgError> {
+    Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(Arc::new)
+        .map_err(|e| PgError::Operational(format!("cannot start the connection's runtime: {e}")))
+}
+
+/// Open a connection; resolves to a `PgConn`.
+#[pyfunction]
+#[pyo3(signature = (hosts, hostaddrs, ports, user, password, dbname, connect_timeout, startup, sslmode))]
+#[allow(clippy::too_many_arguments)]
+pub fn connect_op(
+    hosts: Vec<String>,
+    hostaddrs: Vec<String>,
+    ports: Vec<u16>,
+    user: String,
+    password: Option<String>,
+    dbname: String,
+    connect_timeout: Option<f64>,
+    startup: Vec<(String, String)>,
+    sslmode: String,
+) -> Op {
+    let params = Params {
+        hosts,
+        hostaddrs,
+        ports,
+        user,
+        password,
+        dbname,
+        connect_timeout: connect_timeout.filter(|t| *t > 0.0).map(|t| Duration::from_secs_f64(t.max(2.0))),
+        startup,
+        sslmode,
+    };
+    let rt = match new_runtime() {
+        Ok(rt) => rt,
+        Err(err) => return Op::ready(move |py| Err(to_py(py, err))),
+    };
+    let shared: Arc<Shared> = Arc::new(parking_lot::Mutex::new(Status::default()));
+    let generation = fork_generation();
+    let rt_keep = rt.clone();
+    let shared_fut = shared.clone();
+    Op::on(
+        Exec::Dedicated(rt),
+        async move { connect(params, &shared_fut).await },
+        move |py, outcome| match outcome {
+            Ok((io, target)) => {
+                let conn = PgConn {
+                    rt: Some(rt_keep),
+                    io: Some(Arc::new(AsyncMutex::new(Some(io)))),
+                    shared,
+                    target,
+                    generation,
+                };
+                Ok(Bound::new(py, conn)?.into_any().unbind())
+            }
+            Err(err) => Err(to_py(py, err)),
+        },
+    )
+}
+
+impl PgConn {
+    /// The pieces an op needs, or the error to raise right away.
+    fn parts(&self) -> Result<(Arc<Runtime>, Slot, Arc<Shared>), PgError> {
+        if self.generation != fork_generation() {
+            return Err(PgError::Operational("the connection was created in a parent process and cannot be used after fork()".into()));
+        }
+        match (&self.rt, &self.io) {
+            (Some(rt), Some(io)) => Ok((rt.clone(), io.clone(), self.shared.clone())),
+            _ => Err(PgError::Closed),
+        }
+    }
+
+    fn op<F, T, C>(&self, make: impl FnOnce(Slot, Arc<Shared>) -> F, finish: C) -> Op
+    where
+        F: std::future::Future<Output = Result<T, PgError>> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+    {
+        match self.parts() {
+            Err(err) => Op::ready(move |py| Err(to_py(py, err))),
+            Ok((rt, slot, shared)) => Op::on(Exec::Dedicated(rt), make(slot, shared), move |py, outcome| match outcome {
+                Ok(value) => finish(py, value),
+                Err(err) => Err(to_py(py, err)),
+            }),
+        }
+    }
+}
+
+#[pymethods]
+impl PgConn {
+    /// Simple-query protocol: one or more statements, text results. With `copy`, stop at
+    /// a COPY response and leave the connection in COPY mode.
+    #[pyo3(signature = (query, copy=false))]
+    fn simple(&self, query: Vec<u8>, copy: bool) -> Op {
+        self.op(
+            move |slot, shared| async move {
+                let mut s = session(slot, shared.clone()).await?;
+                let outcome = async {
+                    let io = s.io()?;
+                    proto::msg_query(&mut io.wbuf, &query)?;
+                    io.flush().await?;
+                    io.collect(&shared, copy).await
+                }
+                .await;
+                s.settle(outcome)
+            },
+            |py, collected| results_to_py(py, collected),
+        )
+    }
+
+    /// Extended protocol, one statement: [Close*] [Parse] Bind Describe Execute Sync, in one
+    /// write. `name` "" is the unnamed statement; `parse` false reuses a prepared one.
+    #[pyo3(signature = (query, name, parse, types, params, formats, result_format=0, deallocate=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn extended(
+        &self,
+        query: Vec<u8>,
+        name: String,
+        parse: bool,
+        types: Vec<u32>,
+        params: Vec<Option<Bound<'_, PyBytes>>>,
+        formats: Vec<i16>,
+        result_format: i16,
+        deallocate: Vec<String>,
+    ) -> Op {
+        let params = bytes_params(&params);
+        self.op(
+            move |slot, shared| async move {
+                let mut s = session(slot, shared.clone()).await?;
+                let outcome = async {
+                    let io = s.io()?;
+                    for old in &deallocate {
+                        proto::msg_close_statement(&mut io.wbuf, old)?;
+                    }
+                    if parse {
+                        proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
+                    }
+                    proto::msg_bind(&mut io.wbuf, &name, &params, &formats, result_format)?;
+                    proto::msg_describe_portal(&mut io.wbuf)?;
+                    proto::msg_execute(&mut io.wbuf)?;
+                    proto::msg_sync(&mut io.wbuf);
+                    io.flush().await?;
+                    io.collect(&shared, false).await
+                }
+                .await;
+                if outcome.is_err() {
+                    if let Ok(io) = s.io() {
+                        io.wbuf.clear();
+                    }
+                }
+                s.settle(outcome)
+            },
+            |py, collected| results_to_py(py, collected),
+        )
+    }
+
+    /// executemany: Parse once, then Bind/[Describe]/Execute per parameter set, one Sync,
+    /// written in chunks while the server already answers.
+    #[pyo3(signature = (query, name, parse, types, rows, formats, returning=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn many(
+        &self,
+        query: Vec<u8>,
+        name: String,
+        parse: bool,
+        types: Vec<u32>,
+        rows: Vec<Vec<Option<Bound<'_, PyBytes>>>>,
+        formats: Vec<i16>,
+        returning: bool,
+    ) -> Op {
+        let rows: Vec<Vec<Param>> = rows.iter().map(|r| bytes_params(r)).collect();
+        self.op(
+            move |slot, shared| async move {
+                let mut s = session(slot, shared.clone()).await?;
+                let outcome = async {
+                    let io = s.io()?;
+                    if parse {
+                        proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
+                    }
+                    for row in &rows {
+                        proto::msg_bind(&mut io.wbuf, &name, row, &formats, 0)?;
+                        if returning {
+                            proto::msg_describe_portal(&mut io.wbuf)?;
+                        }
+                        proto::msg_execute(&mut io.wbuf)?;
+                    }
+                    proto::msg_sync(&mut io.wbuf);
+                    // The whole batch goes out before reading: the server's answers queue in
+                    // the socket buffers (a client read loop would only add round trips).
+                    write_while_reading(io, &shared).await
+                }
+                .await;
+                s.settle(outcome)
+            },
+            |py, collected| results_to_py(py, collected),
+        )
+    }
+
+    /// Send COPY data (already formatted).
+    fn copy_write(&self, data: Vec<u8>) -> Op {
+        self.op(
+            move |slot, _shared| async move {
+                let mut guard = slot.lock_owned().await;
+                let io = guard.as_mut().ok_or(PgError::Closed)?;
+                if io.copy != CopyMode::In {
+                    return Err(PgError::Programming("the connection is not in COPY FROM STDIN mode".into()));
+                }
+                proto::msg_copy_data(&mut io.wbuf, &data)?;
+                let outcome = io.flush().await;
+                if outcome.is_err() {
+                    *guard = None;
+                }
+                outcome
+            },
+            |py, ()| Ok(py.None()),
+        )
+    }
+
+    /// End COPY FROM STDIN (CopyDone, or CopyFail with `error`); resolves to the results.
+    #[pyo3(signature = (error=None))]
+    fn copy_end(&self, error: Option<String>) -> Op {
+        self.op(
+            move |slot, shared| async move {
+                let guard = slot.lock_owned().await;
+                shared.lock().active = true;
+                let mut s = Session { guard, shared: shared.clone(), finished: false };
+                let outcome = async {
+                    let io = s.io()?;
+                    if io.copy == CopyMode::In {
+                        match &error {
+                            None => proto::msg_copy_done(&mut io.wbuf),
+                            Some(why) => proto::msg_copy_fail(&mut io.wbuf, why)?,
+                        }
+                        io.flush().await?;
+                    }
+                    io.copy = CopyMode::None;
+                    io.collect(&shared, false).await
+                }
+                .await;
+                s.settle(outcome)
+            },
+            |py, collected| results_to_py(py, collected),
+        )
+    }
+
+    /// COPY TO STDOUT: the next chunk of data, or None at the end (then the results are
+    /// collected and the connection leaves COPY mode).
+    fn copy_read(&self) -> Op {
+        self.op(
+            move |slot, shared| async move {
+                let guard = slot.lock_owned().await;
+                let mut s = Session { guard, shared: shared.clone(), finished: false };
+                let outcome = async {
+                    let io = s.io()?;
+                    if io.copy != CopyMode::Out {
+                        return Ok(None);
+                    }
+                    loop {
+                        use postgres_protocol::message::backend::Message;
+                        match io.next(&shared).await? {
+                            Message::CopyData(body) => return Ok(Some(body.into_bytes())),
+                            Message::CopyDone => {
+                                io.copy = CopyMode::None;
+                                let collected = io.collect(&shared, false).await?;
+                                if let Some(fields) = collected.error {
+                                    return Err(PgError::Server(fields));
+                                }
+                                return Ok(None);
+                            }
+                            Message::ErrorResponse(body) => {
+                                io.copy = CopyMode::None;
+                                let fields = proto::error_fields(body.fields());
+                                io.collect(&shared, false).await?;
+                                return Err(PgError::Server(fields));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                .await;
+                s.settle(outcome)
+            },
+            |py, chunk| match chunk {
+                Some(data) => Ok(PyBytes::new(py, &data).into_any().unbind()),
+                None => Ok(py.None()),
+            },
+        )
+    }
+
+    /// Wait until at least one notification is queued (or `timeout` seconds pass).
+    /// Resolves to True if notifications are waiting.
+    #[pyo3(signature = (timeout=None))]
+    fn wait_notifies(&self, timeout: Option<f64>) -> Op {
+        self.op(
+            move |slot, shared| async move {
+                if !shared.lock().notifies.is_empty() {
+                    return Ok(true);
+                }
+                let mut s = session(slot, shared.clone()).await?;
+                let outcome = async {
+                    let io = s.io()?;
+                    let wait = async {
+                        loop {
+                            let msg = io.next(&shared).await?;
+                            drop(msg);
+                            if !shared.lock().notifies.is_empty() {
+                                return Ok::<bool, PgError>(true);
+                            }
+                        }
+                    };
+                    match timeout {
+                        // The timer is created here, inside the op's runtime.
+                        Some(t) => match tokio::time::timeout(Duration::from_secs_f64(t.max(0.0)), wait).await {
+                            Ok(r) => r,
+                            Err(_) => Ok(false),
+                        },
+                        None => wait.await,
+                    }
+                }
+                .await;
+                s.settle(outcome)
+            },
+            |py, got| Ok(pyo3::types::PyBool::new(py, got).to_owned().into_any().unbind()),
+        )
+    }
+
+    /// Ask the server to cancel the running query (a separate connection, as libpq does).
+    fn cancel(&self) -> Op {
+        let target = self.target.clone();
+        let (pid, secret) = {
+            let status = self.shared.lock();
+            (status.pid, status.secret)
+        };
+        Op::new(
+            async move {
+                let mut stream = target.open().await?;
+                let mut buf = bytes::BytesMut::new();
+                postgres_protocol::message::frontend::cancel_request(pid, secret, &mut buf);
+                match &mut stream {
+                    proto::Stream::Tcp(s) => s.write_all(&buf).await?,
+                    proto::Stream::Unix(s) => s.write_all(&buf).await?,
+                }
+                let mut sink = [0u8; 16];
+                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await;
+                Ok::<(), std::io::Error>(())
+            },
+            |py, outcome| match outcome {
+                Ok(()) => Ok(py.None()),
+                Err(e) => Err(to_py(py, PgError::Operational(format!("cancel failed: {e}")))),
+            },
+        )
+    }
+
+    /// Close: send Terminate and drop the socket. Never raises for an already-broken one.
+    fn close(&self) -> Op {
+        self.shared.lock().closed = true;
+        let parts = self.parts();
+        match parts {
+            Err(_) => Op::ready(|py| Ok(py.None())),
+            Ok((rt, slot, _shared)) => Op::on(
+                Exec::Dedicated(rt),
+                async move {
+                    let mut guard = slot.lock_owned().await;
+                    if let Some(mut io) = guard.take() {
+                        proto::msg_terminate(&mut io.wbuf);
+                        let _ = io.flush().await;
+                    }
+                },
+                |py, ()| Ok(py.None()),
+            ),
+        }
+    }
+
+    /// Mark closed without any I/O (used after fork and on broken connections).
+    fn forget(&self) {
+        let mut status = self.shared.lock();
+        status.closed = true;
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.shared.lock().closed || self.generation != fork_generation()
+    }
+
+    #[getter]
+    fn broken(&self) -> bool {
+        self.shared.lock().broken
+    }
+
+    /// psycopg's TransactionStatus: IDLE 0, ACTIVE 1, INTRANS 2, INERROR 3, UNKNOWN 4.
+    #[getter]
+    fn transaction_status(&self) -> u8 {
+        let status = self.shared.lock();
+        if status.closed {
+            return 4;
+        }
+        if status.active {
+            return 1;
+        }
+        match status.tx_status {
+            b'I' => 0,
+            b'T' => 2,
+            b'E' => 3,
+            _ => 4,
+        }
+    }
+
+    fn parameter_status(&self, name: &str) -> Option<String> {
+        self.shared.lock().params.get(name).cloned()
+    }
+
+    fn parameters(&self) -> Vec<(String, String)> {
+        self.shared.lock().params.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    #[getter]
+    fn backend_pid(&self) -> i32 {
+        self.shared.lock().pid
+    }
+
+    /// Host, port (0 for sockets) and the socket path or host name reached.
+    fn target(&self) -> (String, u16, bool) {
+        match &self.target {
+            Target::Tcp(h, p) => (h.clone(), *p, false),
+            Target::Unix(path) => (path.clone(), 0, true),
+        }
+    }
+
+    /// Notices received since the last call, as lists of (field code, value).
+    fn take_notices(&self) -> Vec<Vec<(String, String)>> {
+        let notices = std::mem::take(&mut self.shared.lock().notices);
+        notices
+            .into_iter()
+            .map(|fields| fields.into_iter().map(|(c, v)| (char::from(c).to_string(), v)).collect())
+            .collect()
+    }
+
+    /// Notifications received since the last call: (pid, channel, payload).
+    fn take_notifies(&self) -> Vec<(i32, String, String)> {
+        std::mem::take(&mut self.shared.lock().notifies)
+    }
+
+    #[getter]
+    fn has_pending(&self) -> bool {
+        let status = self.shared.lock();
+        !status.notices.is_empty() || !status.notifies.is_empty()
+    }
+}
+
+/// Flush a big batch while reading the answers, so neither side's socket buffer fills up
+/// and deadlocks the exchange.
+async fn write_while_reading(io: &mut Io, shared: &Shared) -> Result<Collected, PgError> {
+    const CHUNK: usize = 256 * 1024;
+    if io.wbuf.len() <= CHUNK {
+        io.flush().await?;
+        return io.collect(shared, false).await;
+    }
+    let data = io.wbuf.split().freeze();
+    let (mut reader, mut writer) = match &mut io.stream {
+        proto::Stream::Tcp(s) => {
+            let (r, w) = s.split();
+            (Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>)
+        }
+        proto::Stream::Unix(s) => {
+            let (r, w) = s.split();
+            (Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>)
+        }
+    };
+    // Read into a side buffer while writing; parse afterwards.
+    let mut incoming = bytes::BytesMut::with_capacity(64 * 1024);
+    let write = async {
+        writer.write_all(&data).await?;
+        Ok::<(), std::io::Error>(())
+    };
+    tokio::pin!(write);
+    let mut written = false;
+    while !written {
+        tokio::select! {
+            r = &mut write => { r?; written = true; }
+            n = tokio::io::AsyncReadExt::read_buf(&mut reader, &mut incoming) => {
+                if n? == 0 {
+                    return Err(PgError::Lost("server closed the connection unexpectedly".into()));
+                }
+                if incoming.capacity() - incoming.len() < 16 * 1024 {
+                    incoming.reserve(64 * 1024);
+                }
+            }
+        }
+    }
+    drop(reader);
+    drop(writer);
+    if !incoming.is_empty() {
+        let mut merged = std::mem::take(&mut io.rbuf);
+        merged.extend_from_slice(&incoming);
+        io.rbuf = merged;
+    }
+    io.collect(shared, false).await
+}

@@ -1,0 +1,378 @@
+//! The PostgreSQL wire protocol over one socket: frontend messages written by hand (they
+//! are a few bytes each and our queries are raw bytes), backend messages parsed with
+//! `postgres-protocol`, the protocol crate under tokio-postgres.
+
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{BufMut, BytesMut};
+use fallible_iterator::FallibleIterator;
+use parking_lot::Mutex;
+use postgres_protocol::message::backend::{DataRowBody, Message, RowDescriptionBody};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::errors::PgError;
+
+/// A connected socket (TCP or Unix-domain).
+pub enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// State the Python side reads synchronously (no await): updated by ops as messages arrive.
+#[derive(Default)]
+pub struct Status {
+    pub params: HashMap<String, String>,
+    /// b'I', b'T', b'E' from ReadyForQuery; 0 before the first one.
+    pub tx_status: u8,
+    pub pid: i32,
+    pub secret: i32,
+    pub notices: Vec<Vec<(u8, String)>>,
+    pub notifies: Vec<(i32, String, String)>,
+    pub closed: bool,
+    pub broken: bool,
+    /// An op is between sending and its ReadyForQuery.
+    pub active: bool,
+}
+
+pub type Shared = Mutex<Status>;
+
+/// ExecStatus values, as psycopg's `pq.ExecStatus`.
+pub const EMPTY_QUERY: u8 = 0;
+pub const COMMAND_OK: u8 = 1;
+pub const TUPLES_OK: u8 = 2;
+pub const COPY_OUT: u8 = 3;
+pub const COPY_IN: u8 = 4;
+
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    pub table_oid: u32,
+    pub column_id: i16,
+    pub type_oid: u32,
+    pub type_size: i16,
+    pub type_modifier: i32,
+    pub format: i16,
+}
+
+/// One statement's result, rows kept as raw DataRow bodies until Python asks for them.
+#[derive(Default)]
+pub struct ResultSet {
+    pub status: u8,
+    pub columns: Option<Vec<Column>>,
+    pub rows: Vec<DataRowBody>,
+    pub tag: Option<String>,
+}
+
+pub fn parse_columns(body: &RowDescriptionBody) -> Result<Vec<Column>, PgError> {
+    let mut fields = body.fields();
+    let mut out = Vec::new();
+    while let Some(f) = fields.next().map_err(PgError::lost)? {
+        out.push(Column {
+            name: f.name().to_owned(),
+            table_oid: f.table_oid(),
+            column_id: f.column_id(),
+            type_oid: f.type_oid(),
+            type_size: f.type_size(),
+            type_modifier: f.type_modifier(),
+            format: f.format(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn error_fields<'a>(mut fields: postgres_protocol::message::backend::ErrorFields<'a>) -> Vec<(u8, String)> {
+    let mut out = Vec::new();
+    while let Ok(Some(f)) = fields.next() {
+        out.push((f.type_(), String::from_utf8_lossy(f.value_bytes()).into_owned()));
+    }
+    out
+}
+
+fn is_fatal(fields: &[(u8, String)]) -> bool {
+    fields.iter().any(|(c, v)| *c == b'V' && (v == "FATAL" || v == "PANIC"))
+}
+
+/// What a copy operation is in the middle of.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CopyMode {
+    None,
+    In,
+    Out,
+}
+
+/// One open connection: the socket, its buffers and the protocol position.
+pub struct Io {
+    pub stream: Stream,
+    pub rbuf: BytesMut,
+    pub wbuf: BytesMut,
+    pub copy: CopyMode,
+}
+
+// -- frontend messages --------------------------------------------------------------------
+
+fn put_cstr(buf: &mut BytesMut, s: &[u8]) -> Result<(), PgError> {
+    if s.contains(&0) {
+        return Err(PgError::Data("PostgreSQL text fields cannot contain NUL (0x00) bytes".into()));
+    }
+    buf.put_slice(s);
+    buf.put_u8(0);
+    Ok(())
+}
+
+/// Write a message: tag, a length placeholder, the body, then the length patched in.
+fn message(buf: &mut BytesMut, tag: u8, body: impl FnOnce(&mut BytesMut) -> Result<(), PgError>) -> Result<(), PgError> {
+    buf.put_u8(tag);
+    let at = buf.len();
+    buf.put_i32(0);
+    body(buf)?;
+    let len = i32::try_from(buf.len() - at).map_err(|_| PgError::Programming("message too large".into()))?;
+    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+pub fn msg_query(buf: &mut BytesMut, query: &[u8]) -> Result<(), PgError> {
+    message(buf, b'Q', |b| put_cstr(b, query))
+}
+
+pub fn msg_parse(buf: &mut BytesMut, name: &str, query: &[u8], types: &[u32]) -> Result<(), PgError> {
+    message(buf, b'P', |b| {
+        put_cstr(b, name.as_bytes())?;
+        put_cstr(b, query)?;
+        b.put_i16(i16::try_from(types.len()).map_err(|_| PgError::Programming("too many parameters".into()))?);
+        for t in types {
+            b.put_u32(*t);
+        }
+        Ok(())
+    })
+}
+
+pub type Param = Option<Vec<u8>>;
+
+pub fn msg_bind(buf: &mut BytesMut, stmt: &str, params: &[Param], formats: &[i16], result_format: i16) -> Result<(), PgError> {
+    message(buf, b'B', |b| {
+        b.put_u8(0); // unnamed portal
+        put_cstr(b, stmt.as_bytes())?;
+        b.put_i16(formats.len() as i16);
+        for f in formats {
+            b.put_i16(*f);
+        }
+        b.put_i16(i16::try_from(params.len()).map_err(|_| PgError::Programming("too many parameters".into()))?);
+        for p in params {
+            match p {
+                None => b.put_i32(-1),
+                Some(v) => {
+                    let len = i32::try_from(v.len()).map_err(|_| PgError::Data("parameter too large".into()))?;
+                    b.put_i32(len);
+                    b.put_slice(v);
+                }
+            }
+        }
+        b.put_i16(1);
+        b.put_i16(result_format);
+        Ok(())
+    })
+}
+
+pub fn msg_describe_portal(buf: &mut BytesMut) -> Result<(), PgError> {
+    message(buf, b'D', |b| {
+        b.put_u8(b'P');
+        b.put_u8(0);
+        Ok(())
+    })
+}
+
+pub fn msg_execute(buf: &mut BytesMut) -> Result<(), PgError> {
+    message(buf, b'E', |b| {
+        b.put_u8(0);
+        b.put_i32(0);
+        Ok(())
+    })
+}
+
+pub fn msg_close_statement(buf: &mut BytesMut, name: &str) -> Result<(), PgError> {
+    message(buf, b'C', |b| {
+        b.put_u8(b'S');
+        put_cstr(b, name.as_bytes())
+    })
+}
+
+pub fn msg_sync(buf: &mut BytesMut) {
+    buf.put_slice(&[b'S', 0, 0, 0, 4]);
+}
+
+pub fn msg_copy_data(buf: &mut BytesMut, data: &[u8]) -> Result<(), PgError> {
+    message(buf, b'd', |b| {
+        b.put_slice(data);
+        Ok(())
+    })
+}
+
+pub fn msg_copy_done(buf: &mut BytesMut) {
+    buf.put_slice(&[b'c', 0, 0, 0, 4]);
+}
+
+pub fn msg_copy_fail(buf: &mut BytesMut, why: &str) -> Result<(), PgError> {
+    message(buf, b'f', |b| put_cstr(b, why.replace('\0', "").as_bytes()))
+}
+
+pub fn msg_terminate(buf: &mut BytesMut) {
+    buf.put_slice(&[b'X', 0, 0, 0, 4]);
+}
+
+// -- reading --------------------------------------------------------------------------------
+
+impl Io {
+    pub fn new(stream: Stream) -> Self {
+        Io { stream, rbuf: BytesMut::with_capacity(64 * 1024), wbuf: BytesMut::with_capacity(8 * 1024), copy: CopyMode::None }
+    }
+
+    pub async fn flush(&mut self) -> Result<(), PgError> {
+        if !self.wbuf.is_empty() {
+            let result = self.stream.write_all(&self.wbuf).await;
+            self.wbuf.clear();
+            result?;
+        }
+        Ok(())
+    }
+
+    /// The next backend message, read from the socket as needed. Messages that may arrive at
+    /// any time (notices, notifications, parameter changes) are recorded in `shared` and
+    /// skipped, unless `raw_async` asks for notifications to be returned too.
+    pub async fn next(&mut self, shared: &Shared) -> Result<Message, PgError> {
+        loop {
+            match Message::parse(&mut self.rbuf).map_err(PgError::lost)? {
+                Some(Message::NoticeResponse(body)) => {
+                    shared.lock().notices.push(error_fields(body.fields()));
+                }
+                Some(Message::ParameterStatus(body)) => {
+                    let name = body.name().map_err(PgError::lost)?.to_owned();
+                    let value = body.value().map_err(PgError::lost)?.to_owned();
+                    shared.lock().params.insert(name, value);
+                }
+                Some(Message::NotificationResponse(body)) => {
+                    let channel = body.channel().map_err(PgError::lost)?.to_owned();
+                    let payload = body.message().map_err(PgError::lost)?.to_owned();
+                    shared.lock().notifies.push((body.process_id(), channel, payload));
+                }
+                Some(msg) => return Ok(msg),
+                None => {
+                    if self.rbuf.capacity() - self.rbuf.len() < 16 * 1024 {
+                        self.rbuf.reserve(64 * 1024);
+                    }
+                    let n = self.stream.read_buf(&mut self.rbuf).await?;
+                    if n == 0 {
+                        return Err(PgError::Lost(
+                            "server closed the connection unexpectedly\n\tThis probably means the server \
+                             terminated abnormally\n\tbefore or while processing the request."
+                                .into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read the responses to whatever was sent, up to and including ReadyForQuery.
+    ///
+    /// Returns every result and the first error (the server skips the rest of the batch after
+    /// an error). A COPY started by a plain execute is refused, as psycopg does.
+    pub async fn collect(&mut self, shared: &Shared, stop_at_copy: bool) -> Result<Collected, PgError> {
+        let mut out = Collected::default();
+        let mut current = ResultSet::default();
+        loop {
+            match self.next(shared).await? {
+                Message::RowDescription(body) => current.columns = Some(parse_columns(&body)?),
+                Message::DataRow(row) => current.rows.push(row),
+                Message::CommandComplete(body) => {
+                    current.tag = Some(body.tag().map_err(PgError::lost)?.to_owned());
+                    current.status = if current.columns.is_some() { TUPLES_OK } else { COMMAND_OK };
+                    out.results.push(std::mem::take(&mut current));
+                }
+                Message::EmptyQueryResponse => {
+                    current.status = EMPTY_QUERY;
+                    out.results.push(std::mem::take(&mut current));
+                }
+                Message::ErrorResponse(body) => {
+                    let fields = error_fields(body.fields());
+                    if is_fatal(&fields) {
+                        return Err(PgError::Server(fields));
+                    }
+                    current = ResultSet::default();
+                    if out.error.is_none() {
+                        out.error = Some(fields);
+                    }
+                }
+                Message::ReadyForQuery(body) => {
+                    shared.lock().tx_status = body.status();
+                    return Ok(out);
+                }
+                Message::CopyInResponse(_) => {
+                    if stop_at_copy {
+                        self.copy = CopyMode::In;
+                        current.status = COPY_IN;
+                        out.results.push(std::mem::take(&mut current));
+                        return Ok(out);
+                    }
+                    msg_copy_fail(&mut self.wbuf, "COPY cannot be used with this method; use copy() instead")?;
+                    self.flush().await?;
+                    out.copy_refused = true;
+                }
+                Message::CopyOutResponse(_) => {
+                    if stop_at_copy {
+                        self.copy = CopyMode::Out;
+                        current.status = COPY_OUT;
+                        out.results.push(std::mem::take(&mut current));
+                        return Ok(out);
+                    }
+                    out.copy_refused = true;
+                }
+                Message::CopyData(_) | Message::CopyDone => {}
+                Message::BackendKeyData(_) => {}
+                // ParseComplete, BindComplete, NoData, CloseComplete, ParameterDescription,
+                // PortalSuspended: nothing to record.
+                _ => {}
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Collected {
+    pub results: Vec<ResultSet>,
+    pub error: Option<Vec<(u8, String)>>,
+    pub copy_refused: bool,
+}

@@ -1,0 +1,189 @@
+//! `PgResult`: one statement's result. Rows stay raw until Python fetches them; decoding
+//! happens on the caller's thread, a slice at a time.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use postgres_protocol::message::backend::DataRowBody;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::decode::{from_spec, Ctx, Dec};
+use crate::errors::data_error;
+use crate::proto::{Column, ResultSet};
+
+struct Loaders {
+    decs: Vec<Dec>,
+    tz: PyObject,
+    tz_is_utc: bool,
+}
+
+#[pyclass(frozen, module = "balrog._pg", name = "PgResult")]
+pub struct PgResult {
+    status: u8,
+    columns: Vec<Column>,
+    rows: Vec<DataRowBody>,
+    tag: Option<String>,
+    loaders: Mutex<Option<Arc<Loaders>>>,
+}
+
+impl PgResult {
+    pub fn new(set: ResultSet) -> Self {
+        PgResult {
+            status: set.status,
+            columns: set.columns.unwrap_or_default(),
+            rows: set.rows,
+            tag: set.tag,
+            loaders: Mutex::new(None),
+        }
+    }
+
+    fn loaders(&self, py: Python<'_>) -> PyResult<Arc<Loaders>> {
+        match &*self.loaders.lock() {
+            Some(l) => Ok(l.clone()),
+            None => Err(data_error(py, "result loaders not set".into())),
+        }
+    }
+}
+
+/// Split a DataRow into its values (None for NULL).
+fn values(row: &DataRowBody, count: usize) -> impl Iterator<Item = Option<&[u8]>> {
+    let buf = row.buffer();
+    let mut pos = 0usize;
+    (0..count).map(move |_| {
+        let len = buf.get(pos..pos + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(-1);
+        pos += 4;
+        if len < 0 {
+            None
+        } else {
+            let end = (pos + len as usize).min(buf.len());
+            let value = &buf[pos.min(end)..end];
+            pos = end;
+            Some(value)
+        }
+    })
+}
+
+impl PgResult {
+    fn make_row<'py>(
+        &self,
+        ctx: &mut Ctx<'py>,
+        decs: &[Dec],
+        row: &DataRowBody,
+        maker: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = ctx.py();
+        let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(decs.len());
+        for (value, dec) in values(row, decs.len()).zip(decs.iter()) {
+            items.push(match value {
+                None => py.None().into_bound(py),
+                Some(data) => ctx.decode(dec, data)?,
+            });
+        }
+        let tuple = PyTuple::new(py, items)?;
+        match maker {
+            None => Ok(tuple.into_any()),
+            Some(make) => make.call1((tuple,)),
+        }
+    }
+}
+
+
+#[pymethods]
+impl PgResult {
+    /// psycopg's `pq.ExecStatus` value.
+    #[getter]
+    fn status(&self) -> u8 {
+        self.status
+    }
+
+    #[getter]
+    fn ntuples(&self) -> usize {
+        self.rows.len()
+    }
+
+    #[getter]
+    fn nfields(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The CommandComplete tag, e.g. "INSERT 0 1".
+    #[getter]
+    fn command_status(&self) -> Option<String> {
+        self.tag.clone()
+    }
+
+    /// The row count from the tag (None for commands that report none).
+    #[getter]
+    fn command_tuples(&self) -> Option<i64> {
+        let tag = self.tag.as_deref()?;
+        let verb = tag.split(' ').next()?;
+        if !matches!(verb, "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MOVE" | "FETCH" | "COPY" | "MERGE") {
+            return None;
+        }
+        tag.rsplit(' ').next()?.parse().ok()
+    }
+
+    /// (name, type_oid, type_modifier, type_size, table_oid, column_id, format) per column.
+    fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self.columns.iter().map(|c| {
+            (c.name.as_str(), c.type_oid, c.type_modifier, c.type_size, c.table_oid, c.column_id, c.format)
+        });
+        PyList::new(py, items)
+    }
+
+    /// Set how each column is decoded: an oid (native decoder), a loader's `load`, or
+    /// `("array", spec, delimiter)`; `tz` is the session time zone.
+    fn set_loaders(&self, specs: Vec<Bound<'_, PyAny>>, tz: PyObject, tz_is_utc: bool) -> PyResult<()> {
+        let mut decs = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            decs.push(from_spec(spec)?);
+        }
+        *self.loaders.lock() = Some(Arc::new(Loaders { decs, tz, tz_is_utc }));
+        Ok(())
+    }
+
+    /// Rows `start..stop` as a list, each built by `maker(tuple)` (or a plain tuple).
+    #[pyo3(signature = (start, stop, maker=None))]
+    fn fetch<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        stop: usize,
+        maker: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let loaders = self.loaders(py)?;
+        let stop = stop.min(self.rows.len());
+        let start = start.min(stop);
+        let tz = loaders.tz.bind(py);
+        let mut ctx = Ctx::new(py, tz, loaders.tz_is_utc)?;
+        let list = PyList::empty(py);
+        for row in &self.rows[start..stop] {
+            list.append(self.make_row(&mut ctx, &loaders.decs, row, maker.as_ref())?)?;
+        }
+        Ok(list)
+    }
+
+    /// One row, or None past the end.
+    #[pyo3(signature = (index, maker=None))]
+    fn fetch_one<'py>(
+        &self,
+        py: Python<'py>,
+        index: usize,
+        maker: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(row) = self.rows.get(index) else {
+            return Ok(None);
+        };
+        let loaders = self.loaders(py)?;
+        let tz = loaders.tz.bind(py);
+        let mut ctx = Ctx::new(py, tz, loaders.tz_is_utc)?;
+        self.make_row(&mut ctx, &loaders.decs, row, maker.as_ref()).map(Some)
+    }
+
+    /// A raw value (text format bytes), or None for NULL.
+    fn get_value<'py>(&self, py: Python<'py>, row: usize, column: usize) -> Option<Bound<'py, PyBytes>> {
+        let r = self.rows.get(row)?;
+        values(r, self.columns.len()).nth(column).flatten().map(|v| PyBytes::new(py, v))
+    }
+}

@@ -1,0 +1,416 @@
+//! Opening a connection: TCP (optionally through an HTTP CONNECT proxy), TLS with rustls,
+//! the HTTP/1.1 upgrade request and its response. What comes after the response headers
+//! is kept: it is already WebSocket data.
+
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::errors::WsError;
+
+/// Largest response head we read (websockets: 8 KiB lines, 128 headers).
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_HEADERS: usize = 128;
+/// Largest error-response body we keep (websockets' limit).
+const MAX_BODY: usize = 1024 * 1024;
+
+/// What Python's `ssl.SSLContext` boils down to for rustls.
+#[derive(Clone)]
+pub struct TlsSettings {
+    pub server_name: String,
+    /// `verify_mode != CERT_NONE`.
+    pub verify: bool,
+    /// Certificates loaded into the context (DER); empty means the bundled Mozilla roots.
+    pub ca_der: Vec<Vec<u8>>,
+}
+
+pub struct ProxySettings {
+    pub host: String,
+    pub port: u16,
+    pub connect_request: Vec<u8>,
+}
+
+pub struct OpenParams {
+    pub host: String,
+    pub port: u16,
+    pub tls: Option<TlsSettings>,
+    pub proxy: Option<ProxySettings>,
+    pub request: Vec<u8>,
+    pub timeout: Option<Duration>,
+}
+
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+pub type ReadIo = Box<dyn AsyncRead + Send + Unpin>;
+
+pub enum WriteIo {
+    Plain(OwnedWriteHalf),
+    Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Plain(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
+        }
+    }
+
+    pub fn split(self) -> (ReadIo, WriteIo) {
+        match self {
+            Stream::Plain(s) => {
+                let (r, w) = s.into_split();
+                (Box::new(r), WriteIo::Plain(w))
+            }
+            Stream::Tls(s) => {
+                let (r, w) = tokio::io::split(*s);
+                (Box::new(r), WriteIo::Tls(w))
+            }
+        }
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(data).await,
+            Stream::Tls(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read_buf(buf).await,
+            Stream::Tls(s) => s.read_buf(buf).await,
+        }
+    }
+}
+
+pub struct Opened {
+    pub stream: Stream,
+    pub leftover: BytesMut,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+}
+
+pub async fn open(params: OpenParams) -> Result<Opened, WsError> {
+    match params.timeout {
+        Some(limit) => match tokio::time::timeout(limit, open_inner(params)).await {
+            Ok(result) => result,
+            Err(_) => Err(WsError::Timeout("timed out during opening handshake".into())),
+        },
+        None => open_inner(params).await,
+    }
+}
+
+async fn open_inner(params: OpenParams) -> Result<Opened, WsError> {
+    let tcp = match &params.proxy {
+        Some(proxy) => {
+            let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port)).await?;
+            tcp.set_nodelay(true)?;
+            tcp.write_all(&proxy.connect_request).await?;
+            let mut plain = Stream::Plain(tcp);
+            let mut buf = BytesMut::with_capacity(4096);
+            let head = read_head(&mut plain, &mut buf, true).await?;
+            if !(200..300).contains(&head.status) {
+                return Err(WsError::ProxyStatus(head.status, head.reason, head.headers));
+            }
+            if !buf.is_empty() {
+                return Err(WsError::InvalidProxyMessage("unexpected data after CONNECT response".into()));
+            }
+            match plain {
+                Stream::Plain(tcp) => tcp,
+                Stream::Tls(_) => return Err(WsError::Runtime("proxy stream became TLS".into())),
+            }
+        }
+        None => {
+            let tcp = TcpStream::connect((params.host.as_str(), params.port)).await?;
+            tcp.set_nodelay(true)?;
+            tcp
+        }
+    };
+    let local = tcp.local_addr().ok();
+    let peer = tcp.peer_addr().ok();
+    let mut stream = match &params.tls {
+        Some(tls) => Stream::Tls(Box::new(tls_handshake(tcp, tls).await?)),
+        None => Stream::Plain(tcp),
+    };
+    stream.write_all(&params.request).await?;
+    let mut buf = BytesMut::with_capacity(8192);
+    let head = read_head(&mut stream, &mut buf, false).await?;
+    let mut body = Vec::new();
+    if head.status != 101 {
+        body = read_body(&mut stream, &mut buf, &head).await?;
+    }
+    Ok(Opened {
+        stream,
+        leftover: buf,
+        status: head.status,
+        reason: head.reason,
+        headers: head.headers,
+        body,
+        local,
+        peer,
+    })
+}
+
+struct Head {
+    status: u16,
+    reason: String,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Head {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Result<Head, WsError> {
+    loop {
+        {
+            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut slots);
+            match response.parse(buf) {
+                Ok(httparse::Status::Complete(used)) => {
+                    let status = response.code.unwrap_or(0);
+                    let reason = response.reason.unwrap_or("").to_owned();
+                    let headers = response
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                        .collect();
+                    let _ = buf.split_to(used);
+                    return Ok(Head { status, reason, headers });
+                }
+                Ok(httparse::Status::Partial) => {}
+                Err(httparse::Error::TooManyHeaders) => {
+                    return Err(WsError::Security("too many HTTP headers".into()));
+                }
+                Err(err) => {
+                    let msg = if proxy {
+                        "did not receive a valid HTTP response from proxy"
+                    } else {
+                        "did not receive a valid HTTP response"
+                    };
+                    return Err(if proxy {
+                        WsError::InvalidProxyMessage(format!("{msg}: {err}"))
+                    } else {
+                        WsError::InvalidMessage(msg.into(), Some(format!("invalid HTTP response: {err}")))
+                    });
+                }
+            }
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(WsError::Security("HTTP response headers too long".into()));
+        }
+        buf.reserve(4096);
+        let n = stream.read_buf(buf).await?;
+        if n == 0 {
+            return Err(if proxy {
+                WsError::InvalidProxyMessage("did not receive a valid HTTP response from proxy".into())
+            } else {
+                WsError::InvalidMessage(
+                    "did not receive a valid HTTP response".into(),
+                    Some(if buf.is_empty() {
+                        "connection closed while reading HTTP status line".into()
+                    } else {
+                        "connection closed while reading HTTP headers".into()
+                    }),
+                )
+            });
+        }
+    }
+}
+
+/// The body of an error response, as HTTP/1.1 delimits it (length, chunked, or until close).
+async fn read_body(stream: &mut Stream, buf: &mut BytesMut, head: &Head) -> Result<Vec<u8>, WsError> {
+    if (100..200).contains(&head.status) || head.status == 204 || head.status == 304 {
+        return Ok(Vec::new());
+    }
+    let chunked = head
+        .header("Transfer-Encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"chunked"));
+    if chunked {
+        return read_chunked(stream, buf).await;
+    }
+    let length = head
+        .header("Content-Length")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(n) => {
+            if n > MAX_BODY {
+                return Err(WsError::Security(format!("body too large: {n} bytes")));
+            }
+            while buf.len() < n {
+                buf.reserve(n - buf.len());
+                if stream.read_buf(buf).await? == 0 {
+                    return Err(WsError::InvalidMessage(
+                        "did not receive a valid HTTP response".into(),
+                        Some(format!("body: expected {n} bytes, got {}", buf.len())),
+                    ));
+                }
+            }
+            Ok(buf.split_to(n).to_vec())
+        }
+        None => {
+            loop {
+                if buf.len() > MAX_BODY {
+                    return Err(WsError::Security("body too large".into()));
+                }
+                buf.reserve(8192);
+                match stream.read_buf(buf).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    // A reset after the body is the end of the body for our purpose.
+                    Err(_) => break,
+                }
+            }
+            Ok(buf.split().to_vec())
+        }
+    }
+}
+
+async fn read_chunked(stream: &mut Stream, buf: &mut BytesMut) -> Result<Vec<u8>, WsError> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = loop {
+            if let Some(pos) = buf.windows(2).position(|w| w == b"\r\n") {
+                break pos;
+            }
+            buf.reserve(4096);
+            if stream.read_buf(buf).await? == 0 {
+                return Err(WsError::InvalidMessage(
+                    "did not receive a valid HTTP response".into(),
+                    Some("connection closed while reading chunked body".into()),
+                ));
+            }
+        };
+        let line = String::from_utf8_lossy(&buf[..line_end]).to_string();
+        let size_text = line.split(';').next().unwrap_or("").trim().to_owned();
+        let size = usize::from_str_radix(&size_text, 16).map_err(|_| {
+            WsError::InvalidMessage("did not receive a valid HTTP response".into(), Some("bad chunk size".into()))
+        })?;
+        let _ = buf.split_to(line_end + 2);
+        if body.len() + size > MAX_BODY {
+            return Err(WsError::Security("body too large".into()));
+        }
+        while buf.len() < size + 2 {
+            buf.reserve(size + 2 - buf.len());
+            if stream.read_buf(buf).await? == 0 {
+                return Err(WsError::InvalidMessage(
+                    "did not receive a valid HTTP response".into(),
+                    Some("connection closed while reading chunked body".into()),
+                ));
+            }
+        }
+        body.extend_from_slice(&buf[..size]);
+        let _ = buf.split_to(size + 2);
+        if size == 0 {
+            return Ok(body);
+        }
+    }
+}
+
+/// Accepts any certificate: what `ssl.CERT_NONE` asks for.
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn client_config(tls: &TlsSettings) -> Result<ClientConfig, WsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| WsError::Tls(e.to_string()))?;
+    let config = if tls.verify {
+        let mut roots = RootCertStore::empty();
+        if tls.ca_der.is_empty() {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        } else {
+            for der in &tls.ca_der {
+                roots
+                    .add(CertificateDer::from(der.clone()))
+                    .map_err(|e| WsError::Tls(format!("invalid CA certificate: {e}")))?;
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+            .with_no_client_auth()
+    };
+    Ok(config)
+}
+
+async fn tls_handshake(tcp: TcpStream, tls: &TlsSettings) -> Result<TlsStream<TcpStream>, WsError> {
+    let config = client_config(tls)?;
+    let name = ServerName::try_from(tls.server_name.clone())
+        .map_err(|e| WsError::Value(format!("invalid server_hostname {:?}: {e}", tls.server_name)))?;
+    let connector = TlsConnector::from(Arc::new(config));
+    connector.connect(name, tcp).await.map_err(|err| {
+        let text = err.to_string();
+        if text.contains("certificate") || text.contains("Certificate") {
+            WsError::TlsCertificate(text)
+        } else {
+            WsError::Tls(text)
+        }
+    })
+}

@@ -1,0 +1,473 @@
+"""Transport adapters: ``HTTPAdapter`` sends a PreparedRequest through the native client.
+
+Connection pooling, TLS, proxies on the wire, timeouts and content decoding happen in
+Rust (``balrog._http``); this module chooses the native client for the request's TLS and
+proxy settings, applies retries, and turns the native result into a :class:`Response`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from greenlet import getcurrent
+
+import balrog
+from balrog._bridge import GreenTask, wait
+
+from balrog import _http as _http_native
+
+from ._raw import RawResponse
+from .cookies import extract_cookies_to_jar
+from .exceptions import (
+    ConnectionError,
+    InvalidHeader,
+    InvalidProxyURL,
+    InvalidSchema,
+    ReadTimeout,
+    RequestException,
+    RetryError,
+)
+from .models import Response
+from .utils import (
+    get_auth_from_url,
+    get_encoding_from_headers,
+    prepend_scheme_if_needed,
+    select_proxy,
+    urldefragauth,
+)
+
+__all__ = ["BaseAdapter", "HTTPAdapter", "Retry"]
+
+DEFAULT_POOLBLOCK = False
+DEFAULT_POOLSIZE = 10
+DEFAULT_RETRIES = 0
+DEFAULT_POOL_TIMEOUT = None
+
+
+class Retry:
+    """A small stand-in for urllib3's ``Retry`` (any object with the same attributes works).
+
+    ``total``/``connect`` count retries of failures before the request reached the server;
+    ``status_forcelist`` retries responses with those statuses for ``allowed_methods``.
+    """
+
+    DEFAULT_ALLOWED_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE"})
+
+    def __init__(
+        self,
+        total: int | None = 10,
+        connect: int | None = None,
+        read: int | bool | None = None,
+        status: int | None = None,
+        backoff_factor: float = 0,
+        status_forcelist: Any = None,
+        allowed_methods: Any = DEFAULT_ALLOWED_METHODS,
+        raise_on_status: bool = True,
+        respect_retry_after_header: bool = True,
+        **_ignored: Any,
+    ) -> None:
+        self.total = total
+        self.connect = connect
+        self.read = read
+        self.status = status
+        self.backoff_factor = backoff_factor
+        self.status_forcelist = status_forcelist or set()
+        self.allowed_methods = allowed_methods
+        self.raise_on_status = raise_on_status
+        self.respect_retry_after_header = respect_retry_after_header
+
+    @classmethod
+    def from_int(cls, retries: Any, redirect: bool = True, default: Any = None) -> Any:
+        if retries is None:
+            retries = default if default is not None else DEFAULT_RETRIES
+        if isinstance(retries, int) and not isinstance(retries, bool):
+            return cls(total=retries, read=False)
+        return retries
+
+    def __repr__(self) -> str:
+        return f"Retry(total={self.total}, connect={self.connect}, read={self.read}, status={self.status})"
+
+
+class _RetryBudget:
+    """How many more attempts a request may make, from a Retry-like object."""
+
+    def __init__(self, policy: Any) -> None:
+        def count(name: str) -> int | None:
+            value = getattr(policy, name, None)
+            return None if value is None or value is True else (0 if value is False else int(value))
+
+        self.total = count("total")
+        self.connect = count("connect")
+        self.status = count("status")
+        self.backoff = float(getattr(policy, "backoff_factor", 0) or 0)
+        self.forcelist = set(getattr(policy, "status_forcelist", None) or ())
+        methods = getattr(policy, "allowed_methods", Retry.DEFAULT_ALLOWED_METHODS)
+        self.methods = None if methods is False or methods is None else {m.upper() for m in methods}
+        self.raise_on_status = bool(getattr(policy, "raise_on_status", True))
+        self.respect_retry_after = bool(getattr(policy, "respect_retry_after_header", True))
+        self.attempts = 0
+
+    def _take(self, specific: str) -> bool:
+        left = getattr(self, specific)
+        if self.total is not None and self.total <= 0:
+            return False
+        if left is not None and left <= 0:
+            return False
+        if self.total is not None:
+            self.total -= 1
+        if left is not None:
+            setattr(self, specific, left - 1)
+        self.attempts += 1
+        return True
+
+    def retry_connect(self) -> bool:
+        return self._take("connect")
+
+    def wants_status(self, method: str, status: int) -> bool:
+        if status not in self.forcelist:
+            return False
+        return self.methods is None or method.upper() in self.methods
+
+    def retry_status(self) -> bool:
+        return self._take("status")
+
+    def sleep(self, retry_after: str | None = None) -> None:
+        delay = 0.0
+        if retry_after and self.respect_retry_after:
+            try:
+                delay = max(0.0, float(retry_after))
+            except ValueError:
+                delay = 0.0
+        elif self.backoff and self.attempts > 1:
+            delay = min(self.backoff * (2 ** (self.attempts - 1)), 120.0)
+        if delay > 0:
+            balrog.sleep(delay)
+
+
+class BaseAdapter:
+    """The base transport adapter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def send(
+        self,
+        request: Any,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> Response:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def _timeouts(timeout: Any) -> tuple[float | None, float | None]:
+    if isinstance(timeout, tuple):
+        try:
+            connect, read = timeout
+        except ValueError:
+            raise ValueError(
+                f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, "
+                "or a single float to set both timeouts to the same value."
+            ) from None
+    elif hasattr(timeout, "connect_timeout") and hasattr(timeout, "read_timeout"):
+        # A urllib3 Timeout object.
+        connect, read = timeout.connect_timeout, timeout.read_timeout
+    else:
+        connect = read = timeout
+    return _seconds(connect), _seconds(read)
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"Timeout value must be an int, float or None, not {value!r}")
+    if value < 0:
+        raise ValueError(f"Attempted to set timeout to {value}, but the timeout cannot be set to a value less than 0.")
+    return float(value)
+
+
+def _body_for_wire(body: Any) -> Any:
+    """bytes, None, or a list of byte chunks (sent chunked)."""
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    chunks = []
+    for chunk in body:
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8")
+        elif not isinstance(chunk, bytes):
+            chunk = bytes(chunk)
+        if chunk:
+            chunks.append(chunk)
+    return chunks
+
+
+def _pool_name(url: str) -> str:
+    parts = urlsplit(url)
+    kind = "HTTPSConnectionPool" if parts.scheme == "https" else "HTTPConnectionPool"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{kind}(host={parts.hostname!r}, port={port})"
+
+
+def _explain(exc: RequestException, request: Any, read_timeout: float | None) -> RequestException:
+    """Phrase a native failure the way requests/urllib3 do, and attach the request."""
+    message = str(exc)
+    url = request.url
+    if isinstance(exc, ReadTimeout):
+        text = f"{_pool_name(url)}: Read timed out. (read timeout={read_timeout})"
+    elif isinstance(exc, (ConnectionError,)) and getattr(exc, "_balrog_connect_phase", False):
+        text = f"{_pool_name(url)}: Max retries exceeded with url: {request.path_url} (Caused by {message})"
+    else:
+        text = message
+    explained = type(exc)(text, request=request)
+    if hasattr(exc, "_balrog_connect_phase"):
+        explained._balrog_connect_phase = True  # type: ignore[attr-defined]
+    return explained
+
+
+class HTTPAdapter(BaseAdapter):
+    """The built-in HTTP adapter: keep-alive pools per Session, on reqwest.
+
+    :param pool_connections: accepted for compatibility (pools are per host anyway).
+    :param pool_maxsize: idle connections kept per host.
+    :param max_retries: an int (retries of failed connections, never of requests that
+        reached the server) or a urllib3 ``Retry``-like object.
+    """
+
+    __attrs__ = ["max_retries", "config", "_pool_connections", "_pool_maxsize", "_pool_block"]
+
+    def __init__(
+        self,
+        pool_connections: int = DEFAULT_POOLSIZE,
+        pool_maxsize: int = DEFAULT_POOLSIZE,
+        max_retries: Any = DEFAULT_RETRIES,
+        pool_block: bool = DEFAULT_POOLBLOCK,
+    ) -> None:
+        self.max_retries = Retry.from_int(max_retries)
+        self.config: dict[str, Any] = {}
+        self.proxy_manager: dict[str, Any] = {}
+        super().__init__()
+        self._pool_connections = pool_connections
+        self._pool_maxsize = pool_maxsize
+        self._pool_block = pool_block
+        self._clients: dict[tuple[Any, ...], Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {attr: getattr(self, attr, None) for attr in self.__attrs__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.proxy_manager = {}
+        self.config = {}
+        for attr, value in state.items():
+            setattr(self, attr, value)
+        self._clients = {}
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = DEFAULT_POOLBLOCK, **kwargs: Any) -> None:
+        self._pool_connections = connections
+        self._pool_maxsize = maxsize
+        self._pool_block = block
+        self._clients = {}
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Check the CA bundle and client certificate paths (requests raises OSError)."""
+        if url.lower().startswith("https") and verify and verify is not True:
+            if not os.path.exists(verify):
+                raise OSError(f"Could not find a suitable TLS CA certificate bundle, invalid path: {verify}")
+        if cert:
+            cert_file, key_file = (cert[0], cert[1]) if not isinstance(cert, str) else (cert, None)
+            if cert_file and not os.path.exists(cert_file):
+                raise OSError(f"Could not find the TLS certificate file, invalid path: {cert_file}")
+            if key_file and not os.path.exists(key_file):
+                raise OSError(f"Could not find the TLS key file, invalid path: {key_file}")
+
+    def _client(self, url: str, verify: Any, cert: Any, proxy: str | None, connect: float | None) -> Any:
+        key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy, connect)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        self.cert_verify(None, url, verify, cert)
+        ca_file = None
+        if verify is True or verify is None:
+            ca_file = None
+        elif verify:
+            ca_file = verify
+        if ca_file is not None and os.path.isdir(ca_file):
+            ca_file = _bundle_from_dir(ca_file)
+        cert_file = key_file = None
+        if cert:
+            cert_file, key_file = (cert, None) if isinstance(cert, str) else (cert[0], cert[1])
+        client = _http_native.Client(
+            verify=bool(verify) or verify is None,
+            ca_file=ca_file,
+            cert_file=cert_file,
+            key_file=key_file,
+            proxy=proxy,
+            connect_timeout=connect,
+            pool_maxsize=max(1, int(self._pool_maxsize)),
+        )
+        self._clients[key] = client
+        return client
+
+    def build_response(self, req: Any, resp: Any) -> Response:
+        """A :class:`Response` from a native result (``RawResponse``)."""
+        response = Response()
+        response.status_code = resp.status
+        response.headers = resp.headers
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        url = req.url
+        response.url = url.decode("utf-8") if isinstance(url, bytes) else url
+        extract_cookies_to_jar(response.cookies, req, resp)
+        response.request = req
+        response.connection = self
+        return response
+
+    def request_url(self, request: Any, proxies: Any) -> str:
+        """The URL as it goes on the request line (absolute through an HTTP proxy)."""
+        proxy = select_proxy(request.url, proxies)
+        scheme = urlsplit(request.url).scheme
+        if proxy and scheme != "https":
+            return urldefragauth(request.url)
+        return request.path_url
+
+    def add_headers(self, request: Any, **kwargs: Any) -> None:
+        """Hook for subclasses: add headers to the request before it is sent."""
+
+    def proxy_headers(self, proxy: str) -> dict[str, str]:
+        """Headers for the proxy (Basic auth from the proxy URL's userinfo)."""
+        from .auth import _basic_auth_str
+
+        headers: dict[str, str] = {}
+        username, password = get_auth_from_url(proxy)
+        if username:
+            headers["Proxy-Authorization"] = _basic_auth_str(username, password)
+        return headers
+
+    def _proxy_for(self, request: Any, proxies: Any) -> str | None:
+        proxy = select_proxy(request.url, proxies)
+        if not proxy:
+            return None
+        proxy = prepend_scheme_if_needed(proxy, "http")
+        parts = urlsplit(proxy)
+        if not parts.hostname:
+            raise InvalidProxyURL("Please check proxy URL. It is malformed and could be missing the host.")
+        if parts.scheme.startswith("socks"):
+            raise InvalidSchema("Missing dependencies for SOCKS support.")
+        return proxy
+
+    def send(
+        self,
+        request: Any,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> Response:
+        """Send a PreparedRequest; returns a :class:`Response`."""
+        url = request.url
+        if not url.startswith(("http://", "https://")):
+            scheme = urlsplit(url).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise InvalidSchema(f"No connection adapters were found for {url!r}")
+        connect, read = _timeouts(timeout)
+        proxy = self._proxy_for(request, proxies) if proxies else None
+        client = self._client(url, verify, cert, proxy, connect)
+        self.add_headers(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        try:
+            headers = list(request.headers.items())
+        except AttributeError:
+            headers = []
+        body = _body_for_wire(request.body)
+        green = type(getcurrent()) is GreenTask
+        method = request.method
+        budget = None
+        while True:
+            try:
+                status, reason, version, header_list, payload = wait(
+                    client.send(method, url, headers, body, read, stream, green)
+                )
+            except RequestException as exc:
+                if getattr(exc, "_balrog_connect_phase", False):
+                    if budget is None:
+                        budget = _RetryBudget(self.max_retries)
+                    if budget.retry_connect():
+                        budget.sleep()
+                        continue
+                raise _explain(exc, request, read) from None
+            except ValueError as exc:
+                raise InvalidHeader(str(exc), request=request) from None
+            if self.max_retries.status_forcelist if hasattr(self.max_retries, "status_forcelist") else False:
+                if budget is None:
+                    budget = _RetryBudget(self.max_retries)
+                if budget.wants_status(method, status):
+                    retry_after = _header(header_list, "retry-after")
+                    if budget.retry_status():
+                        if not isinstance(payload, bytes):
+                            payload.close()
+                        budget.sleep(retry_after)
+                        continue
+                    if budget.raise_on_status:
+                        raise RetryError(
+                            f"{_pool_name(url)}: Max retries exceeded with url: {request.path_url} "
+                            f"(Caused by ResponseError('too many {status} error responses'))",
+                            request=request,
+                        )
+            break
+        raw = RawResponse(status, reason, version, header_list, payload, url)
+        response = self.build_response(request, raw)
+        if isinstance(payload, bytes):
+            response._content = payload
+            response._content_consumed = True
+        return response
+
+    def close(self) -> None:
+        """Drop the pooled connections."""
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+def _header(pairs: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in pairs:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _bundle_from_dir(directory: str) -> str:
+    """One PEM file holding every certificate of a CA directory (``verify=<dir>``)."""
+    import hashlib
+    import tempfile
+
+    pems = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                data = handle.read()
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                pems.append(data)
+    bundle = b"\n".join(pems)
+    digest = hashlib.sha256(bundle).hexdigest()[:16]
+    target = os.path.join(tempfile.gettempdir(), f"balrog-ca-{digest}.pem")
+    if not os.path.exists(target):
+        with open(target, "wb") as handle:
+            handle.write(bundle)
+    return target
+

@@ -1,0 +1,13 @@
+"""``requests.packages``: requests re-exports urllib3 and idna here; so do we, when installed
+(imported on first access, to keep ``import balrog.requests`` light)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("urllib3", "idna"):
+        return importlib.import_module(name)
+    raise AttributeError(name)

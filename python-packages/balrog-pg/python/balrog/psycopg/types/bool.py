@@ -1,0 +1,29 @@
+"""bool adaptation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..adapt import Dumper
+from ._native import NativeLoader
+
+__all__ = ["BoolDumper", "BoolLoader"]
+
+
+class BoolDumper(Dumper):
+    oid = 16
+
+    def dump(self, obj: bool) -> bytes:
+        return b"t" if obj else b"f"
+
+    def quote(self, obj: bool) -> bytes:
+        return b"true" if obj else b"false"
+
+
+class BoolLoader(NativeLoader):
+    _balrog_dec = 16
+
+
+def register_default_adapters(context: Any) -> None:
+    context.adapters.register_dumper(bool, BoolDumper)
+    context.adapters.register_loader(16, BoolLoader)

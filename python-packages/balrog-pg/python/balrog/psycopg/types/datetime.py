@@ -1,0 +1,125 @@
+"""Dates, times, timestamps and intervals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..adapt import Dumper, PyFormat
+from ._native import NativeLoader
+
+__all__ = [
+    "DateDumper",
+    "DateLoader",
+    "DatetimeDumper",
+    "DatetimeNoTzDumper",
+    "IntervalLoader",
+    "TimeDumper",
+    "TimeLoader",
+    "TimeTzDumper",
+    "TimedeltaDumper",
+    "TimestampLoader",
+    "TimestamptzLoader",
+    "TimetzLoader",
+]
+
+
+class DateDumper(Dumper):
+    oid = 1082
+
+    def dump(self, obj: dt.date) -> bytes:
+        return obj.isoformat().encode()
+
+
+class _BaseTimeDumper(Dumper):
+    def dump(self, obj: dt.time) -> bytes:
+        return obj.isoformat().encode()
+
+
+class TimeDumper(_BaseTimeDumper):
+    """time: ``time`` when naive, ``timetz`` when it has a tzinfo."""
+
+    oid = 1083
+
+    def get_key(self, obj: dt.time, format: PyFormat) -> Any:
+        return TimeDumper if obj.tzinfo is None else TimeTzDumper
+
+    def upgrade(self, obj: dt.time, format: PyFormat) -> Dumper:
+        if obj.tzinfo is None:
+            return self
+        return TimeTzDumper(self.cls, self.connection)
+
+
+class TimeTzDumper(_BaseTimeDumper):
+    oid = 1266
+
+
+class _BaseDatetimeDumper(Dumper):
+    def dump(self, obj: dt.datetime) -> bytes:
+        return obj.isoformat().encode()
+
+
+class DatetimeDumper(_BaseDatetimeDumper):
+    """datetime: ``timestamptz`` when aware, ``timestamp`` when naive."""
+
+    oid = 1184
+
+    def get_key(self, obj: dt.datetime, format: PyFormat) -> Any:
+        return DatetimeDumper if obj.tzinfo is not None else DatetimeNoTzDumper
+
+    def upgrade(self, obj: dt.datetime, format: PyFormat) -> Dumper:
+        if obj.tzinfo is not None:
+            return self
+        return DatetimeNoTzDumper(self.cls, self.connection)
+
+
+class DatetimeNoTzDumper(_BaseDatetimeDumper):
+    oid = 1114
+
+
+class TimedeltaDumper(Dumper):
+    oid = 1186
+
+    def dump(self, obj: dt.timedelta) -> bytes:
+        # "1 day, 0:00:03" is read fine by PostgreSQL without the comma, and it's documented so.
+        return str(obj).replace(",", "").encode()
+
+
+class DateLoader(NativeLoader):
+    _balrog_dec = 1082
+
+
+class TimeLoader(NativeLoader):
+    _balrog_dec = 1083
+
+
+class TimetzLoader(NativeLoader):
+    _balrog_dec = 1266
+
+
+class TimestampLoader(NativeLoader):
+    _balrog_dec = 1114
+
+
+class TimestamptzLoader(NativeLoader):
+    """timestamptz → aware datetime in the connection's TimeZone."""
+
+    _balrog_dec = 1184
+
+
+class IntervalLoader(NativeLoader):
+    _balrog_dec = 1186
+
+
+def register_default_adapters(context: Any) -> None:
+    adapters = context.adapters
+    adapters.register_dumper(dt.date, DateDumper)
+    adapters.register_dumper(dt.time, TimeDumper)
+    adapters.register_dumper(dt.datetime, DatetimeDumper)
+    adapters.register_dumper(dt.timedelta, TimedeltaDumper)
+    adapters.register_loader(1082, DateLoader)
+    adapters.register_loader(1083, TimeLoader)
+    adapters.register_loader(1266, TimetzLoader)
+    adapters.register_loader(1114, TimestampLoader)
+    adapters.register_loader(1184, TimestamptzLoader)
+    adapters.register_loader(1186, IntervalLoader)

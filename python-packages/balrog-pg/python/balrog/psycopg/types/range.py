@@ -1,0 +1,479 @@
+"""Ranges: the ``Range`` value class, its text/binary wire forms, dumpers and loaders.
+
+``Range.__module__`` is ``psycopg.types.range``, as in psycopg: Django's migration writer
+serialises ranges by their module and repr. Pickling still goes through this module.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from .. import errors as e
+from ..pq import Format
+
+try:
+    from ..adapt import Dumper, Loader, PyFormat
+except ImportError:  # the adaptation layer is not importable: minimal stand-ins
+    from ._adapt_standin import Dumper, Loader, PyFormat  # type: ignore[assignment]
+
+__all__ = [
+    "DateRange",
+    "Int4Range",
+    "Int8Range",
+    "NumericRange",
+    "Range",
+    "RangeBinaryDumper",
+    "RangeDumper",
+    "RangeLoader",
+    "TimestampRange",
+    "TimestamptzRange",
+    "dump_range_binary",
+    "dump_range_text",
+    "load_range_binary",
+    "load_range_text",
+]
+
+T = TypeVar("T")
+
+_PUBLIC_MODULE = "psycopg.types.range"
+_VALID_BOUNDS = ("[)", "(]", "()", "[]")
+
+
+class Range(Generic[T]):
+    """A PostgreSQL range: ``Range(lower, upper, bounds="[)", empty=False)``.
+
+    ``None`` bounds are unbounded (infinite); ``bounds`` is two characters telling whether
+    the lower and upper bounds are included.
+    """
+
+    __module__ = _PUBLIC_MODULE
+    __slots__ = ("_bounds", "_lower", "_upper")
+
+    def __init__(
+        self, lower: T | None = None, upper: T | None = None, bounds: str = "[)", empty: bool = False
+    ):
+        if empty:
+            self._lower = self._upper = None
+            self._bounds = ""
+            return
+        if bounds not in _VALID_BOUNDS:
+            raise ValueError(f"bound flags not valid: {bounds!r}")
+        self._lower = lower
+        self._upper = upper
+        # An infinite bound is never included.
+        if lower is None and bounds[0] == "[":
+            bounds = "(" + bounds[1]
+        if upper is None and bounds[1] == "]":
+            bounds = bounds[0] + ")"
+        self._bounds = bounds
+
+    def __repr__(self) -> str:
+        if not self._bounds:
+            return f"{self.__class__.__name__}(empty=True)"
+        return f"{self.__class__.__name__}({self._lower!r}, {self._upper!r}, {self._bounds!r})"
+
+    def __str__(self) -> str:
+        if not self._bounds:
+            return "empty"
+        return f"{self._bounds[0]}{self._lower}, {self._upper}{self._bounds[1]}"
+
+    @property
+    def lower(self) -> T | None:
+        """The lower bound; None if empty or unbounded."""
+        return self._lower
+
+    @property
+    def upper(self) -> T | None:
+        """The upper bound; None if empty or unbounded."""
+        return self._upper
+
+    @property
+    def bounds(self) -> str:
+        """The bounds string: two characters among "[", "(", "]", ")"; "" if empty."""
+        return self._bounds
+
+    @property
+    def isempty(self) -> bool:
+        return not self._bounds
+
+    @property
+    def lower_inf(self) -> bool:
+        return bool(self._bounds) and self._lower is None
+
+    @property
+    def upper_inf(self) -> bool:
+        return bool(self._bounds) and self._upper is None
+
+    @property
+    def lower_inc(self) -> bool:
+        return bool(self._bounds) and self._lower is not None and self._bounds[0] == "["
+
+    @property
+    def upper_inc(self) -> bool:
+        return bool(self._bounds) and self._upper is not None and self._bounds[1] == "]"
+
+    def __contains__(self, x: T) -> bool:
+        if not self._bounds:
+            return False
+        lower: Any = self._lower
+        upper: Any = self._upper
+        if lower is not None and (x < lower if self._bounds[0] == "[" else x <= lower):
+            return False
+        return not (upper is not None and (x > upper if self._bounds[1] == "]" else x >= upper))
+
+    def __bool__(self) -> bool:
+        return bool(self._bounds)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Range):
+            return False
+        return self._lower == other._lower and self._upper == other._upper and self._bounds == other._bounds
+
+    def __hash__(self) -> int:
+        return hash((self._lower, self._upper, self._bounds))
+
+    # Ordering is arbitrary, as PostgreSQL says of its own, but stable: by lower, then
+    # upper, then bounds, with None (unbounded) first.
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Range):
+            return NotImplemented
+        for mine, theirs in (
+            (self._lower, other._lower),
+            (self._upper, other._upper),
+            (self._bounds, other._bounds),
+        ):
+            if mine == theirs:
+                continue
+            if mine is None:
+                return True
+            if theirs is None:
+                return False
+            return bool(mine < theirs)  # type: ignore[operator]
+        return False
+
+    def __le__(self, other: object) -> bool:
+        return self == other or self < other
+
+    def __gt__(self, other: object) -> bool:
+        if isinstance(other, Range):
+            return other < self
+        return NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self == other or self > other
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {slot: getattr(self, slot) for slot in self.__slots__ if hasattr(self, slot)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for slot, value in state.items():
+            setattr(self, slot, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By default pickle would look the class up by __module__ (psycopg's name); the
+        # classes of this module are rebuilt through a function of the real module.
+        cls = type(self)
+        if _BY_NAME.get(cls.__name__) is cls:
+            return (_rebuild, (cls.__name__, self.__getstate__()))
+        return (_rebuild_class, (cls, self.__getstate__()))
+
+
+# Subclasses naming the subtype (needed by binary COPY, where the type must be known).
+class Int4Range(Range[int]):
+    __module__ = _PUBLIC_MODULE
+
+
+class Int8Range(Range[int]):
+    __module__ = _PUBLIC_MODULE
+
+
+class NumericRange(Range[Decimal]):
+    __module__ = _PUBLIC_MODULE
+
+
+class DateRange(Range[date]):
+    __module__ = _PUBLIC_MODULE
+
+
+class TimestampRange(Range[datetime]):
+    __module__ = _PUBLIC_MODULE
+
+
+class TimestamptzRange(Range[datetime]):
+    __module__ = _PUBLIC_MODULE
+
+
+_BY_NAME: dict[str, type[Range[Any]]] = {
+    cls.__name__: cls
+    for cls in (Range, Int4Range, Int8Range, NumericRange, DateRange, TimestampRange, TimestamptzRange)
+}
+
+
+def _rebuild(name: str, state: dict[str, Any]) -> Range[Any]:
+    return _rebuild_class(_BY_NAME[name], state)
+
+
+def _rebuild_class(cls: type[Range[Any]], state: dict[str, Any]) -> Range[Any]:
+    obj = cls.__new__(cls)
+    obj.__setstate__(state)
+    return obj
+
+
+# -- text form: "[1,5)", "(,\"a b\"]", "empty" ------------------------------------------------
+
+DumpFunc = Callable[[Any], Any]
+LoadFunc = Callable[[bytes], Any]
+
+_NEEDS_QUOTES = frozenset(b'",\\()[] \t\n\r\v\f')
+
+
+def _quote_bound(data: bytes) -> bytes:
+    if not data:
+        return b'""'
+    if any(byte in _NEEDS_QUOTES for byte in data):
+        return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'""') + b'"'
+    return data
+
+
+def dump_range_text(obj: Range[Any], dump: DumpFunc) -> bytes:
+    """The text form of a range, bounds dumped by ``dump`` (returning bytes or None)."""
+    if obj.isempty:
+        return b"empty"
+    parts = [b"[" if obj.lower_inc else b"("]
+    if obj.lower is not None and (data := dump(obj.lower)) is not None:
+        parts.append(_quote_bound(bytes(data)))
+    parts.append(b",")
+    if obj.upper is not None and (data := dump(obj.upper)) is not None:
+        parts.append(_quote_bound(bytes(data)))
+    parts.append(b"]" if obj.upper_inc else b")")
+    return b"".join(parts)
+
+
+def load_range_text(data: bytes | bytearray | memoryview, load: LoadFunc) -> tuple[Range[Any], int]:
+    """Parse a range's text form; returns the range and how many bytes it took.
+
+    Follows PostgreSQL's range_in: bounds may be quoted ("" is a quote inside quotes) and
+    backslash escapes anything; an unquoted empty bound is infinite.
+    """
+    text = bytes(data)
+    if text[:5].lower() == b"empty":
+        return Range(empty=True), 5
+    if not text or text[0] not in b"[(":
+        raise e.DataError(f"failed to parse range: '{text.decode('utf8', 'replace')}'")
+    lower, pos = _read_bound(text, 1, b",")
+    upper, pos = _read_bound(text, pos + 1, b")]")
+    if pos >= len(text):
+        raise e.DataError(f"failed to parse range: '{text.decode('utf8', 'replace')}'")
+    bounds = chr(text[0]) + chr(text[pos])
+    low = load(lower) if lower is not None else None
+    high = load(upper) if upper is not None else None
+    return Range(low, high, bounds), pos + 1
+
+
+def _read_bound(text: bytes, pos: int, stops: bytes) -> tuple[bytes | None, int]:
+    """One bound starting at ``pos``: its bytes (None if infinite) and the stop's position."""
+    out = bytearray()
+    quoted_any = False
+    in_quotes = False
+    size = len(text)
+    while pos < size:
+        byte = text[pos]
+        if in_quotes:
+            if byte == 0x22:  # "
+                if pos + 1 < size and text[pos + 1] == 0x22:
+                    out.append(0x22)
+                    pos += 2
+                    continue
+                in_quotes = False
+            elif byte == 0x5C and pos + 1 < size:  # backslash
+                out.append(text[pos + 1])
+                pos += 2
+                continue
+            else:
+                out.append(byte)
+        elif byte in stops:
+            break
+        elif byte == 0x22:
+            in_quotes = quoted_any = True
+        elif byte == 0x5C and pos + 1 < size:
+            out.append(text[pos + 1])
+            pos += 2
+            continue
+        else:
+            out.append(byte)
+        pos += 1
+    if pos >= size:
+        raise e.DataError(f"failed to parse range: '{text.decode('utf8', 'replace')}'")
+    if not out and not quoted_any:
+        return None, pos
+    return bytes(out), pos
+
+
+# -- binary form ------------------------------------------------------------------------------
+
+RANGE_EMPTY = 0x01
+RANGE_LB_INC = 0x02
+RANGE_UB_INC = 0x04
+RANGE_LB_INF = 0x08
+RANGE_UB_INF = 0x10
+
+_LEN = struct.Struct("!i")
+
+
+def dump_range_binary(obj: Range[Any], dump: DumpFunc) -> bytes:
+    """The binary form: a flags byte, then each finite bound as (int32 length, data)."""
+    if not obj:
+        return bytes([RANGE_EMPTY])
+    head = (RANGE_LB_INC if obj.lower_inc else 0) | (RANGE_UB_INC if obj.upper_inc else 0)
+    out = bytearray(1)
+    for bound, infinite in ((obj.lower, RANGE_LB_INF), (obj.upper, RANGE_UB_INF)):
+        data = dump(bound) if bound is not None else None
+        if data is None:
+            head |= infinite
+        else:
+            out += _LEN.pack(len(data))
+            out += data
+    out[0] = head
+    return bytes(out)
+
+
+def load_range_binary(data: bytes | bytearray | memoryview, load: LoadFunc) -> Range[Any]:
+    view = bytes(data)
+    head = view[0]
+    if head & RANGE_EMPTY:
+        return Range(empty=True)
+    bounds = ("[" if head & RANGE_LB_INC else "(") + ("]" if head & RANGE_UB_INC else ")")
+    pos = 1
+    values: list[Any] = []
+    for infinite in (RANGE_LB_INF, RANGE_UB_INF):
+        if head & infinite:
+            values.append(None)
+            continue
+        (length,) = _LEN.unpack_from(view, pos)
+        pos += 4
+        values.append(load(view[pos : pos + length]))
+        pos += length
+    return Range(values[0], values[1], bounds)
+
+
+# -- adapters ---------------------------------------------------------------------------------
+
+# Builtin range types: name -> (oid, subtype oid).
+RANGE_OIDS = {
+    "int4range": (3904, 23),
+    "int8range": (3926, 20),
+    "numrange": (3906, 1700),
+    "daterange": (3912, 1082),
+    "tsrange": (3908, 1114),
+    "tstzrange": (3910, 1184),
+}
+_RANGE_OID_BY_SUBTYPE_NAME = {
+    "int4": 3904,
+    "int8": 3926,
+    "numeric": 3906,
+    "date": 3912,
+    "timestamp": 3908,
+    "timestamptz": 3910,
+}
+_FIXED_SUBTYPE = {
+    Int4Range: "int4",
+    Int8Range: "int8",
+    NumericRange: "numeric",
+    DateRange: "date",
+    TimestampRange: "timestamp",
+    TimestamptzRange: "timestamptz",
+}
+
+
+def _bound_dump(connected: bool) -> DumpFunc:
+    from .._sql_literal import _handler_for
+
+    def dump(item: Any) -> bytes | None:
+        return _handler_for(item)(item, connected, "utf-8")[0]
+
+    return dump
+
+
+class BaseRangeDumper(Dumper):
+    """Dumps a Range; a generic ``Range`` upgrades to the range type of its bounds."""
+
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        fixed = _FIXED_SUBTYPE.get(cls)  # type: ignore[call-overload]
+        if fixed is not None:
+            self.oid = _RANGE_OID_BY_SUBTYPE_NAME[fixed]
+        self._dump_bound = _bound_dump(getattr(self, "connection", None) is not None)
+
+    def get_key(self, obj: Range[Any], format: PyFormat) -> Any:
+        if self.cls is not Range:
+            return self.cls
+        item = _representative(obj)
+        if item is None:
+            return (self.cls,)
+        return (self.cls, type(item), _subtype_name(item))
+
+    def upgrade(self, obj: Range[Any], format: PyFormat) -> BaseRangeDumper:
+        if self.cls is not Range:
+            return self
+        item = _representative(obj)
+        if item is None:
+            return self
+        dumper = type(self)(self.cls, getattr(self, "_context", None))
+        if type(item) is int:
+            # PostgreSQL will not cast int4range to int8range: let the server infer it.
+            dumper.oid = 0
+            return dumper
+        dumper.oid = _RANGE_OID_BY_SUBTYPE_NAME.get(_subtype_name(item), 0)
+        return dumper
+
+
+def _representative(obj: Range[Any]) -> Any:
+    return obj.lower if obj.lower is not None else obj.upper
+
+
+def _subtype_name(item: Any) -> str:
+    from .._sql_literal import _handler_for
+
+    return _handler_for(item)(item, False, "utf-8")[1]
+
+
+class RangeDumper(BaseRangeDumper):
+    """Range dumper, text format."""
+
+    def dump(self, obj: Range[Any]) -> bytes | None:
+        return dump_range_text(obj, self._dump_bound)
+
+
+class RangeBinaryDumper(BaseRangeDumper):
+    """Range dumper, binary format (needs a known subtype: use a Range subclass)."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: Range[Any]) -> bytes | None:
+        raise e.NotSupportedError("binary range dumping is done by the driver's binary dumpers")
+
+
+class RangeLoader(Loader, Generic[T]):
+    """Range loader, text format: bounds are loaded by the context's loader of the subtype."""
+
+    subtype_oid: int = 0
+
+    def __init__(self, oid: int, context: Any = None) -> None:
+        super().__init__(oid, context)
+        self._load_bound = _bound_loader(self.subtype_oid, context)
+
+    def load(self, data: Any) -> Range[T]:
+        return load_range_text(data, self._load_bound)[0]
+
+
+def _bound_loader(subtype_oid: int, context: Any) -> LoadFunc:
+    adapters = getattr(context, "adapters", None)
+    if adapters is not None and subtype_oid:
+        loader_cls = adapters.get_loader(subtype_oid, Format.TEXT)
+        if loader_cls is not None:
+            return loader_cls(subtype_oid, context).load  # type: ignore[no-any-return]
+    return lambda data: bytes(data).decode()

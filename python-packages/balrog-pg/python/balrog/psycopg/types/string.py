@@ -1,0 +1,134 @@
+"""Text and bytea adaptation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import errors as e
+from .. import pq
+from ..adapt import Buffer, Dumper, Loader, _escape_literal, _scs
+from ._native import NativeLoader
+
+__all__ = [
+    "ByteaLoader",
+    "BytesBinaryDumper",
+    "BytesDumper",
+    "StrBinaryDumper",
+    "StrDumper",
+    "StrDumperName",
+    "StrDumperUnknown",
+    "StrDumperVarchar",
+    "TextBinaryLoader",
+    "TextLoader",
+]
+
+_NUL_MESSAGE = "PostgreSQL text fields cannot contain NUL (0x00) bytes"
+
+
+class _BaseStrDumper(Dumper):
+    def dump(self, obj: str) -> bytes:
+        data = obj.encode()
+        if b"\x00" in data:
+            raise e.DataError(_NUL_MESSAGE)
+        return data
+
+    def quote(self, obj: str) -> bytes:
+        return _escape_literal(self.dump(obj), _scs(self.connection), self.connection is not None)
+
+
+class StrDumper(_BaseStrDumper):
+    oid = 25
+
+
+class StrDumperVarchar(_BaseStrDumper):
+    oid = 1043
+
+
+class StrDumperName(_BaseStrDumper):
+    oid = 19
+
+
+class StrDumperUnknown(_BaseStrDumper):
+    """The default for ``%s``: the server infers the type from the context."""
+
+    oid = 0
+
+
+class StrBinaryDumper(_BaseStrDumper):
+    format = pq.Format.BINARY
+    oid = 25
+
+
+class TextLoader(NativeLoader):
+    _balrog_dec = 25
+
+    def load(self, data: Buffer) -> str:
+        return bytes(data).decode()
+
+
+class TextBinaryLoader(Loader):
+    format = pq.Format.BINARY
+
+    def load(self, data: Buffer) -> str:
+        return bytes(data).decode()
+
+
+def _hex_bytea(data: bytes) -> bytes:
+    return b"\\x" + data.hex().encode()
+
+
+class BytesDumper(Dumper):
+    """bytes in text format: the hex form ``\\x...``."""
+
+    oid = 17
+
+    def dump(self, obj: Any) -> bytes:
+        return _hex_bytea(bytes(obj))
+
+    def quote(self, obj: Any) -> bytes:
+        escaped = _hex_bytea(bytes(obj))
+        if self.connection is not None and _scs(self.connection):
+            return b"'" + escaped + b"'"
+        return b"'\\" + escaped + b"'"
+
+
+class BytesBinaryDumper(Dumper):
+    """bytes as they are (binary format): no escaping on the way out."""
+
+    format = pq.Format.BINARY
+    oid = 17
+
+    def dump(self, obj: Any) -> Buffer:
+        return obj if type(obj) is bytes else bytes(obj)
+
+    def quote(self, obj: Any) -> bytes:
+        return BytesDumper(self.cls, self.connection).quote(obj)
+
+
+class ByteaLoader(NativeLoader):
+    _balrog_dec = 17
+
+
+class ByteaBinaryLoader(Loader):
+    format = pq.Format.BINARY
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+def register_default_adapters(context: Any) -> None:
+    adapters = context.adapters
+    adapters.register_dumper(str, StrBinaryDumper)
+    adapters.register_dumper(str, StrDumper)
+    adapters.register_dumper(str, StrDumperUnknown)
+    for oid in (0, 18, 19, 25, 705, 1042, 1043, 142):
+        adapters.register_loader(oid, TextLoader)
+        adapters.register_loader(oid, TextBinaryLoader)
+    adapters.register_dumper(bytes, BytesDumper)
+    adapters.register_dumper(bytearray, BytesDumper)
+    adapters.register_dumper(memoryview, BytesDumper)
+    adapters.register_dumper(bytes, BytesBinaryDumper)
+    adapters.register_dumper(bytearray, BytesBinaryDumper)
+    adapters.register_dumper(memoryview, BytesBinaryDumper)
+    adapters.register_loader(17, ByteaLoader)
+    adapters.register_loader(17, ByteaBinaryLoader)

@@ -1,0 +1,1 @@
+"""websockets' ``sync`` API on balrog: blocking in threads, green in ASGI servers."""

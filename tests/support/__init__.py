@@ -1,0 +1,1 @@
+"""Test harness shared by every balrog package: real servers on loopback, started here."""
