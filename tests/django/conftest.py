@@ -27,6 +27,9 @@ sys.path.insert(0, HERE)
 from support.net import free_port, wait_for_port  # noqa: E402
 
 TEST_DB_NAME = "test_balrog_django"
+# The real psycopg_pool blocks the event loop thread when it is exhausted (a deadlock under
+# green tasks), so pools are used only on balrog's driver.
+REAL_PSYCOPG = os.environ.get("BALROG_DJANGO_DRIVER", "").strip().lower() == "psycopg"
 
 
 def database_env(cluster, name: str) -> dict[str, str]:
@@ -99,7 +102,7 @@ def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
         environment = {
             **os.environ,
             **database_env(pg_cluster, django_project),
-            "BALROG_DJANGO_POOL_MAX": str(pool_max),
+            "BALROG_DJANGO_POOL_MAX": str(0 if REAL_PSYCOPG else pool_max),
             **(env or {}),
         }
         log = tempfile.NamedTemporaryFile(prefix="balrog-uvicorn-", suffix=".log")  # noqa: SIM115

@@ -109,3 +109,16 @@ def test_spawned_green_tasks_get_their_own_connections(app):
     assert reply.status == 200, reply.body
     data = reply.json()
     assert len({data["mine"], *data["others"]}) == 3
+
+
+def test_persistent_connections_are_reused_across_requests(serve):
+    server = serve(env={"BALROG_DJANGO_CONN_MAX_AGE": "60"})
+    pids = [get(server, "/whoami/").json()["backend_pid"] for _ in range(5)]
+    assert len(set(pids)) == 1
+
+
+def test_stock_handler_still_runs_the_project(serve):
+    """Reference point: Django's own ASGI handler runs sync views in threads."""
+    server = serve("testproject.stock_asgi:application")
+    data = get(server, "/whoami/").json()
+    assert data["mode"] == "blocking"

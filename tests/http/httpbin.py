@@ -52,6 +52,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def version_string(self) -> str:
+        return self.server_version
+
     # -- helpers -----------------------------------------------------------------------
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

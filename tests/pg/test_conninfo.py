@@ -7,11 +7,10 @@ from typing import Any
 
 import psycopg.conninfo as ref
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from balrog.psycopg import conninfo as ours
 from balrog.psycopg import errors as e
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def outcome(module: Any, func: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:
@@ -43,7 +42,7 @@ KNOWN_CASES = [
     "host port=5",
     "host='a'port=5",
     "host='' port=''",
-    "host=\"a\"",
+    'host="a"',
     "x'y",
     "=a",
     "host=a\\",
@@ -227,7 +226,9 @@ class TestEffectiveParams:
 
     def test_service_file(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
         service_file = tmp_path / "services.conf"
-        service_file.write_text("# comment\n[other]\nhost=nope\n\n[mine]\nhost=svchost\nport = 7000\ndbname=svcdb\n")
+        service_file.write_text(
+            "# comment\n[other]\nhost=nope\n\n[mine]\nhost=svchost\nport = 7000\ndbname=svcdb\n"
+        )
         monkeypatch.setenv("PGSERVICEFILE", str(service_file))
         monkeypatch.setenv("PGPORT", "9999")
         monkeypatch.setenv("PGPASSFILE", "/nonexistent")
@@ -244,6 +245,8 @@ class TestEffectiveParams:
         monkeypatch.delenv("PGPASSWORD", raising=False)
         assert ours.effective_params({"host": "h:x", "user": "bob"})["password"] == "s3cr:et"
         assert ours.effective_params({"host": "h:x", "user": "al"})["password"] == "fallback"
-        assert ours.effective_params({"host": "h:x", "user": "bob", "password": "given"})["password"] == "given"
+        assert (
+            ours.effective_params({"host": "h:x", "user": "bob", "password": "given"})["password"] == "given"
+        )
         os.chmod(passfile, 0o644)  # readable by others: ignored, as libpq does
         assert "password" not in ours.effective_params({"host": "h:x", "user": "bob"})

@@ -9,7 +9,6 @@ from typing import Any
 import psycopg
 import psycopg.errors as ref
 import pytest
-
 from balrog.psycopg import errors as ours
 from balrog.psycopg.pq import DiagnosticField
 
@@ -187,7 +186,9 @@ def test_pickle_pep249_classes() -> None:
 
 
 def test_diagnostic_accepts_psycopg_style_bytes() -> None:
-    diag = ours.Diagnostic({DiagnosticField.MESSAGE_PRIMARY: "café".encode(), DiagnosticField.SQLSTATE: b"23505"})
+    diag = ours.Diagnostic(
+        {DiagnosticField.MESSAGE_PRIMARY: "café".encode(), DiagnosticField.SQLSTATE: b"23505"}
+    )
     assert diag.message_primary == "café" and diag.sqlstate == "23505" and diag.table_name is None
     error = ours.Error("x", info={DiagnosticField.SQLSTATE: b"23505"})
     assert error.sqlstate == "23505"

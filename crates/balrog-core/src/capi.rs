@@ -26,8 +26,8 @@ pub struct BridgeApi {
 }
 
 struct ApiPtr(*const BridgeApi);
-// SAFETY: the table is immutable and lives as long as the process (the capsule owner is
-// a module that is never unloaded).
+// SAFETY: the table is an immutable static of `balrog._core`, an extension module that is
+// never unloaded: it lives as long as the process.
 unsafe impl Send for ApiPtr {}
 unsafe impl Sync for ApiPtr {}
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyTuple};
+use pyo3::types::PyTuple;
 
 use crate::capi::{BridgeApi, ABI_VERSION, CAPSULE_NAME};
 use crate::hub::{hub_complete, hub_release, hub_retain, Hub};
@@ -89,16 +89,28 @@ fn py_runtime_started() -> bool {
     runtime_started()
 }
 
+/// The table other wheels import; static, so it outlives any capsule or module object.
+static BRIDGE_API: BridgeApi = BridgeApi {
+    abi_version: ABI_VERSION,
+    hub_complete,
+    hub_retain,
+    hub_release,
+};
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    let table = BridgeApi {
-        abi_version: ABI_VERSION,
-        hub_complete,
-        hub_retain,
-        hub_release,
+    // SAFETY: the capsule points at a static table, valid for the life of the process; no
+    // destructor, so tokio threads still completing ops during interpreter shutdown never
+    // see freed memory.
+    let capsule = unsafe {
+        let raw = pyo3::ffi::PyCapsule_New(
+            (&BRIDGE_API as *const BridgeApi).cast_mut().cast(),
+            CAPSULE_NAME.as_ptr(),
+            None,
+        );
+        Bound::from_owned_ptr_or_err(py, raw)?
     };
-    let capsule = PyCapsule::new(py, table, Some(CAPSULE_NAME.to_owned()))?;
     m.add("_BRIDGE_API", capsule)?;
     m.add("ABI_VERSION", ABI_VERSION)?;
     m.add_class::<Hub>()?;

@@ -84,10 +84,28 @@ fn build_runtime() -> Runtime {
     }
 }
 
+thread_local! {
+    /// Per-thread copy of the runtime handle, so the hot path skips the global lock.
+    static CACHED: std::cell::RefCell<Option<(u64, Arc<Runtime>)>> = const { std::cell::RefCell::new(None) };
+}
+
 /// This wheel's shared runtime, created on first use (and anew after a fork).
 pub fn runtime() -> Arc<Runtime> {
-    install_fork_handlers();
     let generation = fork_generation();
+    let cached = CACHED.with(|cached| match &*cached.borrow() {
+        Some((g, rt)) if *g == generation => Some(rt.clone()),
+        _ => None,
+    });
+    if let Some(rt) = cached {
+        return rt;
+    }
+    let rt = shared_runtime(generation);
+    CACHED.with(|cached| *cached.borrow_mut() = Some((generation, rt.clone())));
+    rt
+}
+
+fn shared_runtime(generation: u64) -> Arc<Runtime> {
+    install_fork_handlers();
     let mut slot = RUNTIME.lock();
     match slot.as_ref() {
         Some((g, rt)) if *g == generation => rt.clone(),

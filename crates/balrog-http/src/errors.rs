@@ -143,9 +143,8 @@ pub fn classify_send(err: &reqwest::Error, via_proxy: bool) -> HttpError {
 /// Classify an error raised while reading the response body.
 pub fn classify_body(err: &reqwest::Error) -> HttpError {
     let message = describe(err);
-    if err.is_decode() {
-        return HttpError::new(Kind::ContentDecodingError, message);
-    }
+    // reqwest labels every body error "decode" (its body passes through a decoder layer even
+    // with no codings enabled); content decoding is ours, so this is the connection failing.
     // requests reports a connection broken mid-body as ChunkedEncodingError, whatever the
     // framing was (urllib3's ProtocolError).
     HttpError::new(Kind::ChunkedEncodingError, message)

@@ -53,3 +53,11 @@ DATABASES = {
         "TEST": {"NAME": os.environ.get("BALROG_DJANGO_TEST_DB_NAME", "test_balrog_django")},
     }
 }
+
+# Server errors go to stderr (the uvicorn fixtures keep it in their log).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"}},
+}

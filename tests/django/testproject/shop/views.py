@@ -125,6 +125,7 @@ def isolation(request):
     """Request-scoped state per task: locale, timezone, connection.queries."""
     translation.activate(request.GET["lang"])
     timezone.activate(request.GET["tz"])
+    connection.ensure_connection()  # the session set-up queries are not this view's
     connection.force_debug_cursor = True
     try:
         n = int(request.GET["n"])

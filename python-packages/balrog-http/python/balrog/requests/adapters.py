@@ -21,7 +21,9 @@ from balrog import _http as _http_native
 from ._raw import RawResponse
 from .cookies import extract_cookies_to_jar
 from .exceptions import (
+    ChunkedEncodingError,
     ConnectionError,
+    ContentDecodingError,
     InvalidHeader,
     InvalidProxyURL,
     InvalidSchema,
@@ -233,7 +235,9 @@ def _explain(exc: RequestException, request: Any, read_timeout: float | None) ->
         text = f"{_pool_name(url)}: Max retries exceeded with url: {request.path_url} (Caused by {message})"
     else:
         text = message
-    explained = type(exc)(text, request=request)
+    # requests attaches the request to failures of the exchange, not to body read errors.
+    attach = not isinstance(exc, (ChunkedEncodingError, ContentDecodingError))
+    explained = type(exc)(text, request=request if attach else None)
     if hasattr(exc, "_balrog_connect_phase"):
         explained._balrog_connect_phase = True  # type: ignore[attr-defined]
     return explained
@@ -332,8 +336,10 @@ class HTTPAdapter(BaseAdapter):
         response.reason = resp.reason
         url = req.url
         response.url = url.decode("utf-8") if isinstance(url, bytes) else url
-        extract_cookies_to_jar(response.cookies, req, resp)
         response.request = req
+        if type(resp) is not RawResponse:
+            extract_cookies_to_jar(response.cookies, req, resp)
+        # else: the cookie jar is filled from the raw headers when first looked at.
         response.connection = self
         return response
 

@@ -12,7 +12,7 @@ from http.cookiejar import CookieJar
 
 from . import _encoding
 from ._multipart import encode_multipart
-from .cookies import _copy_cookie_jar, cookiejar_from_dict, get_cookie_header
+from .cookies import _copy_cookie_jar, cookiejar_from_dict, extract_cookies_to_jar, get_cookie_header
 from .exceptions import (
     HTTPError,
     InvalidJSONError,
@@ -484,10 +484,24 @@ class Response:
         self.encoding: str | None = None
         self.history: list[Response] = []
         self.reason: str = None  # type: ignore[assignment]
-        self.cookies = cookiejar_from_dict({})
+        self._cookies: Any = None
         self.elapsed = datetime.timedelta(0)
         self.request: PreparedRequest = None  # type: ignore[assignment]
         self.connection: Any = None
+
+    @property
+    def cookies(self) -> Any:
+        """The cookies the server set (a RequestsCookieJar, made on first use)."""
+        if self._cookies is None:
+            self._cookies = cookiejar_from_dict({})
+            raw = self.raw
+            if raw is not None and self.request is not None:
+                extract_cookies_to_jar(self._cookies, self.request, raw)
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, jar: Any) -> None:
+        self._cookies = jar
 
     def __enter__(self) -> Response:
         return self

@@ -55,6 +55,13 @@ def merge_setting(request_setting: Any, session_setting: Any, dict_class: Any = 
         return session_setting
     if not (isinstance(session_setting, Mapping) and isinstance(request_setting, Mapping)):
         return request_setting
+    if not request_setting:
+        # The common case (no per-request value): a copy of the session's, minus Nones.
+        merged = dict_class(session_setting)
+        if None in merged.values():
+            for key in [k for k, v in merged.items() if v is None]:
+                del merged[key]
+        return merged
     merged = dict_class(to_key_val_list(session_setting))
     merged.update(to_key_val_list(request_setting))
     for key in [k for k, v in merged.items() if v is None]:
@@ -85,11 +92,24 @@ _PROXY_ENV_NAMES = (
     "REQUEST_METHOD",
 )
 _env_proxy_cache: dict[tuple[Any, ...], dict[str, str]] = {}
+_ENVIRON_DATA = getattr(os.environ, "_data", None)
+
+
+_ENV_KEYS: dict[str, Any] = {}
+
+
+def _env(name: str) -> Any:
+    """A raw environment value (CPython's byte-keyed store: no decoding per lookup)."""
+    if _ENVIRON_DATA is None:
+        return os.environ.get(name)
+    key = _ENV_KEYS.get(name)
+    if key is None:
+        key = _ENV_KEYS[name] = os.fsencode(name)
+    return _ENVIRON_DATA.get(key)
 
 
 def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
-    environ = os.environ
-    snapshot = tuple(environ.get(name) for name in _PROXY_ENV_NAMES)
+    snapshot = tuple(map(_env, _PROXY_ENV_NAMES))
     origin = url.split("/", 3)[:3]
     key = (snapshot, no_proxy, *origin)
     found = _env_proxy_cache.get(key)
@@ -301,14 +321,14 @@ class Session(SessionRedirectMixin):
 
     def prepare_request(self, request: Request) -> PreparedRequest:
         """Merge the session's settings into a Request and prepare it."""
-        cookies = request.cookies or {}
-        if not isinstance(cookies, CookieJar):
+        cookies = request.cookies or None
+        if cookies is not None and not isinstance(cookies, CookieJar):
             cookies = cookiejar_from_dict(cookies)
         merged_cookies = RequestsCookieJar()
-        # Copying an empty jar is skipped: most sessions and requests carry no cookies.
+        # Copying empty jars is skipped: most sessions and requests carry no cookies.
         if self.cookies._cookies:
             merge_cookies(merged_cookies, self.cookies)
-        if cookies._cookies:
+        if cookies is not None and cookies._cookies:
             merge_cookies(merged_cookies, cookies)
         auth = request.auth
         if self.trust_env and not auth and not self.auth:
@@ -439,7 +459,8 @@ class Session(SessionRedirectMixin):
             for key, value in env_proxies.items():
                 proxies.setdefault(key, value)
             if verify is True or verify is None:
-                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+                if _env("REQUESTS_CA_BUNDLE") or _env("CURL_CA_BUNDLE"):
+                    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
         proxies = merge_setting(proxies, self.proxies)
         stream = merge_setting(stream, self.stream)
         verify = merge_setting(verify, self.verify)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 __all__ = ["CaseInsensitiveDict", "LookupDict"]
@@ -19,9 +19,17 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
 
     def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, **kwargs: Any):
         self._store: OrderedDict[str, tuple[str, Any]] = OrderedDict()
-        if data is None:
-            data = {}
-        self.update(data, **kwargs)
+        if data is not None:
+            if type(data) is CaseInsensitiveDict:
+                self._store.update(data._store)
+            elif type(data) is dict:
+                store = self._store
+                for key, value in data.items():
+                    store[key.lower()] = (key, value)
+            else:
+                self.update(data)
+        if kwargs:
+            self.update(kwargs)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._store[key.lower()] = (key, value)
@@ -46,6 +54,9 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
             return self._store[key.lower()][1]
         except KeyError:
             return default
+
+    def items(self) -> ItemsView[str, Any]:
+        return _FastItems(self)
 
     def lower_items(self) -> Iterator[tuple[str, Any]]:
         """Items with lower-cased keys."""
@@ -83,3 +94,12 @@ class LookupDict(dict):  # type: ignore[type-arg]
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self.__dict__.get(key, default)
+
+
+class _FastItems(ItemsView):  # type: ignore[type-arg]
+    """items() iterating the store directly (headers are walked on every request)."""
+
+    _mapping: CaseInsensitiveDict
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(self._mapping._store.values())

@@ -129,21 +129,34 @@ def super_len(o: Any) -> int:
     return max(0, total_length - current_position)
 
 
+_netrc_candidates: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+
+
+def _netrc_paths() -> tuple[str, ...]:
+    # Expanding "~" on every request is measurable; the answer only changes with the env.
+    key = (os.environ.get("NETRC"), os.environ.get("HOME"))
+    paths = _netrc_candidates.get(key)
+    if paths is None:
+        netrc_file = key[0]
+        candidates = (netrc_file,) if netrc_file is not None else tuple(f"~/{name}" for name in NETRC_FILES)
+        try:
+            paths = tuple(os.path.expanduser(candidate) for candidate in candidates)
+        except KeyError:
+            paths = ()
+        _netrc_candidates[key] = paths
+    return paths
+
+
 def get_netrc_auth(url: str, raise_errors: bool = False) -> tuple[str, str] | None:
     """(login, password) for the URL's host from ~/.netrc (or $NETRC), if any."""
-    netrc_file = os.environ.get("NETRC")
-    candidates = (netrc_file,) if netrc_file is not None else tuple(f"~/{name}" for name in NETRC_FILES)
+    paths = [path for path in _netrc_paths() if os.path.exists(path)]
+    if not paths:
+        return None
     try:
         from netrc import NetrcParseError, netrc
     except ImportError:
         return None
-    for candidate in candidates:
-        try:
-            path = os.path.expanduser(candidate)
-        except KeyError:
-            return None
-        if not os.path.exists(path):
-            continue
+    for path in paths:
         host = urlparse(url).hostname or ""
         try:
             found = netrc(path).authenticators(host)
@@ -553,11 +566,24 @@ _VALID_HEADER_NAME_BYTES = re.compile(rb"^[^:\s][^:\r\n]*$")
 _VALID_HEADER_VALUE_BYTES = re.compile(rb"^\S[^\r\n]*$|^$")
 
 
+_valid_headers: set[tuple[Any, Any]] = set()
+
+
 def check_header_validity(header: tuple[Any, Any]) -> None:
     """Raise InvalidHeader for names/values requests refuses (types, CR/LF, leading space)."""
+    try:
+        if header in _valid_headers:
+            return
+    except TypeError:  # an unhashable value: checked (and refused) below
+        pass
     name, value = header
     _check_part(header, name, 0)
     _check_part(header, value, 1)
+    # Sessions send the same headers on every request: remember the good ones.
+    if type(name) is str and type(value) is str:
+        if len(_valid_headers) > 1024:
+            _valid_headers.clear()
+        _valid_headers.add((name, value))
 
 
 def _check_part(header: tuple[Any, Any], part: Any, index: int) -> None:

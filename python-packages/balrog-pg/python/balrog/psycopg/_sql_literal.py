@@ -374,7 +374,21 @@ def _range_text(obj: Any, connected: bool, encoding: str) -> bytes:
     return b"".join(parts)
 
 
+# Range subclasses that name their type (types.range.Int4Range ...).
+_FIXED_RANGE_TYPES = {
+    "Int4Range": "int4range",
+    "Int8Range": "int8range",
+    "NumericRange": "numrange",
+    "DateRange": "daterange",
+    "TimestampRange": "tsrange",
+    "TimestamptzRange": "tstzrange",
+}
+
+
 def _range_type(obj: Any, connected: bool, encoding: str) -> str:
+    for klass in type(obj).__mro__:
+        if klass.__name__ in _FIXED_RANGE_TYPES and klass.__module__.endswith("types.range"):
+            return _FIXED_RANGE_TYPES[klass.__name__]
     bound = obj.lower if obj.lower is not None else obj.upper
     if bound is None or (type(bound) is int):
         return ""

@@ -145,11 +145,20 @@ def conninfo_to_dict(conninfo: str = "", **kwargs: ConnParam) -> ConnDict:
 
     Raises ProgrammingError if the string is not valid.
     """
-    params: ConnDict = dict(_parse_conninfo(conninfo))
+    params: ConnDict = {key: _strict_text(value) for key, value in _parse_conninfo(conninfo).items()}
     for key, value in kwargs.items():
         if value is not None:
             params[key] = value
     return params
+
+
+def _strict_text(value: str) -> str:
+    """``value``, raising UnicodeDecodeError if percent-decoding produced invalid UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8")
+    return value
 
 
 def timeout_from_conninfo(params: Mapping[str, Any]) -> int:
@@ -522,7 +531,9 @@ def _uri_decode(text: str) -> str:
             raise _ParseError(f'forbidden value %00 in percent-encoded value: "{text}"\n')
         out.append(byte)
         pos += 3
-    return out.decode()
+    # Bytes that are not UTF-8 are kept (as surrogates) like libpq keeps them: the error
+    # comes only when a value is read as text (conninfo_to_dict), as with psycopg.
+    return out.decode("utf-8", "surrogateescape")
 
 
 # -- resolution for connecting ----------------------------------------------------------------

@@ -100,8 +100,8 @@ def _django_match(pattern: Any, route_path: str) -> tuple[ASGIApp, dict[str, Any
 
 
 def router(routes: Sequence[Any], fallback: ASGIApp | None = None) -> ASGIApp:
-    """An ASGI application: WebSocket connections go to the first matching route, every
-    other scope (HTTP, lifespan) and unmatched path to ``fallback`` (404/403 without one)."""
+    """An ASGI application: WebSocket connections go to the first matching route (no match:
+    HTTP 403), every other scope (HTTP, lifespan) to ``fallback`` (404 without one)."""
     compiled: list[Any] = [r if isinstance(r, Route) else _as_django(r) for r in routes]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,11 +119,12 @@ def router(routes: Sequence[Any], fallback: ASGIApp | None = None) -> ASGIApp:
                         target, kwargs = found
                         await target(scope, receive, send, **kwargs)  # type: ignore[call-arg]
                         return
-            if fallback is None:
-                event = await receive()
-                if event["type"] == "websocket.connect":
-                    await send({"type": "websocket.close", "code": 1008})
-                return
+            # No route: refuse the handshake (HTTP 403) rather than hand a websocket scope to
+            # an HTTP application that cannot handle it (Django's would raise).
+            event = await receive()
+            if event["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": 1008})
+            return
         if fallback is not None:
             await fallback(scope, receive, send)
         else:

@@ -40,11 +40,9 @@ class WebSocketURI:
 
 def parse_uri(uri: str) -> WebSocketURI:
     """Parse and validate a WebSocket URI; raise InvalidURI if it isn't one."""
-    try:
-        parsed = urllib.parse.urlparse(uri)
-        port = parsed.port
-    except ValueError as exc:
-        raise InvalidURI(uri, str(exc)) from exc
+    parsed = urllib.parse.urlparse(uri)
+    # An out-of-range port raises urllib's ValueError, as it does with websockets.
+    port = parsed.port
     if parsed.scheme not in ("ws", "wss"):
         raise InvalidURI(uri, "scheme isn't ws or wss")
     if parsed.hostname is None:

@@ -11,12 +11,8 @@ from types import CodeType
 from typing import Any, TypeAlias
 
 from .. import errors as e
+from ..adapt import Dumper, Loader, PyFormat
 from ..pq import Format
-
-try:
-    from ..adapt import Dumper, Loader, PyFormat
-except ImportError:  # the adaptation layer is not importable: minimal stand-ins
-    from ._adapt_standin import Dumper, Loader, PyFormat  # type: ignore[assignment]
 
 __all__ = [
     "Json",
@@ -231,7 +227,7 @@ def _subclass_with(
         if key is not None and key in cache:
             return cache[key]
         name = base.__name__ if base.__name__.startswith("Custom") else f"Custom{base.__name__}"
-        made = type(name, (base,), {attr: func})
+        made = type(name, (base,), {attr: func, "__module__": __name__})
         if key is not None:
             cache[key] = made
         return made

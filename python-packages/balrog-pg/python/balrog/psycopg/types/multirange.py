@@ -6,9 +6,19 @@ from collections.abc import Iterable, Iterator, MutableSequence
 from typing import Any, TypeVar, overload
 
 from .. import errors as e
-from .range import LoadFunc, Range, load_range_text
+from .._typeinfo import MultirangeInfo
+from ..adapt import PyFormat, RecursiveDumper, RecursiveLoader
+from .range import DumpFunc, LoadFunc, Range, dump_range_text, load_range_text
 
-__all__ = ["Multirange", "load_multirange_text"]
+__all__ = [
+    "Multirange",
+    "MultirangeDumper",
+    "MultirangeInfo",
+    "MultirangeLoader",
+    "dump_multirange_text",
+    "load_multirange_text",
+    "register_multirange",
+]
 
 T = TypeVar("T")
 
@@ -113,3 +123,103 @@ def load_multirange_text(data: bytes | bytearray | memoryview, load: LoadFunc) -
         result.append(item)
         pos += used
     return result
+
+
+def dump_multirange_text(obj: Multirange[Any], dump: DumpFunc) -> bytes:
+    return b"{" + b",".join(dump_range_text(item, dump) for item in obj) + b"}"
+
+
+# -- adapters ---------------------------------------------------------------------------------
+
+# Builtin multirange types: oid -> subtype oid.
+_BUILTIN_MULTIRANGES = {4451: 23, 4536: 20, 4532: 1700, 4535: 1082, 4533: 1114, 4534: 1184}
+
+
+def _representative(obj: Multirange[Any]) -> Any:
+    for item in obj:
+        if item.lower is not None:
+            return item.lower
+        if item.upper is not None:
+            return item.upper
+    return None
+
+
+class MultirangeDumper(RecursiveDumper):
+    """Multirange dumper, text format; upgrades to the multirange type of the bounds."""
+
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        self.sub_dumper: Any = None
+
+    def get_key(self, obj: Multirange[Any], format: PyFormat) -> Any:
+        item = _representative(obj)
+        if item is None:
+            return (self.cls,)
+        return (self.cls, self._tx.get_dumper(item, PyFormat.TEXT).get_key(item, format))
+
+    def upgrade(self, obj: Multirange[Any], format: PyFormat) -> MultirangeDumper:
+        item = _representative(obj)
+        if item is None:
+            return self
+        dumper = type(self)(self.cls, self._tx)
+        dumper.sub_dumper = self._tx.get_dumper(item, PyFormat.TEXT)
+        if type(item) is int:
+            dumper.oid = 0  # int4 vs int8: let the server infer it, as for ranges
+            return dumper
+        sub_oid = dumper.sub_dumper.oid or (25 if isinstance(item, str) else 0)
+        info = self._tx.adapters.types.get_by_subtype(MultirangeInfo, sub_oid)
+        dumper.oid = info.oid if info else 0
+        return dumper
+
+    def dump(self, obj: Multirange[Any]) -> bytes | None:
+        sub = self.sub_dumper
+        if sub is None:
+            item = _representative(obj)
+            if item is None:
+                return dump_multirange_text(obj, _no_bounds)
+            sub = self._tx.get_dumper(item, PyFormat.TEXT)
+        return dump_multirange_text(obj, sub.dump)
+
+
+def _no_bounds(obj: Any) -> bytes:
+    raise e.InternalError("trying to dump a range element without information")
+
+
+class MultirangeLoader(RecursiveLoader):
+    """Multirange loader, text format; bounds are loaded by the subtype's loader."""
+
+    subtype_oid: int = 0
+
+    def __init__(self, oid: int, context: Any = None) -> None:
+        super().__init__(oid, context)
+        self._load_bound = self._tx.get_loader(self.subtype_oid, self.format).load
+
+    def load(self, data: Any) -> Multirange[Any]:
+        return load_multirange_text(data, self._load_bound)
+
+
+def register_multirange(info: Any, context: Any = None) -> None:
+    """Load values of the multirange type described by ``info`` (a MultirangeInfo)."""
+    if not info:
+        raise TypeError("no info passed. Is the requested multirange available?")
+    if context is not None:
+        adapters = context.adapters
+    else:
+        from ..postgres import adapters
+    info.register(context)
+    loader = type(
+        f"{info.name.title()}Loader",
+        (MultirangeLoader,),
+        {"subtype_oid": info.subtype_oid, "__module__": __name__},
+    )
+    adapters.register_loader(info.oid, loader)
+
+
+def register_default_adapters(context: Any) -> None:
+    adapters = context.adapters
+    adapters.register_dumper(Multirange, MultirangeDumper)
+    for oid, subtype in _BUILTIN_MULTIRANGES.items():
+        adapters.register_loader(
+            oid,
+            type("MultirangeLoader", (MultirangeLoader,), {"subtype_oid": subtype, "__module__": __name__}),
+        )

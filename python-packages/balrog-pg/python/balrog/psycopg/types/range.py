@@ -13,12 +13,9 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from .. import errors as e
+from .._typeinfo import RangeInfo
+from ..adapt import PyFormat, RecursiveDumper, RecursiveLoader
 from ..pq import Format
-
-try:
-    from ..adapt import Dumper, Loader, PyFormat
-except ImportError:  # the adaptation layer is not importable: minimal stand-ins
-    from ._adapt_standin import Dumper, Loader, PyFormat  # type: ignore[assignment]
 
 __all__ = [
     "DateRange",
@@ -27,7 +24,9 @@ __all__ = [
     "NumericRange",
     "Range",
     "RangeBinaryDumper",
+    "RangeBinaryLoader",
     "RangeDumper",
+    "RangeInfo",
     "RangeLoader",
     "TimestampRange",
     "TimestamptzRange",
@@ -35,6 +34,7 @@ __all__ = [
     "dump_range_text",
     "load_range_binary",
     "load_range_text",
+    "register_range",
 ]
 
 T = TypeVar("T")
@@ -363,7 +363,7 @@ def load_range_binary(data: bytes | bytearray | memoryview, load: LoadFunc) -> R
 # -- adapters ---------------------------------------------------------------------------------
 
 # Builtin range types: name -> (oid, subtype oid).
-RANGE_OIDS = {
+_BUILTIN_RANGES = {
     "int4range": (3904, 23),
     "int8range": (3926, 20),
     "numrange": (3906, 1700),
@@ -371,42 +371,26 @@ RANGE_OIDS = {
     "tsrange": (3908, 1114),
     "tstzrange": (3910, 1184),
 }
-_RANGE_OID_BY_SUBTYPE_NAME = {
-    "int4": 3904,
-    "int8": 3926,
-    "numeric": 3906,
-    "date": 3912,
-    "timestamp": 3908,
-    "timestamptz": 3910,
-}
-_FIXED_SUBTYPE = {
-    Int4Range: "int4",
-    Int8Range: "int8",
-    NumericRange: "numeric",
-    DateRange: "date",
-    TimestampRange: "timestamp",
-    TimestamptzRange: "timestamptz",
-}
+_INVALID_OID = 0
+_TEXT_OID = 25
 
 
-def _bound_dump(connected: bool) -> DumpFunc:
-    from .._sql_literal import _handler_for
-
-    def dump(item: Any) -> bytes | None:
-        return _handler_for(item)(item, connected, "utf-8")[0]
-
-    return dump
-
-
-class BaseRangeDumper(Dumper):
+class BaseRangeDumper(RecursiveDumper):
     """Dumps a Range; a generic ``Range`` upgrades to the range type of its bounds."""
+
+    # Set by subclasses dumping a known range type (Int4Range ...).
+    subtype_oid = _INVALID_OID
 
     def __init__(self, cls: type, context: Any = None) -> None:
         super().__init__(cls, context)
-        fixed = _FIXED_SUBTYPE.get(cls)  # type: ignore[call-overload]
-        if fixed is not None:
-            self.oid = _RANGE_OID_BY_SUBTYPE_NAME[fixed]
-        self._dump_bound = _bound_dump(getattr(self, "connection", None) is not None)
+        self.sub_dumper: Any = None
+        self._adapt_format = PyFormat.from_pq(self.format)
+        self._dump_bound: DumpFunc | None = None
+        if self.subtype_oid != _INVALID_OID:
+            # A known subtype: dump bounds with its dumper, whatever their Python value
+            # (a small int would otherwise pick int2).
+            dumper_cls = self._tx.adapters.get_dumper_by_oid(self.subtype_oid, self.format)
+            self._dump_bound = dumper_cls(object, self._tx).dump
 
     def get_key(self, obj: Range[Any], format: PyFormat) -> Any:
         if self.cls is not Range:
@@ -414,7 +398,8 @@ class BaseRangeDumper(Dumper):
         item = _representative(obj)
         if item is None:
             return (self.cls,)
-        return (self.cls, type(item), _subtype_name(item))
+        sub = self._tx.get_dumper(item, self._adapt_format)
+        return (self.cls, sub.get_key(item, format))
 
     def upgrade(self, obj: Range[Any], format: PyFormat) -> BaseRangeDumper:
         if self.cls is not Range:
@@ -422,58 +407,150 @@ class BaseRangeDumper(Dumper):
         item = _representative(obj)
         if item is None:
             return self
-        dumper = type(self)(self.cls, getattr(self, "_context", None))
         if type(item) is int:
-            # PostgreSQL will not cast int4range to int8range: let the server infer it.
-            dumper.oid = 0
-            return dumper
-        dumper.oid = _RANGE_OID_BY_SUBTYPE_NAME.get(_subtype_name(item), 0)
+            # PostgreSQL will not cast int4range to int8range: send text of unknown type.
+            int_dumper: BaseRangeDumper = RangeDumper(self.cls, self._tx)
+            int_dumper.sub_dumper = self._tx.get_dumper(item, PyFormat.TEXT)
+            int_dumper.oid = _INVALID_OID
+            return int_dumper
+        dumper = type(self)(self.cls, self._tx)
+        dumper.sub_dumper = self._tx.get_dumper(item, format)
+        sub_oid = dumper.sub_dumper.oid
+        if sub_oid == _INVALID_OID and isinstance(item, str):
+            sub_oid = _TEXT_OID  # str dumps as unknown; a range of text is still a range
+        dumper.oid = self._range_oid(sub_oid)
         return dumper
+
+    def _range_oid(self, sub_oid: int) -> int:
+        info = self._tx.adapters.types.get_by_subtype(RangeInfo, sub_oid)
+        return info.oid if info else _INVALID_OID
+
+    def _bound_dumper(self, obj: Range[Any]) -> DumpFunc:
+        if self._dump_bound is not None:
+            return self._dump_bound
+        if self.sub_dumper is not None:
+            return self.sub_dumper.dump  # type: ignore[no-any-return]
+        item = _representative(obj)
+        if item is not None:
+            return self._tx.get_dumper(item, self._adapt_format).dump  # type: ignore[no-any-return]
+        return _fail_dump
 
 
 def _representative(obj: Range[Any]) -> Any:
     return obj.lower if obj.lower is not None else obj.upper
 
 
-def _subtype_name(item: Any) -> str:
-    from .._sql_literal import _handler_for
-
-    return _handler_for(item)(item, False, "utf-8")[1]
+def _fail_dump(obj: Any) -> bytes:
+    raise e.InternalError("trying to dump a range element without information")
 
 
 class RangeDumper(BaseRangeDumper):
-    """Range dumper, text format."""
+    """Range dumper, text format; upgrades to the range type of the bounds."""
 
     def dump(self, obj: Range[Any]) -> bytes | None:
-        return dump_range_text(obj, self._dump_bound)
+        return dump_range_text(obj, self._bound_dumper(obj))
 
 
 class RangeBinaryDumper(BaseRangeDumper):
-    """Range dumper, binary format (needs a known subtype: use a Range subclass)."""
+    """Range dumper, binary format."""
 
     format = Format.BINARY
 
     def dump(self, obj: Range[Any]) -> bytes | None:
-        raise e.NotSupportedError("binary range dumping is done by the driver's binary dumpers")
+        return dump_range_binary(obj, self._bound_dumper(obj))
 
 
-class RangeLoader(Loader, Generic[T]):
-    """Range loader, text format: bounds are loaded by the context's loader of the subtype."""
+class BaseRangeLoader(RecursiveLoader, Generic[T]):
+    """Loads a range whose bounds are of type ``subtype_oid`` (set by subclasses)."""
 
-    subtype_oid: int = 0
+    subtype_oid: int = _INVALID_OID
 
     def __init__(self, oid: int, context: Any = None) -> None:
         super().__init__(oid, context)
-        self._load_bound = _bound_loader(self.subtype_oid, context)
+        self._load_bound = self._tx.get_loader(self.subtype_oid, self.format).load
+
+
+class RangeLoader(BaseRangeLoader[T]):
+    """Range loader, text format."""
 
     def load(self, data: Any) -> Range[T]:
         return load_range_text(data, self._load_bound)[0]
 
 
-def _bound_loader(subtype_oid: int, context: Any) -> LoadFunc:
-    adapters = getattr(context, "adapters", None)
-    if adapters is not None and subtype_oid:
-        loader_cls = adapters.get_loader(subtype_oid, Format.TEXT)
-        if loader_cls is not None:
-            return loader_cls(subtype_oid, context).load  # type: ignore[no-any-return]
-    return lambda data: bytes(data).decode()
+class RangeBinaryLoader(BaseRangeLoader[T]):
+    """Range loader, binary format."""
+
+    format = Format.BINARY
+
+    def load(self, data: Any) -> Range[T]:
+        return load_range_binary(data, self._load_bound)
+
+
+def register_range(info: Any, context: Any = None) -> None:
+    """Load values of the range type described by ``info`` (a RangeInfo) as Range."""
+    if not info:
+        raise TypeError("no info passed. Is the requested range available?")
+    adapters = context.adapters if context is not None else _global_adapters()
+    info.register(context)
+    text_loader = type(
+        f"{info.name.title()}Loader",
+        (RangeLoader,),
+        {"subtype_oid": info.subtype_oid, "__module__": __name__},
+    )
+    binary_loader = type(
+        f"{info.name.title()}BinaryLoader",
+        (RangeBinaryLoader,),
+        {"subtype_oid": info.subtype_oid, "__module__": __name__},
+    )
+    adapters.register_loader(info.oid, text_loader)
+    adapters.register_loader(info.oid, binary_loader)
+
+
+def _global_adapters() -> Any:
+    from ..postgres import adapters
+
+    return adapters
+
+
+def _subclass_dumpers() -> list[tuple[type, type, type]]:
+    by_subtype = {
+        Int4Range: 23,
+        Int8Range: 20,
+        NumericRange: 1700,
+        DateRange: 1082,
+        TimestampRange: 1114,
+        TimestamptzRange: 1184,
+    }
+    made = []
+    for cls, subtype in by_subtype.items():
+        oid = next(range_oid for range_oid, sub in _BUILTIN_RANGES.values() if sub == subtype)
+        attrs = {"oid": oid, "subtype_oid": subtype, "__module__": __name__}
+        text = type(f"{cls.__name__}Dumper", (RangeDumper,), attrs)
+        binary = type(f"{cls.__name__}BinaryDumper", (RangeBinaryDumper,), attrs)
+        made.append((cls, text, binary))
+    return made
+
+
+def register_default_adapters(context: Any) -> None:
+    adapters = context.adapters
+    adapters.register_dumper(Range, RangeBinaryDumper)
+    adapters.register_dumper(Range, RangeDumper)
+    for cls, text, binary in _SUBCLASS_DUMPERS:
+        adapters.register_dumper(cls, binary)
+        adapters.register_dumper(cls, text)
+    for name, (oid, subtype) in _BUILTIN_RANGES.items():
+        stem = name.replace("range", "").title()
+        adapters.register_loader(
+            oid, type(f"{stem}RangeLoader", (RangeLoader,), {"subtype_oid": subtype, "__module__": __name__})
+        )
+        adapters.register_loader(
+            oid,
+            type(
+                f"{stem}RangeBinaryLoader",
+                (RangeBinaryLoader,),
+                {"subtype_oid": subtype, "__module__": __name__},
+            ),
+        )
+
+
+_SUBCLASS_DUMPERS = _subclass_dumpers()

@@ -134,6 +134,8 @@ def connect(
         raise ValueError(f"unsupported compression: {compression}")
     if proxy_ssl is not None or proxy_server_hostname is not None:
         raise NotImplementedError("HTTPS proxies aren't supported by balrog.websockets yet")
+    # websockets' legacy= switch (connect without a context manager) changes nothing here.
+    kwargs.pop("legacy", None)
     kwargs.pop("ssl_context", None)
     wsuri = parse_uri(uri)
     if not wsuri.secure and ssl is not None:

@@ -1,0 +1,114 @@
+"""balrog.psycopg: a psycopg 3 compatible PostgreSQL driver on tokio.
+
+``import balrog.psycopg as psycopg``: the same API, blocking in threads (GIL released) and
+suspending only the green task inside ``balrog`` green tasks.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import errors, pq, rows
+from ._column import Column
+from ._connection_info import ConnectionInfo
+from ._enums import IsolationLevel
+from ._notify import Notify
+from .client_cursor import ClientCursor
+from .connection import Connection
+from .copy import Copy
+from .cursor import BaseCursor, Cursor
+from .dbapi20 import (
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+    apilevel,
+    paramstyle,
+    threadsafety,
+)
+from .errors import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
+from .pipeline import Pipeline
+from .server_cursor import ServerCursor
+from .transaction import Rollback, Transaction
+
+from . import adapt, postgres, types  # noqa: I001 - after the classes they configure
+
+# The psycopg release whose behaviour balrog.psycopg follows (Django checks >= 3.1.8).
+__version__ = "3.3.9"
+
+__all__ = [
+    "BINARY",
+    "DATETIME",
+    "NUMBER",
+    "ROWID",
+    "STRING",
+    "BaseCursor",
+    "Binary",
+    "ClientCursor",
+    "Column",
+    "Connection",
+    "ConnectionInfo",
+    "Copy",
+    "Cursor",
+    "DataError",
+    "DatabaseError",
+    "Date",
+    "DateFromTicks",
+    "Error",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "IsolationLevel",
+    "NotSupportedError",
+    "Notify",
+    "OperationalError",
+    "Pipeline",
+    "ProgrammingError",
+    "Rollback",
+    "ServerCursor",
+    "Time",
+    "TimeFromTicks",
+    "Timestamp",
+    "TimestampFromTicks",
+    "Transaction",
+    "Warning",
+    "adapt",
+    "apilevel",
+    "connect",
+    "errors",
+    "paramstyle",
+    "postgres",
+    "pq",
+    "rows",
+    "threadsafety",
+    "types",
+]
+
+connect = Connection.connect
+
+
+def __getattr__(name: str) -> Any:
+    # ``psycopg.sql`` is reachable after ``import psycopg``, as in psycopg.
+    if name in ("sql", "conninfo"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,152 @@
+"""``Connection.info``: what is known about the server and the session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import pq
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = ["ConnectionInfo", "timezone_from_name"]
+
+_CODECS = {"UTF8": "utf-8", "UNICODE": "utf-8", "SQL_ASCII": "ascii", "LATIN1": "latin-1"}
+
+
+@lru_cache(maxsize=64)
+def timezone_from_name(name: str | None) -> tuple[dt.tzinfo, bool]:
+    """The tzinfo for a TimeZone setting, and whether it is UTC."""
+    if not name or name == "UTC":
+        # psycopg's choice: the stdlib's UTC, not ZoneInfo("UTC").
+        return dt.UTC, True
+    try:
+        tz: dt.tzinfo = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = _fixed_offset(name) or dt.UTC
+    key = getattr(tz, "key", "")
+    return tz, key in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu")
+
+
+def _fixed_offset(name: str) -> dt.tzinfo | None:
+    # POSIX-style settings ("<+05>-05", "+05:30"): PostgreSQL reports what it was given.
+    m = re.fullmatch(r"<?([+-])(\d{1,2})(?::?(\d{2}))?>?.*", name)
+    if not m:
+        return None
+    sign = 1 if m.group(1) == "+" else -1
+    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+    return dt.timezone(dt.timedelta(minutes=sign * minutes))
+
+
+class ConnectionInfo:
+    """Information about a connection (psycopg's ``ConnectionInfo``)."""
+
+    __module__ = "psycopg"
+
+    def __init__(self, conn: Connection, params: dict[str, str]):
+        self._conn = conn
+        self._params = params
+
+    @property
+    def vendor(self) -> str:
+        return "PostgreSQL"
+
+    @property
+    def host(self) -> str:
+        native = self._conn._native
+        target, port, is_socket = native.target()
+        if is_socket:
+            return str(target).rsplit("/", 1)[0]
+        return self._params.get("host", target).split(",")[0] if "hostaddr" in self._params else str(target)
+
+    @property
+    def hostaddr(self) -> str:
+        target, _port, is_socket = self._conn._native.target()
+        return "" if is_socket else str(target)
+
+    @property
+    def port(self) -> int:
+        target, port, is_socket = self._conn._native.target()
+        if is_socket:
+            return int(str(target).rsplit(".", 1)[-1])
+        return int(port)
+
+    @property
+    def dbname(self) -> str:
+        return self._params.get("dbname", "")
+
+    @property
+    def user(self) -> str:
+        return self._params.get("user", "")
+
+    @property
+    def password(self) -> str:
+        return self._params.get("password", "")
+
+    @property
+    def options(self) -> str:
+        return self._params.get("options", "")
+
+    @property
+    def dsn(self) -> str:
+        from .conninfo import make_conninfo
+
+        shown = {k: v for k, v in self._params.items() if k != "password"}
+        return make_conninfo("", **shown)
+
+    def get_parameters(self) -> dict[str, str]:
+        """The connection parameters that differ from the defaults (no password)."""
+        return {k: v for k, v in self._params.items() if k != "password" and v}
+
+    @property
+    def status(self) -> pq.ConnStatus:
+        return pq.ConnStatus.BAD if self._conn.closed else pq.ConnStatus.OK
+
+    @property
+    def transaction_status(self) -> pq.TransactionStatus:
+        return pq.TransactionStatus(self._conn._native.transaction_status)
+
+    @property
+    def pipeline_status(self) -> pq.PipelineStatus:
+        return pq.PipelineStatus.OFF
+
+    def parameter_status(self, param_name: str) -> str | None:
+        """A server parameter (``TimeZone``, ``server_version`` ...), as last reported."""
+        return self._conn._native.parameter_status(param_name)  # type: ignore[no-any-return]
+
+    @property
+    def server_version(self) -> int:
+        """The server version as an int, e.g. 150004 for 15.4."""
+        raw = self.parameter_status("server_version") or ""
+        m = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", raw)
+        if not m:
+            return 0
+        major = int(m.group(1))
+        minor = int(m.group(2) or 0)
+        if major >= 10:
+            return major * 10000 + minor
+        return major * 10000 + minor * 100 + int(m.group(3) or 0)
+
+    @property
+    def backend_pid(self) -> int:
+        return self._conn._native.backend_pid  # type: ignore[no-any-return]
+
+    @property
+    def error_message(self) -> str:
+        return ""
+
+    @property
+    def timezone(self) -> dt.tzinfo:
+        """The session TimeZone as a tzinfo."""
+        return timezone_from_name(self.parameter_status("TimeZone"))[0]
+
+    @property
+    def encoding(self) -> str:
+        """The Python codec of the client encoding ("utf-8")."""
+        name = self.parameter_status("client_encoding") or "UTF8"
+        return _CODECS.get(name.upper(), "utf-8")
+

@@ -1,0 +1,60 @@
+"""Which statements to prepare (psycopg's ``prepare_threshold`` / ``prepared_max`` rules)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["PrepareManager"]
+
+Key = tuple[bytes, tuple[int, ...]]
+
+
+class PrepareManager:
+    """Counts executions per (query, parameter types); prepares past the threshold."""
+
+    def __init__(self, prepare_threshold: int | None = 5, prepared_max: int | None = 100):
+        self.prepare_threshold = prepare_threshold
+        self.prepared_max = prepared_max
+        self._counts: OrderedDict[Key, int] = OrderedDict()
+        self._names: OrderedDict[Key, str] = OrderedDict()
+        self._next = 0
+
+    def decide(self, query: bytes, types: list[int], prepare: bool | None) -> tuple[str, bool, list[str]] | None:
+        """None to run unprepared; else (statement name, parse it now, names to deallocate)."""
+        if prepare is False or self.prepare_threshold is None:
+            return None
+        key = (query, tuple(types))
+        name = self._names.get(key)
+        if name is not None:
+            self._names.move_to_end(key)
+            return name, False, []
+        count = self._counts.get(key, 0)
+        if not prepare and count < self.prepare_threshold:
+            self._counts[key] = count + 1
+            self._counts.move_to_end(key)
+            if len(self._counts) > 1000:
+                self._counts.popitem(last=False)
+            return None
+        evicted: list[str] = []
+        limit = self.prepared_max if self.prepared_max is not None else 0
+        while limit and len(self._names) >= limit:
+            evicted.append(self._names.popitem(last=False)[1])
+        name = f"_pg3_{self._next}"
+        self._next += 1
+        return name, True, evicted
+
+    def prepared(self, query: bytes, types: list[int], name: str) -> None:
+        """The statement ``name`` now exists on the server."""
+        key = (query, tuple(types))
+        self._counts.pop(key, None)
+        self._names[key] = name
+
+    def check_command(self, status: Any) -> None:
+        """Forget everything after a command that drops the server's prepared statements."""
+        if status in ("DISCARD ALL", "DEALLOCATE ALL"):
+            self.clear()
+
+    def clear(self) -> None:
+        self._counts.clear()
+        self._names.clear()

@@ -1,0 +1,189 @@
+"""Turning ``(query, params)`` into what goes on the wire.
+
+``%s``/``%(name)s`` placeholders (and ``%b``, ``%t``) become ``$1``... for server-side
+binding, or are replaced by quoted literals for client-side binding. A query's split into
+parts is cached: the same text is parsed once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from . import errors as e
+from ._enums import PyFormat
+from .adapt import Transformer
+
+__all__ = ["ClientQuery", "PostgresQuery", "query_bytes"]
+
+_PLACEHOLDER = re.compile(
+    rb"""%(?:
+        \((?P<name>[^)]*)\)   # %(name)
+    )?
+    (?P<fmt>.?)               # s, b, t, % or anything (an error)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+# A part: literal bytes, then the key of the placeholder after it (int index or str name,
+# None for the last part) and its format.
+Part = tuple[bytes, int | str | None, PyFormat]
+
+_FORMATS = {b"s": PyFormat.AUTO, b"t": PyFormat.TEXT, b"b": PyFormat.BINARY}
+
+
+def query_bytes(query: Any, context: Any) -> bytes:
+    """The query as bytes: str (UTF-8), bytes, or an ``sql.Composable``."""
+    if isinstance(query, str):
+        return query.encode()
+    if isinstance(query, bytes):
+        return query
+    if isinstance(query, bytearray | memoryview):
+        return bytes(query)
+    as_bytes = getattr(query, "as_bytes", None)
+    if as_bytes is not None:
+        return as_bytes(context)  # type: ignore[no-any-return]
+    raise TypeError(f"query must be a string or a sql.SQL object, got {type(query).__name__}")
+
+
+@lru_cache(maxsize=512)
+def split_query(query: bytes) -> tuple[Part, ...]:
+    parts: list[Part] = []
+    cur = 0
+    index = 0
+    kind: str | None = None
+    literal = b""
+    for m in _PLACEHOLDER.finditer(query):
+        literal += query[cur : m.start()]
+        cur = m.end()
+        fmt = m.group("fmt")
+        name = m.group("name")
+        if fmt == b"%":
+            if name is not None:
+                raise e.ProgrammingError("Named placeholder '%(...)%' not supported")
+            literal += b"%"
+            continue
+        if not fmt:
+            raise e.ProgrammingError("incomplete placeholder: '%'")
+        if fmt not in _FORMATS:
+            shown = query[m.start() : m.end()].decode(errors="replace")
+            raise e.ProgrammingError(f"only '%s', '%b', '%t' are allowed as placeholders, got '{shown}'")
+        this_kind = "named" if name is not None else "positional"
+        if kind is None:
+            kind = this_kind
+        elif kind != this_kind:
+            raise e.ProgrammingError("positional and named placeholders cannot be mixed")
+        key: int | str = name.decode() if name is not None else index
+        if name is None:
+            index += 1
+        parts.append((literal, key, _FORMATS[fmt]))
+        literal = b""
+    parts.append((literal + query[cur:], None, PyFormat.AUTO))
+    return tuple(parts)
+
+
+def _check_params(parts: tuple[Part, ...], params: Any) -> tuple[list[Any], list[PyFormat], list[int | str]]:
+    """The parameters in placeholder order (named ones once each), with their formats."""
+    keys = [p[1] for p in parts[:-1]]
+    if isinstance(params, Mapping):
+        if keys and isinstance(keys[0], int):
+            raise e.ProgrammingError("query parameters should be a sequence to use with positional placeholders")
+        order: list[int | str] = []
+        formats: list[PyFormat] = []
+        seen: dict[str, PyFormat] = {}
+        for _, key, fmt in parts[:-1]:
+            assert isinstance(key, str)
+            if key in seen:
+                if seen[key] != fmt:
+                    raise e.ProgrammingError(f"placeholder '{key}' cannot have different formats")
+                continue
+            seen[key] = fmt
+            order.append(key)
+            formats.append(fmt)
+        try:
+            values = [params[k] for k in order]
+        except KeyError as ex:
+            raise e.ProgrammingError(f"query parameter missing: {ex.args[0]}") from None
+        return values, formats, order
+    if isinstance(params, str | bytes) or not isinstance(params, Sequence):
+        raise TypeError(f"query parameters should be a sequence or a mapping, got {type(params).__name__}")
+    if keys and isinstance(keys[0], str):
+        raise TypeError("query parameters should be a mapping when using named placeholders")
+    if len(params) != len(keys):
+        raise e.ProgrammingError(
+            f"the query has {len(keys)} placeholder{'s' if len(keys) != 1 else ''} but"
+            f" {len(params)} parameter{'s were' if len(params) != 1 else ' was'} passed"
+        )
+    return list(params), [p[2] for p in parts[:-1]], list(range(len(keys)))
+
+
+@lru_cache(maxsize=512)
+def _dollar_query(parts: tuple[Part, ...]) -> bytes:
+    out: list[bytes] = []
+    numbers: dict[int | str, int] = {}
+    for literal, key, _ in parts:
+        out.append(literal)
+        if key is None:
+            continue
+        if key not in numbers:
+            numbers[key] = len(numbers) + 1
+        out.append(b"$%d" % numbers[key])
+    return b"".join(out)
+
+
+class PostgresQuery:
+    """A query for server-side binding: ``$n`` placeholders and dumped parameters."""
+
+    __slots__ = ("formats", "params", "query", "types")
+
+    def __init__(self) -> None:
+        self.query: bytes = b""
+        self.params: list[bytes | None] | None = None
+        self.types: list[int] = []
+        self.formats: list[int] = []
+
+    def convert(self, query: Any, params: Any, tx: Transformer) -> None:
+        raw = query_bytes(query, tx)
+        if params is None:
+            self.query = raw
+            self.params = None
+            self.types = []
+            self.formats = []
+            return
+        parts = split_query(raw)
+        values, formats, _ = _check_params(parts, params)
+        self.query = _dollar_query(parts) if len(parts) > 1 else parts[0][0]
+        self.params, self.types, self.formats = tx.dump_params(values, formats)
+
+    def dump(self, params: Any, tx: Transformer, parts: tuple[Part, ...]) -> None:
+        values, formats, _ = _check_params(parts, params)
+        self.params, self.types, self.formats = tx.dump_params(values, formats)
+
+
+class ClientQuery:
+    """A query for client-side binding: parameters merged in as SQL literals."""
+
+    __slots__ = ("params", "query", "types")
+
+    def __init__(self) -> None:
+        self.query: bytes = b""
+        self.params: Any = None
+        self.types: list[int] = []
+
+    def convert(self, query: Any, params: Any, tx: Transformer) -> None:
+        raw = query_bytes(query, tx)
+        self.params = params
+        if params is None:
+            self.query = raw
+            return
+        parts = split_query(raw)
+        values, _, order = _check_params(parts, params)
+        literals = {key: tx.as_literal(value) for key, value in zip(order, values, strict=True)}
+        out: list[bytes] = []
+        for literal, key, _fmt in parts:
+            out.append(literal)
+            if key is not None:
+                out.append(literals[key])
+        self.query = b"".join(out)

@@ -1,0 +1,65 @@
+"""``ClientCursor``: parameters merged into the query text client-side (Django's default).
+
+Queries go through the simple query protocol, so one execute may hold several statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ._queries import ClientQuery
+from .cursor import BaseCursor
+
+__all__ = ["ClientCursor", "ClientCursorMixin"]
+
+
+class ClientCursorMixin(BaseCursor):
+    """Client-side binding for any cursor class (Django mixes it into a server cursor)."""
+
+    _query_class = ClientQuery
+
+    def mogrify(self, query: Any, params: Any = None) -> str:
+        """The query with the parameters merged in, as it would be sent."""
+        pgq = self._convert_query(query, params)
+        return pgq.query.decode(self._conn.info.encoding)  # type: ignore[no-any-return]
+
+    def _send(self, pgq: Any, prepare: bool | None = None, force_extended: bool = False) -> list[Any]:
+        native = self._conn._native
+        if force_extended:
+            return self._wait(native.extended(pgq.query, "", True, [], [], []))  # type: ignore[no-any-return]
+        return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
+
+    def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = False) -> None:
+        """Execute once per parameter set: the statements go in one simple-protocol batch."""
+        self._check_closed()
+        self._reset_for_execute()
+        tx = self._transformer()
+        statements: list[bytes] = []
+        last: ClientQuery | None = None
+        for params in params_seq:
+            pgq = ClientQuery()
+            pgq.convert(query, params, tx)
+            statements.append(pgq.query)
+            last = pgq
+        self._query = last
+        if not statements:
+            self._results = []
+            self._pgresult = None
+            self._rowcount = 0
+            return
+        self._conn._start_query()
+        native = self._conn._native
+        results: list[Any] = []
+        # Batches of statements, each one round trip; one statement per query string keeps
+        # the server's error position meaningful.
+        for i in range(0, len(statements), 1000):
+            chunk = statements[i : i + 1000]
+            results.extend(self._wait(native.simple(b";\n".join(chunk))))
+        self._finish_many(results, returning)
+
+
+class ClientCursor(ClientCursorMixin):
+    """A cursor with client-side binding."""
+
+    __module__ = "psycopg"

@@ -1,0 +1,505 @@
+"""``Connection``: a plain Python class over the native ``balrog._pg.PgConn``.
+
+Every I/O call goes through ``balrog._bridge.wait``: it blocks with the GIL released in a
+thread, and suspends only the green task inside one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any
+
+from balrog._bridge import wait
+
+from .. import _pg
+from . import errors as e
+from . import pq
+from ._connection_info import ConnectionInfo, timezone_from_name
+from ._enums import IsolationLevel
+from ._notify import Notify
+from ._prepare import PrepareManager
+from .adapt import AdaptersMap
+from .cursor import Cursor
+from .transaction import Transaction
+
+__all__ = ["Connection", "Notify"]
+
+logger = logging.getLogger("psycopg")
+
+_IDLE = pq.TransactionStatus.IDLE
+_INTRANS = pq.TransactionStatus.INTRANS
+_INERROR = pq.TransactionStatus.INERROR
+
+# The libpq keywords that become startup parameters of the session.
+_STARTUP_KEYS = ("application_name", "options", "replication")
+
+
+def _native_connect_args(params: dict[str, str]) -> tuple[Any, ...]:
+    """The effective parameters, in the shape ``balrog._pg.connect_op`` takes."""
+    hosts = [h for h in params.get("host", "").split(",")]
+    hostaddrs = [h for h in params.get("hostaddr", "").split(",")] if params.get("hostaddr") else []
+    ports: list[int] = []
+    for p in params.get("port", "").split(","):
+        p = p.strip()
+        if p:
+            try:
+                ports.append(int(p))
+            except ValueError:
+                raise e.OperationalError(f'invalid integer value "{p}" for connection option "port"') from None
+    timeout: float | None = None
+    if params.get("connect_timeout"):
+        try:
+            timeout = float(int(params["connect_timeout"]))
+        except ValueError:
+            raise e.OperationalError(
+                f'invalid integer value "{params["connect_timeout"]}" for connection option "connect_timeout"'
+            ) from None
+    startup: list[tuple[str, str]] = []
+    for key in _STARTUP_KEYS:
+        if params.get(key):
+            startup.append((key, params[key]))
+    if not params.get("application_name") and params.get("fallback_application_name"):
+        startup.append(("application_name", params["fallback_application_name"]))
+    encoding = params.get("client_encoding", "UTF8")
+    if encoding.replace("-", "").replace("_", "").upper() not in ("UTF8", "UNICODE", "AUTO"):
+        raise e.NotSupportedError(f"client_encoding {encoding!r} is not supported: balrog speaks UTF8")
+    startup.append(("client_encoding", "UTF8"))
+    return (
+        hosts,
+        hostaddrs,
+        ports,
+        params.get("user", ""),
+        params.get("password"),
+        params.get("dbname", ""),
+        timeout,
+        startup,
+        params.get("sslmode", "prefer"),
+    )
+
+
+class Connection:
+    """A connection to a PostgreSQL database (psycopg's ``Connection`` API)."""
+
+    __module__ = "psycopg"
+
+    cursor_factory: type[Cursor]
+    server_cursor_factory: type[Any]
+    row_factory: Any
+
+    def __init__(
+        self,
+        native: Any,
+        params: dict[str, str],
+        *,
+        autocommit: bool = False,
+        prepare_threshold: int | None = 5,
+        context: Any = None,
+        row_factory: Any = None,
+        cursor_factory: type[Cursor] | None = None,
+    ):
+        from .postgres import adapters as global_adapters
+        from .rows import tuple_row
+        from .server_cursor import ServerCursor
+
+        self._native = native
+        self._autocommit = bool(autocommit)
+        self._isolation_level: IsolationLevel | None = None
+        self._read_only: bool | None = None
+        self._deferrable: bool | None = None
+        base = context.adapters if context is not None else global_adapters
+        self._adapters = AdaptersMap(base)
+        self.row_factory = row_factory if row_factory is not None else tuple_row
+        self.cursor_factory = cursor_factory if cursor_factory is not None else Cursor
+        self.server_cursor_factory = ServerCursor
+        self._prepared = PrepareManager(prepare_threshold)
+        self.info = ConnectionInfo(self, params)
+        self._notice_handlers: list[Callable[[e.Diagnostic], None]] = []
+        self._notify_handlers: list[Callable[[Notify], None]] = []
+        self._notifies_backlog: deque[Notify] = deque(maxlen=100_000)
+        self._num_transactions = 0
+        self._closed_by_user = False
+        self.pgconn = _PGconnShim(self)
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls,
+        conninfo: str = "",
+        *,
+        autocommit: bool = False,
+        prepare_threshold: int | None = 5,
+        context: Any = None,
+        row_factory: Any = None,
+        cursor_factory: type[Cursor] | None = None,
+        **kwargs: Any,
+    ) -> Connection:
+        """Connect to a database server and return a new Connection."""
+        from .conninfo import conninfo_to_dict, effective_params, make_conninfo
+
+        params = conninfo_to_dict(make_conninfo(conninfo, **kwargs))
+        effective = effective_params(params)
+        native = wait(_pg.connect_op(*_native_connect_args(effective)))
+        conn = cls(
+            native,
+            effective,
+            autocommit=autocommit,
+            prepare_threshold=prepare_threshold,
+            context=context,
+            row_factory=row_factory,
+            cursor_factory=cursor_factory,
+        )
+        conn._dispatch_pending()
+        return conn
+
+    def __repr__(self) -> str:
+        cls = f"{type(self).__module__}.{type(self).__qualname__}"
+        if self.closed:
+            return f"<{cls} [BAD] at 0x{id(self):x}>"
+        status = pq.TransactionStatus(self._native.transaction_status).name
+        return f"<{cls} [{status}] (host={self.info.host} user={self.info.user} database={self.info.dbname}) at 0x{id(self):x}>"
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        if self.closed:
+            return
+        if exc_type:
+            try:
+                self.rollback()
+            except Exception as exc2:  # noqa: BLE001 - never hide the exception on its way out
+                logger.warning("error ignored in rollback on %s: %s", self, exc2)
+        else:
+            self.commit()
+        if not getattr(self, "_pool", None):
+            self.close()
+
+    def __del__(self) -> None:
+        native = getattr(self, "_native", None)
+        if native is not None and not native.closed:
+            # No I/O in a finalizer: dropping the native object closes the socket.
+            native.forget()
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._native.closed)
+
+    @property
+    def broken(self) -> bool:
+        return bool(self._native.broken)
+
+    @property
+    def adapters(self) -> AdaptersMap:
+        return self._adapters
+
+    @property
+    def connection(self) -> Connection:
+        return self
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._check_intrans("autocommit")
+        self._autocommit = bool(value)
+
+    def set_autocommit(self, value: bool) -> None:
+        self.autocommit = value
+
+    @property
+    def isolation_level(self) -> IsolationLevel | None:
+        return self._isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: IsolationLevel | int | None) -> None:
+        self._check_intrans("isolation_level")
+        self._isolation_level = IsolationLevel(value) if value is not None else None
+
+    def set_isolation_level(self, value: IsolationLevel | int | None) -> None:
+        self.isolation_level = value
+
+    @property
+    def read_only(self) -> bool | None:
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value: bool | None) -> None:
+        self._check_intrans("read_only")
+        self._read_only = bool(value) if value is not None else None
+
+    def set_read_only(self, value: bool | None) -> None:
+        self.read_only = value
+
+    @property
+    def deferrable(self) -> bool | None:
+        return self._deferrable
+
+    @deferrable.setter
+    def deferrable(self, value: bool | None) -> None:
+        self._check_intrans("deferrable")
+        self._deferrable = bool(value) if value is not None else None
+
+    def set_deferrable(self, value: bool | None) -> None:
+        self.deferrable = value
+
+    @property
+    def prepare_threshold(self) -> int | None:
+        return self._prepared.prepare_threshold
+
+    @prepare_threshold.setter
+    def prepare_threshold(self, value: int | None) -> None:
+        self._prepared.prepare_threshold = value
+
+    @property
+    def prepared_max(self) -> int | None:
+        return self._prepared.prepared_max
+
+    @prepared_max.setter
+    def prepared_max(self, value: int | None) -> None:
+        self._prepared.prepared_max = value
+
+    def _check_intrans(self, attribute: str) -> None:
+        status = self._native.transaction_status
+        if status != _IDLE and not self.closed:
+            if self._num_transactions:
+                raise e.ProgrammingError(
+                    f"can't change {attribute!r} now: connection.transaction() context in progress"
+                )
+            raise e.ProgrammingError(
+                f"can't change {attribute!r} now: connection in transaction status {pq.TransactionStatus(status).name}"
+            )
+
+    def _check_connection_ok(self) -> None:
+        if self._native.closed:
+            raise e.OperationalError("the connection is closed")
+
+    def _timezone(self) -> tuple[Any, bool]:
+        return timezone_from_name(self._native.parameter_status("TimeZone"))
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def _begin_statement(self) -> bytes:
+        parts = [b"BEGIN"]
+        if self._isolation_level is not None:
+            parts.append(b"ISOLATION LEVEL " + self._isolation_level.name.replace("_", " ").encode())
+        if self._read_only is not None:
+            parts.append(b"READ ONLY" if self._read_only else b"READ WRITE")
+        if self._deferrable is not None:
+            parts.append(b"DEFERRABLE" if self._deferrable else b"NOT DEFERRABLE")
+        return b" ".join(parts)
+
+    def _start_query(self) -> None:
+        """Open a transaction first if the connection is not in autocommit mode."""
+        if self._autocommit:
+            return
+        if self._native.transaction_status != _IDLE:
+            return
+        self._exec_command(self._begin_statement())
+
+    def _exec_command(self, command: bytes) -> Any:
+        """Run a statement without parameters (simple protocol); return the last result."""
+        self._check_connection_ok()
+        try:
+            results = wait(self._native.simple(command))
+        finally:
+            if self._native.has_pending:
+                self._dispatch_pending()
+        return results[-1] if results else None
+
+    def commit(self) -> None:
+        """Commit the current transaction."""
+        if self._num_transactions:
+            raise e.ProgrammingError(
+                "Explicit commit() forbidden within a Transaction context. "
+                "(Transaction will be automatically committed on successful exit from context.)"
+            )
+        self._check_connection_ok()
+        if self._native.transaction_status == _IDLE:
+            return
+        self._exec_command(b"COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back the current transaction."""
+        if self._num_transactions:
+            raise e.ProgrammingError(
+                "Explicit rollback() forbidden within a Transaction context. "
+                "(Either raise Rollback() or allow an exception to propagate out of the context.)"
+            )
+        if self.closed:
+            raise e.OperationalError("the connection is closed")
+        if self._native.transaction_status == _IDLE:
+            return
+        self._exec_command(b"ROLLBACK")
+
+    def transaction(self, savepoint_name: str | None = None, force_rollback: bool = False) -> Transaction:
+        """A block run in a transaction (a savepoint when nested)."""
+        return Transaction(self, savepoint_name, force_rollback)
+
+    def close(self) -> None:
+        """Close the connection (no error if it is already closed or broken)."""
+        if self._native.closed and self._native.broken:
+            return
+        self._closed_by_user = True
+        try:
+            wait(self._native.close())
+        except Exception:  # noqa: BLE001 - closing a dead connection is not an error
+            self._native.forget()
+
+    # -- queries --------------------------------------------------------------------------
+
+    def cursor(
+        self,
+        name: str = "",
+        *,
+        binary: bool = False,
+        row_factory: Any = None,
+        scrollable: bool | None = None,
+        withhold: bool = False,
+    ) -> Any:
+        """A new cursor; with a ``name``, a server-side cursor."""
+        self._check_connection_ok()
+        if name:
+            return self.server_cursor_factory(
+                self, name, row_factory=row_factory or self.row_factory, scrollable=scrollable, withhold=withhold
+            )
+        cur = self.cursor_factory(self, row_factory=row_factory or self.row_factory)
+        if binary:
+            cur.format = pq.Format.BINARY
+        return cur
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool = False) -> Cursor:
+        """Execute a query on a new cursor and return it."""
+        cur = self.cursor()
+        if binary:
+            cur.format = pq.Format.BINARY
+        return cur.execute(query, params, prepare=prepare)
+
+    def pipeline(self) -> Any:
+        """A pipeline block (statements run as they are issued; see docs/pg.md)."""
+        from .pipeline import Pipeline
+
+        return Pipeline(self)
+
+    # -- cancel ---------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask the server to cancel the query running on this connection."""
+        if self.closed:
+            return
+        wait(self._native.cancel())
+
+    def cancel_safe(self, *, timeout: float = 30.0) -> None:
+        """Like cancel() (the request is sent on its own connection, never blocking forever)."""
+        self.cancel()
+
+    # -- notices and notifications ----------------------------------------------------------
+
+    def add_notice_handler(self, callback: Callable[[e.Diagnostic], None]) -> None:
+        self._notice_handlers.append(callback)
+
+    def remove_notice_handler(self, callback: Callable[[e.Diagnostic], None]) -> None:
+        self._notice_handlers.remove(callback)
+
+    def add_notify_handler(self, callback: Callable[[Notify], None]) -> None:
+        self._notify_handlers.append(callback)
+
+    def remove_notify_handler(self, callback: Callable[[Notify], None]) -> None:
+        self._notify_handlers.remove(callback)
+
+    def _dispatch_pending(self) -> None:
+        native = self._native
+        for fields in native.take_notices():
+            diag = e.Diagnostic(_diag_info(dict(fields)))
+            for handler in list(self._notice_handlers):
+                try:
+                    handler(diag)
+                except Exception as ex:  # noqa: BLE001 - a bad handler must not break the query
+                    logger.exception("error processing notice callback '%s': %s", handler, ex)
+        for pid, channel, payload in native.take_notifies():
+            n = Notify(channel, payload, pid)
+            self._notifies_backlog.append(n)
+            for nhandler in list(self._notify_handlers):
+                nhandler(n)
+
+    def notifies(self, *, timeout: float | None = None, stop_after: int | None = None) -> Iterator[Notify]:
+        """Yield notifications as they arrive (LISTEN first); stop after a timeout or a count."""
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        count = 0
+        while True:
+            self._check_connection_ok()
+            self._dispatch_pending()
+            while self._notifies_backlog:
+                yield self._notifies_backlog.popleft()
+                count += 1
+                if stop_after is not None and count >= stop_after:
+                    return
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if remaining == 0.0 and deadline is not None and not self._native.has_pending:
+                return
+            try:
+                got = wait(self._native.wait_notifies(remaining))
+            finally:
+                self._dispatch_pending()
+            if not got and not self._notifies_backlog:
+                return
+
+    # -- two-phase commit: not supported ---------------------------------------------------
+
+    def xid(self, format_id: int, gtrid: str, bqual: str) -> Any:
+        raise e.NotSupportedError("two-phase commit is not supported by balrog.psycopg yet")
+
+    def tpc_begin(self, xid: Any) -> None:
+        raise e.NotSupportedError("two-phase commit is not supported by balrog.psycopg yet")
+
+    def fileno(self) -> int:
+        raise e.NotSupportedError("balrog connections have no file descriptor to poll")
+
+
+def _diag_info(fields: dict[str, str]) -> dict[int, str]:
+    from .errors import _FIELD_BY_CODE  # type: ignore[attr-defined]
+
+    out: dict[int, str] = {}
+    for code, value in fields.items():
+        field = _FIELD_BY_CODE.get(code)
+        if field is not None:
+            out[field] = value
+    return out
+
+
+class _PGconnShim:
+    """The few ``pgconn`` attributes code outside psycopg reads."""
+
+    def __init__(self, conn: Connection):
+        self._conn = conn
+
+    @property
+    def transaction_status(self) -> pq.TransactionStatus:
+        return pq.TransactionStatus(self._conn._native.transaction_status)
+
+    @property
+    def status(self) -> pq.ConnStatus:
+        return pq.ConnStatus.BAD if self._conn.closed else pq.ConnStatus.OK
+
+    @property
+    def backend_pid(self) -> int:
+        return self._conn._native.backend_pid  # type: ignore[no-any-return]
+
+    def parameter_status(self, name: bytes) -> bytes | None:
+        value = self._conn._native.parameter_status(name.decode())
+        return value.encode() if value is not None else None
+
+    @property
+    def server_version(self) -> int:
+        return self._conn.info.server_version

@@ -1,0 +1,413 @@
+"""``Cursor``: server-side parameter binding (psycopg's default cursor).
+
+Results arrive whole (as psycopg's do) and stay in native memory; rows become Python
+objects only when fetched, a slice at a time, by the native decoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from balrog._bridge import wait
+
+from . import errors as e
+from . import pq
+from ._column import Column
+from ._queries import PostgresQuery, query_bytes, split_query
+from .adapt import AdaptersMap, Transformer
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = ["BaseCursor", "Cursor"]
+
+TUPLES_OK = 2
+COMMAND_OK = 1
+_ITER_CHUNK = 128
+
+
+class BaseCursor:
+    """State and result handling shared by every cursor class."""
+
+    __module__ = "psycopg"
+    _query_class: type[Any] = PostgresQuery
+
+    def __init__(self, connection: Connection, *, row_factory: Any = None):
+        self._conn = connection
+        self._adapters = AdaptersMap(connection.adapters)
+        self._row_factory = row_factory if row_factory is not None else connection.row_factory
+        self.arraysize = 1
+        self.format = pq.Format.TEXT
+        self._closed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._results: list[Any] = []
+        self._iresult = 0
+        self._pgresult: Any = None
+        self._pos = 0
+        self._rowcount = -1
+        self._make_row: Any = None
+        self._maker_arg: Any = None
+        self._query: Any = None
+        self._tx: Transformer | None = None
+        self._specs: dict[int, Any] = {}
+
+    def __repr__(self) -> str:
+        cls = f"{type(self).__module__}.{type(self).__qualname__}"
+        status = "closed" if self._closed else ("BAD" if self._conn.closed else "IDLE")
+        return f"<{cls} [{status}] at 0x{id(self):x}>"
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def adapters(self) -> AdaptersMap:
+        return self._adapters
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def row_factory(self) -> Any:
+        return self._row_factory
+
+    @row_factory.setter
+    def row_factory(self, row_factory: Any) -> None:
+        self._row_factory = row_factory
+        if self._pgresult is not None:
+            self._set_maker()
+
+    @property
+    def pgresult(self) -> Any:
+        return self._pgresult
+
+    @property
+    def description(self) -> list[Column] | None:
+        res = self._pgresult
+        if res is None or (res.status != TUPLES_OK and not res.nfields):
+            return None
+        types = self._adapters.types
+        out = []
+        for name, oid, fmod, fsize, *_ in res.columns():
+            info = types.get(oid)
+            display = info.get_type_display(oid, fmod) if info is not None else str(oid)
+            out.append(Column(name, oid, fmod, fsize, display))
+        return out
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    @property
+    def rownumber(self) -> int | None:
+        res = self._pgresult
+        return self._pos if res is not None and res.status == TUPLES_OK else None
+
+    @property
+    def statusmessage(self) -> str | None:
+        res = self._pgresult
+        return res.command_status if res is not None else None
+
+    @property
+    def lastrowid(self) -> int | None:
+        return None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _check_closed(self) -> None:
+        if self._closed:
+            raise e.InterfaceError("the cursor is closed")
+        self._conn._check_connection_ok()
+
+    def _transformer(self) -> Transformer:
+        tx = self._tx
+        if tx is None:
+            tx = self._tx = Transformer(self)
+        return tx
+
+    def _convert_query(self, query: Any, params: Any = None) -> Any:
+        pgq = self._query_class()
+        pgq.convert(query, params, self._transformer())
+        return pgq
+
+    def _wait(self, op: Any) -> Any:
+        conn = self._conn
+        try:
+            return wait(op)
+        finally:
+            if conn._native.has_pending:
+                conn._dispatch_pending()
+
+    def _send(self, pgq: Any, prepare: bool | None = None, force_extended: bool = False) -> list[Any]:
+        """Run one converted query; the list of its results."""
+        conn = self._conn
+        native = conn._native
+        if pgq.params is None and not force_extended and prepare is None and conn._prepared.prepare_threshold is None:
+            return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
+        decision = conn._prepared.decide(pgq.query, pgq.types, prepare)
+        if decision is None:
+            if pgq.params is None and not force_extended:
+                return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
+            return self._wait(  # type: ignore[no-any-return]
+                native.extended(pgq.query, "", True, pgq.types, pgq.params or [], pgq.formats or [])
+            )
+        name, parse, deallocate = decision
+        results = self._wait(
+            native.extended(pgq.query, name, parse, pgq.types, pgq.params or [], pgq.formats or [], 0, deallocate)
+        )
+        if parse:
+            conn._prepared.prepared(pgq.query, pgq.types, name)
+        return results  # type: ignore[no-any-return]
+
+    def _set_results(self, results: list[Any]) -> None:
+        self._results = results
+        self._iresult = 0
+        self._select_result(0)
+        for res in results:
+            status = res.command_status
+            if status is not None and status[:4] in ("DISC", "DEAL"):
+                self._conn._prepared.check_command(status)
+
+    def _select_result(self, i: int) -> None:
+        res = self._results[i] if i < len(self._results) else None
+        self._pgresult = res
+        self._pos = 0
+        if res is None:
+            self._rowcount = -1
+            return
+        tuples = res.command_tuples
+        if res.status == TUPLES_OK:
+            self._rowcount = res.ntuples if tuples is None else tuples
+            tx = self._transformer()
+            specs = self._specs
+            loaders = []
+            for col in res.columns():
+                oid = col[1]
+                spec = specs.get(oid)
+                if spec is None:
+                    spec = specs[oid] = tx.loader_spec(oid)
+                loaders.append(spec)
+            tz, utc = self._conn._timezone()
+            res.set_loaders(loaders, tz, utc)
+        else:
+            self._rowcount = tuples if tuples is not None else -1
+        self._set_maker()
+
+    def _set_maker(self) -> None:
+        maker = self._row_factory(self)
+        self._make_row = maker
+        self._maker_arg = None if maker is tuple else maker
+
+    def _check_result_for_fetch(self) -> Any:
+        if self._closed:
+            raise e.InterfaceError("the cursor is closed")
+        res = self._pgresult
+        if res is None:
+            raise e.ProgrammingError("no result available")
+        if res.status == TUPLES_OK:
+            return res
+        if res.status == COMMAND_OK or res.status == 0:
+            raise e.ProgrammingError(f"the last operation didn't produce records (command status: {res.command_status})")
+        raise e.InternalError(f"unexpected result status: {pq.ExecStatus(res.status).name}")
+
+    # -- execution ----------------------------------------------------------------------------
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None) -> Any:
+        """Execute a query; the cursor is positioned on its (first) result."""
+        self._check_closed()
+        self._reset_for_execute()
+        pgq = self._convert_query(query, params)
+        self._query = pgq
+        self._conn._start_query()
+        self._set_results(self._send(pgq, prepare))
+        return self
+
+    def _reset_for_execute(self) -> None:
+        self._tx = None
+        self._specs = {}
+
+    def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = False) -> None:
+        """Execute a query once per parameter set, pipelined in one round trip."""
+        self._check_closed()
+        self._reset_for_execute()
+        tx = self._transformer()
+        raw = query_bytes(query, tx)
+        parts = split_query(raw)
+        batches: list[tuple[PostgresQuery, list[list[bytes | None]]]] = []
+        first: PostgresQuery | None = None
+        for params in params_seq:
+            pgq = PostgresQuery()
+            pgq.convert(raw, params, tx)
+            if first is None:
+                first = pgq
+            if batches and batches[-1][0].types == pgq.types and batches[-1][0].formats == pgq.formats:
+                batches[-1][1].append(pgq.params or [])
+            else:
+                batches.append((pgq, [pgq.params or []]))
+        del parts
+        self._query = first
+        if first is None:
+            self._results = []
+            self._pgresult = None
+            self._rowcount = 0
+            return
+        self._conn._start_query()
+        results: list[Any] = []
+        native = self._conn._native
+        for pgq, rows in batches:
+            results.extend(
+                self._wait(native.many(pgq.query, "", True, pgq.types, rows, pgq.formats, returning))
+            )
+        self._finish_many(results, returning)
+
+    def _finish_many(self, results: list[Any], returning: bool) -> None:
+        total = 0
+        for res in results:
+            n = res.command_tuples
+            if n is not None:
+                total += n
+        if returning:
+            self._results = results
+            self._select_result(0)
+        else:
+            self._results = []
+            self._pgresult = results[-1] if results else None
+        self._rowcount = total
+
+    def nextset(self) -> bool | None:
+        """Move to the next result of a multi-statement execute (or executemany returning)."""
+        self._check_closed()
+        if self._iresult + 1 < len(self._results):
+            self._iresult += 1
+            self._select_result(self._iresult)
+            return True
+        return None
+
+    def results(self) -> Iterator[Any]:
+        """Iterate over the results of a multi-statement execute, positioned on each."""
+        if self._pgresult is not None:
+            while True:
+                yield self
+                if not self.nextset():
+                    break
+
+    def stream(self, query: Any, params: Any = None, *, binary: bool | None = None, size: int = 1) -> Iterator[Any]:
+        """Execute and yield the rows one at a time."""
+        self.execute(query, params)
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    def set_result(self, index: int) -> Any:
+        if not -len(self._results) <= index < len(self._results):
+            raise IndexError(f"index {index} out of range: {len(self._results)} result(s) available")
+        if index < 0:
+            index += len(self._results)
+        self._iresult = index
+        self._select_result(index)
+        return self
+
+    # -- fetch --------------------------------------------------------------------------------
+
+    def fetchone(self) -> Any:
+        res = self._check_result_for_fetch()
+        if self._pos < res.ntuples:
+            row = res.fetch_one(self._pos, self._maker_arg)
+            self._pos += 1
+            return row
+        return None
+
+    def fetchmany(self, size: int = 0) -> list[Any]:
+        res = self._check_result_for_fetch()
+        if not size:
+            size = self.arraysize
+        start = self._pos
+        stop = min(start + size, res.ntuples)
+        rows = res.fetch(start, stop, self._maker_arg)
+        self._pos = stop
+        return rows  # type: ignore[no-any-return]
+
+    def fetchall(self) -> list[Any]:
+        res = self._check_result_for_fetch()
+        rows = res.fetch(self._pos, res.ntuples, self._maker_arg)
+        self._pos = res.ntuples
+        return rows  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[Any]:
+        res = self._check_result_for_fetch()
+        while self._pos < res.ntuples:
+            stop = min(self._pos + _ITER_CHUNK, res.ntuples)
+            rows = res.fetch(self._pos, stop, self._maker_arg)
+            for row in rows:
+                self._pos += 1
+                yield row
+            if self._pgresult is not res:
+                return
+
+    def scroll(self, value: int, mode: str = "relative") -> None:
+        res = self._check_result_for_fetch()
+        if mode == "relative":
+            newpos = self._pos + value
+        elif mode == "absolute":
+            newpos = value
+        else:
+            raise ValueError(f"bad mode: {mode}. It should be 'relative' or 'absolute'")
+        if not 0 <= newpos < res.ntuples:
+            raise IndexError("position out of bound")
+        self._pos = newpos
+
+    def close(self) -> None:
+        self._closed = True
+        self._results = []
+        self._pgresult = None
+
+    # -- copy ---------------------------------------------------------------------------------
+
+    def copy(self, statement: Any, params: Any = None, *, writer: Any = None) -> Any:
+        """``with cur.copy("COPY ... FROM STDIN") as copy: copy.write_row(...)``."""
+        from .copy import Copy
+
+        self._check_closed()
+        self._reset_for_execute()
+        if params is not None:
+            from ._queries import ClientQuery
+
+            pgq: Any = ClientQuery()
+            pgq.convert(statement, params, self._transformer())
+        else:
+            pgq = PostgresQuery()
+            pgq.convert(statement, None, self._transformer())
+        self._query = pgq
+        self._conn._start_query()
+        results = self._wait(self._conn._native.simple(pgq.query, True))
+        res = results[-1] if results else None
+        if res is None or res.status not in (3, 4):
+            self._set_results(results)
+            raise e.ProgrammingError("copy() should be used only with COPY ... TO STDOUT or COPY ... FROM STDIN statements")
+        self._results = results
+        self._pgresult = res
+        return Copy(self, res.status == 4, writer=writer)
+
+
+class Cursor(BaseCursor):
+    """The default cursor: server-side binding, results fetched whole."""
+
+    __module__ = "psycopg"
+
+
+def _as_sequence(values: Any) -> Sequence[Any]:
+    return values if isinstance(values, Sequence) else list(values)

@@ -1,0 +1,178 @@
+"""``ServerCursor``: a named cursor (``DECLARE``), rows fetched from the server in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from . import errors as e
+from . import pq
+from ._identifiers import quote_identifier
+from ._queries import query_bytes
+from .cursor import TUPLES_OK, BaseCursor
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = ["ServerCursor"]
+
+_IDLE = pq.TransactionStatus.IDLE
+_INTRANS = pq.TransactionStatus.INTRANS
+
+
+class ServerCursor(BaseCursor):
+    """A server-side cursor: ``DECLARE name CURSOR FOR query``, then ``FETCH``."""
+
+    __module__ = "psycopg"
+
+    def __init__(
+        self,
+        connection: Connection,
+        name: str,
+        *,
+        row_factory: Any = None,
+        scrollable: bool | None = None,
+        withhold: bool = False,
+    ):
+        super().__init__(connection, row_factory=row_factory)
+        self._name = name
+        self._scrollable = scrollable
+        self._withhold = withhold
+        self._described = False
+        self.itersize: int = 100
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace(" at 0x", f" {self._name!r} at 0x")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def scrollable(self) -> bool | None:
+        return self._scrollable
+
+    @property
+    def withhold(self) -> bool:
+        return self._withhold
+
+    @property
+    def rownumber(self) -> int | None:
+        return self._pos if self._described else None
+
+    def _declare(self, query: Any, params: Any) -> bytes:
+        ident = quote_identifier(self._name)
+        parts = [b"DECLARE ", ident]
+        if self._scrollable is not None:
+            parts.append(b" SCROLL" if self._scrollable else b" NO SCROLL")
+        parts.append(b" CURSOR")
+        if self._withhold:
+            parts.append(b" WITH HOLD")
+        parts.append(b" FOR ")
+        head = b"".join(parts)
+        if params is not None:
+            head = head.replace(b"%", b"%%")
+        return head + query_bytes(query, self._transformer())
+
+    def execute(self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any) -> ServerCursor:
+        """Declare the cursor for ``query``; rows come with the fetch methods."""
+        self._check_closed()
+        if self._described:
+            self._close_on_server()
+            self._described = False
+        self._reset_for_execute()
+        pgq = self._convert_query(self._declare(query, params), params)
+        self._query = pgq
+        self._conn._start_query()
+        self._send(pgq, prepare=False)
+        # FORWARD 0 moves nowhere and returns no row, but describes the columns.
+        self._fetch_command(b"FORWARD 0")
+        self._described = True
+        self._rowcount = -1
+        self._pos = 0
+        return self
+
+    def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = True) -> None:
+        raise e.NotSupportedError("executemany not supported on server-side cursors")
+
+    def _fetch_command(self, how: bytes) -> Any:
+        results = self._wait(self._conn._native.simple(b"FETCH " + how + b" FROM " + quote_identifier(self._name)))
+        res = results[-1]
+        first_describe = self._pgresult is None
+        self._results = [res]
+        self._select_result_keep_pos(res, first_describe)
+        return res
+
+    def _select_result_keep_pos(self, res: Any, reset_maker: bool) -> None:
+        pos, count = self._pos, self._rowcount
+        self._select_result(0)
+        self._pos, self._rowcount = pos, count
+
+    def _check_declared(self) -> None:
+        if self._closed:
+            raise e.InterfaceError("the cursor is closed")
+        if not self._described:
+            raise e.ProgrammingError("no result available")
+        if self._pgresult is None or self._pgresult.status != TUPLES_OK:
+            raise e.ProgrammingError("the last operation didn't produce records")
+
+    def _take(self, how: bytes) -> list[Any]:
+        res = self._fetch_command(how)
+        rows = res.fetch(0, res.ntuples, self._maker_arg)
+        n = len(rows)
+        self._pos += n
+        self._rowcount = (self._rowcount if self._rowcount > 0 else 0) + n
+        return rows  # type: ignore[no-any-return]
+
+    def fetchone(self) -> Any:
+        self._check_declared()
+        rows = self._take(b"FORWARD 1")
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int = 0) -> list[Any]:
+        self._check_declared()
+        return self._take(b"FORWARD %d" % (size or self.arraysize))
+
+    def fetchall(self) -> list[Any]:
+        self._check_declared()
+        return self._take(b"FORWARD ALL")
+
+    def __iter__(self) -> Iterator[Any]:
+        self._check_declared()
+        while True:
+            rows = self._take(b"FORWARD %d" % self.itersize)
+            yield from rows
+            if len(rows) < self.itersize:
+                return
+
+    def scroll(self, value: int, mode: str = "relative") -> None:
+        self._check_declared()
+        if mode not in ("relative", "absolute"):
+            raise ValueError(f"bad mode: {mode}. It should be 'relative' or 'absolute'")
+        if mode == "relative":
+            how = b"RELATIVE %d" % value
+            newpos = self._pos + value
+        else:
+            how = b"ABSOLUTE %d" % value
+            newpos = value
+        self._wait(self._conn._native.simple(b"MOVE " + how + b" FROM " + quote_identifier(self._name)))
+        self._pos = newpos
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            if not self._conn.closed:
+                self._close_on_server()
+        finally:
+            super().close()
+
+    def _close_on_server(self) -> None:
+        status = self._conn._native.transaction_status
+        if status not in (_IDLE, _INTRANS):
+            return
+        if not self._withhold and status == _IDLE:
+            return
+        if not self._described:
+            return
+        self._conn._exec_command(b"CLOSE " + quote_identifier(self._name))

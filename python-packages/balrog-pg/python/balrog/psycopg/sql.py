@@ -1,0 +1,280 @@
+"""SQL composition: build queries from trusted snippets, identifiers and literal values.
+
+``SQL`` is a trusted snippet, ``Identifier`` a quoted name, ``Literal`` a quoted value,
+``Placeholder`` a ``%s``/``%(name)s`` parameter marker, ``Composed`` a sequence of them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import string
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, LiteralString
+
+from ._enums import PyFormat
+
+__all__ = [
+    "DEFAULT",
+    "NULL",
+    "SQL",
+    "Composable",
+    "Composed",
+    "Identifier",
+    "Literal",
+    "Placeholder",
+    "as_bytes",
+    "as_string",
+    "quote",
+]
+
+
+def quote(obj: Any, context: Any = None) -> str:
+    """``obj`` as an SQL literal string (adapted with ``context``'s rules, if given)."""
+    return Literal(obj).as_string(context)
+
+
+def _connection(context: Any) -> Any:
+    return getattr(context, "connection", None) if context is not None else None
+
+
+def _encoding(context: Any) -> str:
+    """The Python codec of the context's connection ("utf-8" without one)."""
+    conn = _connection(context)
+    if conn is None:
+        return "utf-8"
+    try:
+        encoding = conn.info.encoding
+    except Exception:  # a closed or exotic connection: keep going in utf-8
+        return "utf-8"
+    return encoding if encoding and encoding != "ascii" else "utf-8"
+
+
+class Composable(ABC):
+    """Base of the objects that compose into a query.
+
+    ``a + b`` makes a ``Composed``; ``a * n`` repeats ``a``. ``SQL`` and ``Composed`` can
+    be passed to ``execute()`` instead of a string.
+    """
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self._obj!r})"
+
+    @abstractmethod
+    def as_bytes(self, context: Any = None) -> bytes:
+        """The object rendered as bytes in ``context`` (a connection or cursor)."""
+        raise NotImplementedError
+
+    def as_string(self, context: Any = None) -> str:
+        """The object rendered as a string in ``context`` (a connection or cursor)."""
+        encoding = _encoding(context)
+        data = self.as_bytes(context)
+        if isinstance(data, bytes):
+            return data.decode(encoding)
+        return codecs.lookup(encoding).decode(data)[0]
+
+    def __add__(self, other: Composable) -> Composed:
+        if isinstance(other, Composed):
+            return Composed([self]) + other
+        if isinstance(other, Composable):
+            return Composed([self]) + Composed([other])
+        return NotImplemented
+
+    def __mul__(self, n: int) -> Composed:
+        return Composed([self] * n)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._obj == other._obj  # type: ignore[attr-defined]
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+
+class Composed(Composable):
+    """A sequence of Composable; other objects in ``seq`` become ``Literal``."""
+
+    _obj: list[Composable]
+
+    def __init__(self, seq: Sequence[Any]) -> None:
+        super().__init__([obj if isinstance(obj, Composable) else Literal(obj) for obj in seq])
+
+    def as_bytes(self, context: Any = None) -> bytes:
+        return b"".join(obj.as_bytes(context) for obj in self._obj)
+
+    def __iter__(self) -> Iterator[Composable]:
+        return iter(self._obj)
+
+    def __add__(self, other: Composable) -> Composed:
+        if isinstance(other, Composed):
+            return Composed(self._obj + other._obj)
+        if isinstance(other, Composable):
+            return Composed([*self._obj, other])
+        return NotImplemented
+
+    def join(self, joiner: SQL | LiteralString) -> Composed:
+        """The items separated by ``joiner`` (an SQL or a str taken as SQL)."""
+        if isinstance(joiner, str):
+            joiner = SQL(joiner)
+        elif not isinstance(joiner, SQL):
+            raise TypeError(f"Composed.join() argument must be strings or SQL, got {joiner!r} instead")
+        return joiner.join(self._obj)
+
+
+class SQL(Composable):
+    """A trusted snippet of SQL, used as is (never put user data in it)."""
+
+    _obj: LiteralString
+    _formatter = string.Formatter()
+
+    def __init__(self, obj: LiteralString) -> None:
+        super().__init__(obj)
+        if not isinstance(obj, str):
+            raise TypeError(f"SQL values must be strings, got {obj!r} instead")
+
+    def as_string(self, context: Any = None) -> str:
+        return self._obj
+
+    def as_bytes(self, context: Any = None) -> bytes:
+        return self._obj.encode(_encoding(context))
+
+    def format(self, *args: Any, **kwargs: Any) -> Composed:
+        """Replace ``{}``, ``{0}``, ``{name}`` placeholders with Composable objects.
+
+        Other objects are wrapped in ``Literal``. Format specs and conversions
+        (``{0!r}``, ``{:>10}``) are refused; ``{{`` and ``}}`` are literal braces.
+        """
+        parts: list[Composable] = []
+        auto_index: int | None = 0
+        for prefix, name, spec, conversion in self._formatter.parse(self._obj):
+            if spec:
+                raise ValueError("no format specification supported by SQL")
+            if conversion:
+                raise ValueError("no format conversion supported by SQL")
+            if prefix:
+                parts.append(SQL(prefix))  # type: ignore[arg-type]
+            if name is None:
+                continue
+            if name.isdigit():
+                if auto_index:
+                    raise ValueError("cannot switch from automatic field numbering to manual")
+                parts.append(args[int(name)])
+                auto_index = None
+            elif not name:
+                if auto_index is None:
+                    raise ValueError("cannot switch from manual field numbering to automatic")
+                parts.append(args[auto_index])
+                auto_index += 1
+            else:
+                parts.append(kwargs[name])
+        return Composed(parts)
+
+    def join(self, seq: Iterable[Any]) -> Composed:
+        """The items of ``seq`` separated by this snippet (non-Composable become Literal)."""
+        items = iter(seq)
+        try:
+            first = next(items)
+        except StopIteration:
+            return Composed([])
+        joined = [first]
+        for item in items:
+            joined.append(self)
+            joined.append(item)
+        return Composed(joined)
+
+
+class Identifier(Composable):
+    """A quoted identifier, or a dotted sequence of them (``Identifier("schema", "table")``)."""
+
+    _obj: Sequence[str]
+
+    def __init__(self, *strings: str) -> None:
+        super().__init__(strings)
+        if not strings:
+            raise TypeError("Identifier cannot be empty")
+        for part in strings:
+            if not isinstance(part, str):
+                raise TypeError(f"SQL identifier parts must be strings, got {part!r} instead")
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({', '.join(map(repr, self._obj))})"
+
+    def as_bytes(self, context: Any = None) -> bytes:
+        connected = _connection(context) is not None
+        encoding = _encoding(context)
+        return b".".join(_escape_identifier(part.encode(encoding), connected) for part in self._obj)
+
+
+def _escape_identifier(name: bytes, connected: bool) -> bytes:
+    if connected:
+        # libpq's PQescapeIdentifier stops at a NUL byte; so do we, with a connection.
+        name = name.split(b"\x00", 1)[0]
+    return b'"' + name.replace(b'"', b'""') + b'"'
+
+
+class Literal(Composable):
+    """A value quoted as an SQL literal, by the adaptation rules of the context."""
+
+    def as_bytes(self, context: Any = None) -> bytes:
+        return _literal(self._obj, context)
+
+
+def _literal(obj: Any, context: Any) -> bytes:
+    try:
+        from .adapt import Transformer
+    except ImportError:  # no adaptation layer: builtin types only
+        from ._sql_literal import literal
+
+        return literal(obj, connected=_connection(context) is not None, encoding=_encoding(context))
+    return Transformer.from_context(context).as_literal(obj)
+
+
+class Placeholder(Composable):
+    """A parameter marker: ``%s`` (or ``%t``/``%b``), or ``%(name)s`` if named."""
+
+    def __init__(self, name: str = "", format: str | PyFormat = PyFormat.AUTO) -> None:
+        super().__init__(name)
+        if not isinstance(name, str):
+            raise TypeError(f"expected string as name, got {name!r}")
+        if ")" in name:
+            raise ValueError(f"invalid name: {name!r}")
+        if type(format) is str:
+            format = PyFormat(format)
+        if not isinstance(format, PyFormat):
+            raise TypeError(f"expected PyFormat as format, got {type(format).__name__!r}")
+        self._format: PyFormat = format
+
+    def __repr__(self) -> str:
+        parts = []
+        if self._obj:
+            parts.append(repr(self._obj))
+        if self._format is not PyFormat.AUTO:
+            parts.append(f"format={self._format.name}")
+        return f"{self.__class__.__name__}({', '.join(parts)})"
+
+    def as_string(self, context: Any = None) -> str:
+        code = self._format.value
+        return f"%({self._obj}){code}" if self._obj else f"%{code}"
+
+    def as_bytes(self, context: Any = None) -> bytes:
+        return self.as_string(context).encode(_encoding(context))
+
+
+NULL = SQL("NULL")
+DEFAULT = SQL("DEFAULT")
+
+
+def as_string(obj: Any, context: Any = None) -> str:
+    """A Composable rendered as a string; any other object as a literal."""
+    if isinstance(obj, Composable):
+        return obj.as_string(context)
+    return Literal(obj).as_string(context)
+
+
+def as_bytes(obj: Any, context: Any = None) -> bytes:
+    """A Composable rendered as bytes; any other object as a literal."""
+    if isinstance(obj, Composable):
+        return obj.as_bytes(context)
+    return Literal(obj).as_bytes(context)

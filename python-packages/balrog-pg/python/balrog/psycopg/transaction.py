@@ -1,0 +1,112 @@
+"""``Connection.transaction()``: a block in a transaction, nested blocks in savepoints."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from . import pq
+from ._identifiers import quote_identifier
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = ["Rollback", "Transaction"]
+
+logger = logging.getLogger("psycopg")
+
+
+class Rollback(Exception):
+    """Raise inside a transaction block to roll it back (all blocks, or ``transaction``'s)."""
+
+    __module__ = "psycopg"
+
+    def __init__(self, transaction: Transaction | None = None):
+        self.transaction = transaction
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({self.transaction!r})"
+
+
+class Transaction:
+    """A transaction block: BEGIN/COMMIT outermost, SAVEPOINT/RELEASE when nested."""
+
+    __module__ = "psycopg"
+
+    def __init__(self, connection: Connection, savepoint_name: str | None = None, force_rollback: bool = False):
+        self._conn = connection
+        self.force_rollback = force_rollback
+        self._savepoint_name = savepoint_name or ""
+        self._outer_transaction = False
+        self._entered = False
+        self._exited = False
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def savepoint_name(self) -> str | None:
+        return self._savepoint_name or None
+
+    def __repr__(self) -> str:
+        name = f"{type(self).__module__}.{type(self).__qualname__}"
+        status = "active" if self._entered and not self._exited else ("terminated" if self._exited else "inactive")
+        return f"<{name} {self._savepoint_name!r} ({status}) at 0x{id(self):x}>"
+
+    def __enter__(self) -> Transaction:
+        if self._entered:
+            raise TypeError("transaction blocks can be used only once")
+        self._entered = True
+        conn = self._conn
+        conn._check_connection_ok()
+        self._outer_transaction = conn._native.transaction_status == pq.TransactionStatus.IDLE
+        if self._outer_transaction:
+            conn._exec_command(conn._begin_statement())
+        elif not self._savepoint_name:
+            self._savepoint_name = f"_pg3_{conn._num_transactions + 1}"
+        if self._savepoint_name:
+            conn._exec_command(b"SAVEPOINT " + quote_identifier(self._savepoint_name))
+        conn._num_transactions += 1
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool:
+        conn = self._conn
+        conn._num_transactions -= 1
+        self._exited = True
+        if conn.closed:
+            return False
+        if not exc_val and not self.force_rollback:
+            self._commit()
+            return False
+        try:
+            return self._rollback(exc_val)
+        except Exception as exc2:
+            if exc_val is None:
+                raise
+            logger.warning("error ignored in rollback of %s: %s", self, exc2)
+            return False
+
+    def _commit(self) -> None:
+        conn = self._conn
+        if self._savepoint_name:
+            conn._exec_command(b"RELEASE " + quote_identifier(self._savepoint_name))
+        if self._outer_transaction:
+            conn._exec_command(b"COMMIT")
+
+    def _rollback(self, exc_val: BaseException | None) -> bool:
+        conn = self._conn
+        if self._savepoint_name and not self._outer_transaction:
+            name = quote_identifier(self._savepoint_name)
+            conn._exec_command(b"ROLLBACK TO " + name)
+            conn._exec_command(b"RELEASE " + name)
+        if self._outer_transaction:
+            conn._exec_command(b"ROLLBACK")
+        # A Rollback exception ends here if it targets this block (or any block).
+        if isinstance(exc_val, Rollback):
+            if exc_val.transaction in (self, None):
+                return True
+        return False

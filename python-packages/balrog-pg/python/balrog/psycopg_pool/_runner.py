@@ -1,0 +1,192 @@
+"""Where the pool's maintenance jobs run (connecting, returning, shrinking).
+
+A job submitted from a green task runs as another green task on the same event loop: no
+thread is involved in green mode. A job submitted from plain code runs on worker threads,
+started on first need. Timers follow the same rule (``loop.call_later`` or a scheduler
+thread). If an event loop goes away with jobs of ours still pending, they move to the
+threads, so no connection slot is lost; periodic jobs are re-armed by the next caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from time import monotonic
+from typing import Any
+
+import balrog
+
+logger = logging.getLogger("balrog.psycopg_pool")
+
+Job = Callable[[], None]
+
+__all__ = ["Runner"]
+
+_STOP = object()
+
+
+class Runner:
+    """Runs jobs in the submitter's mode; see the module docstring."""
+
+    def __init__(self, name: str, num_workers: int) -> None:
+        self.name = name
+        self.num_workers = num_workers
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._green_tasks: set[asyncio.Task[Any]] = set()
+        # Thread timers: a heap of (due, seq, job) served by one scheduler thread.
+        self._timers: list[tuple[float, int, Job]] = []
+        self._timer_seq = itertools.count()
+        self._timer_cond = threading.Condition(self._lock)
+        self._scheduler: threading.Thread | None = None
+        # Periodic jobs: name -> (loop the timer lives on, or None for the thread timer).
+        self._periodic_homes: dict[str, asyncio.AbstractEventLoop | None] = {}
+
+    # -- submitting ---------------------------------------------------------------------------
+
+    def submit(self, job: Job) -> None:
+        """Run ``job`` soon, in the caller's mode."""
+        if self._stopped:
+            return
+        if balrog.current_green_task() is not None:
+            self._start_green(asyncio.get_running_loop(), job)
+        else:
+            self._submit_to_threads(job)
+
+    def schedule(self, delay: float, job: Job) -> None:
+        """Run ``job`` in ``delay`` seconds, in the caller's mode."""
+        if self._stopped:
+            return
+        if balrog.current_green_task() is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(max(delay, 0.0), self._start_green, loop, job)
+            return
+        with self._lock:
+            heapq.heappush(self._timers, (monotonic() + delay, next(self._timer_seq), job))
+            self._ensure_scheduler()
+            self._timer_cond.notify()
+
+    def ensure_periodic(self, name: str, interval: float, job: Job) -> None:
+        """Keep ``job`` running every ``interval`` seconds; cheap to call often.
+
+        Arms the timer in the caller's mode when it is not armed, or when the event loop it
+        was armed on has been closed.
+        """
+        if self._stopped:
+            return
+        with self._lock:
+            if name in self._periodic_homes:
+                home = self._periodic_homes[name]
+                if home is None or not home.is_closed():
+                    return
+            in_green = balrog.current_green_task() is not None
+            self._periodic_homes[name] = asyncio.get_running_loop() if in_green else None
+
+        def tick() -> None:
+            with self._lock:
+                self._periodic_homes.pop(name, None)
+            try:
+                job()
+            finally:
+                self.ensure_periodic(name, interval, job)
+
+        self.schedule(interval, tick)
+
+    # -- green jobs ---------------------------------------------------------------------------
+
+    def _start_green(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
+        if self._stopped or loop.is_closed():
+            return
+        task = loop.create_task(balrog.green(self._run_green)(job))
+        self._green_tasks.add(task)
+        task.add_done_callback(self._green_tasks.discard)
+
+    def _run_green(self, job: Job) -> None:
+        try:
+            job()
+        except asyncio.CancelledError:
+            # The event loop is shutting down under us: finish the job on a thread.
+            logger.debug("pool %r: job moved to a thread (event loop closing): %s", self.name, job)
+            self._submit_to_threads(job)
+            raise
+        except Exception as ex:
+            logger.warning("pool %r: task %s failed: %s: %s", self.name, job, type(ex).__name__, ex)
+
+    # -- thread jobs --------------------------------------------------------------------------
+
+    def _submit_to_threads(self, job: Job) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            if not self._workers:
+                for index in range(self.num_workers):
+                    worker = threading.Thread(
+                        target=self._work, name=f"{self.name}-worker-{index}", daemon=True
+                    )
+                    worker.start()
+                    self._workers.append(worker)
+        self._jobs.put(job)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            try:
+                job()
+            except Exception as ex:
+                logger.warning("pool %r: task %s failed: %s: %s", self.name, job, type(ex).__name__, ex)
+
+    def _ensure_scheduler(self) -> None:
+        # called with self._lock held
+        if self._scheduler is None:
+            self._scheduler = threading.Thread(
+                target=self._schedule_loop, name=f"{self.name}-scheduler", daemon=True
+            )
+            self._scheduler.start()
+
+    def _schedule_loop(self) -> None:
+        with self._lock:
+            while not self._stopped:
+                if not self._timers:
+                    self._timer_cond.wait()
+                    continue
+                due = self._timers[0][0] - monotonic()
+                if due > 0:
+                    self._timer_cond.wait(due)
+                    continue
+                _, _, job = heapq.heappop(self._timers)
+                self._lock.release()
+                try:
+                    self._submit_to_threads(job)
+                finally:
+                    self._lock.acquire()
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    def stop(self, timeout: float) -> None:
+        """Stop accepting jobs; let the threads finish (waiting only in blocking mode)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            workers, self._workers = self._workers, []
+            scheduler, self._scheduler = self._scheduler, None
+            self._timers.clear()
+            self._timer_cond.notify_all()
+        for _ in workers:
+            self._jobs.put(_STOP)
+        if balrog.current_green_task() is not None:
+            return  # never block the event loop on threads; they are daemons and will exit
+        deadline = monotonic() + timeout
+        for thread in [*workers, *([scheduler] if scheduler else [])]:
+            thread.join(max(0.0, deadline - monotonic()))
+            if thread.is_alive():
+                logger.warning("pool %r: couldn't stop thread %s in %s sec", self.name, thread.name, timeout)

@@ -1,0 +1,63 @@
+"""Local HTTP and WebSocket servers for tests, on 127.0.0.1 in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .net import free_port, wait_for_port
+
+
+@contextmanager
+def asgi_server(app: Callable[..., Any], host: str = "127.0.0.1", **uvicorn_options: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread; yields its base URL (http://host:port)."""
+    import uvicorn
+
+    port = free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", **uvicorn_options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)
+    thread.start()
+    try:
+        wait_for_port(host, port)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def websocket_server(handler: Callable[..., Any], host: str = "127.0.0.1", **options: Any) -> Iterator[str]:
+    """Serve an asyncio `websockets` handler in a thread; yields its ws:// URL."""
+    from websockets.asyncio.server import serve
+
+    port = free_port(host)
+    ready = threading.Event()
+    stop: dict[str, Any] = {}
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop["future"] = loop.create_future()
+        stop["loop"] = loop
+        async with serve(handler, host, port, **options):
+            ready.set()
+            await stop["future"]
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), name=f"ws:{port}", daemon=True)
+    thread.start()
+    if not ready.wait(30):
+        raise TimeoutError("websocket server did not start")
+    try:
+        yield f"ws://{host}:{port}"
+    finally:
+        stop["loop"].call_soon_threadsafe(stop["future"].set_result, None)
+        thread.join(timeout=10)
+
+
+async def echo(websocket: Any) -> None:
+    """A websockets handler that sends every message back."""
+    async for message in websocket:
+        await websocket.send(message)

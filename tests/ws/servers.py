@@ -1,0 +1,249 @@
+"""Local WebSocket servers for the tests (127.0.0.1 only).
+
+* :class:`WebsocketsServer` — the real websockets asyncio server in a thread, with
+  behaviours chosen by path (echo, close codes, rejections, redirects, fragments...).
+* :class:`RawServer` — a hand-written server for what a correct server never sends:
+  invalid UTF-8, reserved bits, oversized frames, resets, silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers as WsHeaders
+from websockets.http11 import Request, Response
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class WebsocketsServer:
+    def __init__(self, compression: str | None = "deflate") -> None:
+        self.compression = compression
+        self.port = 0
+        self._ready = threading.Event()
+        self._stop: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        async with serve(
+            self._handler,
+            "127.0.0.1",
+            0,
+            process_request=self._process_request,
+            compression=self.compression,
+            subprotocols=["chat", "superchat"],
+            select_subprotocol=self._select_subprotocol,
+            max_size=2**22,
+        ) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop
+
+    def close(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set_result, None)
+        self._thread.join(10)
+
+    @staticmethod
+    def _select_subprotocol(connection: ServerConnection, subprotocols: Any) -> str | None:
+        for p in subprotocols:
+            if p in ("chat", "superchat"):
+                return p
+        return None
+
+    @staticmethod
+    def _process_request(connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path
+        if path.startswith("/reject/"):
+            status = int(path.rsplit("/", 1)[1])
+            return connection.respond(HTTPStatus(status), f"rejected with {status}\n")
+        if path.startswith("/redirect"):
+            response = connection.respond(HTTPStatus.FOUND, "")
+            response.headers["Location"] = "/echo"
+            return response
+        return None
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        path = ws.request.path if ws.request else "/"
+        if path.startswith("/echo"):
+            async for message in ws:
+                await ws.send(message)
+        elif path.startswith("/close/"):
+            code = int(path.rsplit("/", 1)[1])
+            await ws.close(code, "bye")
+        elif path == "/send-then-close":
+            await ws.send("a")
+            await ws.send(b"b")
+            await ws.close()
+        elif path == "/subprotocol":
+            await ws.send(str(ws.subprotocol))
+            await ws.wait_closed()
+        elif path.startswith("/headers"):
+            headers = {k.lower(): v for k, v in ws.request.headers.raw_items()} if ws.request else {}
+            await ws.send(json.dumps({"path": path, "headers": headers}))
+            await ws.wait_closed()
+        elif path == "/fragments":
+            await ws.send(["frag", "ment", "ed"])
+            await ws.send([b"\x00", b"\x01"])
+            await ws.wait_closed()
+        elif path.startswith("/big/"):
+            size = int(path.rsplit("/", 1)[1])
+            await ws.send(b"x" * size)
+            await ws.wait_closed()
+        elif path == "/silent":
+            await ws.wait_closed()
+        else:
+            await ws.close(4000, "unknown path")
+
+
+def _frame(opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes:
+    head = bytes([(0x80 if fin else 0) | rsv | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([n])
+    elif n < 65536:
+        head += bytes([126]) + struct.pack("!H", n)
+    else:
+        head += bytes([127]) + struct.pack("!Q", n)
+    return head + payload
+
+
+def _read_frame(sock: socket.socket) -> tuple[int, bytes] | None:
+    def exact(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    try:
+        b0, b1 = exact(2)
+        n = b1 & 0x7F
+        if n == 126:
+            (n,) = struct.unpack("!H", exact(2))
+        elif n == 127:
+            (n,) = struct.unpack("!Q", exact(8))
+        mask = exact(4) if b1 & 0x80 else b"\0\0\0\0"
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(exact(n)))
+        return b0 & 0x0F, payload
+    except (EOFError, OSError):
+        return None
+
+
+class RawServer:
+    """Accepts the handshake, then plays the script named by the request path."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[tuple[int, bytes]] = []
+        self._scripts: dict[str, Callable[[socket.socket], None]] = {
+            "/invalid-utf8": lambda s: self._send_then_wait(s, _frame(1, b"caf\xc3(")),
+            "/reserved-bits": lambda s: self._send_then_wait(s, _frame(2, b"x", rsv=0x20)),
+            "/bad-opcode": lambda s: self._send_then_wait(s, _frame(5, b"x")),
+            "/unexpected-continuation": lambda s: self._send_then_wait(s, _frame(0, b"x")),
+            "/big-frame": lambda s: self._send_then_wait(s, _frame(2, b"y" * 2000)),
+            "/bad-close-code": lambda s: self._send_then_wait(s, _frame(8, struct.pack("!H", 999))),
+            "/reset": self._reset,
+            "/eof": lambda s: s.close(),
+            "/no-pong": self._no_pong,
+            "/masked": lambda s: self._send_then_wait(s, b"\x81\x81abcd" + bytes([ord("x") ^ ord("a")])),
+        }
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> RawServer:
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                conn.close()
+                return
+            data += chunk
+        lines = data.split(b"\r\n")
+        path = lines[0].split(b" ")[1].decode()
+        key = next(line.split(b":", 1)[1].strip() for line in lines if line.lower().startswith(b"sec-websocket-key"))
+        accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+        if path == "/garbage-response":
+            conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            conn.close()
+            return
+        if path == "/bad-accept":
+            accept = base64.b64encode(b"0" * 20)
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        script = self._scripts.get(path)
+        if script is None:
+            conn.close()
+            return
+        script(conn)
+
+    def _send_then_wait(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        conn.settimeout(10)
+        while (frame := _read_frame(conn)) is not None:
+            self.received.append(frame)
+            if frame[0] == 8:
+                break
+        conn.close()
+
+    @staticmethod
+    def _reset(conn: socket.socket) -> None:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    @staticmethod
+    def _no_pong(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        while (frame := _read_frame(conn)) is not None:
+            if frame[0] == 8:
+                break
+        conn.close()
+
+
+__all__ = ["RawServer", "WebsocketsServer", "WsHeaders"]

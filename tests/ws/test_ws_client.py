@@ -1,0 +1,384 @@
+"""Differential tests: the same calls through websockets' sync client and through
+balrog.websockets against the same local servers, outcomes compared."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import websockets.exceptions as wse
+import websockets.sync.client as ws_client
+
+import balrog
+import balrog.websockets as bws
+from balrog.websockets.sync.client import connect as balrog_connect
+
+from .servers import RawServer, WebsocketsServer
+
+pytestmark = pytest.mark.both_modes
+
+Script = Callable[[Callable[..., Any], str], Any]
+
+
+def describe(exc: BaseException) -> dict[str, Any]:
+    """What must match between websockets and balrog for an exception."""
+    out: dict[str, Any] = {"type": type(exc).__name__}
+    for side in ("rcvd", "sent"):
+        close = getattr(exc, side, None)
+        if close is not None:
+            out[side] = (int(close.code), close.reason)
+    if hasattr(exc, "rcvd_then_sent"):
+        out["rcvd_then_sent"] = exc.rcvd_then_sent
+    response = getattr(exc, "response", None)
+    if response is not None:
+        out["status"] = response.status_code
+        out["body"] = response.body
+    return out
+
+
+def outcome(connect: Callable[..., Any], url: str, script: Script) -> dict[str, Any]:
+    try:
+        return {"result": script(connect, url)}
+    except Exception as exc:  # noqa: BLE001 - the exception is the outcome under test
+        return describe(exc)
+
+
+def same(url: str, script: Script, *, ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+    theirs = outcome(ws_client.connect, url, script)
+    ours = outcome(balrog_connect, url, script)
+    for key in ignore:
+        theirs.pop(key, None)
+        ours.pop(key, None)
+    assert ours == theirs
+    return ours
+
+
+def test_echo_text_binary_and_fragments(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/echo") as ws:
+            out = []
+            for message in ["hello", b"\x00\xff", "é" * 1000, b"z" * 70000, ["frag", "ments"], [b"a", b"b"]]:
+                ws.send(message)
+                out.append(ws.recv())
+            ws.send("as bytes")
+            out.append(ws.recv(decode=False))
+            ws.send(b"as text")
+            out.append(ws.recv(decode=True))
+            ws.send("text frame", text=False)
+            out.append(ws.recv())
+            ws.send(b"binary as text", text=True)
+            out.append(ws.recv())
+            return out, ws.close_code
+
+    result = same(ws_server.url, script)
+    assert result["result"][0][0] == "hello"
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+def test_compression_negotiation(ws_server: WebsocketsServer, compression: str | None) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/echo", compression=compression) as ws:
+            ext = ws.response.headers.get("Sec-WebSocket-Extensions")
+            messages = ["x" * 50000, "hello", ["a", "b", "c"], "hello again", b"\x01" * 100000]
+            got = []
+            for m in messages:
+                ws.send(m)
+                got.append(ws.recv())
+            return ext is not None, got
+
+    same(ws_server.url, script)
+
+
+def test_server_close_codes(ws_server: WebsocketsServer) -> None:
+    for code in (1000, 1001, 1011, 4000, 3001):
+
+        def script(connect: Callable[..., Any], url: str, code: int = code) -> Any:
+            with connect(f"{url}/close/{code}") as ws:
+                try:
+                    ws.recv()
+                finally:
+                    assert ws.close_code == code
+                    assert ws.close_reason == "bye"
+
+        result = same(ws_server.url, script)
+        assert result["rcvd"] == (code, "bye")
+
+
+def test_messages_before_close_are_delivered(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/send-then-close") as ws:
+            return list(ws), ws.close_code, str(ws.state)
+
+    assert same(ws_server.url, script)["result"][0] == ["a", b"b"]
+
+
+def test_client_close_then_recv_and_send(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        ws = connect(url + "/echo")
+        ws.close(1001, "leaving")
+        ws.close()  # idempotent
+        errors = []
+        for action in (ws.recv, lambda: ws.send("late")):
+            try:
+                action()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(describe(exc))
+        return errors, ws.close_code, ws.close_reason
+
+    result = same(ws_server.url, script)
+    assert result["result"][0][0]["type"] == "ConnectionClosedOK"
+
+
+def test_close_with_error_code(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        ws = connect(url + "/echo")
+        ws.close(4321, "custom")
+        ws.recv()
+
+    assert same(ws_server.url, script)["type"] == "ConnectionClosedError"
+
+
+def test_context_manager_error_closes_with_1011(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        holder = []
+        try:
+            with connect(url + "/echo") as ws:
+                holder.append(ws)
+                raise KeyError("boom")
+        except KeyError:
+            pass
+        return holder[0].close_code, str(holder[0].state)
+
+    same(ws_server.url, script)
+
+
+def test_subprotocols_and_headers(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/subprotocol", subprotocols=["superchat", "chat"]) as ws:
+            first = (ws.subprotocol, ws.recv())
+        with connect(
+            url + "/headers?x=1",
+            additional_headers={"X-Token": "abc"},
+            origin="http://example.test",
+            user_agent_header="agent/1.0",
+            compression=None,
+        ) as ws:
+            info = json.loads(ws.recv())
+            headers = info["headers"]
+            for volatile in ("sec-websocket-key", "host"):
+                headers.pop(volatile)
+            return first, info["path"], headers, ws.request.path
+
+    same(ws_server.url, script)
+
+
+def test_handshake_rejections(ws_server: WebsocketsServer) -> None:
+    for status in (400, 403, 404, 500, 503):
+
+        def script(connect: Callable[..., Any], url: str, status: int = status) -> Any:
+            connect(f"{url}/reject/{status}")
+
+        result = same(ws_server.url, script)
+        assert result["type"] == "InvalidStatus"
+        assert result["status"] == status
+
+
+def test_redirect_is_followed(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/redirect") as ws:
+            ws.send("after redirect")
+            return ws.recv()
+
+    assert same(ws_server.url, script)["result"] == "after redirect"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://127.0.0.1/", "ws://", "ws://127.0.0.1/#frag", "ws://user@127.0.0.1/", "ws://127.0.0.1:99999/", "foo"],
+)
+def test_invalid_uris(uri: str) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        connect(url)
+
+    result = same(uri, script)
+    assert result["type"] in ("InvalidURI", "ValueError")
+
+
+def test_connection_refused() -> None:
+    from support.net import free_port
+
+    url = f"ws://127.0.0.1:{free_port()}/"
+
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        connect(url, open_timeout=5)
+
+    assert same(url, script)["type"] == "ConnectionRefusedError"
+
+
+def test_recv_timeout(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/silent") as ws:
+            for timeout in (0, 0.05):
+                try:
+                    ws.recv(timeout=timeout)
+                except TimeoutError as exc:
+                    assert type(exc) is TimeoutError
+            return str(ws.state)
+
+    same(ws_server.url, script)
+
+
+def test_ping_pong(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/echo") as ws:
+            waited = ws.ping().wait(5)
+            explicit = ws.ping(b"data").wait(5)
+            ws.pong(b"unsolicited")
+            ws.send("still alive")
+            return waited, explicit, ws.recv(), ws.latency > 0
+
+    same(ws_server.url, script)
+
+
+def test_duplicate_ping_payload(raw_server: RawServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/no-pong", ping_interval=None, close_timeout=1) as ws:
+            first = ws.ping(b"same")
+            try:
+                ws.ping(b"same")
+            finally:
+                assert not first.wait(0.01)
+
+    assert same(raw_server.url, script)["type"] == "ConcurrencyError"
+
+
+def test_fragmented_messages_and_streaming(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/fragments") as ws:
+            whole = ws.recv()
+            pieces = list(ws.recv_streaming())
+            return whole, pieces
+
+    result = same(ws_server.url, script)
+    assert result["result"][0] == "fragmented"
+
+
+def test_max_size(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/big/5000", max_size=1000) as ws:
+            ws.recv()
+
+    result = same(ws_server.url, script)
+    assert result["type"] == "ConnectionClosedError"
+    assert result["sent"][0] == 1009
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/invalid-utf8", 1007),
+        ("/reserved-bits", 1002),
+        ("/bad-opcode", 1002),
+        ("/unexpected-continuation", 1002),
+        ("/bad-close-code", 1002),
+        ("/masked", 1002),
+    ],
+)
+def test_protocol_violations(raw_server: RawServer, path: str, code: int) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + path, close_timeout=2) as ws:
+            ws.recv()
+
+    # The wording of a close reason may differ; the exception, codes and order must not.
+    theirs = outcome(ws_client.connect, raw_server.url, script)
+    ours = outcome(balrog_connect, raw_server.url, script)
+    assert ours["type"] == theirs["type"] == "ConnectionClosedError"
+    assert ours["sent"][0] == theirs["sent"][0] == code
+    assert ours.get("rcvd") == theirs.get("rcvd")
+
+
+def test_oversized_frame_from_raw_server(raw_server: RawServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/big-frame", max_size=1000, close_timeout=2) as ws:
+            ws.recv()
+
+    result = same(raw_server.url, script)
+    assert result["sent"] == (1009, "frame with 2000 bytes exceeds limit of 1000 bytes")
+
+
+@pytest.mark.parametrize("path", ["/reset", "/eof"])
+def test_abrupt_end(raw_server: RawServer, path: str) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + path) as ws:
+            try:
+                ws.recv()
+            finally:
+                assert ws.close_code == 1006
+
+    result = same(raw_server.url, script)
+    assert result == {"type": "ConnectionClosedError", "rcvd_then_sent": None}
+
+
+@pytest.mark.parametrize("path", ["/garbage-response", "/bad-accept"])
+def test_bad_handshake_response(raw_server: RawServer, path: str) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        connect(url + path)
+
+    result = same(raw_server.url, script)
+    assert result["type"] in ("InvalidMessage", "InvalidHeaderValue")
+
+
+def test_keepalive_timeout(raw_server: RawServer) -> None:
+    """A peer that stops answering pings: close 1011 'keepalive ping timeout'."""
+
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/no-pong", ping_interval=0.05, ping_timeout=0.1, close_timeout=1) as ws:
+            ws.recv()
+
+    result = same(raw_server.url, script)
+    assert result["sent"] == (1011, "keepalive ping timeout")
+
+
+def test_exception_hierarchy_matches_websockets() -> None:
+    for name in wse.__all__:
+        ours = getattr(bws.exceptions, name, None)
+        if ours is None:
+            continue
+        theirs = getattr(wse, name)
+        our_bases = [c.__name__ for c in ours.__mro__]
+        their_bases = [c.__name__ for c in theirs.__mro__ if c.__module__ != "websockets.exceptions" or True]
+        assert our_bases == their_bases, name
+
+
+def test_attributes(ws_server: WebsocketsServer) -> None:
+    with balrog_connect(ws_server.url + "/echo") as ws:
+        assert ws.remote_address[0] == "127.0.0.1"
+        assert ws.local_address[0] == "127.0.0.1"
+        assert ws.state == bws.State.OPEN
+        assert ws.response.status_code == 101
+        assert ws.request.headers["Upgrade"] == "websocket"
+        assert ws.id.version == 4
+    assert ws.state == bws.State.CLOSED
+
+
+def test_concurrent_recv_is_refused(ws_server: WebsocketsServer) -> None:
+    with balrog_connect(ws_server.url + "/echo") as ws:
+        results: list[str] = []
+        if balrog.mode() == "green":
+            task = balrog.spawn(ws.recv)
+            balrog.sleep(0.05)
+        else:
+            thread = threading.Thread(target=lambda: results.append(ws.recv()))
+            thread.start()
+            balrog.sleep(0.05)
+        with pytest.raises(bws.ConcurrencyError):
+            ws.recv(timeout=0)
+        ws.send("unblock")
+        if balrog.mode() == "green":
+            results.append(balrog.join(task))
+        else:
+            thread.join()
+        assert results == ["unblock"]
