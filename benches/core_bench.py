@@ -21,9 +21,10 @@ import concurrent.futures
 import json
 import sys
 
+from greenlet import getcurrent, greenlet
+
 import balrog
 from balrog import _core
-from greenlet import getcurrent, greenlet
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _common import bar_chart, median_time, run_pinned_and_unpinned, timed, write_results

@@ -94,11 +94,10 @@ def measure_batch(run: Callable[[], None], operations: int, rounds: int) -> floa
 
 def sequential(base: str, path: str, count: int, rounds: int) -> dict[str, float]:
     import aiohttp
+    import balrog.requests as brequests
     import httpx
     import requests
     from pyreqwest.client import SyncClientBuilder
-
-    import balrog.requests as brequests
 
     url = base + path
     out: dict[str, float] = {}
@@ -134,7 +133,6 @@ def sequential(base: str, path: str, count: int, rounds: int) -> dict[str, float
 
 def concurrent(base: str, tasks: int, per_task: int, rounds: int) -> dict[str, float]:
     import aiohttp
-
     import balrog
     import balrog.requests as brequests
 
@@ -146,7 +144,7 @@ def concurrent(base: str, tasks: int, per_task: int, rounds: int) -> dict[str, f
 
     def worker() -> None:
         for _ in range(per_task):
-            session.get(url).content
+            _ = session.get(url).content  # read the body now
 
     def balrog_run() -> None:
         balrog.run(lambda: balrog.gather(*[worker for _ in range(tasks)]))
@@ -172,11 +170,10 @@ def concurrent(base: str, tasks: int, per_task: int, rounds: int) -> dict[str, f
 
 
 def upload(base: str, rounds: int) -> dict[str, float]:
+    import balrog.requests as brequests
     import httpx
     import requests
     from pyreqwest.client import SyncClientBuilder
-
-    import balrog.requests as brequests
 
     url = base + "/upload"
     body = b"u" * (10 << 20)
@@ -188,7 +185,9 @@ def upload(base: str, rounds: int) -> dict[str, float]:
     with httpx.Client() as client:
         out["httpx"] = measure(lambda: client.post(url, content=body).content and None, 10, rounds)
     client = SyncClientBuilder().build()
-    out["pyreqwest"] = measure(lambda: client.post(url).body_bytes(body).build().send().bytes() and None, 10, rounds)
+    out["pyreqwest"] = measure(
+        lambda: client.post(url).body_bytes(body).build().send().bytes() and None, 10, rounds
+    )
     return out
 
 
@@ -234,7 +233,9 @@ def chart(all_results: dict[str, dict[str, Any]]) -> str:
     import matplotlib.pyplot as plt
 
     scenarios = ["get_small", "get_100k", "concurrent_200x10", "post_10mb"]
-    fig, axes = plt.subplots(len(all_results), len(scenarios), figsize=(18, 4.5 * len(all_results)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(all_results), len(scenarios), figsize=(18, 4.5 * len(all_results)), squeeze=False
+    )
     for row, (label, results) in enumerate(all_results.items()):
         for col, scenario in enumerate(scenarios):
             axis = axes[row][col]

@@ -42,4 +42,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", log_level="error", access_log=False)
+    uvicorn.run(
+        app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", log_level="error", access_log=False
+    )

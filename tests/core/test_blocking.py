@@ -11,8 +11,9 @@ import textwrap
 import threading
 import time
 
-import balrog
 import pytest
+
+import balrog
 from balrog import _core
 
 
@@ -151,3 +152,12 @@ def test_an_op_is_waited_once():
 def test_configure_worker_threads_validates():
     with pytest.raises(ValueError):
         balrog.configure(worker_threads=0)
+
+
+@pytest.mark.both_modes
+def test_wait_timeout_raises_timeout_error_and_cancels():
+    with pytest.raises(TimeoutError):
+        balrog.wait(_core.sleep(30), timeout=0.05)
+    balrog.wait(_core.sleep(0.001), timeout=5)  # a wait that finishes in time
+    with pytest.raises(ValueError):
+        balrog.wait(_core.sleep(0), timeout=-1) if balrog.mode() == "blocking" else _core.noop().wait(-1)

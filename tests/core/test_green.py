@@ -7,8 +7,9 @@ import contextvars
 import threading
 import traceback
 
-import balrog
 import pytest
+
+import balrog
 from balrog import _core
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")

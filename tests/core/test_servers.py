@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import requests
-from support.servers import asgi_server, echo, websocket_server
 from websockets.sync.client import connect
+
+from support.servers import asgi_server, echo, websocket_server
 
 
 async def hello_app(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -97,7 +97,9 @@ def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
     """serve(app="testproject.asgi:application", pool_max=0) -> a running uvicorn Server."""
     servers: list[Server] = []
 
-    def start(app: str = "testproject.asgi:application", *, pool_max: int = 0, env: dict | None = None) -> Server:
+    def start(
+        app: str = "testproject.asgi:application", *, pool_max: int = 0, env: dict | None = None
+    ) -> Server:
         port = free_port()
         environment = {
             **os.environ,
@@ -105,13 +107,29 @@ def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
             "BALROG_DJANGO_POOL_MAX": str(0 if REAL_PSYCOPG else pool_max),
             **(env or {}),
         }
-        log = tempfile.NamedTemporaryFile(prefix="balrog-uvicorn-", suffix=".log")  # noqa: SIM115
+        log = tempfile.NamedTemporaryFile(prefix="balrog-uvicorn-", suffix=".log")
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--loop", "asyncio", "--http", "h11", "--lifespan", "off", "--no-access-log",
-                "--log-level", "warning", "--backlog", "2048",
-            ],  # fmt: skip
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--loop",
+                "asyncio",
+                "--http",
+                "h11",
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "2048",
+            ],
             cwd=HERE,
             env=environment,
             stdout=log,

@@ -13,7 +13,6 @@ def get(server, target: str):
     return asyncio.run(request(server.host, server.port, target))
 
 
-
 @pytest.fixture
 def app(serve):
     return serve(pool_max=4)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 import balrog
+import pytest
 
 pytestmark = pytest.mark.usefixtures("django_project")
 

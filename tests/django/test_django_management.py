@@ -12,7 +12,9 @@ from conftest import HERE, database_env
 pytestmark = pytest.mark.usefixtures("django_project")
 
 
-def manage(pg_cluster, dbname: str, *argv: str, test_db: str | None = None) -> subprocess.CompletedProcess[str]:
+def manage(
+    pg_cluster, dbname: str, *argv: str, test_db: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **database_env(pg_cluster, dbname)}
     if test_db:
         env["BALROG_DJANGO_TEST_DB_NAME"] = test_db
@@ -23,9 +25,15 @@ def manage(pg_cluster, dbname: str, *argv: str, test_db: str | None = None) -> s
 
 def test_test_runner(pg_cluster):
     done = manage(
-        pg_cluster, pg_cluster.dbname, "test", "testproject.shop", "--noinput", "-v", "2",
+        pg_cluster,
+        pg_cluster.dbname,
+        "test",
+        "testproject.shop",
+        "--noinput",
+        "-v",
+        "2",
         test_db="test_balrog_django_runner",
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Ran 3 tests" in done.stderr
     assert "OK" in done.stderr

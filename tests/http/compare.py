@@ -7,9 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import requests as upstream
-
 import balrog.requests as ours
+import requests as upstream
 
 # Headers that legitimately differ between the two clients (or between two calls).
 VOLATILE_HEADERS = {"date", "user-agent", "accept-encoding", "content-length", "host"}
@@ -63,7 +62,7 @@ def outcome(lib: Any, call: Callable[[Any], Any]) -> dict[str, Any]:
     """A response summary, or the exception's class names (own class and requests bases)."""
     try:
         result = call(lib)
-    except Exception as exc:  # noqa: BLE001 - the exception is the outcome being compared
+    except Exception as exc:
         names = [cls.__name__ for cls in type(exc).__mro__ if cls.__module__ in _EXCEPTION_MODULES]
         return {"raised": names, "has_request": getattr(exc, "request", None) is not None}
     if hasattr(result, "status_code"):

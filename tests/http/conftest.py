@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from httpbin import Server  # noqa: E402
+from httpbin import Server
 
 
 @pytest.fixture(scope="session")

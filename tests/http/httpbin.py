@@ -71,7 +71,11 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(
-        self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None, ctype: str | None = None
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: list[tuple[str, str]] | None = None,
+        ctype: str | None = None,
     ) -> None:
         self.send_response(status)
         if ctype:
@@ -106,7 +110,9 @@ class Handler(BaseHTTPRequestHandler):
         if ctype.startswith("application/x-www-form-urlencoded"):
             form = _multi(parse_qsl(body.decode("latin1"), keep_blank_values=True))
         elif ctype.startswith("multipart/form-data"):
-            message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+            message = BytesParser(policy=HTTP).parsebytes(
+                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body
+            )
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 filename = part.get_filename()
@@ -116,7 +122,9 @@ class Handler(BaseHTTPRequestHandler):
                         "filename": filename,
                         "content": payload.decode("utf-8", "replace"),
                         "content_type": part.get("Content-Type"),
-                        "headers": {k: v for k, v in part.items() if k.lower() not in ("content-disposition",)},
+                        "headers": {
+                            k: v for k, v in part.items() if k.lower() not in ("content-disposition",)
+                        },
                     }
                 else:
                     form.setdefault(name, []).append(payload.decode("utf-8", "replace"))
@@ -358,8 +366,11 @@ class Handler(BaseHTTPRequestHandler):
             if fields.get("username") == user and hash_fn(raw.encode()).hexdigest() == fields.get("response"):
                 self._json({"authenticated": True, "user": user}, headers=[("Set-Cookie", "fake=fake_value")])
                 return
-        nonce = hashlib.md5(os.urandom(8)).hexdigest()
-        challenge = f'Digest realm="me@kennethreitz.com", nonce="{nonce}", qop="{qop}", opaque="abc", algorithm={algorithm}'
+        nonce = hashlib.md5(b"balrog-test-nonce").hexdigest()
+        challenge = (
+            f'Digest realm="me@kennethreitz.com", nonce="{nonce}", qop="{qop}", '
+            f'opaque="abc", algorithm={algorithm}'
+        )
         self._send(401, b"", [("WWW-Authenticate", challenge), ("Set-Cookie", "stale_after=never")])
 
     def ep_response_headers(self, args: list[str], query: dict[str, str], body: bytes) -> None:

@@ -48,7 +48,10 @@ CASES: list[tuple[str, Callable[[Any, str], Any]]] = [
             },
         ),
     ),
-    ("multipart list", lambda r, u: r.post(u + "/post", files=[("f", ("1.txt", "one")), ("f2", ("2.txt", "two"))])),
+    (
+        "multipart list",
+        lambda r, u: r.post(u + "/post", files=[("f", ("1.txt", "one")), ("f2", ("2.txt", "two"))]),
+    ),
     ("custom headers", lambda r, u: r.get(u + "/headers", headers={"X-Test": "1", "X-Bytes": b"raw"})),
     ("header none removes", lambda r, u: r.get(u + "/headers", headers={"User-Agent": None})),
     ("cookies dict", lambda r, u: r.get(u + "/cookies", cookies={"a": "1", "b": "2"})),
@@ -63,7 +66,10 @@ CASES: list[tuple[str, Callable[[Any, str], Any]]] = [
     ("post 303 becomes get", lambda r, u: r.post(u + "/redirect-to?url=/anything&status_code=303", data="x")),
     ("post 307 keeps body", lambda r, u: r.post(u + "/redirect-to?url=/anything&status_code=307", data="x")),
     ("put 301 keeps put", lambda r, u: r.put(u + "/redirect-to?url=/anything&status_code=301", data="x")),
-    ("post 308 keeps body", lambda r, u: r.post(u + "/redirect-to?url=/anything&status_code=308", json={"a": 1})),
+    (
+        "post 308 keeps body",
+        lambda r, u: r.post(u + "/redirect-to?url=/anything&status_code=308", json={"a": 1}),
+    ),
     ("redirect loop", lambda r, u: r.get(u + "/loop")),
     ("status 404", lambda r, u: r.get(u + "/status/404")),
     ("status 500", lambda r, u: r.get(u + "/status/500")),
@@ -95,13 +101,24 @@ CASES: list[tuple[str, Callable[[Any, str], Any]]] = [
         "basic auth object",
         lambda r, u: r.get(u + "/basic-auth/us%C3%A9r/p%40ss", auth=r.auth.HTTPBasicAuth("usér", "p@ss")),
     ),
-    ("digest auth", lambda r, u: r.get(u + "/digest-auth/auth/user/pass", auth=r.auth.HTTPDigestAuth("user", "pass"))),
+    (
+        "digest auth",
+        lambda r, u: r.get(u + "/digest-auth/auth/user/pass", auth=r.auth.HTTPDigestAuth("user", "pass")),
+    ),
     (
         "digest sha256",
-        lambda r, u: r.get(u + "/digest-auth/auth/user/pass/SHA-256", auth=r.auth.HTTPDigestAuth("user", "pass")),
+        lambda r, u: r.get(
+            u + "/digest-auth/auth/user/pass/SHA-256", auth=r.auth.HTTPDigestAuth("user", "pass")
+        ),
     ),
-    ("digest wrong", lambda r, u: r.get(u + "/digest-auth/auth/user/pass", auth=r.auth.HTTPDigestAuth("user", "x"))),
-    ("hooks", lambda r, u: r.get(u + "/get", hooks={"response": lambda resp, **kw: setattr(resp, "hooked", 1)})),
+    (
+        "digest wrong",
+        lambda r, u: r.get(u + "/digest-auth/auth/user/pass", auth=r.auth.HTTPDigestAuth("user", "x")),
+    ),
+    (
+        "hooks",
+        lambda r, u: r.get(u + "/get", hooks={"response": lambda resp, **kw: setattr(resp, "hooked", 1)}),
+    ),
     ("not found", lambda r, u: r.get(u + "/nothing-here")),
     ("missing schema", lambda r, u: r.get("127.0.0.1/get")),
     ("missing schema host port", lambda r, u: r.get("localhost:8000/get")),
@@ -140,12 +157,25 @@ SESSION_CASES: list[tuple[str, Callable[[Any, str, Any], Any]]] = [
     ("cookies persist", lambda s, u, lib: (s.get(u + "/cookies/set?a=1&b=2"), s.get(u + "/cookies"))[1]),
     (
         "cookies delete",
-        lambda s, u, lib: (s.get(u + "/cookies/set?a=1"), s.get(u + "/cookies/delete?a"), s.get(u + "/cookies"))[2],
+        lambda s, u, lib: (
+            s.get(u + "/cookies/set?a=1"),
+            s.get(u + "/cookies/delete?a"),
+            s.get(u + "/cookies"),
+        )[2],
     ),
     ("session headers", lambda s, u, lib: (s.headers.update({"X-Session": "1"}), s.get(u + "/headers"))[1]),
-    ("session params", lambda s, u, lib: (setattr(s, "params", {"p": "1"}), s.get(u + "/get", params={"q": "2"}))[1]),
-    ("session auth", lambda s, u, lib: (setattr(s, "auth", ("user", "pass")), s.get(u + "/basic-auth/user/pass"))[1]),
-    ("request cookie over session", lambda s, u, lib: (s.cookies.set("c", "s"), s.get(u + "/cookies", cookies={"c": "r"}))[1]),
+    (
+        "session params",
+        lambda s, u, lib: (setattr(s, "params", {"p": "1"}), s.get(u + "/get", params={"q": "2"}))[1],
+    ),
+    (
+        "session auth",
+        lambda s, u, lib: (setattr(s, "auth", ("user", "pass")), s.get(u + "/basic-auth/user/pass"))[1],
+    ),
+    (
+        "request cookie over session",
+        lambda s, u, lib: (s.cookies.set("c", "s"), s.get(u + "/cookies", cookies={"c": "r"}))[1],
+    ),
     ("max redirects", lambda s, u, lib: (setattr(s, "max_redirects", 2), s.get(u + "/redirect/5"))[1]),
     ("prepared send", lambda s, u, lib: s.send(s.prepare_request(lib.Request("GET", u + "/get")))),
     ("cookie jar dict api", lambda s, u, lib: (s.get(u + "/cookies/set?x=1&y=2"), s.cookies.get_dict())[1]),

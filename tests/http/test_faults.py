@@ -5,9 +5,8 @@ from __future__ import annotations
 import resource
 from typing import Any
 
-import pytest
-
 import balrog.requests as requests
+import pytest
 from balrog.requests import exceptions as exc
 
 pytestmark = pytest.mark.both_modes

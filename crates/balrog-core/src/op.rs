@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::FutureExt;
@@ -201,9 +202,22 @@ impl Drop for Notifier {
 #[pymethods]
 impl Op {
     /// Blocking wait: run the op to completion on this thread with the GIL released.
-    fn wait(&self, py: Python<'_>) -> PyResult<PyObject> {
+    /// With `timeout` (seconds), raise `TimeoutError` and cancel the op when it passes.
+    #[pyo3(signature = (timeout=None))]
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyObject> {
+        let deadline = match timeout {
+            None => None,
+            Some(t) if t.is_finite() && t >= 0.0 => {
+                Some(Instant::now() + Duration::from_secs_f64(t))
+            }
+            Some(_) => {
+                return Err(PyValueError::new_err(
+                    "timeout must be a non-negative number",
+                ))
+            }
+        };
         let (fut, exec) = self.take_lazy()?;
-        let finisher = block_on_exec(py, &exec, fut)?;
+        let finisher = block_on_exec(py, &exec, fut, deadline)?;
         finisher(py)
     }
 

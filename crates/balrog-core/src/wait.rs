@@ -6,7 +6,9 @@
 //! future on the way out cancels the operation.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::PyTimeoutError;
 
 use pyo3::prelude::*;
 
@@ -23,10 +25,17 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    block_on_exec(py, &Exec::Shared, fut)
+    block_on_exec(py, &Exec::Shared, fut, None)
 }
 
-pub(crate) fn block_on_exec<F>(py: Python<'_>, exec: &Exec, fut: F) -> PyResult<F::Output>
+/// Block until `fut` finishes, a signal handler raises, or `deadline` passes (then
+/// `TimeoutError`; the future is dropped, which cancels it).
+pub(crate) fn block_on_exec<F>(
+    py: Python<'_>,
+    exec: &Exec,
+    fut: F,
+    deadline: Option<Instant>,
+) -> PyResult<F::Output>
 where
     F: Future + Send,
     F::Output: Send,
@@ -41,8 +50,18 @@ where
     };
     let mut fut = std::pin::pin!(fut);
     loop {
+        let slice = match deadline {
+            None => SIGNAL_CHECK_INTERVAL,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(PyTimeoutError::new_err("the balrog operation timed out"));
+                }
+                left.min(SIGNAL_CHECK_INTERVAL)
+            }
+        };
         let polled = py.allow_threads(|| {
-            rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK_INTERVAL, fut.as_mut()).await })
+            rt.block_on(async { tokio::time::timeout(slice, fut.as_mut()).await })
         });
         match polled {
             Ok(output) => return Ok(output),

@@ -30,4 +30,6 @@ def stats(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
         (sessions,) = cursor.fetchone()
-    return JsonResponse({"orders": Order.objects.count(), "customers": Customer.objects.count(), "sessions": sessions})
+    return JsonResponse(
+        {"orders": Order.objects.count(), "customers": Customer.objects.count(), "sessions": sessions}
+    )

@@ -1,8 +1,7 @@
 """Django's own ASGI handler (for comparisons)."""
 
-from django.core.asgi import get_asgi_application
-
 import balrog.django
+from django.core.asgi import get_asgi_application
 
 balrog.django.install()
 application = get_asgi_application()

@@ -44,7 +44,7 @@ __all__ = [
 class NativeOp(Protocol):
     """What every balrog wheel's native op offers (``balrog._core.Op`` and its twins)."""
 
-    def wait(self) -> Any: ...
+    def wait(self, timeout: float | None = None) -> Any: ...
     def _start(self, hub: int, key: int) -> int:
         """Start for a green/asyncio waiter: 0 pending, 1 finished inline, 2 pending and
         first of a new batch (call ``type(op)._flush()`` soon)."""
@@ -97,7 +97,7 @@ _START_NEEDS_FLUSH = 2
 class _Hub:
     """One per event loop: the native completion queue and who waits for which key."""
 
-    __slots__ = ("__weakref__", "address", "call_soon", "keys", "loop", "native", "waiters")
+    __slots__ = ("__weakref__", "address", "call_later", "call_soon", "keys", "loop", "native", "waiters")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.native = _core.Hub()
@@ -106,6 +106,7 @@ class _Hub:
         self.keys = itertools.count(1)
         self.loop = weakref.ref(loop)
         self.call_soon = loop.call_soon
+        self.call_later = loop.call_later
         loop.add_reader(self.native.fileno(), self._on_ready)
 
     def schedule_flush(self, op: NativeOp) -> None:
@@ -205,8 +206,12 @@ async def _drive(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, 
             task._deliver_cancel()
 
 
-def wait(op: NativeOp) -> Any:
-    """Wait for a native op in the caller's mode and return its result."""
+def wait(op: NativeOp, timeout: float | None = None) -> Any:
+    """Wait for a native op in the caller's mode and return its result.
+
+    With ``timeout`` (seconds) the wait raises the built-in ``TimeoutError`` when it
+    passes, and the op is cancelled.
+    """
     current = getcurrent()
     if type(current) is GreenTask:
         hub = current.hub
@@ -217,16 +222,29 @@ def wait(op: NativeOp) -> Any:
         if started == _START_NEEDS_FLUSH:
             hub.schedule_flush(op)
         hub.waiters[key] = current.switch
+        timer = None if timeout is None else hub.call_later(timeout, _expire, current, key)
         # GreenTask._suspend, inlined: this is the hottest path of green mode.
         current.waiting = (key, op)
         try:
             current.parent.switch()
         finally:
             current.waiting = None
+            if timer is not None:
+                timer.cancel()
         return op._result()
     if events._get_running_loop() is not None and not _blocking_allowed():
         raise WrongModeError(_WRONG_MODE_MESSAGE)
-    return op.wait()
+    return op.wait() if timeout is None else op.wait(timeout)
+
+
+def _expire(task: GreenTask, key: int) -> None:
+    """A green wait's timeout passed: cancel the op and raise TimeoutError at the wait."""
+    waiting = task.waiting
+    if waiting is None or waiting[0] != key:
+        return  # resumed meanwhile
+    task.hub.waiters.pop(key, None)
+    waiting[1].cancel()
+    task.throw(TimeoutError("the balrog operation timed out"))
 
 
 async def await_op(op: NativeOp) -> Any:

@@ -2,9 +2,8 @@
 
 import threading
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-
 import balrog
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 
 class SyncStampMiddleware:

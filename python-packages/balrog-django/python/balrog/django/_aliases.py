@@ -62,7 +62,9 @@ class PsycopgAliasFinder(importlib.abc.MetaPathFinder):
         target_spec = importlib.util.find_spec(aliased)
         if target_spec is None:
             # Never fall through to the real psycopg: that would mix two drivers.
-            raise ModuleNotFoundError(f"No module named {aliased!r} (imported as {fullname!r})", name=fullname)
+            raise ModuleNotFoundError(
+                f"No module named {aliased!r} (imported as {fullname!r})", name=fullname
+            )
         is_package = target_spec.submodule_search_locations is not None
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(aliased), is_package=is_package)
 
@@ -105,9 +107,7 @@ def install_psycopg_aliases() -> None:
     try:
         importlib.import_module("balrog.psycopg")
     except ImportError as exc:
-        raise ImproperlyConfigured(
-            "balrog.django needs balrog.psycopg: pip install balrog-pg"
-        ) from exc
+        raise ImproperlyConfigured("balrog.django needs balrog.psycopg: pip install balrog-pg") from exc
     _finder = PsycopgAliasFinder()
     sys.meta_path.insert(0, _finder)
     # Resolve the top-level name now: from here on sys.modules["psycopg"] is balrog's.

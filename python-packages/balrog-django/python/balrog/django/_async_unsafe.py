@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 
-import django.utils.asyncio as django_asyncio
-
 import balrog
+
+import django.utils.asyncio as django_asyncio
 
 
 def get_running_loop_outside_green_tasks() -> asyncio.AbstractEventLoop:

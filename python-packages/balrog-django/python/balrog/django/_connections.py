@@ -113,7 +113,7 @@ class GreenTaskConnections:
 def _close_quietly(wrapper: Any) -> None:
     try:
         wrapper.close()
-    except Exception:  # noqa: BLE001 - the connection is being discarded anyway
+    except Exception:
         wrapper.connection = None
 
 

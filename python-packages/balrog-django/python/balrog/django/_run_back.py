@@ -20,9 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import AsyncToSync, ThreadSensitiveContext
-
 import balrog
+from asgiref.sync import AsyncToSync, ThreadSensitiveContext
 
 _MISSING = object()
 WorkItem = tuple[concurrent.futures.Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
@@ -95,7 +94,7 @@ def _run_item(item: WorkItem) -> None:
         # The serving green task itself was cancelled: report it, and let it unwind.
         future.set_exception(exc)
         raise
-    except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting coroutine
+    except BaseException as exc:
         future.set_exception(exc)
     else:
         future.set_result(result)
@@ -108,7 +107,9 @@ def _copy_changed_vars(source: contextvars.Context) -> None:
             var.set(value)
 
 
-def async_to_sync_in_green(awaitable: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def async_to_sync_in_green(
+    awaitable: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     """Run ``awaitable(*args, **kwargs)`` on the loop while the calling green task waits."""
     runback = GreenRunBack()
 
@@ -126,7 +127,7 @@ def async_to_sync_in_green(awaitable: Callable[..., Any], args: tuple[Any, ...],
         task.cancel()
         try:
             runback.serve(task)
-        except BaseException:  # noqa: BLE001, S110 - the first error is the one to report
+        except BaseException:
             pass
         raise
     _copy_changed_vars(context)

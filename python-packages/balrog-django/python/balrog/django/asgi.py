@@ -22,16 +22,16 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import suppress
 from typing import IO, Any
 
-import django
+import balrog
 from asgiref.sync import ThreadSensitiveContext
+
+import django
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
-
-import balrog
 
 from ._connections import release_task_connections
 from ._install import install

@@ -71,7 +71,9 @@ class RawResponse:
         self._bytes_read += len(chunk)
         return chunk
 
-    def read(self, amt: int | None = None, decode_content: bool | None = None, cache_content: bool = False) -> bytes:
+    def read(
+        self, amt: int | None = None, decode_content: bool | None = None, cache_content: bool = False
+    ) -> bytes:
         """Up to ``amt`` bytes (all that is left when None); ``b""`` at the end."""
         decode = self.decode_content if decode_content is None else decode_content
         if amt is None:

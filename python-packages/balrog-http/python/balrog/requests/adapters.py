@@ -11,12 +11,10 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from greenlet import getcurrent
-
 import balrog
-from balrog._bridge import GreenTask, wait
-
 from balrog import _http as _http_native
+from balrog._bridge import GreenTask, wait
+from greenlet import getcurrent
 
 from ._raw import RawResponse
 from .cookies import extract_cookies_to_jar
@@ -192,7 +190,9 @@ def _seconds(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"Timeout value must be an int, float or None, not {value!r}")
     if value < 0:
-        raise ValueError(f"Attempted to set timeout to {value}, but the timeout cannot be set to a value less than 0.")
+        raise ValueError(
+            f"Attempted to set timeout to {value}, but the timeout cannot be set to a value less than 0."
+        )
     return float(value)
 
 
@@ -280,7 +280,9 @@ class HTTPAdapter(BaseAdapter):
             setattr(self, attr, value)
         self._clients = {}
 
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = DEFAULT_POOLBLOCK, **kwargs: Any) -> None:
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = DEFAULT_POOLBLOCK, **kwargs: Any
+    ) -> None:
         self._pool_connections = connections
         self._pool_maxsize = maxsize
         self._pool_block = block
@@ -476,4 +478,3 @@ def _bundle_from_dir(directory: str) -> str:
         with open(target, "wb") as handle:
             handle.write(bundle)
     return target
-

@@ -144,7 +144,10 @@ class HTTPDigestAuth(AuthBase):
             # auth-int is not supported (neither is it by requests).
             return None
         self._thread_local.last_nonce = nonce
-        base = f'username="{self.username}", realm="{realm}", nonce="{nonce}", uri="{path}", response="{respdig}"'
+        base = (
+            f'username="{self.username}", realm="{realm}", nonce="{nonce}", '
+            f'uri="{path}", response="{respdig}"'
+        )
         if opaque:
             base += f', opaque="{opaque}"'
         if algorithm:
@@ -172,7 +175,7 @@ class HTTPDigestAuth(AuthBase):
             pattern = re.compile(r"digest ", flags=re.IGNORECASE)
             self._thread_local.chal = parse_dict_header(pattern.sub("", s_auth, count=1))
             # Drain the body so the connection can carry the retry.
-            r.content
+            _ = r.content  # read the body now
             r.close()
             prep = r.request.copy()
             extract_cookies_to_jar(prep._cookies, r.request, r.raw)

@@ -22,7 +22,13 @@ from urllib.parse import (
     urlsplit,
     urlunparse,
 )
-from urllib.request import getproxies, getproxies_environment, parse_http_list, proxy_bypass, proxy_bypass_environment
+from urllib.request import (
+    getproxies,
+    getproxies_environment,
+    parse_http_list,
+    proxy_bypass,
+    proxy_bypass_environment,
+)
 
 is_py2 = False
 is_py3 = True

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime
 import json as complexjson
 from collections.abc import Callable, Iterator, Mapping
+from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunparse
-
-from http.cookiejar import CookieJar
 
 from . import _encoding
 from ._multipart import encode_multipart
@@ -37,7 +36,7 @@ from .utils import (
     to_key_val_list,
 )
 
-__all__ = ["PreparedRequest", "Request", "Response", "RequestEncodingMixin", "RequestHooksMixin"]
+__all__ = ["PreparedRequest", "Request", "RequestEncodingMixin", "RequestHooksMixin", "Response"]
 
 REDIRECT_STATI = (
     codes.moved,
@@ -332,7 +331,9 @@ class PreparedRequest(RequestEncodingMixin, RequestHooksMixin):
     def prepare_method(self, method: Any) -> None:
         self.method = method
         if self.method is not None:
-            self.method = (self.method.decode("ascii") if isinstance(self.method, bytes) else self.method).upper()
+            self.method = (
+                self.method.decode("ascii") if isinstance(self.method, bytes) else self.method
+            ).upper()
 
     def prepare_url(self, url: Any, params: Any) -> None:
         if isinstance(url, bytes):
@@ -511,7 +512,7 @@ class Response:
 
     def __getstate__(self) -> dict[str, Any]:
         if not self._content_consumed:
-            self.content
+            _ = self.content  # read the body now
         return {attr: getattr(self, attr, None) for attr in self.__attrs__}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -694,4 +695,3 @@ class Response:
         release_conn = getattr(self.raw, "release_conn", None)
         if release_conn is not None:
             release_conn()
-

@@ -181,7 +181,7 @@ class SessionRedirectMixin:
             hist.append(resp)
             resp.history = hist[1:]
             try:
-                resp.content
+                _ = resp.content  # read the body now
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
                 resp.raw.read(decode_content=False)
             if len(resp.history) >= self.max_redirects:
@@ -448,10 +448,12 @@ class Session(SessionRedirectMixin):
                 except StopIteration:
                     pass
         if not stream:
-            r.content
+            _ = r.content  # read the body now
         return r
 
-    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+    def merge_environment_settings(
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
         """Fold in the environment (proxies, REQUESTS_CA_BUNDLE) when trust_env is set."""
         if self.trust_env:
             no_proxy = proxies.get("no_proxy") if proxies is not None else None
@@ -460,7 +462,9 @@ class Session(SessionRedirectMixin):
                 proxies.setdefault(key, value)
             if verify is True or verify is None:
                 if _env("REQUESTS_CA_BUNDLE") or _env("CURL_CA_BUNDLE"):
-                    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+                    verify = (
+                        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+                    )
         proxies = merge_setting(proxies, self.proxies)
         stream = merge_setting(stream, self.stream)
         verify = merge_setting(verify, self.verify)
@@ -498,5 +502,3 @@ class Session(SessionRedirectMixin):
 def session() -> Session:
     """A new :class:`Session` (deprecated spelling kept by requests)."""
     return Session()
-
-

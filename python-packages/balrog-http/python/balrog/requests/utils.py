@@ -458,7 +458,9 @@ def select_proxy(url: str, proxies: Mapping[str, str] | None) -> str | None:
     return None
 
 
-def resolve_proxies(request: Any, proxies: Mapping[str, str] | None, trust_env: bool = True) -> dict[str, str]:
+def resolve_proxies(
+    request: Any, proxies: Mapping[str, str] | None, trust_env: bool = True
+) -> dict[str, str]:
     """The proxies for a request: the given ones, plus the environment's when trusted."""
     proxies = proxies if proxies is not None else {}
     url = request.url
@@ -601,7 +603,8 @@ def _check_part(header: tuple[Any, Any], part: Any, index: int) -> None:
     if not pattern.match(part):  # type: ignore[arg-type]
         kind = "value" if index else "name"
         raise InvalidHeader(
-            f"Invalid leading whitespace, reserved character(s), or return character(s) in header {kind}: {part!r}"
+            "Invalid leading whitespace, reserved character(s), or return character(s) "
+            f"in header {kind}: {part!r}"
         )
 
 
@@ -622,6 +625,8 @@ def rewind_body(prepared_request: Any) -> None:
         try:
             body_seek(prepared_request._body_position)
         except OSError:
-            raise UnrewindableBodyError("An error occurred when rewinding request body for redirect.") from None
+            raise UnrewindableBodyError(
+                "An error occurred when rewinding request body for redirect."
+            ) from None
     else:
         raise UnrewindableBodyError("Unable to rewind request body for redirect.")

@@ -72,8 +72,13 @@ _NUMERIC_SPECIAL = {
 }
 
 
+def _float_text(obj: Any) -> bytes:
+    # float's own repr: a subclass (types.numeric.Float4) may have a repr of its own
+    return float.__repr__(float(obj)).encode()
+
+
 def _float_literal(obj: Any) -> bytes:
-    text = str(obj).encode()
+    text = _float_text(obj)
     if text in _FLOAT_SPECIAL:
         return _FLOAT_SPECIAL[text]
     return b" " + text if text.startswith(b"-") else text
@@ -139,7 +144,7 @@ def _dump_int(obj: Any, connected: bool, encoding: str) -> Dumped:
 
 
 def _dump_float(obj: Any, connected: bool, encoding: str) -> Dumped:
-    return str(obj).encode(), _wrapper_type(obj) or "float8"
+    return _float_text(obj), _wrapper_type(obj) or "float8"
 
 
 def _decimal_text(obj: Decimal) -> bytes:

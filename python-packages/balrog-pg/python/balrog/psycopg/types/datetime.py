@@ -56,7 +56,8 @@ class TimeTzDumper(_BaseTimeDumper):
 
 class _BaseDatetimeDumper(Dumper):
     def dump(self, obj: dt.datetime) -> bytes:
-        return obj.isoformat().encode()
+        # str() uses a space separator, as psycopg writes it.
+        return str(obj).encode()
 
 
 class DatetimeDumper(_BaseDatetimeDumper):

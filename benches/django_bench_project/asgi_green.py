@@ -1,0 +1,3 @@
+from balrog.django.asgi import get_asgi_application
+
+application = get_asgi_application()
