@@ -60,10 +60,18 @@ class Contender:
 
 
 CONTENDERS = [
-    Contender("green", "a. balrog green ASGI", BALROG_ENGINE, "/order/", [*UVICORN, "asgi_green:application"]),
+    Contender(
+        "green", "a. balrog green ASGI", BALROG_ENGINE, "/order/", [*UVICORN, "asgi_green:application"]
+    ),
     Contender("asgi", "b. Django ASGI + pool", STOCK_ENGINE, "/order/", [*UVICORN, "asgi_stock:application"]),
     Contender("wsgi", "c. threaded WSGI (gthread)", STOCK_ENGINE, "/order/", [*GUNICORN, "wsgi:application"]),
-    Contender("async", "d. async view, async ORM", STOCK_ENGINE, "/async-order/", [*UVICORN, "asgi_stock:application"]),
+    Contender(
+        "async",
+        "d. async view, async ORM",
+        STOCK_ENGINE,
+        "/async-order/",
+        [*UVICORN, "asgi_stock:application"],
+    ),
 ]
 
 
@@ -134,7 +142,9 @@ def run_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
         check=True,
     )
     out = done.stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
+    if len(latency) < 2:
+        raise RuntimeError(f"no latency distribution in wrk's output:\n{out}")
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -236,10 +246,15 @@ def svg_chart(results: list[Result]) -> str:
     """Two bar groups: requests/s and p99 latency, one bar per contender."""
     width, height, left, bar = 760, 320, 190, 22
     colours = ["#d9480f", "#1c7ed6", "#37b24d", "#ae3ec9"]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">'
+    ]
     parts.append('<rect width="100%" height="100%" fill="white"/>')
     for column, (title, attribute, unit) in enumerate(
-        [("requests/s (higher is better)", "requests_per_second", ""), ("p99 latency (lower is better)", "p99_ms", " ms")]
+        [
+            ("requests/s (higher is better)", "requests_per_second", ""),
+            ("p99 latency (lower is better)", "p99_ms", " ms"),
+        ]
     ):
         top = 30 + column * 150
         parts.append(f'<text x="10" y="{top - 8}" font-size="14" font-weight="bold">{title}</text>')
@@ -249,8 +264,12 @@ def svg_chart(results: list[Result]) -> str:
             value = getattr(result, attribute)
             length = (width - left - 90) * value / peak
             parts.append(f'<text x="10" y="{y + 16}" font-size="12">{result.label}</text>')
-            parts.append(f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}" fill="{colours[row % 4]}"/>')
-            parts.append(f'<text x="{left + length + 6:.1f}" y="{y + 16}" font-size="12">{value:,.1f}{unit}</text>')
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}" fill="{colours[row % 4]}"/>'
+            )
+            parts.append(
+                f'<text x="{left + length + 6:.1f}" y="{y + 16}" font-size="12">{value:,.1f}{unit}</text>'
+            )
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -277,9 +296,18 @@ def main() -> int:
             "BENCH_DB_NAME": "bench",
             "BENCH_POOL_MAX": str(POOL_MAX),
         }
-        migrate_env = {**env, "BENCH_ENGINE": STOCK_ENGINE, "BENCH_POOL_MAX": "0", "BALROG_DJANGO_DRIVER": "psycopg"}
+        migrate_env = {
+            **env,
+            "BENCH_ENGINE": STOCK_ENGINE,
+            "BENCH_POOL_MAX": "0",
+            "BALROG_DJANGO_DRIVER": "psycopg",
+        }
         subprocess.run([PY, "-m", "django", "migrate", "-v", "0"], cwd=PROJECT, env=migrate_env, check=True)
-        psql(cluster, "INSERT INTO bench_customer (name) SELECT 'c' || g FROM generate_series(1, 50) g", "bench")
+        psql(
+            cluster,
+            "INSERT INTO bench_customer (name) SELECT 'c' || g FROM generate_series(1, 50) g",
+            "bench",
+        )
         results = []
         for contender in CONTENDERS:
             if args.only and contender.key not in args.only:
@@ -290,7 +318,9 @@ def main() -> int:
         cluster.destroy()
 
     print()
-    print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MiB':>8} {'threads':>8} {'DB conns':>8}")
+    print(
+        f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MiB':>8} {'threads':>8} {'DB conns':>8}"
+    )
     for r in results:
         print(
             f"{r.label:28} {r.requests_per_second:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.errors:7d}"

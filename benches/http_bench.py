@@ -94,10 +94,11 @@ def measure_batch(run: Callable[[], None], operations: int, rounds: int) -> floa
 
 def sequential(base: str, path: str, count: int, rounds: int) -> dict[str, float]:
     import aiohttp
-    import balrog.requests as brequests
     import httpx
     import requests
     from pyreqwest.client import SyncClientBuilder
+
+    import balrog.requests as brequests
 
     url = base + path
     out: dict[str, float] = {}
@@ -133,6 +134,7 @@ def sequential(base: str, path: str, count: int, rounds: int) -> dict[str, float
 
 def concurrent(base: str, tasks: int, per_task: int, rounds: int) -> dict[str, float]:
     import aiohttp
+
     import balrog
     import balrog.requests as brequests
 
@@ -170,10 +172,11 @@ def concurrent(base: str, tasks: int, per_task: int, rounds: int) -> dict[str, f
 
 
 def upload(base: str, rounds: int) -> dict[str, float]:
-    import balrog.requests as brequests
     import httpx
     import requests
     from pyreqwest.client import SyncClientBuilder
+
+    import balrog.requests as brequests
 
     url = base + "/upload"
     body = b"u" * (10 << 20)

@@ -38,7 +38,10 @@ def main() -> int:
         count = int(ws.recv())
     started = time.monotonic()
     for number in range(1, count + 1):
+        case_start = time.monotonic()
         run_case(args.url, number)
+        if time.monotonic() - case_start > 2:
+            print(f"case #{number} took {time.monotonic() - case_start:.1f} s", flush=True)
     with connect(f"{args.url}/updateReports?agent={AGENT}") as ws:
         ws.close()
     elapsed = time.monotonic() - started

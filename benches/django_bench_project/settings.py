@@ -23,6 +23,8 @@ DATABASES = {
         "USER": os.environ.get("BENCH_DB_USER", "postgres"),
         "HOST": os.environ.get("BENCH_DB_HOST", "127.0.0.1"),
         "PORT": os.environ.get("BENCH_DB_PORT", "5432"),
-        "OPTIONS": {"pool": {"min_size": _pool_max, "max_size": _pool_max, "timeout": 60}} if _pool_max else {},
+        "OPTIONS": {"pool": {"min_size": _pool_max, "max_size": _pool_max, "timeout": 60}}
+        if _pool_max
+        else {},
     }
 }

@@ -7,8 +7,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import balrog.requests as ours
 import requests as upstream
+
+import balrog.requests as ours
 
 # Headers that legitimately differ between the two clients (or between two calls).
 VOLATILE_HEADERS = {"date", "user-agent", "accept-encoding", "content-length", "host"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import resource
 from typing import Any
 
-import balrog.requests as requests
 import pytest
+
+import balrog.requests as requests
 from balrog.requests import exceptions as exc
 
 pytestmark = pytest.mark.both_modes

@@ -6,9 +6,10 @@ import io
 import pickle
 from typing import Any
 
+import pytest
+
 import balrog
 import balrog.requests as requests
-import pytest
 from balrog.requests.structures import CaseInsensitiveDict
 
 pytestmark = pytest.mark.both_modes

@@ -24,7 +24,9 @@ def test_connect_conninfo_and_kwargs(pg_cluster):
 def test_connect_unix_socket(pg_cluster):
     if pg_cluster.external:
         pytest.skip("socket dir unknown for an external server")
-    with bp.connect(host=pg_cluster.socket_dir, port=pg_cluster.port, user=pg_cluster.user, dbname="postgres") as c:
+    with bp.connect(
+        host=pg_cluster.socket_dir, port=pg_cluster.port, user=pg_cluster.user, dbname="postgres"
+    ) as c:
         assert c.execute("select 2").fetchone() == (2,)
         assert c.info.host == pg_cluster.socket_dir
 
@@ -149,9 +151,10 @@ def test_notices(pg_cluster):
 
 
 def test_listen_notify(pg_cluster):
-    with bp.connect(pg_cluster.conninfo, autocommit=True) as conn, bp.connect(
-        pg_cluster.conninfo, autocommit=True
-    ) as other:
+    with (
+        bp.connect(pg_cluster.conninfo, autocommit=True) as conn,
+        bp.connect(pg_cluster.conninfo, autocommit=True) as other,
+    ):
         conn.execute("listen chan")
         other.execute("notify chan, 'one'")
         other.execute("select pg_notify('chan', 'two')")

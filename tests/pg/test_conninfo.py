@@ -7,10 +7,11 @@ from typing import Any
 
 import psycopg.conninfo as ref
 import pytest
-from balrog.psycopg import conninfo as ours
-from balrog.psycopg import errors as e
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from balrog.psycopg import conninfo as ours
+from balrog.psycopg import errors as e
 
 
 def outcome(module: Any, func: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:

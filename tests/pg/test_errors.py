@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 import psycopg.errors as ref
 import pytest
+
 from balrog.psycopg import errors as ours
 from balrog.psycopg.pq import DiagnosticField
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg.types.json as ref
 import pytest
+
 from balrog.psycopg import _sql_literal
 from balrog.psycopg import errors as e
 from balrog.psycopg.types import json as ours

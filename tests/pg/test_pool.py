@@ -9,10 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import balrog
 import psycopg
 import psycopg_pool
 import pytest
+
+import balrog
 from balrog.psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout, TooManyRequests
 
 pytestmark = pytest.mark.both_modes

@@ -10,13 +10,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from balrog.psycopg import errors as e
-from balrog.psycopg.types import multirange as mr
-from balrog.psycopg.types import range as ours
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg.types import multirange as ref_mr
 from psycopg.types import range as ref
+
+from balrog.psycopg import errors as e
+from balrog.psycopg.types import multirange as mr
+from balrog.psycopg.types import range as ours
 
 bounds = st.sampled_from(["[)", "(]", "()", "[]"])
 values = st.one_of(st.none(), st.integers(-5, 5))

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 import psycopg.rows as ref
 import pytest
+
 from balrog.psycopg import errors as e
 from balrog.psycopg import rows
 

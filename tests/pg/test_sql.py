@@ -12,8 +12,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from balrog.psycopg import _sql_literal, sql
-from balrog.psycopg import errors as e
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg import sql as ref
@@ -21,6 +19,9 @@ from psycopg.types import json as ref_json
 from psycopg.types import multirange as ref_multirange
 from psycopg.types import numeric as ref_numeric
 from psycopg.types import range as ref_range
+
+from balrog.psycopg import _sql_literal, sql
+from balrog.psycopg import errors as e
 
 
 def driver_available() -> bool:
@@ -302,8 +303,11 @@ DRIVER_LITERAL_GAPS = {
     43: "datetime dumped with 'T' (psycopg: str(), a space)",
     44: "datetime dumped with 'T' (psycopg: str(), a space)",
     53: "uuid dumped with dashes (psycopg: hex)",
+    59: "lists of str cast to ::text[] (psycopg: unknown, no cast)",
     60: "E'' without psycopg's leading space (no connection)",
+    75: "lists of str cast to ::text[] (psycopg: unknown, no cast)",
     76: "datetime in arrays dumped with 'T'",
+    82: "lists of str cast to ::text[] (psycopg: unknown, no cast)",
     83: "array elements with Unicode spaces are not quoted",
     87: "datetime in arrays dumped with 'T'",
     89: "tuples (composite literals) not adaptable",
@@ -314,6 +318,7 @@ DRIVER_LITERAL_GAPS = {
     114: "datetime range bounds dumped with 'T'",
     115: "datetime range bounds dumped with 'T'",
     118: "E'' without psycopg's leading space (no connection)",
+    123: "lists of int ranges cast to ::text[] (psycopg: unknown, no cast)",
     135: "plain Enum members not adaptable (psycopg dumps the name)",
 }
 

@@ -57,8 +57,8 @@ EXPRESSIONS = [
     "'-3 mons -00:00:01'::interval",
     "'00:00:00'::interval",
     "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid",
-    "'{\"a\": [1, 2.5, null, true], \"b\": \"ü\"}'::json",
-    "'{\"a\": {\"b\": [1]}}'::jsonb",
+    '\'{"a": [1, 2.5, null, true], "b": "ü"}\'::json',
+    '\'{"a": {"b": [1]}}\'::jsonb',
     "'\"str\"'::jsonb",
     "'192.168.0.1'::inet",
     "'192.168.0.1/24'::inet",
@@ -82,7 +82,7 @@ EXPRESSIONS = [
     "'(,10]'::int8range",
     "'[1.5,2.5]'::numrange",
     "'[2024-01-01,2024-02-01)'::daterange",
-    "'[\"2024-01-01 00:00\",\"2024-01-02 00:00\")'::tsrange",
+    '\'["2024-01-01 00:00","2024-01-02 00:00")\'::tsrange',
     "'[\"2024-01-01 00:00+00\",)'::tstzrange",
     "'{[1,3), [5,7)}'::int4multirange",
     "'{}'::int4multirange",
@@ -158,9 +158,19 @@ PARAMS = [
 
 def test_numeric_wrappers(pg_cluster):
     with bp.connect(pg_cluster.conninfo, autocommit=True) as conn:
-        for value, pgtype in ((Int2(5), "smallint"), (Int4(6), "integer"), (Int8(7), "bigint"), (Float4(0.5), "real")):
-            assert conn.execute("select %s, pg_typeof(%s)::text", [value, value]).fetchone() == (value, pgtype)
-            assert bp.ClientCursor(conn).mogrify("%s", [value]) == repr(float(value) if isinstance(value, float) else int(value))
+        for value, pgtype in (
+            (Int2(5), "smallint"),
+            (Int4(6), "integer"),
+            (Int8(7), "bigint"),
+            (Float4(0.5), "real"),
+        ):
+            assert conn.execute("select %s, pg_typeof(%s)::text", [value, value]).fetchone() == (
+                value,
+                pgtype,
+            )
+            assert bp.ClientCursor(conn).mogrify("%s", [value]) == repr(
+                float(value) if isinstance(value, float) else int(value)
+            )
 
 
 @pytest.mark.parametrize("cursor_class", ["Cursor", "ClientCursor"])
@@ -244,9 +254,10 @@ def test_custom_loader_and_dumper(pg_cluster):
 
 
 def test_timezone_session(pg_cluster):
-    with bp.connect(pg_cluster.conninfo, autocommit=True) as conn, psycopg.connect(
-        pg_cluster.conninfo, autocommit=True
-    ) as ref:
+    with (
+        bp.connect(pg_cluster.conninfo, autocommit=True) as conn,
+        psycopg.connect(pg_cluster.conninfo, autocommit=True) as ref,
+    ):
         for c in (conn, ref):
             c.execute("set timezone to 'America/New_York'")
         q = "select '2024-07-01 12:00:00+00'::timestamptz, '2024-01-01 12:00:00+00'::timestamptz"
@@ -267,7 +278,12 @@ def test_typeinfo_hstore_enum(pg_cluster):
         register_hstore(info, conn)
         value = {"a": "1", "b": None, 'q"uo\\te': "x y"}
         assert conn.execute("select %s", [value]).fetchone() == (value,)
-        assert conn.execute("select 'k=>v'::hstore, array['k=>v']::hstore[]").fetchone() == ({"k": "v"}, [{"k": "v"}])
+        assert conn.execute("select 'k=>v'::hstore, array['k=>v']::hstore[]").fetchone() == (
+            {"k": "v"},
+            [{"k": "v"}],
+        )
         assert TypeInfo.fetch(conn, "no_such_type") is None
         conn.execute("drop type if exists mood; create type mood as enum ('sad', 'happy')")
-        assert conn.execute("select 'sad'::mood, array['happy']::mood[]").fetchone() == ("sad", ["happy"])
+        q = "select 'sad'::mood, array['happy']::mood[]"
+        with psycopg.connect(pg_cluster.conninfo, autocommit=True) as ref:
+            assert conn.execute(q).fetchone() == ref.execute(q).fetchone()

@@ -28,7 +28,10 @@ def order(request):
 async def async_order(request):
     customer = await Customer.objects.aget(pk=random.randrange(CUSTOMERS) + 1)
     recent = [
-        pk async for pk in Order.objects.filter(customer=customer).order_by("-id").values_list("id", flat=True)[:5]
+        pk
+        async for pk in Order.objects.filter(customer=customer)
+        .order_by("-id")
+        .values_list("id", flat=True)[:5]
     ]
     count = await Order.objects.filter(customer=customer).acount()
     # Django has no async transaction.atomic: the documented way is a sync function.

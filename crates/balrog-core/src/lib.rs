@@ -24,5 +24,5 @@ mod hub;
 mod module;
 
 pub use op::{Finisher, Op};
-pub use runtime::{fork_generation, runtime, Exec};
+pub use runtime::{fork_generation, runtime, runtime_started, Exec};
 pub use wait::block_on;

@@ -22,7 +22,11 @@ pub struct BodyReader {
 }
 
 impl BodyReader {
-    pub fn new(response: reqwest::Response, decoder: Option<Decoder>, read_timeout: Option<Duration>) -> Self {
+    pub fn new(
+        response: reqwest::Response,
+        decoder: Option<Decoder>,
+        read_timeout: Option<Duration>,
+    ) -> Self {
         BodyReader {
             response,
             decoder,

@@ -68,7 +68,11 @@ impl Config {
             Some(url) => {
                 let proxy = reqwest::Proxy::all(url.as_str()).map_err(|err| {
                     Python::with_gil(|py| {
-                        HttpError::new(Kind::ProxyError, format!("Invalid proxy URL {url:?}: {err}")).into_py(py)
+                        HttpError::new(
+                            Kind::ProxyError,
+                            format!("Invalid proxy URL {url:?}: {err}"),
+                        )
+                        .into_py(py)
                     })
                 })?;
                 builder.proxy(proxy)
@@ -92,8 +96,9 @@ impl Config {
             }
         }
         if let Some(pem) = &self.identity_pem {
-            let identity = reqwest::Identity::from_pem(pem)
-                .map_err(|err| tls_error(format!("Could not load the client certificate: {err}")))?;
+            let identity = reqwest::Identity::from_pem(pem).map_err(|err| {
+                tls_error(format!("Could not load the client certificate: {err}"))
+            })?;
             builder = builder.identity(identity);
         }
         builder
@@ -136,22 +141,27 @@ fn invalid_header(py: Python<'_>, message: String) -> PyErr {
 
 fn header_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(text) = value.downcast::<PyString>() {
-        let text = text.to_cow()?;
+        let chars = text.to_cow()?;
         // http.client sends header values as Latin-1.
-        return text
+        if let Ok(bytes) = chars
             .chars()
             .map(|c| u8::try_from(u32::from(c)))
             .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| {
-                PyValueError::new_err(format!(
-                    "header value {text:?} cannot be encoded as latin-1 (encode it yourself)"
-                ))
-            });
+        {
+            return Ok(bytes);
+        }
+        // Raise exactly what http.client raises (UnicodeEncodeError from the codec).
+        text.call_method1("encode", ("latin-1",))?;
+        return Err(PyValueError::new_err(
+            "header value cannot be encoded as latin-1",
+        ));
     }
     if let Ok(bytes) = value.downcast::<PyBytes>() {
         return Ok(bytes.as_bytes().to_vec());
     }
-    Err(PyTypeError::new_err("header names and values must be str or bytes"))
+    Err(PyTypeError::new_err(
+        "header names and values must be str or bytes",
+    ))
 }
 
 fn header_map(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<HeaderMap> {
@@ -160,8 +170,12 @@ fn header_map(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<HeaderMap
         let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
         let name = header_bytes(&name)?;
         let value = header_bytes(&value)?;
-        let header = HeaderName::from_bytes(&name)
-            .map_err(|_| invalid_header(py, format!("Invalid header name {:?}", String::from_utf8_lossy(&name))))?;
+        let header = HeaderName::from_bytes(&name).map_err(|_| {
+            invalid_header(
+                py,
+                format!("Invalid header name {:?}", String::from_utf8_lossy(&name)),
+            )
+        })?;
         let value = HeaderValue::from_bytes(&value).map_err(|_| {
             invalid_header(
                 py,
@@ -196,7 +210,9 @@ fn request_body(body: Option<&Bound<'_, PyAny>>) -> PyResult<Option<reqwest::Bod
         let stream = futures_util::stream::iter(parts);
         return Ok(Some(reqwest::Body::wrap_stream(stream)));
     }
-    Err(PyTypeError::new_err("the request body must be bytes or a list of bytes"))
+    Err(PyTypeError::new_err(
+        "the request body must be bytes or a list of bytes",
+    ))
 }
 
 fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
@@ -245,7 +261,11 @@ impl Head {
             .headers()
             .iter()
             .map(|(name, value)| {
-                let name = if version < 20 { title_case(name.as_str()) } else { name.as_str().to_owned() };
+                let name = if version < 20 {
+                    title_case(name.as_str())
+                } else {
+                    name.as_str().to_owned()
+                };
                 (name, value.as_bytes().to_vec())
             })
             .collect();
@@ -257,7 +277,11 @@ impl Head {
         }
     }
 
-    fn into_py<'py>(self, py: Python<'py>, body: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    fn into_py<'py>(
+        self,
+        py: Python<'py>,
+        body: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let headers = PyList::empty(py);
         for (name, value) in self.headers {
             // http.client decodes header bytes as Latin-1: every byte maps to one char.
@@ -369,8 +393,9 @@ impl Client {
     ) -> PyResult<Op> {
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| PyValueError::new_err(format!("Invalid HTTP method {method:?}")))?;
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|err| HttpError::new(Kind::InvalidUrl, format!("Invalid URL {url:?}: {err}")).into_py(py))?;
+        let parsed = reqwest::Url::parse(url).map_err(|err| {
+            HttpError::new(Kind::InvalidUrl, format!("Invalid URL {url:?}: {err}")).into_py(py)
+        })?;
         let headers = header_map(py, headers)?;
         let body = request_body(body)?;
         let read_timeout = seconds(read_timeout)?;
@@ -385,7 +410,8 @@ impl Client {
         let via_proxy = self.config.proxy.is_some();
         // Until the headers arrive the wait covers connecting too; reqwest's own connect
         // timeout fires first when the connection is the slow part.
-        let header_limit = read_timeout.map(|read| read + self.config.connect_timeout.unwrap_or_default());
+        let header_limit =
+            read_timeout.map(|read| read + self.config.connect_timeout.unwrap_or_default());
         let exec = match &runtime {
             Some(rt) => Exec::Dedicated(rt.clone()),
             None => Exec::Shared,
@@ -419,8 +445,10 @@ impl Client {
                 Ok(Outcome::Whole(head, reader.read_all().await?))
             }
         };
-        Ok(Op::on(exec, fut, move |py, outcome: Result<Outcome, HttpError>| {
-            match outcome {
+        Ok(Op::on(
+            exec,
+            fut,
+            move |py, outcome: Result<Outcome, HttpError>| match outcome {
                 Ok(Outcome::Whole(head, body)) => {
                     let body = PyBytes::new(py, &body).into_any();
                     Ok(head.into_py(py, body)?.into_any().unbind())
@@ -430,8 +458,8 @@ impl Client {
                     Ok(head.into_py(py, stream)?.into_any().unbind())
                 }
                 Err(err) => Err(err.into_py(py)),
-            }
-        }))
+            },
+        ))
     }
 
     /// Drop idle pooled connections (`Session.close()`); in-flight requests keep theirs.

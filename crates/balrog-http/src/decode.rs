@@ -133,7 +133,11 @@ impl Decoder {
                 None => return Ok(None),
             }
         }
-        Ok(if stages.is_empty() { None } else { Some(Decoder { stages }) })
+        Ok(if stages.is_empty() {
+            None
+        } else {
+            Some(Decoder { stages })
+        })
     }
 
     /// Decode one network chunk; may return an empty vector while decoders buffer.

@@ -108,9 +108,16 @@ pub fn describe(err: &(dyn StdError + 'static)) -> String {
 
 fn looks_like_tls(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
-    ["certificate", "tls", "ssl", "handshake", "unknownissuer", "invalid peer"]
-        .iter()
-        .any(|word| lower.contains(word))
+    [
+        "certificate",
+        "tls",
+        "ssl",
+        "handshake",
+        "unknownissuer",
+        "invalid peer",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 /// Classify a reqwest error raised while sending a request and waiting for its headers.

@@ -64,7 +64,11 @@ impl Session {
     fn settle<T>(mut self, outcome: Result<T, PgError>) -> Result<T, PgError> {
         match &outcome {
             Err(PgError::Lost(_)) => self.mark_broken(),
-            Err(PgError::Server(fields)) if fields.iter().any(|(c, v)| *c == b'V' && (v == "FATAL" || v == "PANIC")) => {
+            Err(PgError::Server(fields))
+                if fields
+                    .iter()
+                    .any(|(c, v)| *c == b'V' && (v == "FATAL" || v == "PANIC")) =>
+            {
                 self.mark_broken()
             }
             _ => {}
@@ -97,20 +101,30 @@ async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, PgError> {
         return Err(PgError::Closed);
     }
     shared.lock().active = true;
-    let mut s = Session { guard, shared, finished: false };
+    let mut s = Session {
+        guard,
+        shared,
+        finished: false,
+    };
     if s.io()?.copy != CopyMode::None {
         s.done();
-        return Err(PgError::Programming("the connection is in COPY mode: finish the copy block first".into()));
+        return Err(PgError::Programming(
+            "the connection is in COPY mode: finish the copy block first".into(),
+        ));
     }
     Ok(s)
 }
 
 fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
+    // A refused COPY shows as the error of our own CopyFail: report the misuse instead.
+    if collected.copy_refused {
+        return Err(to_py(
+            py,
+            PgError::Programming("COPY cannot be used with this method; use copy() instead".into()),
+        ));
+    }
     if let Some(fields) = collected.error {
         return Err(to_py(py, PgError::Server(fields)));
-    }
-    if collected.copy_refused {
-        return Err(to_py(py, PgError::Programming("COPY cannot be used with this method; use copy() instead".into())));
     }
     let list = PyList::empty(py);
     for set in collected.results {
@@ -119,9 +133,11 @@ fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
     Ok(list.into_any().unbind())
 }
 
-
 fn bytes_params(params: &[Option<Bound<'_, PyBytes>>]) -> Vec<Param> {
-    params.iter().map(|p| p.as_ref().map(|b| b.as_bytes().to_vec())).collect()
+    params
+        .iter()
+        .map(|p| p.as_ref().map(|b| b.as_bytes().to_vec()))
+        .collect()
 }
 
 fn new_runtime() -> Result<Arc<Runtime>, PgError> {
@@ -154,7 +170,9 @@ pub fn connect_op(
         user,
         password,
         dbname,
-        connect_timeout: connect_timeout.filter(|t| *t > 0.0).map(|t| Duration::from_secs_f64(t.max(2.0))),
+        connect_timeout: connect_timeout
+            .filter(|t| *t > 0.0)
+            .map(|t| Duration::from_secs_f64(t.max(2.0))),
         startup,
         sslmode,
     };
@@ -189,7 +207,10 @@ impl PgConn {
     /// The pieces an op needs, or the error to raise right away.
     fn parts(&self) -> Result<(Arc<Runtime>, Slot, Arc<Shared>), PgError> {
         if self.generation != fork_generation() {
-            return Err(PgError::Operational("the connection was created in a parent process and cannot be used after fork()".into()));
+            return Err(PgError::Operational(
+                "the connection was created in a parent process and cannot be used after fork()"
+                    .into(),
+            ));
         }
         match (&self.rt, &self.io) {
             (Some(rt), Some(io)) => Ok((rt.clone(), io.clone(), self.shared.clone())),
@@ -205,10 +226,14 @@ impl PgConn {
     {
         match self.parts() {
             Err(err) => Op::ready(move |py| Err(to_py(py, err))),
-            Ok((rt, slot, shared)) => Op::on(Exec::Dedicated(rt), make(slot, shared), move |py, outcome| match outcome {
-                Ok(value) => finish(py, value),
-                Err(err) => Err(to_py(py, err)),
-            }),
+            Ok((rt, slot, shared)) => Op::on(
+                Exec::Dedicated(rt),
+                make(slot, shared),
+                move |py, outcome| match outcome {
+                    Ok(value) => finish(py, value),
+                    Err(err) => Err(to_py(py, err)),
+                },
+            ),
         }
     }
 }
@@ -231,7 +256,7 @@ impl PgConn {
                 .await;
                 s.settle(outcome)
             },
-            |py, collected| results_to_py(py, collected),
+            results_to_py,
         )
     }
 
@@ -277,7 +302,7 @@ impl PgConn {
                 }
                 s.settle(outcome)
             },
-            |py, collected| results_to_py(py, collected),
+            results_to_py,
         )
     }
 
@@ -319,7 +344,7 @@ impl PgConn {
                 .await;
                 s.settle(outcome)
             },
-            |py, collected| results_to_py(py, collected),
+            results_to_py,
         )
     }
 
@@ -330,7 +355,9 @@ impl PgConn {
                 let mut guard = slot.lock_owned().await;
                 let io = guard.as_mut().ok_or(PgError::Closed)?;
                 if io.copy != CopyMode::In {
-                    return Err(PgError::Programming("the connection is not in COPY FROM STDIN mode".into()));
+                    return Err(PgError::Programming(
+                        "the connection is not in COPY FROM STDIN mode".into(),
+                    ));
                 }
                 proto::msg_copy_data(&mut io.wbuf, &data)?;
                 let outcome = io.flush().await;
@@ -350,7 +377,11 @@ impl PgConn {
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;
                 shared.lock().active = true;
-                let mut s = Session { guard, shared: shared.clone(), finished: false };
+                let mut s = Session {
+                    guard,
+                    shared: shared.clone(),
+                    finished: false,
+                };
                 let outcome = async {
                     let io = s.io()?;
                     if io.copy == CopyMode::In {
@@ -366,7 +397,7 @@ impl PgConn {
                 .await;
                 s.settle(outcome)
             },
-            |py, collected| results_to_py(py, collected),
+            results_to_py,
         )
     }
 
@@ -376,7 +407,11 @@ impl PgConn {
         self.op(
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;
-                let mut s = Session { guard, shared: shared.clone(), finished: false };
+                let mut s = Session {
+                    guard,
+                    shared: shared.clone(),
+                    finished: false,
+                };
                 let outcome = async {
                     let io = s.io()?;
                     if io.copy != CopyMode::Out {
@@ -437,17 +472,26 @@ impl PgConn {
                     };
                     match timeout {
                         // The timer is created here, inside the op's runtime.
-                        Some(t) => match tokio::time::timeout(Duration::from_secs_f64(t.max(0.0)), wait).await {
-                            Ok(r) => r,
-                            Err(_) => Ok(false),
-                        },
+                        Some(t) => {
+                            match tokio::time::timeout(Duration::from_secs_f64(t.max(0.0)), wait)
+                                .await
+                            {
+                                Ok(r) => r,
+                                Err(_) => Ok(false),
+                            }
+                        }
                         None => wait.await,
                     }
                 }
                 .await;
                 s.settle(outcome)
             },
-            |py, got| Ok(pyo3::types::PyBool::new(py, got).to_owned().into_any().unbind()),
+            |py, got| {
+                Ok(pyo3::types::PyBool::new(py, got)
+                    .to_owned()
+                    .into_any()
+                    .unbind())
+            },
         )
     }
 
@@ -473,7 +517,10 @@ impl PgConn {
             },
             |py, outcome| match outcome {
                 Ok(()) => Ok(py.None()),
-                Err(e) => Err(to_py(py, PgError::Operational(format!("cancel failed: {e}")))),
+                Err(e) => Err(to_py(
+                    py,
+                    PgError::Operational(format!("cancel failed: {e}")),
+                )),
             },
         )
     }
@@ -537,7 +584,12 @@ impl PgConn {
     }
 
     fn parameters(&self) -> Vec<(String, String)> {
-        self.shared.lock().params.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.shared
+            .lock()
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     #[getter]
@@ -558,7 +610,12 @@ impl PgConn {
         let notices = std::mem::take(&mut self.shared.lock().notices);
         notices
             .into_iter()
-            .map(|fields| fields.into_iter().map(|(c, v)| (char::from(c).to_string(), v)).collect())
+            .map(|fields| {
+                fields
+                    .into_iter()
+                    .map(|(c, v)| (char::from(c).to_string(), v))
+                    .collect()
+            })
             .collect()
     }
 
@@ -586,11 +643,17 @@ async fn write_while_reading(io: &mut Io, shared: &Shared) -> Result<Collected, 
     let (mut reader, mut writer) = match &mut io.stream {
         proto::Stream::Tcp(s) => {
             let (r, w) = s.split();
-            (Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>)
+            (
+                Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+            )
         }
         proto::Stream::Unix(s) => {
             let (r, w) = s.split();
-            (Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>)
+            (
+                Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+            )
         }
     };
     // Read into a side buffer while writing; parse afterwards.

@@ -39,7 +39,9 @@ pub enum Target {
 impl Target {
     pub fn describe(&self) -> String {
         match self {
-            Target::Tcp(host, port) => format!("connection to server at \"{host}\", port {port} failed"),
+            Target::Tcp(host, port) => {
+                format!("connection to server at \"{host}\", port {port} failed")
+            }
             Target::Unix(path) => format!("connection to server on socket \"{path}\" failed"),
         }
     }
@@ -58,7 +60,11 @@ impl Target {
 
 fn targets(params: &Params) -> Vec<Target> {
     let mut out = Vec::new();
-    let hosts = if params.hosts.is_empty() { vec![String::new()] } else { params.hosts.clone() };
+    let hosts = if params.hosts.is_empty() {
+        vec![String::new()]
+    } else {
+        params.hosts.clone()
+    };
     for (i, host) in hosts.iter().enumerate() {
         let port = match params.ports.len() {
             0 => 5432,
@@ -71,7 +77,10 @@ fn targets(params: &Params) -> Vec<Target> {
         } else if host.is_empty() {
             out.push(Target::Unix(format!("/var/run/postgresql/.s.PGSQL.{port}")));
         } else if host.starts_with('/') || host.starts_with('@') {
-            out.push(Target::Unix(format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/'))));
+            out.push(Target::Unix(format!(
+                "{}/.s.PGSQL.{port}",
+                host.trim_end_matches('/')
+            )));
         } else {
             out.push(Target::Tcp(host.clone(), port));
         }
@@ -80,16 +89,34 @@ fn targets(params: &Params) -> Vec<Target> {
 }
 
 fn server_fatal(target: &Target, fields: &[(u8, String)]) -> PgError {
-    let severity = fields.iter().find(|(c, _)| *c == b'V').or_else(|| fields.iter().find(|(c, _)| *c == b'S'));
-    let message = fields.iter().find(|(c, _)| *c == b'M').map(|(_, m)| m.as_str()).unwrap_or("");
+    let severity = fields
+        .iter()
+        .find(|(c, _)| *c == b'V')
+        .or_else(|| fields.iter().find(|(c, _)| *c == b'S'));
+    let message = fields
+        .iter()
+        .find(|(c, _)| *c == b'M')
+        .map(|(_, m)| m.as_str())
+        .unwrap_or("");
     let severity = severity.map(|(_, s)| s.as_str()).unwrap_or("FATAL");
-    PgError::Operational(format!("connection failed: {}: {severity}:  {message}", target.describe()))
+    PgError::Operational(format!(
+        "connection failed: {}: {severity}:  {message}",
+        target.describe()
+    ))
 }
 
-async fn authenticate(io: &mut Io, params: &Params, target: &Target, shared: &Shared) -> Result<(), PgError> {
+async fn authenticate(
+    io: &mut Io,
+    params: &Params,
+    target: &Target,
+    shared: &Shared,
+) -> Result<(), PgError> {
     let mut scram: Option<ScramSha256> = None;
     let no_password = || {
-        PgError::Operational(format!("connection failed: {}: fe_sendauth: no password supplied", target.describe()))
+        PgError::Operational(format!(
+            "connection failed: {}: fe_sendauth: no password supplied",
+            target.describe()
+        ))
     };
     loop {
         let msg = io.next(shared).await?;
@@ -123,23 +150,32 @@ async fn authenticate(io: &mut Io, params: &Params, target: &Target, shared: &Sh
                 scram = Some(state);
             }
             Message::AuthenticationSaslContinue(body) => {
-                let state = scram.as_mut().ok_or_else(|| PgError::lost("unexpected SASL message"))?;
+                let state = scram
+                    .as_mut()
+                    .ok_or_else(|| PgError::lost("unexpected SASL message"))?;
                 state.update(body.data()).map_err(PgError::lost)?;
                 frontend::sasl_response(state.message(), &mut out)?;
             }
             Message::AuthenticationSaslFinal(body) => {
-                let state = scram.as_mut().ok_or_else(|| PgError::lost("unexpected SASL message"))?;
+                let state = scram
+                    .as_mut()
+                    .ok_or_else(|| PgError::lost("unexpected SASL message"))?;
                 state.finish(body.data()).map_err(|e| {
-                    PgError::Operational(format!("connection failed: {}: SCRAM verification failed: {e}", target.describe()))
+                    PgError::Operational(format!(
+                        "connection failed: {}: SCRAM verification failed: {e}",
+                        target.describe()
+                    ))
                 })?;
                 continue;
             }
-            Message::ErrorResponse(body) => return Err(server_fatal(target, &error_fields(body.fields()))),
+            Message::ErrorResponse(body) => {
+                return Err(server_fatal(target, &error_fields(body.fields())))
+            }
             _ => {
                 return Err(PgError::Operational(format!(
-                    "connection failed: {}: unsupported authentication method requested by the server",
-                    target.describe()
-                )))
+                "connection failed: {}: unsupported authentication method requested by the server",
+                target.describe()
+            )))
             }
         }
         io.wbuf.extend_from_slice(&out);
@@ -148,12 +184,14 @@ async fn authenticate(io: &mut Io, params: &Params, target: &Target, shared: &Sh
 }
 
 async fn handshake(params: &Params, target: &Target, shared: &Shared) -> Result<Io, PgError> {
-    let stream = target
-        .open()
-        .await
-        .map_err(|e| PgError::Operational(format!("connection failed: {}: {e}", target.describe())))?;
+    let stream = target.open().await.map_err(|e| {
+        PgError::Operational(format!("connection failed: {}: {e}", target.describe()))
+    })?;
     let mut io = Io::new(stream);
-    let mut startup: Vec<(&str, &str)> = vec![("user", params.user.as_str()), ("database", params.dbname.as_str())];
+    let mut startup: Vec<(&str, &str)> = vec![
+        ("user", params.user.as_str()),
+        ("database", params.dbname.as_str()),
+    ];
     for (k, v) in &params.startup {
         startup.push((k.as_str(), v.as_str()));
     }
@@ -173,7 +211,9 @@ async fn handshake(params: &Params, target: &Target, shared: &Shared) -> Result<
                 shared.lock().tx_status = body.status();
                 return Ok(io);
             }
-            Message::ErrorResponse(body) => return Err(server_fatal(target, &error_fields(body.fields()))),
+            Message::ErrorResponse(body) => {
+                return Err(server_fatal(target, &error_fields(body.fields())))
+            }
             _ => {}
         }
     }
@@ -181,7 +221,10 @@ async fn handshake(params: &Params, target: &Target, shared: &Shared) -> Result<
 
 /// Try each host in turn; the first that accepts wins.
 pub async fn connect(params: Params, shared: &Shared) -> Result<(Io, Target), PgError> {
-    if matches!(params.sslmode.as_str(), "require" | "verify-ca" | "verify-full") {
+    if matches!(
+        params.sslmode.as_str(),
+        "require" | "verify-ca" | "verify-full"
+    ) {
         return Err(PgError::NotSupported(format!(
             "sslmode={} is not supported by this build of balrog.psycopg yet",
             params.sslmode

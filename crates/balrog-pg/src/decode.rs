@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBytes, PyDate, PyDateTime, PyDelta, PyList, PyString, PyTime, PyTuple, PyTzInfo};
+use pyo3::types::{
+    PyBytes, PyDate, PyDateTime, PyDelta, PyList, PyString, PyTime, PyTuple, PyTzInfo,
+};
 use pyo3::IntoPyObjectExt;
 
 use crate::errors::data_error;
@@ -167,7 +169,12 @@ impl<'py> Ctx<'py> {
             return Ok(tz.clone());
         }
         let delta = PyDelta::new(self.py, 0, seconds, 0, true)?;
-        let tz = self.c.timezone.bind(self.py).call1((delta,))?.downcast_into::<PyTzInfo>()?;
+        let tz = self
+            .c
+            .timezone
+            .bind(self.py)
+            .call1((delta,))?
+            .downcast_into::<PyTzInfo>()?;
         self.offsets.insert(seconds, tz.clone());
         Ok(tz)
     }
@@ -188,7 +195,10 @@ impl<'py> Ctx<'py> {
     }
 
     fn bad(&self, what: &str, data: &[u8]) -> PyErr {
-        data_error(self.py, format!("can't parse {what}: {:?}", String::from_utf8_lossy(data)))
+        data_error(
+            self.py,
+            format!("can't parse {what}: {:?}", String::from_utf8_lossy(data)),
+        )
     }
 
     pub fn decode(&mut self, dec: &Dec, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
@@ -207,12 +217,18 @@ impl<'py> Ctx<'py> {
                 let v: f64 = s.parse().map_err(|_| self.bad("float", data))?;
                 v.into_bound_py_any(py)
             }
-            Dec::Bool => Ok(pyo3::types::PyBool::new(py, data == b"t").to_owned().into_any()),
+            Dec::Bool => Ok(pyo3::types::PyBool::new(py, data == b"t")
+                .to_owned()
+                .into_any()),
             Dec::Numeric => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("numeric", data))?;
                 self.c.decimal.bind(py).call1((s,))
             }
-            Dec::Bytea => Ok(PyBytes::new(py, &unescape_bytea(data).ok_or_else(|| self.bad("bytea", data))?).into_any()),
+            Dec::Bytea => Ok(PyBytes::new(
+                py,
+                &unescape_bytea(data).ok_or_else(|| self.bad("bytea", data))?,
+            )
+            .into_any()),
             Dec::Json => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("json", data))?;
                 self.c.json_loads.bind(py).call1((s,))
@@ -238,7 +254,8 @@ impl<'py> Ctx<'py> {
                 Ok(PyDate::new(py, y, m, d)?.into_any())
             }
             Dec::Time => {
-                let (h, mi, s, us, rest) = parse_time(data).ok_or_else(|| self.bad("time", data))?;
+                let (h, mi, s, us, rest) =
+                    parse_time(data).ok_or_else(|| self.bad("time", data))?;
                 if !rest.is_empty() {
                     return Err(self.bad("time", data));
                 }
@@ -246,16 +263,19 @@ impl<'py> Ctx<'py> {
                 Ok(PyTime::new(py, h, mi, s, us, None)?.into_any())
             }
             Dec::TimeTz => {
-                let (h, mi, s, us, rest) = parse_time(data).ok_or_else(|| self.bad("timetz", data))?;
+                let (h, mi, s, us, rest) =
+                    parse_time(data).ok_or_else(|| self.bad("timetz", data))?;
                 let off = parse_offset(rest).ok_or_else(|| self.bad("timetz", data))?;
-                let (h, mi, s, us) = clamp24(h, mi, s, us).ok_or_else(|| self.bad("timetz", data))?;
+                let (h, mi, s, us) =
+                    clamp24(h, mi, s, us).ok_or_else(|| self.bad("timetz", data))?;
                 let tz = self.offset(off)?;
                 Ok(PyTime::new(py, h, mi, s, us, Some(&tz))?.into_any())
             }
             Dec::Timestamp => {
                 let (date, rest) = split_space(data);
                 let (y, m, d) = self.parse_date(date, "timestamp")?;
-                let (h, mi, s, us, tail) = parse_time(rest).ok_or_else(|| self.bad("timestamp", data))?;
+                let (h, mi, s, us, tail) =
+                    parse_time(rest).ok_or_else(|| self.bad("timestamp", data))?;
                 if !tail.is_empty() {
                     return Err(self.bad("timestamp", data));
                 }
@@ -264,10 +284,13 @@ impl<'py> Ctx<'py> {
             Dec::Timestamptz => {
                 let (date, rest) = split_space(data);
                 let (y, m, d) = self.parse_date(date, "timestamp")?;
-                let (h, mi, s, us, tail) = parse_time(rest).ok_or_else(|| self.bad("timestamptz", data))?;
+                let (h, mi, s, us, tail) =
+                    parse_time(rest).ok_or_else(|| self.bad("timestamptz", data))?;
                 let off = parse_offset(tail).ok_or_else(|| self.bad("timestamptz", data))?;
                 if off == 0 && self.tz_is_utc {
-                    return Ok(PyDateTime::new(py, y, m, d, h, mi, s, us, Some(&self.tz))?.into_any());
+                    return Ok(
+                        PyDateTime::new(py, y, m, d, h, mi, s, us, Some(&self.tz))?.into_any()
+                    );
                 }
                 let tz = self.offset(off)?;
                 let dt = PyDateTime::new(py, y, m, d, h, mi, s, us, Some(&tz))?;
@@ -277,7 +300,8 @@ impl<'py> Ctx<'py> {
                 }
             }
             Dec::Interval => {
-                let (days, micros) = parse_interval(data).ok_or_else(|| self.bad("interval", data))?;
+                let (days, micros) =
+                    parse_interval(data).ok_or_else(|| self.bad("interval", data))?;
                 let secs = micros.div_euclid(1_000_000);
                 let us = micros.rem_euclid(1_000_000) as i32;
                 let days = days + secs.div_euclid(86_400);
@@ -303,7 +327,10 @@ impl<'py> Ctx<'py> {
             Dec::Multirange(inner) => {
                 let (_, multi) = self.range_classes()?;
                 let items = PyList::empty(py);
-                let body = data.strip_prefix(b"{").and_then(|d| d.strip_suffix(b"}")).ok_or_else(|| self.bad("multirange", data))?;
+                let body = data
+                    .strip_prefix(b"{")
+                    .and_then(|d| d.strip_suffix(b"}"))
+                    .ok_or_else(|| self.bad("multirange", data))?;
                 let mut start = 0usize;
                 let mut i = 0usize;
                 let mut quoted = false;
@@ -339,7 +366,9 @@ impl<'py> Ctx<'py> {
             Some(v) => Ok(v),
             None => {
                 let s = String::from_utf8_lossy(data);
-                let msg = if s.starts_with("infinity") || s.len() > 10 && !s.starts_with('-') && !s.ends_with("BC") {
+                let msg = if s.starts_with("infinity")
+                    || s.len() > 10 && !s.starts_with('-') && !s.ends_with("BC")
+                {
                     format!("{what} too large (after year 10K): {s:?}")
                 } else if s.starts_with("-infinity") || s.ends_with("BC") {
                     format!("{what} too small (before year 1): {s:?}")
@@ -352,7 +381,13 @@ impl<'py> Ctx<'py> {
     }
 
     /// Parse `{a,b,{c}}` starting at `pos`; returns the list and the position after it.
-    fn parse_array(&mut self, inner: &Dec, delim: u8, data: &[u8], mut pos: usize) -> PyResult<(Bound<'py, PyList>, usize)> {
+    fn parse_array(
+        &mut self,
+        inner: &Dec,
+        delim: u8,
+        data: &[u8],
+        mut pos: usize,
+    ) -> PyResult<(Bound<'py, PyList>, usize)> {
         let py = self.py;
         if data.get(pos) != Some(&b'{') {
             return Err(self.bad("array", data));
@@ -499,7 +534,10 @@ fn num(data: &[u8]) -> Option<u32> {
     if data.is_empty() || data.len() > 9 || !data.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(data.iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0')))
+    Some(
+        data.iter()
+            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0')),
+    )
 }
 
 fn parse_ymd(data: &[u8]) -> Option<(i32, u8, u8)> {
@@ -637,7 +675,11 @@ fn unescape_bytea(data: &[u8]) -> Option<Vec<u8>> {
                 i += 2;
             } else {
                 let oct = data.get(i + 1..i + 4)?;
-                let v = oct.iter().try_fold(0u32, |acc, &d| (b'0'..=b'7').contains(&d).then(|| acc * 8 + u32::from(d - b'0')))?;
+                let v = oct.iter().try_fold(0u32, |acc, &d| {
+                    (b'0'..=b'7')
+                        .contains(&d)
+                        .then(|| acc * 8 + u32::from(d - b'0'))
+                })?;
                 out.push(u8::try_from(v).ok()?);
                 i += 4;
             }
@@ -656,7 +698,10 @@ mod tests {
     #[test]
     fn intervals() {
         assert_eq!(parse_interval(b"1 day 02:00:00"), Some((1, 7_200_000_000)));
-        assert_eq!(parse_interval(b"-1 days +00:00:01.5"), Some((-1, 1_500_000)));
+        assert_eq!(
+            parse_interval(b"-1 days +00:00:01.5"),
+            Some((-1, 1_500_000))
+        );
         assert_eq!(parse_interval(b"1 year 2 mons"), Some((365 + 60, 0)));
         assert_eq!(parse_interval(b"-00:00:00.000001"), Some((0, -1)));
     }

@@ -19,8 +19,6 @@ pub enum PgError {
     Server(Vec<(u8, String)>),
     /// Misuse detected by the driver (psycopg's ProgrammingError).
     Programming(String),
-    /// psycopg's InterfaceError.
-    Interface(String),
     /// psycopg's DataError (e.g. a value the client cannot encode or decode).
     Data(String),
     /// psycopg's OperationalError (connection failures, timeouts).
@@ -78,7 +76,6 @@ pub fn to_py(py: Python<'_>, err: PgError) -> PyErr {
         PgError::Lost(msg) => by_name(py, "OperationalError", msg),
         PgError::Server(fields) => server_error(py, &fields),
         PgError::Programming(msg) => by_name(py, "ProgrammingError", msg),
-        PgError::Interface(msg) => by_name(py, "InterfaceError", msg),
         PgError::Data(msg) => by_name(py, "DataError", msg),
         PgError::Operational(msg) => by_name(py, "OperationalError", msg),
         PgError::NotSupported(msg) => by_name(py, "NotSupportedError", msg),

@@ -7,8 +7,8 @@
 //! execute, pipelined executemany, COPY in both directions on the same connection, and
 //! rows kept raw until Python fetches them.
 
-mod connect;
 mod conn;
+mod connect;
 mod decode;
 mod errors;
 mod proto;

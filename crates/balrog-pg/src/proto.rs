@@ -23,7 +23,11 @@ pub enum Stream {
 }
 
 impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
@@ -32,7 +36,11 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
@@ -114,16 +122,23 @@ pub fn parse_columns(body: &RowDescriptionBody) -> Result<Vec<Column>, PgError> 
     Ok(out)
 }
 
-pub fn error_fields<'a>(mut fields: postgres_protocol::message::backend::ErrorFields<'a>) -> Vec<(u8, String)> {
+pub fn error_fields<'a>(
+    mut fields: postgres_protocol::message::backend::ErrorFields<'a>,
+) -> Vec<(u8, String)> {
     let mut out = Vec::new();
     while let Ok(Some(f)) = fields.next() {
-        out.push((f.type_(), String::from_utf8_lossy(f.value_bytes()).into_owned()));
+        out.push((
+            f.type_(),
+            String::from_utf8_lossy(f.value_bytes()).into_owned(),
+        ));
     }
     out
 }
 
 fn is_fatal(fields: &[(u8, String)]) -> bool {
-    fields.iter().any(|(c, v)| *c == b'V' && (v == "FATAL" || v == "PANIC"))
+    fields
+        .iter()
+        .any(|(c, v)| *c == b'V' && (v == "FATAL" || v == "PANIC"))
 }
 
 /// What a copy operation is in the middle of.
@@ -146,7 +161,9 @@ pub struct Io {
 
 fn put_cstr(buf: &mut BytesMut, s: &[u8]) -> Result<(), PgError> {
     if s.contains(&0) {
-        return Err(PgError::Data("PostgreSQL text fields cannot contain NUL (0x00) bytes".into()));
+        return Err(PgError::Data(
+            "PostgreSQL text fields cannot contain NUL (0x00) bytes".into(),
+        ));
     }
     buf.put_slice(s);
     buf.put_u8(0);
@@ -154,12 +171,17 @@ fn put_cstr(buf: &mut BytesMut, s: &[u8]) -> Result<(), PgError> {
 }
 
 /// Write a message: tag, a length placeholder, the body, then the length patched in.
-fn message(buf: &mut BytesMut, tag: u8, body: impl FnOnce(&mut BytesMut) -> Result<(), PgError>) -> Result<(), PgError> {
+fn message(
+    buf: &mut BytesMut,
+    tag: u8,
+    body: impl FnOnce(&mut BytesMut) -> Result<(), PgError>,
+) -> Result<(), PgError> {
     buf.put_u8(tag);
     let at = buf.len();
     buf.put_i32(0);
     body(buf)?;
-    let len = i32::try_from(buf.len() - at).map_err(|_| PgError::Programming("message too large".into()))?;
+    let len = i32::try_from(buf.len() - at)
+        .map_err(|_| PgError::Programming("message too large".into()))?;
     buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }
@@ -168,11 +190,19 @@ pub fn msg_query(buf: &mut BytesMut, query: &[u8]) -> Result<(), PgError> {
     message(buf, b'Q', |b| put_cstr(b, query))
 }
 
-pub fn msg_parse(buf: &mut BytesMut, name: &str, query: &[u8], types: &[u32]) -> Result<(), PgError> {
+pub fn msg_parse(
+    buf: &mut BytesMut,
+    name: &str,
+    query: &[u8],
+    types: &[u32],
+) -> Result<(), PgError> {
     message(buf, b'P', |b| {
         put_cstr(b, name.as_bytes())?;
         put_cstr(b, query)?;
-        b.put_i16(i16::try_from(types.len()).map_err(|_| PgError::Programming("too many parameters".into()))?);
+        b.put_i16(
+            i16::try_from(types.len())
+                .map_err(|_| PgError::Programming("too many parameters".into()))?,
+        );
         for t in types {
             b.put_u32(*t);
         }
@@ -182,7 +212,13 @@ pub fn msg_parse(buf: &mut BytesMut, name: &str, query: &[u8], types: &[u32]) ->
 
 pub type Param = Option<Vec<u8>>;
 
-pub fn msg_bind(buf: &mut BytesMut, stmt: &str, params: &[Param], formats: &[i16], result_format: i16) -> Result<(), PgError> {
+pub fn msg_bind(
+    buf: &mut BytesMut,
+    stmt: &str,
+    params: &[Param],
+    formats: &[i16],
+    result_format: i16,
+) -> Result<(), PgError> {
     message(buf, b'B', |b| {
         b.put_u8(0); // unnamed portal
         put_cstr(b, stmt.as_bytes())?;
@@ -190,12 +226,16 @@ pub fn msg_bind(buf: &mut BytesMut, stmt: &str, params: &[Param], formats: &[i16
         for f in formats {
             b.put_i16(*f);
         }
-        b.put_i16(i16::try_from(params.len()).map_err(|_| PgError::Programming("too many parameters".into()))?);
+        b.put_i16(
+            i16::try_from(params.len())
+                .map_err(|_| PgError::Programming("too many parameters".into()))?,
+        );
         for p in params {
             match p {
                 None => b.put_i32(-1),
                 Some(v) => {
-                    let len = i32::try_from(v.len()).map_err(|_| PgError::Data("parameter too large".into()))?;
+                    let len = i32::try_from(v.len())
+                        .map_err(|_| PgError::Data("parameter too large".into()))?;
                     b.put_i32(len);
                     b.put_slice(v);
                 }
@@ -257,7 +297,12 @@ pub fn msg_terminate(buf: &mut BytesMut) {
 
 impl Io {
     pub fn new(stream: Stream) -> Self {
-        Io { stream, rbuf: BytesMut::with_capacity(64 * 1024), wbuf: BytesMut::with_capacity(8 * 1024), copy: CopyMode::None }
+        Io {
+            stream,
+            rbuf: BytesMut::with_capacity(64 * 1024),
+            wbuf: BytesMut::with_capacity(8 * 1024),
+            copy: CopyMode::None,
+        }
     }
 
     pub async fn flush(&mut self) -> Result<(), PgError> {
@@ -286,7 +331,10 @@ impl Io {
                 Some(Message::NotificationResponse(body)) => {
                     let channel = body.channel().map_err(PgError::lost)?.to_owned();
                     let payload = body.message().map_err(PgError::lost)?.to_owned();
-                    shared.lock().notifies.push((body.process_id(), channel, payload));
+                    shared
+                        .lock()
+                        .notifies
+                        .push((body.process_id(), channel, payload));
                 }
                 Some(msg) => return Ok(msg),
                 None => {
@@ -310,7 +358,11 @@ impl Io {
     ///
     /// Returns every result and the first error (the server skips the rest of the batch after
     /// an error). A COPY started by a plain execute is refused, as psycopg does.
-    pub async fn collect(&mut self, shared: &Shared, stop_at_copy: bool) -> Result<Collected, PgError> {
+    pub async fn collect(
+        &mut self,
+        shared: &Shared,
+        stop_at_copy: bool,
+    ) -> Result<Collected, PgError> {
         let mut out = Collected::default();
         let mut current = ResultSet::default();
         loop {
@@ -319,7 +371,11 @@ impl Io {
                 Message::DataRow(row) => current.rows.push(row),
                 Message::CommandComplete(body) => {
                     current.tag = Some(body.tag().map_err(PgError::lost)?.to_owned());
-                    current.status = if current.columns.is_some() { TUPLES_OK } else { COMMAND_OK };
+                    current.status = if current.columns.is_some() {
+                        TUPLES_OK
+                    } else {
+                        COMMAND_OK
+                    };
                     out.results.push(std::mem::take(&mut current));
                 }
                 Message::EmptyQueryResponse => {
@@ -347,7 +403,10 @@ impl Io {
                         out.results.push(std::mem::take(&mut current));
                         return Ok(out);
                     }
-                    msg_copy_fail(&mut self.wbuf, "COPY cannot be used with this method; use copy() instead")?;
+                    msg_copy_fail(
+                        &mut self.wbuf,
+                        "COPY cannot be used with this method; use copy() instead",
+                    )?;
                     self.flush().await?;
                     out.copy_refused = true;
                 }

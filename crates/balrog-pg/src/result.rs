@@ -51,7 +51,10 @@ fn values(row: &DataRowBody, count: usize) -> impl Iterator<Item = Option<&[u8]>
     let buf = row.buffer();
     let mut pos = 0usize;
     (0..count).map(move |_| {
-        let len = buf.get(pos..pos + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(-1);
+        let len = buf
+            .get(pos..pos + 4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(-1);
         pos += 4;
         if len < 0 {
             None
@@ -88,7 +91,6 @@ impl PgResult {
     }
 }
 
-
 #[pymethods]
 impl PgResult {
     /// psycopg's `pq.ExecStatus` value.
@@ -118,7 +120,10 @@ impl PgResult {
     fn command_tuples(&self) -> Option<i64> {
         let tag = self.tag.as_deref()?;
         let verb = tag.split(' ').next()?;
-        if !matches!(verb, "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MOVE" | "FETCH" | "COPY" | "MERGE") {
+        if !matches!(
+            verb,
+            "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MOVE" | "FETCH" | "COPY" | "MERGE"
+        ) {
             return None;
         }
         tag.rsplit(' ').next()?.parse().ok()
@@ -127,19 +132,36 @@ impl PgResult {
     /// (name, type_oid, type_modifier, type_size, table_oid, column_id, format) per column.
     fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let items = self.columns.iter().map(|c| {
-            (c.name.as_str(), c.type_oid, c.type_modifier, c.type_size, c.table_oid, c.column_id, c.format)
+            (
+                c.name.as_str(),
+                c.type_oid,
+                c.type_modifier,
+                c.type_size,
+                c.table_oid,
+                c.column_id,
+                c.format,
+            )
         });
         PyList::new(py, items)
     }
 
     /// Set how each column is decoded: an oid (native decoder), a loader's `load`, or
     /// `("array", spec, delimiter)`; `tz` is the session time zone.
-    fn set_loaders(&self, specs: Vec<Bound<'_, PyAny>>, tz: PyObject, tz_is_utc: bool) -> PyResult<()> {
+    fn set_loaders(
+        &self,
+        specs: Vec<Bound<'_, PyAny>>,
+        tz: PyObject,
+        tz_is_utc: bool,
+    ) -> PyResult<()> {
         let mut decs = Vec::with_capacity(specs.len());
         for spec in &specs {
             decs.push(from_spec(spec)?);
         }
-        *self.loaders.lock() = Some(Arc::new(Loaders { decs, tz, tz_is_utc }));
+        *self.loaders.lock() = Some(Arc::new(Loaders {
+            decs,
+            tz,
+            tz_is_utc,
+        }));
         Ok(())
     }
 
@@ -178,12 +200,21 @@ impl PgResult {
         let loaders = self.loaders(py)?;
         let tz = loaders.tz.bind(py);
         let mut ctx = Ctx::new(py, tz, loaders.tz_is_utc)?;
-        self.make_row(&mut ctx, &loaders.decs, row, maker.as_ref()).map(Some)
+        self.make_row(&mut ctx, &loaders.decs, row, maker.as_ref())
+            .map(Some)
     }
 
     /// A raw value (text format bytes), or None for NULL.
-    fn get_value<'py>(&self, py: Python<'py>, row: usize, column: usize) -> Option<Bound<'py, PyBytes>> {
+    fn get_value<'py>(
+        &self,
+        py: Python<'py>,
+        row: usize,
+        column: usize,
+    ) -> Option<Bound<'py, PyBytes>> {
         let r = self.rows.get(row)?;
-        values(r, self.columns.len()).nth(column).flatten().map(|v| PyBytes::new(py, v))
+        values(r, self.columns.len())
+            .nth(column)
+            .flatten()
+            .map(|v| PyBytes::new(py, v))
     }
 }

@@ -22,8 +22,8 @@ use tokio::time::Instant;
 use crate::deflate::{Deflater, InflateError, Inflater, Params};
 use crate::errors::{Cause, Close, ClosedInfo, WsError};
 use crate::frame::{
-    encode_frame, parse_header, valid_close_code, FrameError, Utf8Stream, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING,
-    OP_PONG, OP_TEXT,
+    encode_frame, parse_header, valid_close_code, FrameError, Utf8Stream, OP_BINARY, OP_CLOSE,
+    OP_CONT, OP_PING, OP_PONG, OP_TEXT,
 };
 use crate::net::{ReadIo, WriteIo};
 
@@ -162,8 +162,17 @@ impl Writer {
             Some(deflater) if is_data => {
                 let mut scratch = std::mem::take(&mut self.scratch);
                 scratch.clear();
-                deflater.compress_frame(payload, fin, &mut scratch).map_err(WsError::Runtime)?;
-                encode_frame(&mut self.buf, fin, opcode != OP_CONT, opcode, &scratch, mask);
+                deflater
+                    .compress_frame(payload, fin, &mut scratch)
+                    .map_err(WsError::Runtime)?;
+                encode_frame(
+                    &mut self.buf,
+                    fin,
+                    opcode != OP_CONT,
+                    opcode,
+                    &scratch,
+                    mask,
+                );
                 if scratch.capacity() > 1 << 20 {
                     scratch = Vec::new();
                 }
@@ -325,7 +334,9 @@ impl Shared {
         let mut data = first.data;
         let mut fin = first.fin;
         while !fin {
-            let Some(next) = inner.frames.pop_front() else { break };
+            let Some(next) = inner.frames.pop_front() else {
+                break;
+            };
             data.extend_from_slice(&next.data);
             fin = next.fin;
         }
@@ -354,7 +365,11 @@ impl Shared {
 
     /// Wait for a message (`streaming`: any fragment). Err(Closed) once the connection is
     /// closed and nothing is left; Err(Timeout) after `timeout`.
-    pub async fn recv(&self, timeout: Option<Duration>, streaming: bool) -> Result<Fragment, WsError> {
+    pub async fn recv(
+        &self,
+        timeout: Option<Duration>,
+        streaming: bool,
+    ) -> Result<Fragment, WsError> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             let notified = self.readable.notified();
@@ -365,7 +380,11 @@ impl Shared {
                     return Ok(frag);
                 }
             } else if let Some((text, data)) = self.take_message() {
-                return Ok(Fragment { text, data, fin: true });
+                return Ok(Fragment {
+                    text,
+                    data,
+                    fin: true,
+                });
             }
             {
                 let inner = self.inner.lock();
@@ -376,7 +395,9 @@ impl Shared {
             match deadline {
                 Some(d) => {
                     if tokio::time::timeout_at(d, notified).await.is_err() {
-                        return Err(WsError::Timeout("timed out while receiving a message".into()));
+                        return Err(WsError::Timeout(
+                            "timed out while receiving a message".into(),
+                        ));
                     }
                 }
                 None => notified.await,
@@ -408,7 +429,10 @@ impl Shared {
     /// The error a send on a connection that is not open reports, once it is closed.
     async fn closed_error(&self) -> WsError {
         // Like websockets: wait for the TCP connection to end so the close codes are known.
-        let limit = self.config.close_timeout.map(|t| t * 2 + Duration::from_millis(100));
+        let limit = self
+            .config
+            .close_timeout
+            .map(|t| t * 2 + Duration::from_millis(100));
         if !self.wait_closed(limit).await {
             self.abort();
             self.wait_closed(Some(Duration::from_secs(1))).await;
@@ -480,7 +504,11 @@ impl Shared {
         }
     }
 
-    pub async fn ping(&self, data: Option<Vec<u8>>, ack_on_close: bool) -> Result<Arc<PongSignal>, WsError> {
+    pub async fn ping(
+        &self,
+        data: Option<Vec<u8>>,
+        ack_on_close: bool,
+    ) -> Result<Arc<PongSignal>, WsError> {
         let signal = Arc::new(PongSignal::default());
         if self.phase() == Phase::Closed {
             return Err(self.closed_error().await);
@@ -490,7 +518,9 @@ impl Shared {
             let payload = match data {
                 Some(d) => {
                     if inner.pings.iter().any(|p| p.data == d) {
-                        return Err(WsError::Concurrency("already waiting for a pong with the same data".into()));
+                        return Err(WsError::Concurrency(
+                            "already waiting for a pong with the same data".into(),
+                        ));
                     }
                     d
                 }
@@ -530,7 +560,10 @@ impl Shared {
                 let queued = writer.queue(true, OP_CLOSE, &payload);
                 {
                     let mut inner = self.inner.lock();
-                    inner.sent = Some(Close { code: code.unwrap_or(1005), reason });
+                    inner.sent = Some(Close {
+                        code: code.unwrap_or(1005),
+                        reason,
+                    });
                     inner.phase = Phase::Closing;
                     inner.closing_since = Some(Instant::now());
                 }
@@ -545,7 +578,10 @@ impl Shared {
                 }
             }
         }
-        let limit = self.config.close_timeout.map(|t| t + Duration::from_millis(500));
+        let limit = self
+            .config
+            .close_timeout
+            .map(|t| t + Duration::from_millis(500));
         if !self.wait_closed(limit).await {
             self.abort();
             self.wait_closed(Some(Duration::from_secs(1))).await;
@@ -564,7 +600,10 @@ impl Shared {
                 inner.cause = cause;
             }
             if inner.phase == Phase::Open {
-                inner.sent = Some(Close { code, reason: reason.clone() });
+                inner.sent = Some(Close {
+                    code,
+                    reason: reason.clone(),
+                });
                 if inner.rcvd.is_some() {
                     inner.rcvd_then_sent = Some(true);
                 }
@@ -630,16 +669,28 @@ struct Failure {
 impl Failure {
     fn protocol(msg: impl Into<String>) -> Self {
         let msg = msg.into();
-        Failure { code: 1002, reason: msg.clone(), cause: Cause::Protocol(msg) }
+        Failure {
+            code: 1002,
+            reason: msg.clone(),
+            cause: Cause::Protocol(msg),
+        }
     }
 
     fn unicode((reason, at): (&str, usize)) -> Self {
         let text = format!("{reason} at position {at}");
-        Failure { code: 1007, reason: text.clone(), cause: Cause::Unicode(text) }
+        Failure {
+            code: 1007,
+            reason: text.clone(),
+            cause: Cause::Unicode(text),
+        }
     }
 
     fn too_big(text: String) -> Self {
-        Failure { code: 1009, reason: text.clone(), cause: Cause::PayloadTooBig(text) }
+        Failure {
+            code: 1009,
+            reason: text.clone(),
+            cause: Cause::PayloadTooBig(text),
+        }
     }
 }
 
@@ -664,7 +715,9 @@ pub async fn reader_task(shared: Arc<Shared>, mut io: ReadIo, leftover: BytesMut
         match &end {
             ReadEnd::Eof => {
                 if inner.phase == Phase::Open && inner.cause.is_none() {
-                    inner.cause = Some(Cause::Eof("stream ends after 0 bytes, before end of frame".into()));
+                    inner.cause = Some(Cause::Eof(
+                        "stream ends after 0 bytes, before end of frame".into(),
+                    ));
                 }
             }
             ReadEnd::Error(err) => {
@@ -706,7 +759,11 @@ async fn read_loop(shared: &Arc<Shared>, io: &mut ReadIo, leftover: BytesMut) ->
         // Handle every complete frame already buffered.
         loop {
             let discard = shared.inner.lock().discard;
-            let max_payload = if discard { None } else { payload_limit(config, &asm) };
+            let max_payload = if discard {
+                None
+            } else {
+                payload_limit(config, &asm)
+            };
             let header = match parse_header(&buf, false, config.deflate.is_some(), max_payload) {
                 Ok(Some(h)) => h,
                 Ok(None) => break,
@@ -722,7 +779,9 @@ async fn read_loop(shared: &Arc<Shared>, io: &mut ReadIo, leftover: BytesMut) ->
                             Failure::too_big(too_big_text(Some(size), max, current))
                         }
                     };
-                    shared.fail(failure.code, failure.reason, Some(failure.cause)).await;
+                    shared
+                        .fail(failure.code, failure.reason, Some(failure.cause))
+                        .await;
                     buf.clear();
                     break;
                 }
@@ -737,8 +796,19 @@ async fn read_loop(shared: &Arc<Shared>, io: &mut ReadIo, leftover: BytesMut) ->
                 continue;
             }
             let payload = &frame[header.header_len..];
-            if let Err(failure) = handle_frame(shared, &mut asm, header.opcode, header.fin, header.rsv1, payload).await {
-                shared.fail(failure.code, failure.reason, Some(failure.cause)).await;
+            if let Err(failure) = handle_frame(
+                shared,
+                &mut asm,
+                header.opcode,
+                header.fin,
+                header.rsv1,
+                payload,
+            )
+            .await
+            {
+                shared
+                    .fail(failure.code, failure.reason, Some(failure.cause))
+                    .await;
             }
         }
 
@@ -862,9 +932,16 @@ fn acknowledge(shared: &Shared, data: &[u8]) {
     }
 }
 
-async fn handle_close(shared: &Arc<Shared>, asm: &mut Assembly, payload: &[u8]) -> Result<(), Failure> {
+async fn handle_close(
+    shared: &Arc<Shared>,
+    asm: &mut Assembly,
+    payload: &[u8],
+) -> Result<(), Failure> {
     let close = match payload.len() {
-        0 => Close { code: 1005, reason: String::new() },
+        0 => Close {
+            code: 1005,
+            reason: String::new(),
+        },
         1 => return Err(Failure::protocol("close frame too short")),
         _ => {
             let code = u16::from_be_bytes([payload[0], payload[1]]);
@@ -892,11 +969,11 @@ async fn handle_close(shared: &Arc<Shared>, asm: &mut Assembly, payload: &[u8]) 
         inner.discard = true;
         match inner.phase {
             Phase::Open => {
-                if asm.opcode.is_some() {
-                    // websockets: a close in the middle of a fragmented message fails it.
-                    drop(inner);
-                    drop(writer);
-                    return Err(Failure::protocol("incomplete fragmented message"));
+                // RFC 6455 allows a close between fragments: the unfinished message is
+                // dropped and the close echoed (websockets fails with 1002 here; Autobahn
+                // 7.1.5 expects the echo).
+                if asm.opcode.take().is_some() {
+                    drop_partial_message(&mut inner);
                 }
                 inner.sent = Some(close.clone());
                 inner.rcvd_then_sent = Some(true);
@@ -924,6 +1001,13 @@ async fn handle_close(shared: &Arc<Shared>, asm: &mut Assembly, payload: &[u8]) 
     drop(writer);
     shared.readable.notify_waiters();
     Ok(())
+}
+
+/// Remove the fragments of a message that will never complete from the queue's tail.
+fn drop_partial_message(inner: &mut Inner) {
+    while inner.frames.back().is_some_and(|f| !f.fin) {
+        inner.frames.pop_back();
+    }
 }
 
 fn handle_data(

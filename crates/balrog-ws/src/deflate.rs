@@ -42,7 +42,12 @@ impl Deflater {
     }
 
     /// Compress one frame's payload, appending to `out`.
-    pub fn compress_frame(&mut self, data: &[u8], fin: bool, out: &mut Vec<u8>) -> Result<(), String> {
+    pub fn compress_frame(
+        &mut self,
+        data: &[u8],
+        fin: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         let start = out.len();
         let mut input = data;
         loop {
@@ -57,7 +62,9 @@ impl Deflater {
             let consumed = (self.compress.total_in() - before_in) as usize;
             input = &input[consumed..];
             // zlib's rule: the flush is complete once a call leaves room in the output.
-            if matches!(status, Status::StreamEnd) || (input.is_empty() && out.len() < out.capacity()) {
+            if matches!(status, Status::StreamEnd)
+                || (input.is_empty() && out.len() < out.capacity())
+            {
                 break;
             }
         }
@@ -114,7 +121,12 @@ impl Inflater {
         Ok(())
     }
 
-    fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>, limit: Option<usize>) -> Result<(), InflateError> {
+    fn feed(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<u8>,
+        limit: Option<usize>,
+    ) -> Result<(), InflateError> {
         loop {
             if out.capacity() - out.len() < 4096 {
                 let grow = (input.len() * 4).clamp(16 * 1024, 4 * 1024 * 1024);

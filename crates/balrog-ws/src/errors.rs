@@ -102,19 +102,39 @@ fn build_connection_closed(py: Python<'_>, info: &ClosedInfo) -> PyResult<PyErr>
                 e.setattr("message", msg.as_str())?;
                 e
             }
-            Cause::Unicode(msg) => PyValueError::new_err(msg.clone()).into_value(py).into_bound(py).into_any(),
-            Cause::Eof(msg) => py.import("builtins")?.getattr("EOFError")?.call1((msg.as_str(),))?,
-            Cause::Os(msg) => PyOSError::new_err(msg.clone()).into_value(py).into_bound(py).into_any(),
+            Cause::Unicode(msg) => PyValueError::new_err(msg.clone())
+                .into_value(py)
+                .into_bound(py)
+                .into_any(),
+            Cause::Eof(msg) => py
+                .import("builtins")?
+                .getattr("EOFError")?
+                .call1((msg.as_str(),))?,
+            Cause::Os(msg) => PyOSError::new_err(msg.clone())
+                .into_value(py)
+                .into_bound(py)
+                .into_any(),
         };
         exc.setattr("__cause__", cause_exc)?;
     }
     Ok(PyErr::from_value(exc))
 }
 
-fn headers_list<'py>(py: Python<'py>, headers: &[(String, Vec<u8>)]) -> PyResult<Bound<'py, PyList>> {
+fn headers_list<'py>(
+    py: Python<'py>,
+    headers: &[(String, Vec<u8>)],
+) -> PyResult<Bound<'py, PyList>> {
     let items: Vec<Bound<'py, PyTuple>> = headers
         .iter()
-        .map(|(k, v)| PyTuple::new(py, [k.into_pyobject(py)?.into_any(), PyBytes::new(py, v).into_any()]))
+        .map(|(k, v)| {
+            PyTuple::new(
+                py,
+                [
+                    k.into_pyobject(py)?.into_any(),
+                    PyBytes::new(py, v).into_any(),
+                ],
+            )
+        })
         .collect::<PyResult<_>>()?;
     PyList::new(py, items)
 }
@@ -142,30 +162,47 @@ impl WsError {
                 let exc = exc_class(py, "InvalidMessage")?.call1((msg,))?;
                 if let Some(cause) = cause {
                     let builtins = py.import("builtins")?;
-                    let kind = if cause.starts_with("connection closed") { "EOFError" } else { "ValueError" };
+                    let kind = if cause.starts_with("connection closed") {
+                        "EOFError"
+                    } else {
+                        "ValueError"
+                    };
                     exc.setattr("__cause__", builtins.getattr(kind)?.call1((cause,))?)?;
                 }
                 PyErr::from_value(exc)
             }
-            WsError::InvalidProxyMessage(msg) => PyErr::from_value(exc_class(py, "InvalidProxyMessage")?.call1((msg,))?),
+            WsError::InvalidProxyMessage(msg) => {
+                PyErr::from_value(exc_class(py, "InvalidProxyMessage")?.call1((msg,))?)
+            }
             WsError::ProxyStatus(status, reason, headers) => {
-                let response = py.import("balrog.websockets.http11")?.getattr("Response")?.call1((
-                    status,
-                    reason,
-                    py.import("balrog.websockets.datastructures")?
-                        .getattr("Headers")?
-                        .call_method1("_from_raw", (headers_list(py, &headers)?,))?,
-                    PyBytes::new(py, b""),
-                ))?;
+                let response = py
+                    .import("balrog.websockets.http11")?
+                    .getattr("Response")?
+                    .call1((
+                        status,
+                        reason,
+                        py.import("balrog.websockets.datastructures")?
+                            .getattr("Headers")?
+                            .call_method1("_from_raw", (headers_list(py, &headers)?,))?,
+                        PyBytes::new(py, b""),
+                    ))?;
                 PyErr::from_value(exc_class(py, "InvalidProxyStatus")?.call1((response,))?)
             }
-            WsError::Security(msg) => PyErr::from_value(exc_class(py, "SecurityError")?.call1((msg,))?),
-            WsError::Tls(msg) => PyErr::from_value(py.import("ssl")?.getattr("SSLError")?.call1((msg,))?),
-            WsError::TlsCertificate(msg) => {
-                PyErr::from_value(py.import("ssl")?.getattr("SSLCertVerificationError")?.call1((msg,))?)
+            WsError::Security(msg) => {
+                PyErr::from_value(exc_class(py, "SecurityError")?.call1((msg,))?)
             }
+            WsError::Tls(msg) => {
+                PyErr::from_value(py.import("ssl")?.getattr("SSLError")?.call1((msg,))?)
+            }
+            WsError::TlsCertificate(msg) => PyErr::from_value(
+                py.import("ssl")?
+                    .getattr("SSLCertVerificationError")?
+                    .call1((msg,))?,
+            ),
             WsError::Closed(info) => connection_closed(py, &info),
-            WsError::Concurrency(msg) => PyErr::from_value(exc_class(py, "ConcurrencyError")?.call1((msg,))?),
+            WsError::Concurrency(msg) => {
+                PyErr::from_value(exc_class(py, "ConcurrencyError")?.call1((msg,))?)
+            }
             WsError::Value(msg) => PyValueError::new_err(msg),
             WsError::Runtime(msg) => PyRuntimeError::new_err(msg),
         })
@@ -174,5 +211,7 @@ impl WsError {
 
 /// Raised when a connection object is used in a child process after fork().
 pub fn forked() -> PyErr {
-    PyRuntimeError::new_err("this WebSocket connection was created in a parent process; open a new one after fork()")
+    PyRuntimeError::new_err(
+        "this WebSocket connection was created in a parent process; open a new one after fork()",
+    )
 }

@@ -15,20 +15,17 @@ pub struct Header {
     pub opcode: u8,
     pub header_len: usize,
     pub payload_len: usize,
-    pub mask: Option<[u8; 4]>,
-}
-
-impl Header {
-    pub fn is_control(&self) -> bool {
-        self.opcode & 0x8 != 0
-    }
 }
 
 /// Why a frame is refused. The strings mirror websockets' messages.
 #[derive(Debug, Clone)]
 pub enum FrameError {
     Protocol(String),
-    TooBig { size: u64, max: u64, current: Option<u64> },
+    TooBig {
+        size: u64,
+        max: u64,
+        current: Option<u64>,
+    },
 }
 
 impl FrameError {
@@ -56,7 +53,10 @@ pub fn parse_header(
     let rsv1 = b0 & 0x40 != 0;
     let rsv23 = b0 & 0x30 != 0;
     let opcode = b0 & 0x0F;
-    if !matches!(opcode, OP_CONT | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG) {
+    if !matches!(
+        opcode,
+        OP_CONT | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG
+    ) {
         return Err(FrameError::protocol("invalid opcode"));
     }
     let masked = b1 & 0x80 != 0;
@@ -87,19 +87,20 @@ pub fn parse_header(
     };
     if let Some((max, current)) = max_payload {
         if len > max && opcode & 0x8 == 0 {
-            return Err(FrameError::TooBig { size: len, max, current });
+            return Err(FrameError::TooBig {
+                size: len,
+                max,
+                current,
+            });
         }
     }
-    let mask = if masked {
+    if masked {
+        // Only reachable for a server-side parser; a client refuses masked frames above.
         if buf.len() < pos + 4 {
             return Ok(None);
         }
-        let m = [buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]];
         pos += 4;
-        Some(m)
-    } else {
-        None
-    };
+    }
     if rsv23 || (rsv1 && (!rsv1_allowed || opcode & 0x8 != 0 || opcode == OP_CONT)) {
         return Err(FrameError::protocol("reserved bits must be 0"));
     }
@@ -111,14 +112,14 @@ pub fn parse_header(
             return Err(FrameError::protocol("fragmented control frame"));
         }
     }
-    let payload_len = usize::try_from(len).map_err(|_| FrameError::protocol("frame too long for this platform"))?;
+    let payload_len = usize::try_from(len)
+        .map_err(|_| FrameError::protocol("frame too long for this platform"))?;
     Ok(Some(Header {
         fin,
         rsv1,
         opcode,
         header_len: pos,
         payload_len,
-        mask,
     }))
 }
 
@@ -139,7 +140,14 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 }
 
 /// Append a masked client frame to `out`.
-pub fn encode_frame(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, payload: &[u8], mask: [u8; 4]) {
+pub fn encode_frame(
+    out: &mut Vec<u8>,
+    fin: bool,
+    rsv1: bool,
+    opcode: u8,
+    payload: &[u8],
+    mask: [u8; 4],
+) {
     let b0 = (if fin { 0x80 } else { 0 }) | (if rsv1 { 0x40 } else { 0 }) | opcode;
     out.reserve(14 + payload.len());
     out.push(b0);

@@ -52,19 +52,33 @@ fn open(
     let params = OpenParams {
         host,
         port,
-        tls: tls.map(|(server_name, verify, ca_der)| TlsSettings { server_name, verify, ca_der }),
-        proxy: proxy.map(|(host, port, connect_request)| ProxySettings { host, port, connect_request }),
+        tls: tls.map(|(server_name, verify, ca_der)| TlsSettings {
+            server_name,
+            verify,
+            ca_der,
+        }),
+        proxy: proxy.map(|(host, port, connect_request)| ProxySettings {
+            host,
+            port,
+            connect_request,
+        }),
         request,
         timeout: duration(timeout, "open_timeout")?,
     };
     let generation = fork_generation();
-    Ok(Op::new(async move { net::open(params).await }, move |py, result| {
-        let opened = map_err(py, result)?;
-        Ok(Handshake { opened: Mutex::new(Some(opened)), generation }
+    Ok(Op::new(
+        async move { net::open(params).await },
+        move |py, result| {
+            let opened = map_err(py, result)?;
+            Ok(Handshake {
+                opened: Mutex::new(Some(opened)),
+                generation,
+            }
             .into_pyobject(py)?
             .into_any()
             .unbind())
-    }))
+        },
+    ))
 }
 
 /// The server's answer to the upgrade request, before the connection starts.
@@ -98,7 +112,13 @@ impl Handshake {
             .iter()
             .map(|(k, v)| (k.clone(), PyBytes::new(py, v)))
             .collect();
-        (opened.status, opened.reason.clone(), headers, PyBytes::new(py, &opened.body)).into_pyobject(py)
+        (
+            opened.status,
+            opened.reason.clone(),
+            headers,
+            PyBytes::new(py, &opened.body),
+        )
+            .into_pyobject(py)
     }
 
     /// Close the TCP connection (handshake rejected).
@@ -148,7 +168,10 @@ impl Handshake {
         let (read, write) = opened.stream.split();
         let shared = Shared::new(config, write, fd, opened.local, opened.peer);
         drop(runtime().spawn(reader_task(shared.clone(), read, opened.leftover)));
-        Ok(Connection { shared, generation: self.generation })
+        Ok(Connection {
+            shared,
+            generation: self.generation,
+        })
     }
 }
 
@@ -262,7 +285,13 @@ impl Connection {
 
     /// Try to write a frame at once: 0 written, 1 partly written (wait for `flush()`),
     /// 2 not tried (wait for `send()`).
-    fn try_send(&self, py: Python<'_>, opcode: u8, data: &Bound<'_, PyAny>, fin: bool) -> PyResult<u8> {
+    fn try_send(
+        &self,
+        py: Python<'_>,
+        opcode: u8,
+        data: &Bound<'_, PyAny>,
+        fin: bool,
+    ) -> PyResult<u8> {
         let shared = self.check()?;
         let outcome = if let Ok(b) = data.downcast::<PyBytes>() {
             shared.try_send(opcode, b.as_bytes(), fin)
@@ -305,29 +334,36 @@ impl Connection {
     #[pyo3(signature = (data, ack_on_close))]
     fn ping(&self, data: Option<Vec<u8>>, ack_on_close: bool) -> PyResult<Op> {
         let shared = self.check()?;
-        Ok(Op::new(async move { shared.ping(data, ack_on_close).await }, |py, r| {
-            let signal = map_err(py, r)?;
-            Ok(PongWaiter { signal }.into_pyobject(py)?.into_any().unbind())
-        }))
+        Ok(Op::new(
+            async move { shared.ping(data, ack_on_close).await },
+            |py, r| {
+                let signal = map_err(py, r)?;
+                Ok(PongWaiter { signal }.into_pyobject(py)?.into_any().unbind())
+            },
+        ))
     }
 
     /// Op: closing handshake, then wait for the TCP connection to end.
     #[pyo3(signature = (code, reason))]
     fn close(&self, code: Option<u16>, reason: String) -> PyResult<Op> {
         let shared = self.check()?;
-        Ok(Op::new(async move { shared.close(code, reason).await }, |py, r| {
-            map_err(py, r)?;
-            Ok(py.None())
-        }))
+        Ok(Op::new(
+            async move { shared.close(code, reason).await },
+            |py, r| {
+                map_err(py, r)?;
+                Ok(py.None())
+            },
+        ))
     }
 
     /// Op: True once closed, False after `timeout`.
     fn wait_closed(&self, timeout: Option<f64>) -> PyResult<Op> {
         let shared = self.check()?;
         let timeout = duration(timeout, "timeout")?;
-        Ok(Op::new(async move { shared.wait_closed(timeout).await }, |py, closed| {
-            Ok(closed.into_pyobject(py)?.to_owned().into_any().unbind())
-        }))
+        Ok(Op::new(
+            async move { shared.wait_closed(timeout).await },
+            |py, closed| Ok(closed.into_pyobject(py)?.to_owned().into_any().unbind()),
+        ))
     }
 
     /// Drop the TCP connection without a closing handshake.
@@ -372,18 +408,25 @@ impl Connection {
 
     /// The ConnectionClosed exception for the current close state (to raise from Python).
     fn closed_exc(&self, py: Python<'_>) -> PyObject {
-        errors::connection_closed(py, &self.shared.closed_info()).into_value(py).into_any()
+        errors::connection_closed(py, &self.shared.closed_info())
+            .into_value(py)
+            .into_any()
     }
 }
 
 fn address(py: Python<'_>, addr: Option<std::net::SocketAddr>) -> PyResult<PyObject> {
     Ok(match addr {
         None => py.None(),
-        Some(std::net::SocketAddr::V4(a)) => (a.ip().to_string(), a.port()).into_pyobject(py)?.into_any().unbind(),
-        Some(std::net::SocketAddr::V6(a)) => (a.ip().to_string(), a.port(), a.flowinfo(), a.scope_id())
+        Some(std::net::SocketAddr::V4(a)) => (a.ip().to_string(), a.port())
             .into_pyobject(py)?
             .into_any()
             .unbind(),
+        Some(std::net::SocketAddr::V6(a)) => {
+            (a.ip().to_string(), a.port(), a.flowinfo(), a.scope_id())
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()
+        }
     })
 }
 
@@ -403,9 +446,10 @@ impl PongWaiter {
     fn wait(&self, timeout: Option<f64>) -> PyResult<Op> {
         let signal = self.signal.clone();
         let timeout = duration(timeout, "timeout")?;
-        Ok(Op::new(async move { signal.wait(timeout).await }, |py, set| {
-            Ok(set.into_pyobject(py)?.to_owned().into_any().unbind())
-        }))
+        Ok(Op::new(
+            async move { signal.wait(timeout).await },
+            |py, set| Ok(set.into_pyobject(py)?.to_owned().into_any().unbind()),
+        ))
     }
 }
 

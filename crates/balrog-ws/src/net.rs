@@ -116,7 +116,9 @@ pub async fn open(params: OpenParams) -> Result<Opened, WsError> {
     match params.timeout {
         Some(limit) => match tokio::time::timeout(limit, open_inner(params)).await {
             Ok(result) => result,
-            Err(_) => Err(WsError::Timeout("timed out during opening handshake".into())),
+            Err(_) => Err(WsError::Timeout(
+                "timed out during opening handshake".into(),
+            )),
         },
         None => open_inner(params).await,
     }
@@ -135,7 +137,9 @@ async fn open_inner(params: OpenParams) -> Result<Opened, WsError> {
                 return Err(WsError::ProxyStatus(head.status, head.reason, head.headers));
             }
             if !buf.is_empty() {
-                return Err(WsError::InvalidProxyMessage("unexpected data after CONNECT response".into()));
+                return Err(WsError::InvalidProxyMessage(
+                    "unexpected data after CONNECT response".into(),
+                ));
             }
             match plain {
                 Stream::Plain(tcp) => tcp,
@@ -203,7 +207,11 @@ async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Resu
                         .map(|h| (h.name.to_owned(), h.value.to_vec()))
                         .collect();
                     let _ = buf.split_to(used);
-                    return Ok(Head { status, reason, headers });
+                    return Ok(Head {
+                        status,
+                        reason,
+                        headers,
+                    });
                 }
                 Ok(httparse::Status::Partial) => {}
                 Err(httparse::Error::TooManyHeaders) => {
@@ -218,7 +226,10 @@ async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Resu
                     return Err(if proxy {
                         WsError::InvalidProxyMessage(format!("{msg}: {err}"))
                     } else {
-                        WsError::InvalidMessage(msg.into(), Some(format!("invalid HTTP response: {err}")))
+                        WsError::InvalidMessage(
+                            msg.into(),
+                            Some(format!("invalid HTTP response: {err}")),
+                        )
                     });
                 }
             }
@@ -230,7 +241,9 @@ async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Resu
         let n = stream.read_buf(buf).await?;
         if n == 0 {
             return Err(if proxy {
-                WsError::InvalidProxyMessage("did not receive a valid HTTP response from proxy".into())
+                WsError::InvalidProxyMessage(
+                    "did not receive a valid HTTP response from proxy".into(),
+                )
             } else {
                 WsError::InvalidMessage(
                     "did not receive a valid HTTP response".into(),
@@ -246,7 +259,11 @@ async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Resu
 }
 
 /// The body of an error response, as HTTP/1.1 delimits it (length, chunked, or until close).
-async fn read_body(stream: &mut Stream, buf: &mut BytesMut, head: &Head) -> Result<Vec<u8>, WsError> {
+async fn read_body(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+    head: &Head,
+) -> Result<Vec<u8>, WsError> {
     if (100..200).contains(&head.status) || head.status == 204 || head.status == 304 {
         return Ok(Vec::new());
     }
@@ -312,7 +329,10 @@ async fn read_chunked(stream: &mut Stream, buf: &mut BytesMut) -> Result<Vec<u8>
         let line = String::from_utf8_lossy(&buf[..line_end]).to_string();
         let size_text = line.split(';').next().unwrap_or("").trim().to_owned();
         let size = usize::from_str_radix(&size_text, 16).map_err(|_| {
-            WsError::InvalidMessage("did not receive a valid HTTP response".into(), Some("bad chunk size".into()))
+            WsError::InvalidMessage(
+                "did not receive a valid HTTP response".into(),
+                Some("bad chunk size".into()),
+            )
         })?;
         let _ = buf.split_to(line_end + 2);
         if body.len() + size > MAX_BODY {
@@ -357,7 +377,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -366,7 +391,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -402,8 +432,12 @@ fn client_config(tls: &TlsSettings) -> Result<ClientConfig, WsError> {
 
 async fn tls_handshake(tcp: TcpStream, tls: &TlsSettings) -> Result<TlsStream<TcpStream>, WsError> {
     let config = client_config(tls)?;
-    let name = ServerName::try_from(tls.server_name.clone())
-        .map_err(|e| WsError::Value(format!("invalid server_hostname {:?}: {e}", tls.server_name)))?;
+    let name = ServerName::try_from(tls.server_name.clone()).map_err(|e| {
+        WsError::Value(format!(
+            "invalid server_hostname {:?}: {e}",
+            tls.server_name
+        ))
+    })?;
     let connector = TlsConnector::from(Arc::new(config));
     connector.connect(name, tcp).await.map_err(|err| {
         let text = err.to_string();

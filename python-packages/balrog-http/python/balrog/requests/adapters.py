@@ -11,10 +11,11 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from greenlet import getcurrent
+
 import balrog
 from balrog import _http as _http_native
 from balrog._bridge import GreenTask, wait
-from greenlet import getcurrent
 
 from ._raw import RawResponse
 from .cookies import extract_cookies_to_jar
@@ -418,6 +419,8 @@ class HTTPAdapter(BaseAdapter):
                         budget.sleep()
                         continue
                 raise _explain(exc, request, read) from None
+            except UnicodeError:
+                raise
             except ValueError as exc:
                 raise InvalidHeader(str(exc), request=request) from None
             if self.max_retries.status_forcelist if hasattr(self.max_retries, "status_forcelist") else False:

@@ -156,8 +156,12 @@ def get_netrc_auth(url: str, raise_errors: bool = False) -> tuple[str, str] | No
         from netrc import NetrcParseError, netrc
     except ImportError:
         return None
-    for path in paths:
+    try:
         host = urlparse(url).hostname or ""
+    except ValueError:
+        # A malformed URL: preparing it reports the problem, not the netrc lookup.
+        return None
+    for path in paths:
         try:
             found = netrc(path).authenticators(host)
         except (NetrcParseError, OSError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import errors, pq, rows
+from . import adapt, errors, postgres, pq, rows, types
 from ._column import Column
 from ._connection_info import ConnectionInfo
 from ._enums import IsolationLevel
@@ -50,8 +50,6 @@ from .errors import (
 from .pipeline import Pipeline
 from .server_cursor import ServerCursor
 from .transaction import Rollback, Transaction
-
-from . import adapt, postgres, types  # noqa: I001 - after the classes they configure
 
 # The psycopg release whose behaviour balrog.psycopg follows (Django checks >= 3.1.8).
 __version__ = "3.3.9"

@@ -12,7 +12,22 @@ _CHAR_TYPES = {1042, 1043}  # bpchar, varchar
 _TIME_TYPES = {1083, 1114, 1184, 1266}
 _INTERVAL = 1186
 _BIT_TYPES = {1560, 1562}
-_FIXED_SIZE = {16: 1, 20: 8, 21: 2, 23: 4, 26: 4, 700: 4, 701: 8, 1082: 4, 1083: 8, 1114: 8, 1184: 8, 1186: 16, 1266: 12, 2950: 16}
+_FIXED_SIZE = {
+    16: 1,
+    20: 8,
+    21: 2,
+    23: 4,
+    26: 4,
+    700: 4,
+    701: 8,
+    1082: 4,
+    1083: 8,
+    1114: 8,
+    1184: 8,
+    1186: 16,
+    1266: 12,
+    2950: 16,
+}
 
 
 class Column(Sequence[Any]):
@@ -69,10 +84,6 @@ class Column(Sequence[Any]):
             return None
         if self._type in _CHAR_TYPES:
             return self._fmod - 4
-        if self._type == _NUMERIC:
-            precision = (self._fmod - 4) >> 16
-            scale = (self._fmod - 4) & 0xFFFF
-            return precision + (1 if scale else 0) + 1
         if self._type in _BIT_TYPES:
             return self._fmod
         return None

@@ -58,7 +58,7 @@ class ConnectionInfo:
     @property
     def host(self) -> str:
         native = self._conn._native
-        target, port, is_socket = native.target()
+        target, _port, is_socket = native.target()
         if is_socket:
             return str(target).rsplit("/", 1)[0]
         return self._params.get("host", target).split(",")[0] if "hostaddr" in self._params else str(target)
@@ -149,4 +149,3 @@ class ConnectionInfo:
         """The Python codec of the client encoding ("utf-8")."""
         name = self.parameter_status("client_encoding") or "UTF8"
         return _CODECS.get(name.upper(), "utf-8")
-

@@ -20,7 +20,9 @@ class PrepareManager:
         self._names: OrderedDict[Key, str] = OrderedDict()
         self._next = 0
 
-    def decide(self, query: bytes, types: list[int], prepare: bool | None) -> tuple[str, bool, list[str]] | None:
+    def decide(
+        self, query: bytes, types: list[int], prepare: bool | None
+    ) -> tuple[str, bool, list[str]] | None:
         """None to run unprepared; else (statement name, parse it now, names to deallocate)."""
         if prepare is False or self.prepare_threshold is None:
             return None

@@ -89,7 +89,9 @@ def _check_params(parts: tuple[Part, ...], params: Any) -> tuple[list[Any], list
     keys = [p[1] for p in parts[:-1]]
     if isinstance(params, Mapping):
         if keys and isinstance(keys[0], int):
-            raise e.ProgrammingError("query parameters should be a sequence to use with positional placeholders")
+            raise e.ProgrammingError(
+                "query parameters should be a sequence to use with positional placeholders"
+            )
         order: list[int | str] = []
         formats: list[PyFormat] = []
         seen: dict[str, PyFormat] = {}

@@ -48,7 +48,9 @@ def _native_connect_args(params: dict[str, str]) -> tuple[Any, ...]:
             try:
                 ports.append(int(p))
             except ValueError:
-                raise e.OperationalError(f'invalid integer value "{p}" for connection option "port"') from None
+                raise e.OperationalError(
+                    f'invalid integer value "{p}" for connection option "port"'
+                ) from None
     timeout: float | None = None
     if params.get("connect_timeout"):
         try:
@@ -160,20 +162,24 @@ class Connection:
         if self.closed:
             return f"<{cls} [BAD] at 0x{id(self):x}>"
         status = pq.TransactionStatus(self._native.transaction_status).name
-        return f"<{cls} [{status}] (host={self.info.host} user={self.info.user} database={self.info.dbname}) at 0x{id(self):x}>"
+        summary = f"host={self.info.host} user={self.info.user} database={self.info.dbname}"
+        return f"<{cls} [{status}] ({summary}) at 0x{id(self):x}>"
 
     def __enter__(self) -> Connection:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
     ) -> None:
         if self.closed:
             return
         if exc_type:
             try:
                 self.rollback()
-            except Exception as exc2:  # noqa: BLE001 - never hide the exception on its way out
+            except Exception as exc2:
                 logger.warning("error ignored in rollback on %s: %s", self, exc2)
         else:
             self.commit()
@@ -275,9 +281,9 @@ class Connection:
                 raise e.ProgrammingError(
                     f"can't change {attribute!r} now: connection.transaction() context in progress"
                 )
-            raise e.ProgrammingError(
-                f"can't change {attribute!r} now: connection in transaction status {pq.TransactionStatus(status).name}"
-            )
+            name = pq.TransactionStatus(status).name
+            message = f"can't change {attribute!r} now: connection in transaction status {name}"
+            raise e.ProgrammingError(message)
 
     def _check_connection_ok(self) -> None:
         if self._native.closed:
@@ -352,7 +358,7 @@ class Connection:
         self._closed_by_user = True
         try:
             wait(self._native.close())
-        except Exception:  # noqa: BLE001 - closing a dead connection is not an error
+        except Exception:
             self._native.forget()
 
     # -- queries --------------------------------------------------------------------------
@@ -370,14 +376,20 @@ class Connection:
         self._check_connection_ok()
         if name:
             return self.server_cursor_factory(
-                self, name, row_factory=row_factory or self.row_factory, scrollable=scrollable, withhold=withhold
+                self,
+                name,
+                row_factory=row_factory or self.row_factory,
+                scrollable=scrollable,
+                withhold=withhold,
             )
         cur = self.cursor_factory(self, row_factory=row_factory or self.row_factory)
         if binary:
             cur.format = pq.Format.BINARY
         return cur
 
-    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool = False) -> Cursor:
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool = False
+    ) -> Cursor:
         """Execute a query on a new cursor and return it."""
         cur = self.cursor()
         if binary:
@@ -423,7 +435,7 @@ class Connection:
             for handler in list(self._notice_handlers):
                 try:
                     handler(diag)
-                except Exception as ex:  # noqa: BLE001 - a bad handler must not break the query
+                except Exception as ex:
                     logger.exception("error processing notice callback '%s': %s", handler, ex)
         for pid, channel, payload in native.take_notifies():
             n = Notify(channel, payload, pid)

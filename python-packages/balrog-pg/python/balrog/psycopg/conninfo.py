@@ -300,6 +300,8 @@ class _ParseError(Exception):
 
 def _parse_conninfo(conninfo: str) -> dict[str, str]:
     """The parameters of a connection string, in libpq's keyword order."""
+    # libpq reads a C string: whatever follows a NUL is not seen.
+    conninfo = conninfo.split("\x00", 1)[0]
     try:
         if conninfo.startswith(_URI_PREFIXES):
             found = _parse_uri(conninfo)

@@ -18,7 +18,15 @@ __all__ = ["Copy"]
 _FLUSH_SIZE = 128 * 1024
 
 _ESCAPE_RE = re.compile(rb"[\\\t\n\r\b\f\v]")
-_ESCAPES = {b"\\": b"\\\\", b"\t": b"\\t", b"\n": b"\\n", b"\r": b"\\r", b"\b": b"\\b", b"\f": b"\\f", b"\v": b"\\v"}
+_ESCAPES = {
+    b"\\": b"\\\\",
+    b"\t": b"\\t",
+    b"\n": b"\\n",
+    b"\r": b"\\r",
+    b"\b": b"\\b",
+    b"\f": b"\\f",
+    b"\v": b"\\v",
+}
 _UNESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)")
 _UNESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 
@@ -67,7 +75,10 @@ class Copy:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
     ) -> None:
         self.finish(exc_val)
 
@@ -194,7 +205,9 @@ class Copy:
                 return
             self._buffer.clear()
             try:
-                self.cursor._wait(self._native.copy_end(f"error from Python: {type(exc).__qualname__} - {exc}"))
+                self.cursor._wait(
+                    self._native.copy_end(f"error from Python: {type(exc).__qualname__} - {exc}")
+                )
             except e.QueryCanceled:  # type: ignore[attr-defined]
                 pass  # the expected answer to our CopyFail
             return

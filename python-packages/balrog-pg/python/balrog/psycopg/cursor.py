@@ -64,7 +64,10 @@ class BaseCursor:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -157,7 +160,12 @@ class BaseCursor:
         """Run one converted query; the list of its results."""
         conn = self._conn
         native = conn._native
-        if pgq.params is None and not force_extended and prepare is None and conn._prepared.prepare_threshold is None:
+        if (
+            pgq.params is None
+            and not force_extended
+            and prepare is None
+            and conn._prepared.prepare_threshold is None
+        ):
             return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
         decision = conn._prepared.decide(pgq.query, pgq.types, prepare)
         if decision is None:
@@ -168,7 +176,9 @@ class BaseCursor:
             )
         name, parse, deallocate = decision
         results = self._wait(
-            native.extended(pgq.query, name, parse, pgq.types, pgq.params or [], pgq.formats or [], 0, deallocate)
+            native.extended(
+                pgq.query, name, parse, pgq.types, pgq.params or [], pgq.formats or [], 0, deallocate
+            )
         )
         if parse:
             conn._prepared.prepared(pgq.query, pgq.types, name)
@@ -222,12 +232,16 @@ class BaseCursor:
         if res.status == TUPLES_OK:
             return res
         if res.status == COMMAND_OK or res.status == 0:
-            raise e.ProgrammingError(f"the last operation didn't produce records (command status: {res.command_status})")
+            raise e.ProgrammingError(
+                f"the last operation didn't produce records (command status: {res.command_status})"
+            )
         raise e.InternalError(f"unexpected result status: {pq.ExecStatus(res.status).name}")
 
     # -- execution ----------------------------------------------------------------------------
 
-    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None) -> Any:
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
         """Execute a query; the cursor is positioned on its (first) result."""
         self._check_closed()
         self._reset_for_execute()
@@ -306,7 +320,9 @@ class BaseCursor:
                 if not self.nextset():
                     break
 
-    def stream(self, query: Any, params: Any = None, *, binary: bool | None = None, size: int = 1) -> Iterator[Any]:
+    def stream(
+        self, query: Any, params: Any = None, *, binary: bool | None = None, size: int = 1
+    ) -> Iterator[Any]:
         """Execute and yield the rows one at a time."""
         self.execute(query, params)
         while (row := self.fetchone()) is not None:
@@ -397,7 +413,9 @@ class BaseCursor:
         res = results[-1] if results else None
         if res is None or res.status not in (3, 4):
             self._set_results(results)
-            raise e.ProgrammingError("copy() should be used only with COPY ... TO STDOUT or COPY ... FROM STDIN statements")
+            raise e.ProgrammingError(
+                "copy() should be used only with COPY ... TO STDOUT or COPY ... FROM STDIN statements"
+            )
         self._results = results
         self._pgresult = res
         return Copy(self, res.status == 4, writer=writer)

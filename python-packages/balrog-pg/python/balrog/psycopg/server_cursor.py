@@ -74,7 +74,9 @@ class ServerCursor(BaseCursor):
             head = head.replace(b"%", b"%%")
         return head + query_bytes(query, self._transformer())
 
-    def execute(self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any) -> ServerCursor:
+    def execute(
+        self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any
+    ) -> ServerCursor:
         """Declare the cursor for ``query``; rows come with the fetch methods."""
         self._check_closed()
         if self._described:
@@ -96,7 +98,9 @@ class ServerCursor(BaseCursor):
         raise e.NotSupportedError("executemany not supported on server-side cursors")
 
     def _fetch_command(self, how: bytes) -> Any:
-        results = self._wait(self._conn._native.simple(b"FETCH " + how + b" FROM " + quote_identifier(self._name)))
+        results = self._wait(
+            self._conn._native.simple(b"FETCH " + how + b" FROM " + quote_identifier(self._name))
+        )
         res = results[-1]
         first_describe = self._pgresult is None
         self._results = [res]

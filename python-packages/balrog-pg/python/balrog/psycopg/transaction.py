@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import pq
 from ._identifiers import quote_identifier
@@ -34,7 +34,9 @@ class Transaction:
 
     __module__ = "psycopg"
 
-    def __init__(self, connection: Connection, savepoint_name: str | None = None, force_rollback: bool = False):
+    def __init__(
+        self, connection: Connection, savepoint_name: str | None = None, force_rollback: bool = False
+    ):
         self._conn = connection
         self.force_rollback = force_rollback
         self._savepoint_name = savepoint_name or ""
@@ -52,7 +54,9 @@ class Transaction:
 
     def __repr__(self) -> str:
         name = f"{type(self).__module__}.{type(self).__qualname__}"
-        status = "active" if self._entered and not self._exited else ("terminated" if self._exited else "inactive")
+        status = (
+            "active" if self._entered and not self._exited else ("terminated" if self._exited else "inactive")
+        )
         return f"<{name} {self._savepoint_name!r} ({status}) at 0x{id(self):x}>"
 
     def __enter__(self) -> Transaction:
@@ -72,7 +76,10 @@ class Transaction:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
     ) -> bool:
         conn = self._conn
         conn._num_transactions -= 1

@@ -61,6 +61,7 @@ class ListDumper(Dumper):
             return dumper
         sub = self._tx.get_dumper(item, PyFormat.TEXT if format == PyFormat.AUTO else format)
         dumper.sub_dumper = sub
+        # Elements of unknown type (str) leave the array's type to the server, as psycopg.
         info = self._tx.adapters.types.get(sub.oid) if sub.oid else None
         dumper.oid = info.array_oid if info is not None and info.array_oid else 0
         if info is not None:

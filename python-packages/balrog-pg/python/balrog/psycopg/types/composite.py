@@ -113,7 +113,9 @@ class TupleDumper(Dumper):
         return b"(" + b",".join(parts) + b")"
 
 
-def register_composite(info: CompositeInfo, context: Any = None, factory: Callable[..., Any] | None = None) -> None:
+def register_composite(
+    info: CompositeInfo, context: Any = None, factory: Callable[..., Any] | None = None
+) -> None:
     """Load ``info``'s type into ``factory`` instances (a namedtuple by default), and dump them."""
     if info is None:
         raise TypeError("no info passed. Is the requested composite available?")

@@ -57,7 +57,9 @@ def register_enum(
             dump_map[member] = label.encode()
     load_map = {v: k for k, v in dump_map.items()}
     adapters = context.adapters if context is not None else _global_adapters()
-    adapters.register_loader(info.oid, type(f"{enum.__name__}Loader", (EnumLoader,), {"enum": enum, "_load_map": load_map}))
+    adapters.register_loader(
+        info.oid, type(f"{enum.__name__}Loader", (EnumLoader,), {"enum": enum, "_load_map": load_map})
+    )
     adapters.register_dumper(
         enum, type(f"{enum.__name__}Dumper", (EnumDumper,), {"oid": info.oid, "_dump_map": dump_map})
     )

@@ -17,9 +17,6 @@ class UUIDDumper(Dumper):
     def dump(self, obj: uuid.UUID) -> bytes:
         return obj.hex.encode()
 
-    def quote(self, obj: uuid.UUID) -> bytes:
-        return b"'" + str(obj).encode() + b"'"
-
 
 class UUIDLoader(NativeLoader):
     _balrog_dec = 2950
