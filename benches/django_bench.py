@@ -318,9 +318,8 @@ def main() -> int:
         cluster.destroy()
 
     print()
-    print(
-        f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MiB':>8} {'threads':>8} {'DB conns':>8}"
-    )
+    columns = ("req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "threads", "DB conns")
+    print(f"{'':28} " + " ".join(f"{c:>8}" for c in columns))
     for r in results:
         print(
             f"{r.label:28} {r.requests_per_second:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.errors:7d}"

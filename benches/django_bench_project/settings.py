@@ -16,6 +16,7 @@ ROOT_URLCONF = "urls"
 INSTALLED_APPS = ["bench"]
 MIDDLEWARE: list[str] = []
 _pool_max = int(os.environ.get("BENCH_POOL_MAX", "20"))
+_pool = {"min_size": _pool_max, "max_size": _pool_max, "timeout": 60}
 DATABASES = {
     "default": {
         "ENGINE": os.environ["BENCH_ENGINE"],

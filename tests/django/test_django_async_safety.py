@@ -6,10 +6,11 @@ import asyncio
 import contextvars
 import os
 
-import balrog
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
+
+import balrog
 
 pytestmark = pytest.mark.usefixtures("django_project")
 

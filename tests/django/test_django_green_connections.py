@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-import balrog
 import pytest
+
+import balrog
 
 pytestmark = pytest.mark.usefixtures("django_project")
 
@@ -22,8 +23,9 @@ def _pid_and_wrapper() -> tuple[int, int]:
 
 
 def _pid_and_wrapper_then_release() -> tuple[int, int]:
-    from balrog.django._connections import release_task_connections
     from django.db import connections
+
+    from balrog.django._connections import release_task_connections
 
     try:
         return _pid_and_wrapper()

@@ -1,7 +1,8 @@
 """Django's own ASGI handler (for comparisons)."""
 
-import balrog.django
 from django.core.asgi import get_asgi_application
+
+import balrog.django
 
 balrog.django.install()
 application = get_asgi_application()

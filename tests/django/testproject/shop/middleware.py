@@ -2,8 +2,9 @@
 
 import threading
 
-import balrog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+import balrog
 
 
 class SyncStampMiddleware:

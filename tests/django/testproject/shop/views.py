@@ -4,11 +4,12 @@ import asyncio
 import hashlib
 import threading
 
-import balrog
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import connection, transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone, translation
+
+import balrog
 
 from .models import Event, Order
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 
 import balrog
-
 import django.utils.asyncio as django_asyncio
 
 

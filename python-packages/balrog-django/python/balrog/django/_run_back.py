@@ -20,8 +20,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import balrog
 from asgiref.sync import AsyncToSync, ThreadSensitiveContext
+
+import balrog
 
 _MISSING = object()
 WorkItem = tuple[concurrent.futures.Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]

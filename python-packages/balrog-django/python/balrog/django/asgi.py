@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import suppress
 from typing import IO, Any
 
-import balrog
 from asgiref.sync import ThreadSensitiveContext
 
+import balrog
 import django
 from django.core import signals
 from django.core.exceptions import RequestAborted

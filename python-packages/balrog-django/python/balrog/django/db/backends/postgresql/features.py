@@ -8,7 +8,13 @@ from django.utils.functional import cached_property
 # Django test labels -> why they fail on balrog.psycopg although they pass on psycopg.
 BALROG_EXPECTED_FAILURES: dict[str, str] = {}
 # reason -> Django test labels skipped on balrog.psycopg.
-BALROG_SKIPS: dict[str, set[str]] = {}
+BALROG_SKIPS: dict[str, set[str]] = {
+    # Not a driver difference: it times XML parsing and asserts a growth factor; on a busy
+    # 2-vCPU machine it fails on the stock psycopg backend as well (4.2 > 2 measured).
+    "Timing assertion, flaky on small shared machines whatever the driver.": {
+        "serializers.test_deserialization.TestDeserializer.test_crafted_xml_performance",
+    },
+}
 
 
 class DatabaseFeatures(PostgresDatabaseFeatures):

@@ -1,0 +1,148 @@
+"""wss:// with rustls (differential against websockets), backpressure, and many green
+connections on one thread."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import trustme
+import websockets.sync.client as ws_client
+from websockets.asyncio.server import serve
+
+import balrog
+from balrog.websockets.sync.client import connect as balrog_connect
+
+from .servers import WebsocketsServer
+from .test_ws_client import outcome
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[tuple[str, trustme.CA]]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(server_context)
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def echo(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async def main() -> None:
+        state["loop"] = asyncio.get_running_loop()
+        state["stop"] = state["loop"].create_future()
+        async with serve(echo, "127.0.0.1", 0, ssl=server_context) as server:
+            state["port"] = server.sockets[0].getsockname()[1]
+            ready.set()
+            await state["stop"]
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    ready.wait(30)
+    yield f"wss://localhost:{state['port']}/", ca
+    state["loop"].call_soon_threadsafe(state["stop"].set_result, None)
+    thread.join(10)
+
+
+@pytest.mark.both_modes
+def test_wss_with_trusted_ca(tls_server: tuple[str, trustme.CA]) -> None:
+    url, ca = tls_server
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+
+    def script(connect: Any, url: str) -> Any:
+        with connect(url, ssl=client_context) as ws:
+            ws.send("secure")
+            ws.send(b"x" * 200_000)
+            return ws.recv(), len(ws.recv())
+
+    theirs = outcome(ws_client.connect, url, script)
+    ours = outcome(balrog_connect, url, script)
+    assert ours == theirs == {"result": ("secure", 200_000)}
+
+
+@pytest.mark.both_modes
+def test_wss_untrusted_certificate_is_refused(tls_server: tuple[str, trustme.CA]) -> None:
+    url, _ = tls_server
+
+    def script(connect: Any, url: str) -> Any:
+        connect(url, open_timeout=5)
+
+    theirs = outcome(ws_client.connect, url, script)
+    ours = outcome(balrog_connect, url, script)
+    assert ours == theirs == {"type": "SSLCertVerificationError"}
+
+
+def test_wss_without_verification(tls_server: tuple[str, trustme.CA]) -> None:
+    url, _ = tls_server
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with balrog_connect(url, ssl=context) as ws:
+        ws.send("unverified")
+        assert ws.recv() == "unverified"
+
+
+def test_ssl_argument_with_ws_uri(ws_server: WebsocketsServer) -> None:
+    def script(connect: Any, url: str) -> Any:
+        connect(url + "/echo", ssl=ssl.create_default_context())
+
+    theirs = outcome(ws_client.connect, ws_server.url, script)
+    ours = outcome(balrog_connect, ws_server.url, script)
+    assert ours == theirs == {"type": "ValueError"}
+
+
+def test_backpressure_keeps_messages_in_order(ws_server: WebsocketsServer) -> None:
+    with balrog_connect(ws_server.url + "/echo", max_queue=4) as ws:
+        for i in range(200):
+            ws.send(f"m{i}")
+        assert [ws.recv() for _ in range(200)] == [f"m{i}" for i in range(200)]
+
+
+def test_many_green_connections_on_one_thread(ws_server_plain: WebsocketsServer) -> None:
+    """300 green tasks on one thread, each holding its own connection and echoing."""
+    thread_ids: set[int] = set()
+
+    def one(i: int) -> int:
+        with balrog_connect(ws_server_plain.url + "/echo", compression=None) as ws:
+            for j in range(10):
+                ws.send(f"{i}:{j}")
+                assert ws.recv() == f"{i}:{j}"
+            thread_ids.add(threading.get_ident())
+        return i
+
+    def main() -> list[int]:
+        return balrog.gather(*[lambda i=i: one(i) for i in range(300)])
+
+    assert balrog.run(main) == list(range(300))
+    assert thread_ids == {threading.get_ident()}
+
+
+def test_green_recv_suspends_only_its_task(ws_server: WebsocketsServer) -> None:
+    """A green task waiting in recv() does not stop another from working."""
+
+    def main() -> list[Any]:
+        with balrog_connect(ws_server.url + "/silent") as idle, balrog_connect(ws_server.url + "/echo") as busy:
+
+            def waiter() -> str:
+                try:
+                    idle.recv(timeout=1.0)
+                except TimeoutError:
+                    return "timed out"
+                return "unexpected"
+
+            def worker() -> int:
+                for i in range(50):
+                    busy.send(str(i))
+                    busy.recv()
+                return 50
+
+            return balrog.gather(waiter, worker)
+
+    assert balrog.run(main) == ["timed out", 50]
