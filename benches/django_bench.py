@@ -146,12 +146,16 @@ def run_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
     if len(latency) < 2:
         raise RuntimeError(f"no latency distribution in wrk's output:\n{out}")
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    if os.environ.get("BENCH_VERBOSE"):
+        print(out, file=sys.stderr)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50_ms": to_ms(latency["50"]),
         "p99_ms": to_ms(latency["99"]),
         "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0),
+        "socket_errors": errors,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
     }
 
 
@@ -235,7 +239,7 @@ def bench_one(contender: Contender, cluster, args: argparse.Namespace, env: dict
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
-        if result.requests_per_second == 0:
+        if result.requests_per_second == 0 or result.errors or os.environ.get("BENCH_VERBOSE"):
             log.seek(0)
             print(log.read().decode(errors="replace")[-3000:], file=sys.stderr)
         log.close()

@@ -389,15 +389,37 @@ def run_child(
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _balrog_build() -> str:
-    """Which _pg extension was measured (a debug build is 10-30× slower)."""
-    import balrog
+def _elf_section_names(path: Path) -> set[str]:
+    """Section names of an ELF64 little-endian shared object (enough to spot DWARF)."""
+    data = path.read_bytes()
+    shoff = int.from_bytes(data[0x28:0x30], "little")
+    shentsize, shnum, shstrndx = (int.from_bytes(data[o : o + 2], "little") for o in (0x3A, 0x3C, 0x3E))
 
-    for p in balrog.__path__:
-        for so in Path(p).glob("_pg.*.so"):
-            stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(so.stat().st_mtime))
-            return f"{so.name} {so.stat().st_size // 2**20} MB, built {stamp}"
-    return "balrog._pg not found"
+    def header(i: int) -> tuple[int, int, int]:
+        base = shoff + i * shentsize
+        name = int.from_bytes(data[base : base + 4], "little")
+        return (
+            name,
+            int.from_bytes(data[base + 0x18 : base + 0x20], "little"),
+            int.from_bytes(data[base + 0x20 : base + 0x28], "little"),
+        )
+
+    _, str_off, str_size = header(shstrndx)
+    table = data[str_off : str_off + str_size]
+    return {table[n : table.index(b"\0", n)].decode() for n, _, _ in map(header, range(shnum))}
+
+
+def _balrog_build() -> str:
+    """Which _pg extension is measured: a debug build is 10-30× slower, so say so loudly."""
+    try:
+        from balrog import _pg
+    except ImportError as exc:
+        return f"balrog._pg not importable: {exc}"
+    so = Path(_pg.__file__ or "")
+    # The release profile has debug = false: a .debug_info section means a debug build.
+    kind = "DEBUG build" if ".debug_info" in _elf_section_names(so) else "release build"
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(so.stat().st_mtime))
+    return f"{kind}: {so} ({so.stat().st_size // 2**20} MB, built {stamp})"
 
 
 def parent(args: argparse.Namespace) -> None:

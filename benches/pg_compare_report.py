@@ -148,7 +148,7 @@ def report(label: str, results: Results) -> list[str]:
         if goal.case not in results:
             continue
         status, ratio = goal_status(results, goal)
-        shown = f"{ratio:5.2f}" if ratio is not None else "    -"
+        shown = f"{ratio:5.3f}" if ratio is not None else "    -"
         lines.append(f"  [{status:6}] {goal.text:52} ratio {shown} (need ≥ {goal.need:.2f})")
     for impl, status, growth in memory_status(results):
         if status:
@@ -194,7 +194,10 @@ def _panel(ax: Any, label: str, results: Results) -> None:
             )  # fmt: skip
             ax.text(xpos, value, impl, rotation=90, fontsize=6, ha="center", va="bottom")
     ax.set_xticks(range(len(cases)))
-    ax.set_xticklabels([f"{c.title[:40]}\n({c.unit})" for c in cases], fontsize=8)
+    # "$" would start matplotlib mathtext ("$1::int, $2" renders as math): escape it.
+    labels = [f"{c.title[:40]}\n({c.unit})".replace("$", r"\$") for c in cases]
+    ax.set_xticklabels(labels, fontsize=8)
     ax.set_yscale("log")
+    ax.set_ylim(top=ax.get_ylim()[1] * 20)  # room for the names printed above the bars
     ax.set_ylabel("µs per query / per row (log)")
     ax.set_title(f"balrog.psycopg vs peers — {label} (lower is better; balrog outlined)")

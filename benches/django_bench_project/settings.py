@@ -29,3 +29,11 @@ DATABASES = {
         else {},
     }
 }
+
+# Server errors go to stderr (the bench prints the server's log when a run had errors).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"}},
+}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
+import time
 
 import pytest
 from http_load import fire_sync, request
@@ -121,3 +123,22 @@ def test_stock_handler_still_runs_the_project(serve):
     server = serve("testproject.stock_asgi:application")
     data = get(server, "/whoami/").json()
     assert data["mode"] == "blocking"
+
+
+def _wait_for_event(name: str) -> None:
+    """Poll until the view wrote ``name`` (a condition, with a generous deadline)."""
+    from testproject.shop.models import Event
+
+    deadline = time.monotonic() + 60
+    while not Event.objects.filter(name=name).exists():
+        assert time.monotonic() < deadline, f"no {name!r} event"
+        time.sleep(0.05)
+
+
+def test_client_disconnect_cancels_the_green_view(app):
+    with socket.create_connection((app.host, app.port)) as sock:
+        sock.sendall(b"GET /wait-for-disconnect/?name=dc HTTP/1.1\r\nHost: x\r\n\r\n")
+        _wait_for_event("dc:started")
+    _wait_for_event("dc:cancelled")
+    # The server still serves, and the cancelled task's connection went back to the pool.
+    assert get(app, "/whoami/").json()["mode"] == "green"

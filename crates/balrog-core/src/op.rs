@@ -51,17 +51,23 @@ fn flush_started() {
     if batch.is_empty() {
         return;
     }
-    // One hand-over to the runtime for the whole batch; the worker spawns the ops locally.
-    drop(runtime().spawn(async move {
-        for job in batch {
-            match job {
-                StartJob::Shared(task) => drop(tokio::spawn(task)),
-                StartJob::Dedicated(rt, task) => {
-                    drop(tokio::task::spawn_blocking(move || rt.block_on(task)));
-                }
-            }
+    let shared = runtime();
+    let mut on_shared = Vec::with_capacity(batch.len());
+    for job in batch {
+        match job {
+            StartJob::Shared(task) => on_shared.push(task),
+            // A dedicated runtime is driven by a blocking-pool thread until the op is done.
+            StartJob::Dedicated(rt, task) => drop(shared.spawn_blocking(move || rt.block_on(task))),
         }
-    }));
+    }
+    if !on_shared.is_empty() {
+        // One hand-over for the whole batch; the worker spawns the ops locally.
+        drop(shared.spawn(async move {
+            for task in on_shared {
+                drop(tokio::spawn(task));
+            }
+        }));
+    }
 }
 use crate::wait::block_on_exec;
 
@@ -236,8 +242,18 @@ impl Op {
         }
         let api = api(py)?;
         let (mut fut, exec) = self.take_lazy()?;
-        if let Exec::Shared = exec {
-            let rt = runtime();
+        {
+            // The first poll happens here, on the caller's thread: a request is written to
+            // its socket now, not after a worker thread has woken up. Only waiting for the
+            // answer is left to tokio.
+            let shared;
+            let rt: &tokio::runtime::Runtime = match &exec {
+                Exec::Shared => {
+                    shared = runtime();
+                    &shared
+                }
+                Exec::Dedicated(rt) => rt,
+            };
             let _entered = rt.enter();
             let waker = futures_util::task::noop_waker();
             if let Poll::Ready(finisher) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {

@@ -144,6 +144,11 @@ pub fn classify_send(err: &reqwest::Error, via_proxy: bool) -> HttpError {
     if looks_like_tls(&message) {
         return HttpError::new(Kind::SslError, message);
     }
+    if message.contains("invalid content-length") {
+        // Conflicting or malformed Content-Length headers: urllib3 (so requests) raises
+        // InvalidHeader, hyper refuses the response while parsing it.
+        return HttpError::new(Kind::InvalidHeader, message);
+    }
     HttpError::new(Kind::ConnectionError, message)
 }
 

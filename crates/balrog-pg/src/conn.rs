@@ -16,19 +16,29 @@ use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::connect::{connect, Params, Target};
+use crate::tls::TlsOptions;
 use crate::errors::{to_py, PgError};
-use crate::proto::{self, Collected, CopyMode, Io, Param, Shared, Status};
+use crate::proto::{self, Collected, CopyMode, Io, Shared, Status};
+use crate::recover::{set_phase, Phase};
 use crate::result::PgResult;
 
 type Slot = Arc<AsyncMutex<Option<Io>>>;
 
+/// The connection's runtime and socket. `close()` takes them out of the `PgConn` at once, so
+/// a closed connection holds no file descriptor even while Python still references it.
+struct Handles {
+    rt: Arc<Runtime>,
+    slot: Slot,
+}
+
 #[pyclass(frozen, module = "balrog._pg", name = "PgConn")]
 pub struct PgConn {
-    rt: Option<Arc<Runtime>>,
-    io: Option<Slot>,
+    handles: parking_lot::Mutex<Option<Handles>>,
     shared: Arc<Shared>,
     target: Target,
     generation: u64,
+    /// The session is encrypted (libpq's PQsslInUse).
+    ssl_in_use: bool,
 }
 
 impl Drop for PgConn {
@@ -36,14 +46,15 @@ impl Drop for PgConn {
         if self.generation != fork_generation() {
             // Inherited across fork(): the socket and the epoll instance are shared with the
             // parent; dropping them would deregister the parent's socket. Leak them instead.
-            std::mem::forget(self.io.take());
-            std::mem::forget(self.rt.take());
+            std::mem::forget(self.handles.lock().take());
         }
     }
 }
 
-/// Holds the socket for one op. If the op's future is dropped half way (Ctrl-C, a
-/// cancelled green task), the protocol position is unknown: the connection is closed.
+/// Holds the socket for one op. If the op's future is dropped half way (Ctrl-C, a cancelled
+/// green task), what happens depends on its `Phase` (recover.rs): a request not fully written
+/// closes the connection; a request whose answers are pending leaves them to be read (after
+/// a cancel request) by `recover` or by the next op.
 struct Session {
     guard: OwnedMutexGuard<Option<Io>>,
     shared: Arc<Shared>,
@@ -51,13 +62,29 @@ struct Session {
 }
 
 impl Session {
+    /// Take the socket for an op that is about to write a request.
+    fn new(guard: OwnedMutexGuard<Option<Io>>, shared: Arc<Shared>) -> Self {
+        {
+            let mut status = shared.lock();
+            status.active = true;
+            status.phase = Phase::Sending;
+        }
+        Session {
+            guard,
+            shared,
+            finished: false,
+        }
+    }
+
     fn io(&mut self) -> Result<&mut Io, PgError> {
         self.guard.as_mut().ok_or(PgError::Closed)
     }
 
     fn done(mut self) {
         self.finished = true;
-        self.shared.lock().active = false;
+        let mut status = self.shared.lock();
+        status.active = false;
+        status.phase = Phase::Idle;
     }
 
     /// Apply an op's outcome: a lost connection (or a FATAL error) breaks it for good.
@@ -88,9 +115,20 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if !self.finished {
-            self.mark_broken();
-            self.shared.lock().active = false;
+        if self.finished {
+            return;
+        }
+        let phase = self.shared.lock().phase;
+        match phase {
+            // The answers are still owed: the connection stays ACTIVE until they are read.
+            Phase::Awaiting => {}
+            Phase::Idle => self.shared.lock().active = false,
+            Phase::Sending => {
+                self.mark_broken();
+                let mut status = self.shared.lock();
+                status.active = false;
+                status.phase = Phase::Idle;
+            }
         }
     }
 }
@@ -100,12 +138,20 @@ async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, PgError> {
     if guard.is_none() {
         return Err(PgError::Closed);
     }
-    shared.lock().active = true;
-    let mut s = Session {
-        guard,
-        shared,
-        finished: false,
-    };
+    let unsynced = shared.lock().phase == Phase::Awaiting;
+    let mut s = Session::new(guard, shared);
+    if unsynced {
+        // An interrupted op left answers behind (and nobody cancelled it): read them first.
+        let shared = s.shared.clone();
+        let drained = match s.io() {
+            Ok(io) => crate::recover::drain(io, &shared).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = drained {
+            return s.settle(Err(err));
+        }
+        set_phase(&shared, Phase::Sending);
+    }
     if s.io()?.copy != CopyMode::None {
         s.done();
         return Err(PgError::Programming(
@@ -133,13 +179,6 @@ fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
     Ok(list.into_any().unbind())
 }
 
-fn bytes_params(params: &[Option<Bound<'_, PyBytes>>]) -> Vec<Param> {
-    params
-        .iter()
-        .map(|p| p.as_ref().map(|b| b.as_bytes().to_vec()))
-        .collect()
-}
-
 fn new_runtime() -> Result<Arc<Runtime>, PgError> {
     Builder::new_current_thread()
         .enable_all()
@@ -150,7 +189,7 @@ fn new_runtime() -> Result<Arc<Runtime>, PgError> {
 
 /// Open a connection; resolves to a `PgConn`.
 #[pyfunction]
-#[pyo3(signature = (hosts, hostaddrs, ports, user, password, dbname, connect_timeout, startup, sslmode))]
+#[pyo3(signature = (hosts, hostaddrs, ports, user, password, dbname, connect_timeout, startup, sslmode, ssl_options=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn connect_op(
     hosts: Vec<String>,
@@ -162,7 +201,13 @@ pub fn connect_op(
     connect_timeout: Option<f64>,
     startup: Vec<(String, String)>,
     sslmode: String,
+    ssl_options: Vec<(String, String)>,
 ) -> Op {
+    // sslmode "" means "not given" (libpq's default, prefer; sslrootcert=system changes it).
+    let tls = match TlsOptions::from_pairs(&sslmode, &ssl_options) {
+        Ok(tls) => tls,
+        Err(err) => return Op::ready(move |py| Err(to_py(py, err))),
+    };
     let params = Params {
         hosts,
         hostaddrs,
@@ -174,7 +219,7 @@ pub fn connect_op(
             .filter(|t| *t > 0.0)
             .map(|t| Duration::from_secs_f64(t.max(2.0))),
         startup,
-        sslmode,
+        tls,
     };
     let rt = match new_runtime() {
         Ok(rt) => rt,
@@ -189,9 +234,13 @@ pub fn connect_op(
         async move { connect(params, &shared_fut).await },
         move |py, outcome| match outcome {
             Ok((io, target)) => {
+                let ssl_in_use = matches!(io.stream, proto::Stream::Tls(_));
                 let conn = PgConn {
-                    rt: Some(rt_keep),
-                    io: Some(Arc::new(AsyncMutex::new(Some(io)))),
+                    ssl_in_use,
+                    handles: parking_lot::Mutex::new(Some(Handles {
+                        rt: rt_keep,
+                        slot: Arc::new(AsyncMutex::new(Some(io))),
+                    })),
                     shared,
                     target,
                     generation,
@@ -212,9 +261,9 @@ impl PgConn {
                     .into(),
             ));
         }
-        match (&self.rt, &self.io) {
-            (Some(rt), Some(io)) => Ok((rt.clone(), io.clone(), self.shared.clone())),
-            _ => Err(PgError::Closed),
+        match &*self.handles.lock() {
+            Some(h) => Ok((h.rt.clone(), h.slot.clone(), self.shared.clone())),
+            None => Err(PgError::Closed),
         }
     }
 
@@ -251,6 +300,7 @@ impl PgConn {
                     let io = s.io()?;
                     proto::msg_query(&mut io.wbuf, &query)?;
                     io.flush().await?;
+                    set_phase(&shared, Phase::Awaiting);
                     io.collect(&shared, copy).await
                 }
                 .await;
@@ -270,12 +320,16 @@ impl PgConn {
         name: String,
         parse: bool,
         types: Vec<u32>,
-        params: Vec<Option<Bound<'_, PyBytes>>>,
+        params: &Bound<'_, PyAny>,
         formats: Vec<i16>,
         result_format: i16,
         deallocate: Vec<String>,
     ) -> Op {
-        let params = bytes_params(&params);
+        // `params`: an encoded `Params` (crate::encode) or a list of bytes/None.
+        let params = match crate::encode::values_arg(params) {
+            Ok(values) => values,
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
         self.op(
             move |slot, shared| async move {
                 let mut s = session(slot, shared.clone()).await?;
@@ -287,11 +341,13 @@ impl PgConn {
                     if parse {
                         proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
                     }
-                    proto::msg_bind(&mut io.wbuf, &name, &params, &formats, result_format)?;
+                    let width = params.spans.len();
+                    proto::msg_bind(&mut io.wbuf, &name, params.row(0, width), &formats, result_format)?;
                     proto::msg_describe_portal(&mut io.wbuf)?;
                     proto::msg_execute(&mut io.wbuf)?;
                     proto::msg_sync(&mut io.wbuf);
                     io.flush().await?;
+                    set_phase(&shared, Phase::Awaiting);
                     io.collect(&shared, false).await
                 }
                 .await;
@@ -316,11 +372,15 @@ impl PgConn {
         name: String,
         parse: bool,
         types: Vec<u32>,
-        rows: Vec<Vec<Option<Bound<'_, PyBytes>>>>,
+        rows: &Bound<'_, PyAny>,
         formats: Vec<i16>,
         returning: bool,
     ) -> Op {
-        let rows: Vec<Vec<Param>> = rows.iter().map(|r| bytes_params(r)).collect();
+        // `rows`: an encoded `ParamBatch` (crate::encode) or a list of lists of bytes/None.
+        let (values, width, count) = match crate::encode::rows_arg(rows) {
+            Ok(rows) => rows,
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
         self.op(
             move |slot, shared| async move {
                 let mut s = session(slot, shared.clone()).await?;
@@ -329,8 +389,8 @@ impl PgConn {
                     if parse {
                         proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
                     }
-                    for row in &rows {
-                        proto::msg_bind(&mut io.wbuf, &name, row, &formats, 0)?;
+                    for index in 0..count {
+                        proto::msg_bind(&mut io.wbuf, &name, values.row(index, width), &formats, 0)?;
                         if returning {
                             proto::msg_describe_portal(&mut io.wbuf)?;
                         }
@@ -376,12 +436,7 @@ impl PgConn {
         self.op(
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;
-                shared.lock().active = true;
-                let mut s = Session {
-                    guard,
-                    shared: shared.clone(),
-                    finished: false,
-                };
+                let mut s = Session::new(guard, shared.clone());
                 let outcome = async {
                     let io = s.io()?;
                     if io.copy == CopyMode::In {
@@ -407,11 +462,7 @@ impl PgConn {
         self.op(
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;
-                let mut s = Session {
-                    guard,
-                    shared: shared.clone(),
-                    finished: false,
-                };
+                let mut s = Session::new(guard, shared.clone());
                 let outcome = async {
                     let io = s.io()?;
                     if io.copy != CopyMode::Out {
@@ -459,6 +510,8 @@ impl PgConn {
                     return Ok(true);
                 }
                 let mut s = session(slot, shared.clone()).await?;
+                // Nothing is sent: giving up the wait (a timeout, a cancelled task) is harmless.
+                set_phase(&shared, Phase::Idle);
                 let outcome = async {
                     let io = s.io()?;
                     let wait = async {
@@ -503,18 +556,7 @@ impl PgConn {
             (status.pid, status.secret)
         };
         Op::new(
-            async move {
-                let mut stream = target.open().await?;
-                let mut buf = bytes::BytesMut::new();
-                postgres_protocol::message::frontend::cancel_request(pid, secret, &mut buf);
-                match &mut stream {
-                    proto::Stream::Tcp(s) => s.write_all(&buf).await?,
-                    proto::Stream::Unix(s) => s.write_all(&buf).await?,
-                }
-                let mut sink = [0u8; 16];
-                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await;
-                Ok::<(), std::io::Error>(())
-            },
+            async move { crate::recover::cancel_request(&target, pid, secret).await },
             |py, outcome| match outcome {
                 Ok(()) => Ok(py.None()),
                 Err(e) => Err(to_py(
@@ -526,12 +568,19 @@ impl PgConn {
     }
 
     /// Close: send Terminate and drop the socket. Never raises for an already-broken one.
+    ///
+    /// The runtime and the socket leave this object right away: once the op has run, the
+    /// connection's file descriptors are closed, whoever still references the `PgConn`.
     fn close(&self) -> Op {
         self.shared.lock().closed = true;
-        let parts = self.parts();
-        match parts {
-            Err(_) => Op::ready(|py| Ok(py.None())),
-            Ok((rt, slot, _shared)) => Op::on(
+        let handles = self.handles.lock().take();
+        match handles {
+            None => Op::ready(|py| Ok(py.None())),
+            Some(h) if self.generation != fork_generation() => {
+                std::mem::forget(h);
+                Op::ready(|py| Ok(py.None()))
+            }
+            Some(Handles { rt, slot }) => Op::on(
                 Exec::Dedicated(rt),
                 async move {
                     let mut guard = slot.lock_owned().await;
@@ -551,9 +600,38 @@ impl PgConn {
         status.closed = true;
     }
 
+    /// After an interrupted op (Ctrl-C, a cancelled green task): cancel the statement still
+    /// running on the server and read its answers, so the connection stays usable (what
+    /// psycopg does). Gives up after `timeout` seconds and closes the connection.
+    #[pyo3(signature = (timeout=5.0))]
+    fn recover(&self, timeout: f64) -> Op {
+        let target = self.target.clone();
+        let limit = Duration::from_secs_f64(if timeout.is_finite() { timeout.max(0.0) } else { 5.0 });
+        self.op(
+            move |slot, shared| async move {
+                let guard = slot.lock_owned().await;
+                let unsynced = shared.lock().phase == Phase::Awaiting;
+                let mut s = Session::new(guard, shared.clone());
+                let outcome = match s.io() {
+                    Ok(io) if unsynced => {
+                        crate::recover::recover(io, &shared, &target, limit).await
+                    }
+                    _ => Ok(()),
+                };
+                s.settle(outcome)
+            },
+            |py, ()| Ok(py.None()),
+        )
+    }
+
     #[getter]
     fn closed(&self) -> bool {
         self.shared.lock().closed || self.generation != fork_generation()
+    }
+
+    #[getter]
+    fn ssl_in_use(&self) -> bool {
+        self.ssl_in_use
     }
 
     #[getter]
@@ -637,6 +715,7 @@ async fn write_while_reading(io: &mut Io, shared: &Shared) -> Result<Collected, 
     const CHUNK: usize = 256 * 1024;
     if io.wbuf.len() <= CHUNK {
         io.flush().await?;
+        set_phase(shared, Phase::Awaiting);
         return io.collect(shared, false).await;
     }
     let data = io.wbuf.split().freeze();
@@ -650,6 +729,13 @@ async fn write_while_reading(io: &mut Io, shared: &Shared) -> Result<Collected, 
         }
         proto::Stream::Unix(s) => {
             let (r, w) = s.split();
+            (
+                Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+            )
+        }
+        proto::Stream::Tls(s) => {
+            let (r, w) = tokio::io::split(s.as_mut());
             (
                 Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
                 Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,

@@ -2,6 +2,7 @@
 //! SCRAM-SHA-256), then the server's parameters and key data.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -13,6 +14,7 @@ use tokio::net::{TcpStream, UnixStream};
 
 use crate::errors::PgError;
 use crate::proto::{error_fields, Io, Shared, Stream};
+use crate::tls::{self, Negotiated, SslMode, TlsOptions};
 
 /// Connection parameters, already merged from conninfo, keywords and the environment.
 #[derive(Clone, Debug, Default)]
@@ -26,7 +28,7 @@ pub struct Params {
     pub connect_timeout: Option<Duration>,
     /// Startup parameters sent to the server besides user and database.
     pub startup: Vec<(String, String)>,
-    pub sslmode: String,
+    pub tls: TlsOptions,
 }
 
 /// Where the cancel request must go (the address the connection reached).
@@ -43,6 +45,14 @@ impl Target {
                 format!("connection to server at \"{host}\", port {port} failed")
             }
             Target::Unix(path) => format!("connection to server on socket \"{path}\" failed"),
+        }
+    }
+
+    /// The host name a TLS handshake verifies (and sends as SNI).
+    fn tls_host(&self) -> Option<&str> {
+        match self {
+            Target::Tcp(host, _) => Some(host.as_str()),
+            Target::Unix(_) => None,
         }
     }
 
@@ -183,10 +193,74 @@ async fn authenticate(
     }
 }
 
-async fn handshake(params: &Params, target: &Target, shared: &Shared) -> Result<Io, PgError> {
-    let stream = target.open().await.map_err(|e| {
-        PgError::Operational(format!("connection failed: {}: {e}", target.describe()))
+/// Why one connection attempt failed, and whether the server was reached at all (libpq
+/// retries with the other TLS choice only then, for sslmode allow and prefer).
+struct Failed {
+    error: PgError,
+    reached: bool,
+}
+
+impl From<PgError> for Failed {
+    fn from(error: PgError) -> Self {
+        Failed {
+            error,
+            reached: true,
+        }
+    }
+}
+
+impl From<std::io::Error> for Failed {
+    fn from(error: std::io::Error) -> Self {
+        PgError::from(error).into()
+    }
+}
+
+/// Open the socket; with `tls`, ask for TLS first. `mode` decides what a refusal means.
+async fn open_stream(
+    target: &Target,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    mode: SslMode,
+) -> Result<Stream, Failed> {
+    let fail = |error: PgError| Failed {
+        error,
+        reached: true,
+    };
+    let stream = target.open().await.map_err(|e| Failed {
+        error: PgError::Operational(format!("connection failed: {}: {e}", target.describe())),
+        reached: false,
     })?;
+    // TLS only over TCP: libpq never asks for it on a Unix-domain socket.
+    let (Some(config), Some(host)) = (tls, target.tls_host()) else {
+        return Ok(stream);
+    };
+    let tcp = match stream {
+        Stream::Tcp(tcp) => tcp,
+        other => return Ok(other),
+    };
+    let describe = |e: PgError| match e {
+        PgError::Operational(msg) | PgError::Lost(msg) => PgError::Operational(format!(
+            "connection failed: {}: {msg}",
+            target.describe()
+        )),
+        other => other,
+    };
+    match tls::negotiate(tcp, host, config.clone()).await {
+        Ok(Negotiated::Tls(stream)) => Ok(Stream::Tls(stream)),
+        Ok(Negotiated::Refused(_)) if mode.requires_tls() => Err(fail(describe(
+            PgError::Operational("server does not support SSL, but SSL was required".into()),
+        ))),
+        Ok(Negotiated::Refused(tcp)) => Ok(Stream::Tcp(tcp)),
+        Err(e) => Err(fail(describe(e))),
+    }
+}
+
+async fn handshake(
+    params: &Params,
+    target: &Target,
+    shared: &Shared,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<Io, Failed> {
+    let stream = open_stream(target, tls, params.tls.mode).await?;
     let mut io = Io::new(stream);
     let mut startup: Vec<(&str, &str)> = vec![
         ("user", params.user.as_str()),
@@ -212,42 +286,59 @@ async fn handshake(params: &Params, target: &Target, shared: &Shared) -> Result<
                 return Ok(io);
             }
             Message::ErrorResponse(body) => {
-                return Err(server_fatal(target, &error_fields(body.fields())))
+                return Err(server_fatal(target, &error_fields(body.fields())).into())
             }
             _ => {}
         }
     }
 }
 
-/// Try each host in turn; the first that accepts wins.
+/// Try each host in turn; the first that accepts wins. For each host, sslmode decides
+/// whether TLS is asked for, and (allow, prefer) whether a failed attempt is retried with
+/// the other choice, as libpq does.
 pub async fn connect(params: Params, shared: &Shared) -> Result<(Io, Target), PgError> {
-    if matches!(
-        params.sslmode.as_str(),
-        "require" | "verify-ca" | "verify-full"
-    ) {
-        return Err(PgError::NotSupported(format!(
-            "sslmode={} is not supported by this build of balrog.psycopg yet",
-            params.sslmode
-        )));
-    }
+    let mode = params.tls.mode;
+    let config = match mode {
+        SslMode::Disable => None,
+        _ => Some(tls::client_config(&params.tls)?),
+    };
+    // Whether each attempt asks for TLS.
+    let attempts: &[bool] = match mode {
+        SslMode::Disable => &[false],
+        SslMode::Allow => &[false, true],
+        SslMode::Prefer => &[true, false],
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => &[true],
+    };
     let mut last = PgError::Operational("connection failed: no host to connect to".into());
     for target in targets(&params) {
-        let attempt = handshake(&params, &target, shared);
-        let outcome = match params.connect_timeout {
-            Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(PgError::ConnectTimeout(format!(
-                    "connection timeout expired: {}",
-                    target.describe()
-                ))),
-            },
-            None => attempt.await,
-        };
-        match outcome {
-            Ok(io) => return Ok((io, target)),
-            Err(err) => {
-                shared.lock().params = HashMap::new();
-                last = err;
+        for (i, &use_tls) in attempts.iter().enumerate() {
+            let attempt = handshake(&params, &target, shared, config.as_ref().filter(|_| use_tls));
+            let outcome = match params.connect_timeout {
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(Failed {
+                        error: PgError::ConnectTimeout(format!(
+                            "connection timeout expired: {}",
+                            target.describe()
+                        )),
+                        reached: false,
+                    }),
+                },
+                None => attempt.await,
+            };
+            match outcome {
+                Ok(io) => return Ok((io, target)),
+                Err(failed) => {
+                    {
+                        let mut status = shared.lock();
+                        status.params = HashMap::new();
+                    }
+                    last = failed.error;
+                    let retry = failed.reached && i + 1 < attempts.len();
+                    if !retry {
+                        break;
+                    }
+                }
             }
         }
     }

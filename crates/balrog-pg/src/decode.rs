@@ -231,7 +231,10 @@ impl<'py> Ctx<'py> {
             .into_any()),
             Dec::Json => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("json", data))?;
-                self.c.json_loads.bind(py).call1((s,))
+                match json_to_py(py, data)? {
+                    Some(value) => Ok(value),
+                    None => self.c.json_loads.bind(py).call1((s,)),
+                }
             }
             Dec::Uuid => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("uuid", data))?;
@@ -716,5 +719,283 @@ mod tests {
 impl<'py> Ctx<'py> {
     pub fn py(&self) -> Python<'py> {
         self.py
+    }
+}
+
+/// JSON text → the objects `json.loads` returns (dict, list, str, int, float, bool, None),
+/// built directly. Returns None for anything it does not handle exactly as `json.loads`
+/// (NaN/Infinity literals, lone surrogates, malformed text): the caller then asks
+/// `json.loads` itself, for the same result or the same error.
+pub fn json_to_py<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut parser = JsonParser { py, s: text, pos: 0 };
+    parser.skip_ws();
+    let value = match parser.value(0)? {
+        Some(v) => v,
+        None => return Ok(None),
+    };
+    parser.skip_ws();
+    Ok(if parser.pos == text.len() { Some(value) } else { None })
+}
+
+struct JsonParser<'py, 'a> {
+    py: Python<'py>,
+    s: &'a [u8],
+    pos: usize,
+}
+
+/// Deeper documents go to `json.loads` (which raises RecursionError where it must).
+const JSON_MAX_DEPTH: usize = 512;
+
+impl<'py> JsonParser<'py, '_> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if depth > JSON_MAX_DEPTH {
+            return Ok(None);
+        }
+        let py = self.py;
+        match self.s.get(self.pos) {
+            Some(b'{') => {
+                self.pos += 1;
+                let dict = pyo3::types::PyDict::new(py);
+                self.skip_ws();
+                if self.s.get(self.pos) == Some(&b'}') {
+                    self.pos += 1;
+                    return Ok(Some(dict.into_any()));
+                }
+                loop {
+                    self.skip_ws();
+                    if self.s.get(self.pos) != Some(&b'"') {
+                        return Ok(None);
+                    }
+                    let Some(key) = self.string()? else {
+                        return Ok(None);
+                    };
+                    self.skip_ws();
+                    if self.s.get(self.pos) != Some(&b':') {
+                        return Ok(None);
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    let Some(item) = self.value(depth + 1)? else {
+                        return Ok(None);
+                    };
+                    dict.set_item(key, item)?;
+                    self.skip_ws();
+                    match self.s.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Ok(Some(dict.into_any()));
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                let list = PyList::empty(py);
+                self.skip_ws();
+                if self.s.get(self.pos) == Some(&b']') {
+                    self.pos += 1;
+                    return Ok(Some(list.into_any()));
+                }
+                loop {
+                    self.skip_ws();
+                    let Some(item) = self.value(depth + 1)? else {
+                        return Ok(None);
+                    };
+                    list.append(item)?;
+                    self.skip_ws();
+                    match self.s.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(Some(list.into_any()));
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+            }
+            Some(b'"') => Ok(self.string()?.map(|s| s.into_any())),
+            Some(b't') => self.literal(b"true", || pyo3::types::PyBool::new(py, true).to_owned().into_any()),
+            Some(b'f') => self.literal(b"false", || pyo3::types::PyBool::new(py, false).to_owned().into_any()),
+            Some(b'n') => self.literal(b"null", || py.None().into_bound(py)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Ok(None),
+        }
+    }
+
+    fn literal(
+        &mut self,
+        word: &[u8],
+        make: impl FnOnce() -> Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.s[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(Some(make()))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn number(&mut self) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let start = self.pos;
+        if self.s.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        let digits_start = self.pos;
+        while matches!(self.s.get(self.pos), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        let int_digits = &self.s[digits_start..self.pos];
+        // JSON's grammar: no empty integer part, no leading zeros.
+        if int_digits.is_empty() || (int_digits.len() > 1 && int_digits[0] == b'0') {
+            return Ok(None);
+        }
+        let mut is_float = false;
+        if self.s.get(self.pos) == Some(&b'.') {
+            is_float = true;
+            self.pos += 1;
+            let frac_start = self.pos;
+            while matches!(self.s.get(self.pos), Some(b'0'..=b'9')) {
+                self.pos += 1;
+            }
+            if self.pos == frac_start {
+                return Ok(None);
+            }
+        }
+        if let Some(b'e' | b'E') = self.s.get(self.pos) {
+            is_float = true;
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.s.get(self.pos) {
+                self.pos += 1;
+            }
+            let exp_start = self.pos;
+            while matches!(self.s.get(self.pos), Some(b'0'..=b'9')) {
+                self.pos += 1;
+            }
+            if self.pos == exp_start {
+                return Ok(None);
+            }
+        }
+        // Only ASCII digits and signs were accepted above.
+        let text = std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("");
+        let py = self.py;
+        if is_float {
+            return match text.parse::<f64>() {
+                Ok(v) => Ok(Some(v.into_bound_py_any(py)?)),
+                Err(_) => Ok(None),
+            };
+        }
+        match text.parse::<i64>() {
+            Ok(v) => Ok(Some(v.into_bound_py_any(py)?)),
+            Err(_) => Ok(Some(py.get_type::<pyo3::types::PyInt>().call1((text,))?)),
+        }
+    }
+
+    /// A string starting at the opening quote.
+    fn string(&mut self) -> PyResult<Option<Bound<'py, PyString>>> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path: no escapes.
+        while let Some(&c) = self.s.get(self.pos) {
+            match c {
+                b'"' => {
+                    let Ok(text) = std::str::from_utf8(&self.s[start..self.pos]) else {
+                        return Ok(None);
+                    };
+                    self.pos += 1;
+                    return Ok(Some(PyString::new(self.py, text)));
+                }
+                b'\\' => break,
+                // Control characters are not allowed raw in JSON strings.
+                0..=0x1f => return Ok(None),
+                _ => self.pos += 1,
+            }
+        }
+        let mut out = String::new();
+        let Ok(head) = std::str::from_utf8(&self.s[start..self.pos]) else {
+            return Ok(None);
+        };
+        out.push_str(head);
+        loop {
+            let run_start = self.pos;
+            while let Some(&c) = self.s.get(self.pos) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            let Ok(run) = std::str::from_utf8(&self.s[run_start..self.pos]) else {
+                return Ok(None);
+            };
+            out.push_str(run);
+            match self.s.get(self.pos) {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Some(PyString::new(self.py, &out)));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let Some(&esc) = self.s.get(self.pos) else {
+                        return Ok(None);
+                    };
+                    self.pos += 1;
+                    match esc {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let Some(first) = self.hex4() else {
+                                return Ok(None);
+                            };
+                            let code = if (0xD800..0xDC00).contains(&first) {
+                                // A high surrogate must pair with a low one; a lone one is
+                                // left to json.loads (a Rust string cannot hold it).
+                                if self.s.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                                    return Ok(None);
+                                }
+                                self.pos += 2;
+                                let Some(second) = self.hex4() else {
+                                    return Ok(None);
+                                };
+                                if !(0xDC00..0xE000).contains(&second) {
+                                    return Ok(None);
+                                }
+                                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                            } else {
+                                first
+                            };
+                            match char::from_u32(code) {
+                                Some(ch) => out.push(ch),
+                                None => return Ok(None),
+                            }
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.s.get(self.pos..self.pos + 4)?;
+        let text = std::str::from_utf8(digits).ok()?;
+        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.pos += 4;
+        u32::from_str_radix(text, 16).ok()
     }
 }

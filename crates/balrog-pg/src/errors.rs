@@ -23,8 +23,6 @@ pub enum PgError {
     Data(String),
     /// psycopg's OperationalError (connection failures, timeouts).
     Operational(String),
-    /// psycopg's NotSupportedError.
-    NotSupported(String),
     /// A connection attempt ran out of time (psycopg's ConnectionTimeout).
     ConnectTimeout(String),
 }
@@ -78,7 +76,6 @@ pub fn to_py(py: Python<'_>, err: PgError) -> PyErr {
         PgError::Programming(msg) => by_name(py, "ProgrammingError", msg),
         PgError::Data(msg) => by_name(py, "DataError", msg),
         PgError::Operational(msg) => by_name(py, "OperationalError", msg),
-        PgError::NotSupported(msg) => by_name(py, "NotSupportedError", msg),
         PgError::ConnectTimeout(msg) => {
             let timeout = errors_module(py).and_then(|m| m.getattr("ConnectionTimeout"));
             match timeout {

@@ -8,11 +8,15 @@
 //! rows kept raw until Python fetches them.
 
 mod conn;
+mod copy_format;
 mod connect;
 mod decode;
+mod encode;
 mod errors;
 mod proto;
+mod recover;
 mod result;
+mod tls;
 
 use pyo3::prelude::*;
 
@@ -22,6 +26,11 @@ fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<result::PgResult>()?;
     m.add_function(wrap_pyfunction!(conn::connect_op, m)?)?;
     m.add_function(wrap_pyfunction!(decode_value, m)?)?;
+    m.add_class::<encode::Params>()?;
+    m.add_class::<copy_format::CopyBuffer>()?;
+    m.add_class::<encode::ParamBatch>()?;
+    m.add_function(wrap_pyfunction!(encode::encode_params, m)?)?;
+    m.add_function(wrap_pyfunction!(encode::encode_many, m)?)?;
     Ok(())
 }
 

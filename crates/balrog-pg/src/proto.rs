@@ -16,10 +16,11 @@ use tokio::net::{TcpStream, UnixStream};
 
 use crate::errors::PgError;
 
-/// A connected socket (TCP or Unix-domain).
+/// A connected socket (TCP or Unix-domain), or TCP with TLS (tls.rs).
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 impl AsyncRead for Stream {
@@ -31,6 +32,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -44,18 +46,21 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct Status {
     pub broken: bool,
     /// An op is between sending and its ReadyForQuery.
     pub active: bool,
+    /// Where the op holding the socket is in its exchange (see recover.rs).
+    pub phase: crate::recover::Phase,
 }
 
 pub type Shared = Mutex<Status>;
@@ -103,6 +110,8 @@ pub struct ResultSet {
     pub columns: Option<Vec<Column>>,
     pub rows: Vec<DataRowBody>,
     pub tag: Option<String>,
+    /// For a COPY response: the overall format is binary.
+    pub copy_binary: bool,
 }
 
 pub fn parse_columns(body: &RowDescriptionBody) -> Result<Vec<Column>, PgError> {
@@ -210,19 +219,21 @@ pub fn msg_parse(
     })
 }
 
-pub type Param = Option<Vec<u8>>;
-
-pub fn msg_bind(
+/// Bind the unnamed portal to statement `stmt` with `params` (None for NULL).
+pub fn msg_bind<'a>(
     buf: &mut BytesMut,
     stmt: &str,
-    params: &[Param],
+    params: impl ExactSizeIterator<Item = Option<&'a [u8]>>,
     formats: &[i16],
     result_format: i16,
 ) -> Result<(), PgError> {
     message(buf, b'B', |b| {
         b.put_u8(0); // unnamed portal
         put_cstr(b, stmt.as_bytes())?;
-        b.put_i16(formats.len() as i16);
+        b.put_i16(
+            i16::try_from(formats.len())
+                .map_err(|_| PgError::Programming("too many parameters".into()))?,
+        );
         for f in formats {
             b.put_i16(*f);
         }
@@ -396,9 +407,10 @@ impl Io {
                     shared.lock().tx_status = body.status();
                     return Ok(out);
                 }
-                Message::CopyInResponse(_) => {
+                Message::CopyInResponse(body) => {
                     if stop_at_copy {
                         self.copy = CopyMode::In;
+                        current.copy_binary = body.format() == 1;
                         current.status = COPY_IN;
                         out.results.push(std::mem::take(&mut current));
                         return Ok(out);
@@ -410,9 +422,10 @@ impl Io {
                     self.flush().await?;
                     out.copy_refused = true;
                 }
-                Message::CopyOutResponse(_) => {
+                Message::CopyOutResponse(body) => {
                     if stop_at_copy {
                         self.copy = CopyMode::Out;
+                        current.copy_binary = body.format() == 1;
                         current.status = COPY_OUT;
                         out.results.push(std::mem::take(&mut current));
                         return Ok(out);

@@ -24,6 +24,7 @@ pub struct PgResult {
     columns: Vec<Column>,
     rows: Vec<DataRowBody>,
     tag: Option<String>,
+    copy_binary: bool,
     loaders: Mutex<Option<Arc<Loaders>>>,
 }
 
@@ -34,6 +35,7 @@ impl PgResult {
             columns: set.columns.unwrap_or_default(),
             rows: set.rows,
             tag: set.tag,
+            copy_binary: set.copy_binary,
             loaders: Mutex::new(None),
         }
     }
@@ -97,6 +99,12 @@ impl PgResult {
     #[getter]
     fn status(&self) -> u8 {
         self.status
+    }
+
+    /// For a COPY result: the data is in binary format.
+    #[getter]
+    fn copy_binary(&self) -> bool {
+        self.copy_binary
     }
 
     #[getter]

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -49,7 +49,7 @@ pub struct Config {
 /// One data frame as delivered to `recv`: decompressed, validated.
 pub struct Fragment {
     pub text: bool,
-    pub data: Vec<u8>,
+    pub data: BytesMut,
     pub fin: bool,
 }
 
@@ -324,7 +324,7 @@ impl Shared {
     // ---- receiving ----------------------------------------------------------------------
 
     /// Take a complete message if one is queued.
-    pub fn take_message(&self) -> Option<(bool, Vec<u8>)> {
+    pub fn take_message(&self) -> Option<(bool, BytesMut)> {
         let mut inner = self.inner.lock();
         if inner.complete == 0 {
             return None;
@@ -791,11 +791,11 @@ async fn read_loop(shared: &Arc<Shared>, io: &mut ReadIo, leftover: BytesMut) ->
                 buf.reserve(total - buf.len());
                 break;
             }
-            let frame = buf.split_to(total);
+            // The payload keeps sharing the read buffer's allocation: no copy.
+            let payload = buf.split_to(total).split_off(header.header_len);
             if discard {
                 continue;
             }
-            let payload = &frame[header.header_len..];
             if let Err(failure) = handle_frame(
                 shared,
                 &mut asm,
@@ -896,20 +896,20 @@ async fn handle_frame(
     opcode: u8,
     fin: bool,
     rsv1: bool,
-    payload: &[u8],
+    payload: BytesMut,
 ) -> Result<(), Failure> {
     match opcode {
         OP_PING => {
             if shared.phase() == Phase::Open {
-                let _ = shared.send(OP_PONG, payload, true).await;
+                let _ = shared.send(OP_PONG, &payload, true).await;
             }
             Ok(())
         }
         OP_PONG => {
-            acknowledge(shared, payload);
+            acknowledge(shared, &payload);
             Ok(())
         }
-        OP_CLOSE => handle_close(shared, asm, payload).await,
+        OP_CLOSE => handle_close(shared, asm, &payload).await,
         OP_TEXT | OP_BINARY | OP_CONT => handle_data(shared, asm, opcode, fin, rsv1, payload),
         _ => Err(Failure::protocol("invalid opcode")),
     }
@@ -1016,7 +1016,7 @@ fn handle_data(
     opcode: u8,
     fin: bool,
     rsv1: bool,
-    payload: &[u8],
+    payload: BytesMut,
 ) -> Result<(), Failure> {
     let config = &shared.config;
     let first = opcode != OP_CONT;
@@ -1039,8 +1039,8 @@ fn handle_data(
         };
         let mut out = Vec::new();
         let limit = config.max_message.map(|m| m.saturating_sub(asm.size));
-        match inflater.inflate_frame(payload, fin, &mut out, limit) {
-            Ok(()) => out,
+        match inflater.inflate_frame(&payload, fin, &mut out, limit) {
+            Ok(()) => BytesMut::from(Bytes::from(out)),
             Err(InflateError::TooBig) => {
                 let max = limit.unwrap_or(0) as u64;
                 let current = (!first).then_some(asm.size as u64);
@@ -1050,8 +1050,11 @@ fn handle_data(
                 return Err(Failure::protocol(format!("decompression failed: {msg}")));
             }
         }
+    } else if payload.len() < 4096 {
+        // A small payload is copied so it does not pin the whole read buffer while queued.
+        BytesMut::from(&payload[..])
     } else {
-        payload.to_vec()
+        payload
     };
     if text {
         asm.utf8.feed(&data, fin).map_err(Failure::unicode)?;
@@ -1062,7 +1065,16 @@ fn handle_data(
     }
     {
         let mut inner = shared.inner.lock();
-        inner.frames.push_back(Fragment { text, data, fin });
+        // Fragments of a message nobody has taken yet are merged, so a message occupies one
+        // queue slot however many frames carry it (max_queue counts messages, and a
+        // message of 65,536 fragments cannot stall on it).
+        match inner.frames.back_mut() {
+            Some(last) if !first && !last.fin => {
+                last.data.extend_from_slice(&data);
+                last.fin = fin;
+            }
+            _ => inner.frames.push_back(Fragment { text, data, fin }),
+        }
         if fin {
             inner.complete += 1;
         }

@@ -16,4 +16,5 @@ urlpatterns = [
     path("async-view/", views.async_view),
     path("async-unsafe/", views.async_unsafe),
     path("spawn/", views.spawn),
+    path("wait-for-disconnect/", views.wait_for_disconnect),
 ]

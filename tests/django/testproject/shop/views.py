@@ -157,6 +157,18 @@ async def async_unsafe(request):
     return JsonResponse({"raised": None})
 
 
+def wait_for_disconnect(request):
+    """Waits (green) until the client goes away; the cancellation arrives here as in Django."""
+    name = request.GET["name"]
+    Event.objects.create(name=f"{name}:started")
+    try:
+        balrog.sleep(600)
+    except asyncio.CancelledError:
+        Event.objects.create(name=f"{name}:cancelled")
+        raise
+    return JsonResponse({"cancelled": False})
+
+
 def spawn(request):
     """Green tasks started by a view get connections of their own."""
 

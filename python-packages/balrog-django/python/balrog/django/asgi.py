@@ -59,6 +59,26 @@ async def _close_async_iterator(iterator: Any) -> None:
         await aclose()
 
 
+class _Sender:
+    """The ASGI ``send`` callable, made callable from the green task.
+
+    Each call is one trip to the loop (the green task waits while the messages go out in
+    order), so a whole non-streaming response costs one switch.
+    """
+
+    __slots__ = ("_send_all",)
+
+    def __init__(self, send: Send) -> None:
+        async def send_all(messages: tuple[Message, ...]) -> None:
+            for message in messages:
+                await send(message)
+
+        self._send_all = balrog.hide(send_all)
+
+    def __call__(self, *messages: Message) -> None:
+        self._send_all(messages)
+
+
 _next_part_sync = balrog.hide(_next_part)
 _close_async_iterator_sync = balrog.hide(_close_async_iterator)
 
@@ -105,7 +125,7 @@ class GreenASGIHandler(ASGIHandler):
 
     def _serve(self, scope: Scope, body_file: IO[bytes], send: Send) -> None:
         """The sync request cycle, from request_started to request_finished."""
-        send_sync = balrog.hide(send)
+        send_sync = _Sender(send)
         response: HttpResponseBase | None = None
         broken = True
         try:
@@ -133,7 +153,7 @@ class GreenASGIHandler(ASGIHandler):
         finally:
             release_task_connections(broken=broken)
 
-    def _send_response(self, response: HttpResponseBase, send: Callable[[Message], None]) -> None:
+    def _send_response(self, response: HttpResponseBase, send: _Sender) -> None:
         headers = []
         for header, value in response.items():
             name = header.encode("ascii") if isinstance(header, str) else header
@@ -141,15 +161,20 @@ class GreenASGIHandler(ASGIHandler):
             headers.append((bytes(name), bytes(raw)))
         for cookie in response.cookies.values():
             headers.append((b"Set-Cookie", cookie.output(header="").encode("ascii").strip()))
-        send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        start = {"type": "http.response.start", "status": response.status_code, "headers": headers}
         if response.streaming:
+            send(start)
             for part in self._streamed_parts(response):
                 for chunk, _ in self.chunk_bytes(part):
                     send({"type": "http.response.body", "body": chunk, "more_body": True})
             send({"type": "http.response.body"})
         else:
-            for chunk, last in self.chunk_bytes(response.content):  # type: ignore[attr-defined]
-                send({"type": "http.response.body", "body": chunk, "more_body": not last})
+            # One trip to the loop for the whole response.
+            body = [
+                {"type": "http.response.body", "body": chunk, "more_body": not last}
+                for chunk, last in self.chunk_bytes(response.content)  # type: ignore[attr-defined]
+            ]
+            send(start, *body)
 
     @staticmethod
     def _streamed_parts(response: Any) -> Any:

@@ -8,6 +8,7 @@ proxy settings, applies retries, and turns the native result into a :class:`Resp
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ from .exceptions import (
     RetryError,
 )
 from .models import Response
+from .structures import CaseInsensitiveDict
 from .utils import (
     get_auth_from_url,
     get_encoding_from_headers,
@@ -238,10 +240,31 @@ def _explain(exc: RequestException, request: Any, read_timeout: float | None) ->
         text = message
     # requests attaches the request to failures of the exchange, not to body read errors.
     attach = not isinstance(exc, (ChunkedEncodingError, ContentDecodingError))
-    explained = type(exc)(text, request=request if attach else None)
+    # requests wraps urllib3's exception (args[0] is the exception, str() is its message);
+    # code reads e.args[0].reason or e.args[0].args[0], so the same shape is kept.
+    cause: Any = text
+    if isinstance(exc, ReadTimeout):
+        cause = ReadTimeoutError(text)
+    elif getattr(exc, "_balrog_connect_phase", False):
+        cause = MaxRetryError(text, url=request.path_url, reason=message)
+    explained = type(exc)(cause, request=request if attach else None)
     if hasattr(exc, "_balrog_connect_phase"):
         explained._balrog_connect_phase = True  # type: ignore[attr-defined]
     return explained
+
+
+class ReadTimeoutError(TimeoutError):
+    """What ``ReadTimeout.args[0]`` is (urllib3's class of that name in requests)."""
+
+
+class MaxRetryError(Exception):
+    """What a connection failure's ``args[0]`` is (as urllib3's ``MaxRetryError``)."""
+
+    def __init__(self, message: str, url: str | None = None, reason: Any = None) -> None:
+        super().__init__(message)
+        self.pool = None
+        self.url = url
+        self.reason = reason
 
 
 class HTTPAdapter(BaseAdapter):
@@ -302,6 +325,9 @@ class HTTPAdapter(BaseAdapter):
                 raise OSError(f"Could not find the TLS key file, invalid path: {key_file}")
 
     def _client(self, url: str, verify: Any, cert: Any, proxy: str | None, connect: float | None) -> Any:
+        if not url.startswith("https:"):
+            # Plain HTTP never uses TLS settings: requests does not even look at them.
+            verify, cert = True, None
         key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy, connect)
         client = self._clients.get(key)
         if client is not None:
@@ -333,8 +359,14 @@ class HTTPAdapter(BaseAdapter):
         """A :class:`Response` from a native result (``RawResponse``)."""
         response = Response()
         response.status_code = resp.status
-        response.headers = resp.headers
-        response.encoding = get_encoding_from_headers(response.headers)
+        pairs = getattr(resp, "_header_list", None)
+        if pairs is not None:
+            # Built lazily from the pairs (requests copies raw.headers: a dict of its own).
+            response._header_pairs = pairs
+            response.encoding = get_encoding_from_headers(_ContentTypeOnly(pairs))
+        else:
+            response.headers = CaseInsensitiveDict(getattr(resp, "headers", {}))
+            response.encoding = get_encoding_from_headers(response.headers)
         response.raw = resp
         response.reason = resp.reason
         url = req.url
@@ -371,6 +403,8 @@ class HTTPAdapter(BaseAdapter):
         proxy = select_proxy(request.url, proxies)
         if not proxy:
             return None
+        if not _has_host(proxy):
+            raise InvalidProxyURL("Please check proxy URL. It is malformed and could be missing the host.")
         proxy = prepend_scheme_if_needed(proxy, "http")
         parts = urlsplit(proxy)
         if not parts.hostname:
@@ -449,9 +483,46 @@ class HTTPAdapter(BaseAdapter):
 
     def close(self) -> None:
         """Drop the pooled connections."""
+        # Code written for requests may keep its own managers here; requests clears them.
+        for manager in self.proxy_manager.values():
+            manager.clear()
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+
+
+# urllib3's reading of a URL (requests validates proxy URLs with it): text before the first
+# ":" is a scheme when it looks like one, and only "//" introduces a host.
+_LOOKS_LIKE_SCHEME = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+-]*:|/)")
+_AUTHORITY = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?(?://([^\\/?#]*))?", re.DOTALL)
+
+
+def _has_host(url: str) -> bool:
+    """Whether urllib3 would find a host in ``url`` ("http:/x:1" and "http://:1" have none)."""
+    if not _LOOKS_LIKE_SCHEME.match(url):
+        url = "//" + url
+    match = _AUTHORITY.match(url)
+    authority = match.group(1) if match else None
+    if not authority:
+        return False
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return len(host) > 2
+    return bool(host.partition(":")[0])
+
+
+class _ContentTypeOnly:
+    """The Content-Type of a header list, looked up as ``headers.get`` would find it."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def get(self, name: str, default: Any = None) -> Any:
+        wanted = name.lower()
+        values = [value for key, value in self._pairs if key.lower() == wanted]
+        return ", ".join(values) if values else default
 
 
 def _header(pairs: list[tuple[str, str]], name: str) -> str | None:

@@ -33,6 +33,8 @@ from urllib.request import (
 is_py2 = False
 is_py3 = True
 has_simplejson = False
+# balrog has no urllib3 underneath; where the two urllib3 majors differ it acts like 2.x.
+is_urllib3_1 = False
 JSONDecodeError = json.JSONDecodeError
 
 builtin_str = str
@@ -64,6 +66,7 @@ __all__ = [
     "integer_types",
     "is_py2",
     "is_py3",
+    "is_urllib3_1",
     "numeric_types",
     "parse_http_list",
     "proxy_bypass",

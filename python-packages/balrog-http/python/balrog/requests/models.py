@@ -11,12 +11,17 @@ from urllib.parse import urlencode, urlsplit, urlunparse
 
 from . import _encoding
 from ._multipart import encode_multipart
+from ._raw import headers_from_list
 from .cookies import _copy_cookie_jar, cookiejar_from_dict, extract_cookies_to_jar, get_cookie_header
 from .exceptions import (
+    ChunkedEncodingError,
+    ConnectionError,
+    ContentDecodingError,
     HTTPError,
     InvalidJSONError,
     InvalidURL,
     MissingSchema,
+    SSLError,
     StreamConsumedError,
 )
 from .exceptions import JSONDecodeError as RequestsJSONDecodeError
@@ -251,7 +256,9 @@ def _prepare_url(url: str, params: Any) -> str:
         host = _idna_host(host)
     elif host.startswith(("*", ".")):
         raise InvalidURL("URL has an invalid label.")
-    host = host.lower()
+    if scheme in ("http", "https"):
+        # urllib3 normalises the host of http(s) URLs only ("http+unix://%2Fsock" keeps case).
+        host = host.lower()
     netloc = host
     if port:
         netloc += ":" + port
@@ -441,6 +448,8 @@ class PreparedRequest(RequestEncodingMixin, RequestHooksMixin):
     def prepare_cookies(self, cookies: Any) -> None:
         """Add the Cookie header for ``cookies`` (a jar or dict) unless one is set already."""
         if cookies is None:
+            # requests keeps an empty jar here (redirect handling merges into it).
+            self._cookies = cookiejar_from_dict(None)
             return
         if isinstance(cookies, CookieJar):
             self._cookies = cookies
@@ -456,6 +465,25 @@ class PreparedRequest(RequestEncodingMixin, RequestHooksMixin):
         hooks = hooks or []
         for event in hooks:
             self.register_hook(event, hooks[event])
+
+
+# A ``raw`` set by a custom adapter may be a urllib3 response: its failures become requests'
+# exceptions as they do in requests. Matched by class name, so urllib3 need not be installed.
+_URLLIB3_ERRORS = {
+    "ProtocolError": ChunkedEncodingError,
+    "DecodeError": ContentDecodingError,
+    "ReadTimeoutError": ConnectionError,
+    "SSLError": SSLError,
+}
+
+
+def _from_urllib3(exc: Exception) -> Exception | None:
+    for cls in type(exc).__mro__:
+        if cls.__module__.startswith("urllib3"):
+            target = _URLLIB3_ERRORS.get(cls.__name__)
+            if target is not None:
+                return target(exc)
+    return None
 
 
 class Response:
@@ -479,7 +507,10 @@ class Response:
         self._content_consumed = False
         self._next: PreparedRequest | None = None
         self.status_code: int = None  # type: ignore[assignment]
-        self.headers = CaseInsensitiveDict()
+        self._headers: CaseInsensitiveDict | None = None
+        # (name, value) pairs as received: ``headers`` is built from them when first used,
+        # since most code never looks at the headers of most responses.
+        self._header_pairs: list[tuple[str, str]] | None = None
         self.raw: Any = None
         self.url: str = None  # type: ignore[assignment]
         self.encoding: str | None = None
@@ -489,6 +520,19 @@ class Response:
         self.elapsed = datetime.timedelta(0)
         self.request: PreparedRequest = None  # type: ignore[assignment]
         self.connection: Any = None
+
+    @property
+    def headers(self) -> CaseInsensitiveDict:
+        """The response headers (a CaseInsensitiveDict; repeated ones joined with ", ")."""
+        headers = self._headers
+        if headers is None:
+            pairs = self._header_pairs
+            headers = self._headers = headers_from_list(pairs) if pairs is not None else CaseInsensitiveDict()
+        return headers
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._headers = value
 
     @property
     def cookies(self) -> Any:
@@ -547,13 +591,18 @@ class Response:
     @property
     def is_redirect(self) -> bool:
         """True for a redirect that would be followed automatically."""
-        return "location" in self.headers and self.status_code in REDIRECT_STATI
+        # The status first: it settles most responses without building the headers.
+        return self.status_code in REDIRECT_STATI and "location" in self.headers
 
     @property
     def is_permanent_redirect(self) -> bool:
-        return "location" in self.headers and self.status_code in (
-            codes.moved_permanently,
-            codes.permanent_redirect,
+        return (
+            self.status_code
+            in (
+                codes.moved_permanently,
+                codes.permanent_redirect,
+            )
+            and "location" in self.headers
         )
 
     @property
@@ -585,14 +634,20 @@ class Response:
 
     def _generate(self, chunk_size: int | None) -> Iterator[bytes]:
         raw = self.raw
-        if hasattr(raw, "stream"):
-            yield from raw.stream(chunk_size, decode_content=True)
-        else:
-            while True:
-                chunk = raw.read(chunk_size)
-                if not chunk:
-                    break
-                yield chunk
+        try:
+            if hasattr(raw, "stream"):
+                yield from raw.stream(chunk_size, decode_content=True)
+            else:
+                while True:
+                    chunk = raw.read(chunk_size)
+                    if not chunk:
+                        break
+                    yield chunk
+        except Exception as exc:
+            translated = _from_urllib3(exc)
+            if translated is None:
+                raise
+            raise translated from exc
         self._content_consumed = True
 
     def iter_lines(

@@ -10,4 +10,11 @@ from typing import Any
 def __getattr__(name: str) -> Any:
     if name in ("urllib3", "idna"):
         return importlib.import_module(name)
+    if name == "chardet":
+        # requests exposes whichever detector it uses under this name.
+        for module in ("chardet", "charset_normalizer"):
+            try:
+                return importlib.import_module(module)
+            except ImportError:
+                continue
     raise AttributeError(name)

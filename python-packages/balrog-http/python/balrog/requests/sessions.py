@@ -58,7 +58,11 @@ def merge_setting(request_setting: Any, session_setting: Any, dict_class: Any = 
     if not request_setting:
         # The common case (no per-request value): a copy of the session's, minus Nones.
         merged = dict_class(session_setting)
-        if None in merged.values():
+        # CaseInsensitiveDict's store is scanned directly: its values() view walks the
+        # mapping through Python-level __iter__/__getitem__ calls.
+        store = getattr(merged, "_store", None)
+        values = (pair[1] for pair in store.values()) if store is not None else merged.values()
+        if None in values:
             for key in [k for k, v in merged.items() if v is None]:
                 del merged[key]
         return merged
@@ -108,8 +112,18 @@ def _env(name: str) -> Any:
     return _ENVIRON_DATA.get(key)
 
 
+_PROXY_ENV_KEYS = tuple(map(os.fsencode, _PROXY_ENV_NAMES))
+
+
+def _proxy_env_snapshot() -> tuple[Any, ...]:
+    """The proxy variables' raw values, read in one C-level pass over the environment."""
+    if _ENVIRON_DATA is None:
+        return tuple(map(os.environ.get, _PROXY_ENV_NAMES))
+    return tuple(map(_ENVIRON_DATA.get, _PROXY_ENV_KEYS))
+
+
 def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
-    snapshot = tuple(map(_env, _PROXY_ENV_NAMES))
+    snapshot = _proxy_env_snapshot()
     origin = url.split("/", 3)[:3]
     key = (snapshot, no_proxy, *origin)
     found = _env_proxy_cache.get(key)
@@ -178,8 +192,9 @@ class SessionRedirectMixin:
         previous_fragment = urlparse(req.url).fragment
         while url:
             prepared_request = req.copy()
+            # Each response's history is the chain before it (never itself).
+            resp.history = hist[:]
             hist.append(resp)
-            resp.history = hist[1:]
             try:
                 _ = resp.content  # read the body now
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):

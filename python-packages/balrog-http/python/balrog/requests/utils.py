@@ -9,14 +9,23 @@ import os
 import re
 import socket
 import struct
+import tempfile
 import warnings
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlparse, urlunparse
-from urllib.request import getproxies, parse_http_list, proxy_bypass
+from urllib.request import (
+    getproxies,
+    getproxies_environment,
+    parse_http_list,
+    proxy_bypass,
+    proxy_bypass_environment,
+)
 
 from .__version__ import __version__
+from ._internal_utils import HEADER_VALIDATORS, to_native_string, unicode_is_ascii
 from .cookies import cookiejar_from_dict
 from .exceptions import FileModeWarning, InvalidHeader, InvalidURL, UnrewindableBodyError
 from .structures import CaseInsensitiveDict
@@ -32,12 +41,15 @@ __all__ = [
     "default_user_agent",
     "dict_from_cookiejar",
     "dotted_netmask",
+    "extract_zipped_paths",
     "from_key_val_list",
     "get_auth_from_url",
     "get_encoding_from_headers",
     "get_encodings_from_content",
     "get_environ_proxies",
     "get_netrc_auth",
+    "get_unicode_from_response",
+    "getproxies_environment",
     "guess_filename",
     "guess_json_utf",
     "is_ipv4_address",
@@ -47,6 +59,7 @@ __all__ = [
     "parse_header_links",
     "parse_list_header",
     "prepend_scheme_if_needed",
+    "proxy_bypass_environment",
     "requote_uri",
     "resolve_proxies",
     "rewind_body",
@@ -56,6 +69,8 @@ __all__ = [
     "stream_decode_response_unicode",
     "super_len",
     "to_key_val_list",
+    "to_native_string",
+    "unicode_is_ascii",
     "unquote_header_value",
     "unquote_unreserved",
     "urldefragauth",
@@ -129,15 +144,22 @@ def super_len(o: Any) -> int:
     return max(0, total_length - current_position)
 
 
-_netrc_candidates: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+_netrc_candidates: dict[tuple[Any, Any], tuple[str, ...]] = {}
+
+
+_ENVIRON_DATA = getattr(os.environ, "_data", None)
 
 
 def _netrc_paths() -> tuple[str, ...]:
     # Expanding "~" on every request is measurable; the answer only changes with the env.
-    key = (os.environ.get("NETRC"), os.environ.get("HOME"))
+    if _ENVIRON_DATA is not None:
+        # Raw bytes straight from CPython's store: no decoding on every request.
+        key: tuple[Any, Any] = (_ENVIRON_DATA.get(b"NETRC"), _ENVIRON_DATA.get(b"HOME"))
+    else:
+        key = (os.environ.get("NETRC"), os.environ.get("HOME"))
     paths = _netrc_candidates.get(key)
     if paths is None:
-        netrc_file = key[0]
+        netrc_file = os.environ.get("NETRC")
         candidates = (netrc_file,) if netrc_file is not None else tuple(f"~/{name}" for name in NETRC_FILES)
         try:
             paths = tuple(os.path.expanduser(candidate) for candidate in candidates)
@@ -168,7 +190,8 @@ def get_netrc_auth(url: str, raise_errors: bool = False) -> tuple[str, str] | No
             if raise_errors:
                 raise
             return None
-        if found:
+        # A bare "default" entry gives ("", "", "") or None: no credentials at all.
+        if found and any(found):
             login = 0 if found[0] else 1
             return (found[login] or "", found[2] or "")
         return None
@@ -244,6 +267,68 @@ def add_dict_to_cookiejar(cj: Any, cookie_dict: dict[str, Any]) -> Any:
     return cookiejar_from_dict(cookie_dict, cj)
 
 
+def extract_zipped_paths(path: str) -> str:
+    """A real file for ``path``, extracting it first when it lies inside a zip archive.
+
+    A CA bundle shipped inside a zipped application (zipimport) has no path OpenSSL or
+    rustls can open; requests extracts it to the temporary directory, and so do we.
+    """
+    if os.path.exists(path):
+        return path
+    archive, member = os.path.split(path)
+    while archive and not os.path.exists(archive):
+        archive, prefix = os.path.split(archive)
+        if not prefix:
+            # The root of the drive: nothing on the way up exists.
+            break
+        member = "/".join([prefix, member])
+    if not zipfile.is_zipfile(archive):
+        return path
+    with zipfile.ZipFile(archive) as zipped:
+        if member not in zipped.namelist():
+            return path
+        target = os.path.join(tempfile.gettempdir(), *member.split("/"))
+        if not os.path.exists(target):
+            with atomic_open(target) as handle:
+                handle.write(zipped.read(member))
+    return target
+
+
+@contextlib.contextmanager
+def atomic_open(filename: str) -> Iterator[Any]:
+    """Write a file under a temporary name and move it into place once complete."""
+    folder = os.path.dirname(filename) or "."
+    os.makedirs(folder, exist_ok=True)
+    handle_fd, temp_name = tempfile.mkstemp(dir=folder)
+    try:
+        with os.fdopen(handle_fd, "wb") as handle:
+            yield handle
+        os.replace(temp_name, filename)
+    except BaseException:
+        os.remove(temp_name)
+        raise
+
+
+def get_unicode_from_response(r: Any) -> str:
+    """The body as text (deprecated in requests; ``Response.text`` is the way)."""
+    warnings.warn(
+        "In requests 3.0, get_unicode_from_response will be removed. For more information, "
+        "please see the discussion on issue #2266. (This warning should only appear once.)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    encoding = get_encoding_from_headers(r.headers)
+    if encoding:
+        try:
+            return str(r.content, encoding)
+        except UnicodeError:
+            pass
+    try:
+        return str(r.content, encoding or "utf-8", errors="replace")
+    except (LookupError, TypeError):
+        return str(r.content, errors="replace")
+
+
 def get_encodings_from_content(content: str) -> list[str]:
     """Charsets declared in an HTML/XML document (deprecated in requests, kept for callers)."""
     charset_re = re.compile(r'<meta.*?charset=["\']*(.+?)["\'>]', flags=re.I)
@@ -259,14 +344,11 @@ def _parse_content_type_header(header: str) -> tuple[str, dict[str, Any]]:
     strip_chars = "\"' "
     for param in params:
         param = param.strip()
-        if not param:
-            continue
-        key, value = param, True
         index = param.find("=")
+        # A parameter without "=" carries no value: requests drops it.
         if index != -1:
             key = param[:index].strip(strip_chars)
-            value = param[index + 1 :].strip(strip_chars)
-        params_dict[key.lower()] = value
+            params_dict[key.lower()] = param[index + 1 :].strip(strip_chars)
     return content_type, params_dict
 
 
@@ -427,6 +509,11 @@ def should_bypass_proxies(url: str, no_proxy: str | None) -> bool:
             if parsed.port:
                 host_with_port += f":{parsed.port}"
             for host in hosts:
+                # Whole labels only: "localhost" must not match "prelocalhost".
+                host = host.lstrip(".")
+                if parsed.hostname == host or host_with_port == host:
+                    return True
+                host = "." + host
                 if parsed.hostname.endswith(host) or host_with_port.endswith(host):
                     return True
     with set_environ("no_proxy", no_proxy_arg):
@@ -566,10 +653,8 @@ def get_auth_from_url(url: str) -> tuple[str, str]:
         return ("", "")
 
 
-_VALID_HEADER_NAME_STR = re.compile(r"^[^:\s][^:\r\n]*$")
-_VALID_HEADER_VALUE_STR = re.compile(r"^\S[^\r\n]*$|^$")
-_VALID_HEADER_NAME_BYTES = re.compile(rb"^[^:\s][^:\r\n]*$")
-_VALID_HEADER_VALUE_BYTES = re.compile(rb"^\S[^\r\n]*$|^$")
+_VALID_HEADER_NAME_STR, _VALID_HEADER_VALUE_STR = HEADER_VALIDATORS[str]
+_VALID_HEADER_NAME_BYTES, _VALID_HEADER_VALUE_BYTES = HEADER_VALIDATORS[bytes]
 
 
 _valid_headers: set[tuple[Any, Any]] = set()

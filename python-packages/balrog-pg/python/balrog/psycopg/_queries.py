@@ -14,7 +14,7 @@ from typing import Any
 
 from . import errors as e
 from ._enums import PyFormat
-from .adapt import Transformer
+from .adapt import FORMAT_INDEX, Transformer
 
 __all__ = ["ClientQuery", "PostgresQuery", "query_bytes"]
 
@@ -135,6 +135,24 @@ def _dollar_query(parts: tuple[Part, ...]) -> bytes:
     return b"".join(out)
 
 
+@lru_cache(maxsize=512)
+def positional_plan(parts: tuple[Part, ...]) -> tuple[int, tuple[int, ...]] | None:
+    """For a query with only positional placeholders: their count and format indices."""
+    keys = [p[1] for p in parts[:-1]]
+    if keys and not isinstance(keys[0], int):
+        return None
+    return len(keys), tuple(FORMAT_INDEX[p[2]] for p in parts[:-1])
+
+
+def encode(parts: tuple[Part, ...], params: Any, tx: Transformer) -> Any:
+    """The parameters of one execute, checked and encoded (a native ``Params``)."""
+    plan = positional_plan(parts)
+    if plan is not None and type(params) in (tuple, list) and len(params) == plan[0]:
+        return tx.encode_params(params, plan[1])
+    values, formats, _ = _check_params(parts, params)
+    return tx.encode_params(values, [FORMAT_INDEX[f] for f in formats])
+
+
 class PostgresQuery:
     """A query for server-side binding: ``$n`` placeholders and dumped parameters."""
 
@@ -142,7 +160,7 @@ class PostgresQuery:
 
     def __init__(self) -> None:
         self.query: bytes = b""
-        self.params: list[bytes | None] | None = None
+        self.params: Any = None
         self.types: list[int] = []
         self.formats: list[int] = []
 
@@ -155,13 +173,16 @@ class PostgresQuery:
             self.formats = []
             return
         parts = split_query(raw)
-        values, formats, _ = _check_params(parts, params)
         self.query = _dollar_query(parts) if len(parts) > 1 else parts[0][0]
-        self.params, self.types, self.formats = tx.dump_params(values, formats)
+        self.dump(params, tx, parts)
 
     def dump(self, params: Any, tx: Transformer, parts: tuple[Part, ...]) -> None:
-        values, formats, _ = _check_params(parts, params)
-        self.params, self.types, self.formats = tx.dump_params(values, formats)
+        # params: a native ``Params`` (the driver binds it as it is), types and formats
+        # as lists, what the prepared-statement cache keys on.
+        encoded = encode(parts, params, tx)
+        self.params = encoded
+        self.types = encoded.types
+        self.formats = encoded.formats
 
 
 class ClientQuery:

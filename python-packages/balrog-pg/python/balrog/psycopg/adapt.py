@@ -36,6 +36,14 @@ Buffer: TypeAlias = bytes | bytearray | memoryview
 TEXT = pq.Format.TEXT
 BINARY = pq.Format.BINARY
 
+# Bumped by every register_dumper/register_loader on any map. Maps made from a template
+# share its tables (copy-on-write, as psycopg), so a change to one map can show in others:
+# caches derived from the tables check this one counter instead of tracking who shares what.
+_registry_version = [0]
+
+# Placeholder formats as the native encoder indexes them.
+FORMAT_INDEX = {PyFormat.AUTO: 0, PyFormat.TEXT: 1, PyFormat.BINARY: 2}
+
 
 class AdaptContext:
     """Anything with ``adapters`` and ``connection`` (a connection, a cursor, a map)."""
@@ -168,6 +176,8 @@ class AdaptersMap:
                 types = TypesRegistry()
             self.types = types
         self._native_cache: dict[tuple[int, int], Any] = {}
+        self._encoders: tuple[int, list[dict[type, int]]] | None = None
+        self._specs: tuple[int, dict[int, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__qualname__} at 0x{id(self):x}>"
@@ -202,6 +212,7 @@ class AdaptersMap:
                 self._dumpers_by_oid[j] = dict(self._dumpers_by_oid[j])
                 self._own_dumpers_by_oid[j] = True
             self._dumpers_by_oid[j][dumper.oid] = dumper
+        _registry_version[0] += 1
 
     def register_loader(self, oid: int | str, loader: type[Loader]) -> None:
         """Use ``loader`` for values of type ``oid`` (an oid or a registered type name)."""
@@ -219,6 +230,36 @@ class AdaptersMap:
             self._own_loaders[j] = True
         self._loaders[j][oid] = loader
         self._native_cache = {}
+        _registry_version[0] += 1
+
+    def native_encoders(self) -> list[dict[type, int]]:
+        """Per format index, {exact Python type: native encoder code} for the types whose
+        dumper class here is a builtin one the driver encodes in Rust (``_balrog_enc`` in its
+        own body; any subclass or user dumper is left to Python)."""
+        cached = self._encoders
+        if cached is not None and cached[0] == _registry_version[0]:
+            return cached[1]
+        maps: list[dict[type, int]] = []
+        for table in self._dumpers:
+            found: dict[type, int] = {}
+            for cls in table:
+                if isinstance(cls, type):
+                    code = table[cls].__dict__.get("_balrog_enc")
+                    if code is not None:
+                        found[cls] = code
+            maps.append(found)
+        self._encoders = (_registry_version[0], maps)
+        return maps
+
+    def native_specs(self) -> dict[int, Any]:
+        """Loader specs by oid that depend only on this map (native decoders), shared by
+        every execute until a registration changes something."""
+        cached = self._specs
+        if cached is not None and cached[0] == _registry_version[0]:
+            return cached[1]
+        specs: dict[int, Any] = {}
+        self._specs = (_registry_version[0], specs)
+        return specs
 
     def get_dumper(self, cls: type, format: PyFormat) -> type[Dumper]:
         """The dumper class for ``cls`` (searching its MRO), or ProgrammingError."""
@@ -359,6 +400,24 @@ class Transformer:
     def loader_spec(self, oid: int) -> Any:
         """How the native decoder handles ``oid``: see ``balrog._pg.PgResult.set_loaders``."""
         return _loader_spec(self, oid)
+
+    def dump_one(self, obj: Any, fmt: int) -> tuple[bytes | None, int, int]:
+        """One parameter through its Python dumper (the native encoder's fallback):
+        value, type oid, wire format. ``fmt`` is a ``FORMAT_INDEX`` value."""
+        dumper = self.get_dumper(obj, _PYFORMATS[fmt])
+        data = dumper.dump(obj)
+        return (data if data is None or type(data) is bytes else bytes(data)), dumper.oid, int(dumper.format)
+
+    def encode_params(self, values: Sequence[Any], fmts: Sequence[int]) -> Any:
+        """Encode parameters for server-side binding in one native call: a ``_pg.Params``
+        with ``types`` and ``formats``. Builtin types are encoded in Rust, others by their
+        dumpers, exactly as ``dump_params`` would."""
+        from .. import _pg
+
+        return _pg.encode_params(values, fmts, self._adapters.native_encoders(), self.dump_one)
+
+
+_PYFORMATS = (PyFormat.AUTO, PyFormat.TEXT, PyFormat.BINARY)
 
 
 def _loader_spec(tx: Transformer, oid: int) -> Any:

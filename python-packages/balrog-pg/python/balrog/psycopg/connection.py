@@ -7,6 +7,7 @@ thread, and suspends only the green task inside one.
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from types import TracebackType
@@ -17,8 +18,10 @@ from balrog._bridge import wait
 from .. import _pg
 from . import errors as e
 from . import pq
+from ._conn_lock import ConnectionLock
 from ._connection_info import ConnectionInfo, timezone_from_name
 from ._enums import IsolationLevel
+from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._notify import Notify
 from ._prepare import PrepareManager
 from .adapt import AdaptersMap
@@ -32,13 +35,20 @@ logger = logging.getLogger("psycopg")
 _IDLE = pq.TransactionStatus.IDLE
 _INTRANS = pq.TransactionStatus.INTRANS
 _INERROR = pq.TransactionStatus.INERROR
+_ACTIVE = pq.TransactionStatus.ACTIVE
 
 # The libpq keywords that become startup parameters of the session.
 _STARTUP_KEYS = ("application_name", "options", "replication")
+# The TLS settings the native side reads besides sslmode (see crates/balrog-pg/src/tls.rs).
+_SSL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslsni")
 
 
-def _native_connect_args(params: dict[str, str]) -> tuple[Any, ...]:
-    """The effective parameters, in the shape ``balrog._pg.connect_op`` takes."""
+def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> tuple[Any, ...]:
+    """The effective parameters, in the shape ``balrog._pg.connect_op`` takes.
+
+    ``sslmode_given``: false when sslmode is libpq's default (then ``sslrootcert=system``
+    may raise it to verify-full, as libpq does).
+    """
     hosts = [h for h in params.get("host", "").split(",")]
     hostaddrs = [h for h in params.get("hostaddr", "").split(",")] if params.get("hostaddr") else []
     ports: list[int] = []
@@ -78,7 +88,8 @@ def _native_connect_args(params: dict[str, str]) -> tuple[Any, ...]:
         params.get("dbname", ""),
         timeout,
         startup,
-        params.get("sslmode", "prefer"),
+        params.get("sslmode", "prefer") if sslmode_given else "",
+        [(key, params[key]) for key in _SSL_KEYS if params.get(key)],
     )
 
 
@@ -107,6 +118,8 @@ class Connection:
         from .server_cursor import ServerCursor
 
         self._native = native
+        # One operation at a time, as psycopg's ``Connection.lock`` (green-aware here).
+        self.lock = ConnectionLock()
         self._autocommit = bool(autocommit)
         self._isolation_level: IsolationLevel | None = None
         self._read_only: bool | None = None
@@ -144,7 +157,8 @@ class Connection:
 
         params = conninfo_to_dict(make_conninfo(conninfo, **kwargs))
         effective = effective_params(params)
-        native = wait(_pg.connect_op(*_native_connect_args(effective)))
+        sslmode_given = bool(params.get("sslmode") or os.environ.get("PGSSLMODE"))
+        native = wait(_pg.connect_op(*_native_connect_args(effective, sslmode_given)))
         conn = cls(
             native,
             effective,
@@ -315,12 +329,39 @@ class Connection:
     def _exec_command(self, command: bytes) -> Any:
         """Run a statement without parameters (simple protocol); return the last result."""
         self._check_connection_ok()
-        try:
-            results = wait(self._native.simple(command))
-        finally:
-            if self._native.has_pending:
-                self._dispatch_pending()
+        with self.lock:
+            try:
+                results = self._wait(self._native.simple(command))
+            finally:
+                if self._native.has_pending:
+                    self._dispatch_pending()
         return results[-1] if results else None
+
+    def _wait(self, op: Any) -> Any:
+        """Wait for a native op; if the wait is interrupted, leave the connection usable."""
+        try:
+            return wait(op)
+        except _INTERRUPTED:
+            self._recover_after_interrupt()
+            raise
+
+    def _recover_after_interrupt(self) -> None:
+        """Cancel the statement an interrupted wait left running and read its answers.
+
+        As psycopg: the connection stays usable (INERROR inside a transaction, IDLE in
+        autocommit); if the server does not end the statement within 5 seconds, or the
+        recovery is interrupted too, the connection is closed.
+        """
+        native = self._native
+        if native.closed or native.transaction_status != _ACTIVE:
+            return
+        try:
+            wait(native.recover(5.0))
+        except BaseException as ex:
+            logger.warning("query cancellation failed (%s): closing connection", type(ex).__name__)
+            native.forget()
+            if not isinstance(ex, Exception):
+                raise
 
     def commit(self) -> None:
         """Commit the current transaction."""
@@ -330,9 +371,10 @@ class Connection:
                 "(Transaction will be automatically committed on successful exit from context.)"
             )
         self._check_connection_ok()
-        if self._native.transaction_status == _IDLE:
-            return
-        self._exec_command(b"COMMIT")
+        with self.lock:
+            if self._native.transaction_status == _IDLE:
+                return
+            self._exec_command(b"COMMIT")
 
     def rollback(self) -> None:
         """Roll back the current transaction."""
@@ -343,19 +385,23 @@ class Connection:
             )
         if self.closed:
             raise e.OperationalError("the connection is closed")
-        if self._native.transaction_status == _IDLE:
-            return
-        self._exec_command(b"ROLLBACK")
+        with self.lock:
+            if self._native.transaction_status == _IDLE:
+                return
+            self._exec_command(b"ROLLBACK")
 
     def transaction(self, savepoint_name: str | None = None, force_rollback: bool = False) -> Transaction:
         """A block run in a transaction (a savepoint when nested)."""
         return Transaction(self, savepoint_name, force_rollback)
 
     def close(self) -> None:
-        """Close the connection (no error if it is already closed or broken)."""
-        if self._native.closed and self._native.broken:
-            return
-        self._closed_by_user = True
+        """Close the connection (no error if it is already closed or broken).
+
+        The socket and the connection's runtime are released here, not when the object is
+        garbage collected: a closed connection holds no file descriptor.
+        """
+        if not self._native.closed:
+            self._closed_by_user = True
         try:
             wait(self._native.close())
         except Exception:
@@ -461,7 +507,8 @@ class Connection:
             if remaining == 0.0 and deadline is not None and not self._native.has_pending:
                 return
             try:
-                got = wait(self._native.wait_notifies(remaining))
+                with self.lock:
+                    got = self._wait(self._native.wait_notifies(remaining))
             finally:
                 self._dispatch_pending()
             if not got and not self._notifies_backlog:
@@ -503,6 +550,10 @@ class _PGconnShim:
     @property
     def status(self) -> pq.ConnStatus:
         return pq.ConnStatus.BAD if self._conn.closed else pq.ConnStatus.OK
+
+    @property
+    def ssl_in_use(self) -> bool:
+        return bool(self._conn._native.ssl_in_use)
 
     @property
     def backend_pid(self) -> int:

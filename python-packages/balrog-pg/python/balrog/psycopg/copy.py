@@ -1,4 +1,8 @@
-"""``Cursor.copy()``: COPY FROM STDIN / TO STDOUT in text format."""
+"""``Cursor.copy()``: COPY FROM STDIN / TO STDOUT, text or binary format.
+
+Rows written with ``write_row`` are formatted natively (``balrog._pg.CopyBuffer``): the
+builtin types without any per-value Python work, other types through their dumpers.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .. import _pg
 from . import errors as e
+from . import pq
+from ._copy_binary import parse_binary_rows
 from ._enums import PyFormat
 
 if TYPE_CHECKING:
@@ -15,24 +22,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Copy"]
 
-_FLUSH_SIZE = 128 * 1024
+# Small enough that the server parses one chunk while the next is being formatted.
+_FLUSH_SIZE = 32 * 1024
 
-_ESCAPE_RE = re.compile(rb"[\\\t\n\r\b\f\v]")
-_ESCAPES = {
-    b"\\": b"\\\\",
-    b"\t": b"\\t",
-    b"\n": b"\\n",
-    b"\r": b"\\r",
-    b"\b": b"\\b",
-    b"\f": b"\\f",
-    b"\v": b"\\v",
-}
 _UNESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)")
 _UNESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
-
-
-def _escape(value: bytes) -> bytes:
-    return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], value)
 
 
 def _unescape_one(m: re.Match[bytes]) -> bytes:
@@ -60,12 +54,17 @@ class Copy:
         self.connection = cursor.connection
         self._native = cursor.connection._native
         self._is_in = is_in
-        self._buffer = bytearray()
+        res = cursor._pgresult
+        self._binary = bool(getattr(res, "copy_binary", False))
+        self._buffer = _pg.CopyBuffer(self._binary)
         self._finished = False
         self._tx = cursor._transformer()
+        self._text_encoders = self._tx.adapters.native_encoders()[1]
         self._dump_oids: list[int] | None = None
+        self._set_row_args()
         self._load_specs: list[Any] | None = None
         self._pending = b""
+        self._binary_rows: list[tuple[Any, ...]] = []
         self._rows_done = False
 
     def __repr__(self) -> str:
@@ -89,6 +88,7 @@ class Copy:
         registry = self.connection.adapters.types
         oids = [t if isinstance(t, int) else registry.get_oid(t) for t in types]
         self._dump_oids = oids
+        self._set_row_args()
         self._load_specs = [self._tx.loader_spec(oid) for oid in oids]
 
     # -- writing --------------------------------------------------------------------------------
@@ -99,39 +99,43 @@ class Copy:
             raise e.ProgrammingError("copy.write() can be used only with COPY ... FROM STDIN")
         if isinstance(buffer, str):
             buffer = buffer.encode()
-        self._buffer += buffer
+        self._buffer.write(buffer)
         if len(self._buffer) >= _FLUSH_SIZE:
             self._flush()
 
     def write_row(self, row: Sequence[Any]) -> None:
-        """Write one record, each value dumped in text format."""
+        """Write one record: text format, or binary for ``COPY ... (FORMAT BINARY)`` (the
+        types given to ``set_types``, else each value's own type)."""
         if not self._is_in:
             raise e.ProgrammingError("copy.write_row() can be used only with COPY ... FROM STDIN")
-        out = self._buffer
-        tx = self._tx
-        first = True
-        for value in row:
-            if not first:
-                out += b"\t"
-            first = False
-            if value is None:
-                out += b"\\N"
-                continue
-            data = tx.get_dumper(value, PyFormat.TEXT).dump(value)
-            if data is None:
-                out += b"\\N"
-                continue
-            data = bytes(data)
-            out += _escape(data) if _ESCAPE_RE.search(data) else data
-        out += b"\n"
-        if len(out) >= _FLUSH_SIZE:
+        if self._buffer.write_row(row, *self._row_args) >= _FLUSH_SIZE:
             self._flush()
 
+    def _set_row_args(self) -> None:
+        # What every write_row passes to the native formatter, computed once.
+        self._row_args = (
+            self._text_encoders,
+            self._dump_oids or [],
+            self._dump_binary if self._binary else self._dump_text,
+        )
+
+    def _dump_text(self, value: Any) -> bytes | None:
+        # A value the native formatter leaves to its Python dumper.
+        data = self._tx.get_dumper(value, PyFormat.TEXT).dump(value)
+        return None if data is None else bytes(data)
+
+    def _dump_binary(self, value: Any, oid: int) -> bytes | None:
+        if oid:
+            dcls = self._tx.adapters.get_dumper_by_oid(oid, pq.Format.BINARY)
+            dumper = dcls(type(value), self._tx)
+        else:
+            dumper = self._tx.get_dumper(value, PyFormat.BINARY)
+        data = dumper.dump(value)
+        return None if data is None else bytes(data)
+
     def _flush(self) -> None:
-        if self._buffer:
-            data = bytes(self._buffer)
-            self._buffer.clear()
-            self.cursor._wait(self._native.copy_write(data))
+        if len(self._buffer):
+            self.cursor._wait(self._native.copy_write(self._buffer.take()))
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -154,6 +158,8 @@ class Copy:
 
     def read_row(self) -> tuple[Any, ...] | None:
         """The next record as a tuple (values loaded by ``set_types``' types, else str)."""
+        if self._binary:
+            return self._read_binary_row()
         while b"\n" not in self._pending:
             data = self.read()
             if not data:
@@ -164,6 +170,19 @@ class Copy:
             self._pending += bytes(data)
         line, _, self._pending = self._pending.partition(b"\n")
         return self._parse_row(line)
+
+    def _read_binary_row(self) -> tuple[Any, ...] | None:
+        rows = self._binary_rows
+        while not rows:
+            data = self.read()
+            if not data:
+                return None
+            self._pending += bytes(data)
+            tz, utc = self.connection._timezone()
+            parsed, used = parse_binary_rows(self._pending, self._load_specs, self._dump_oids, tz, utc)
+            self._pending = self._pending[used:]
+            rows.extend(parsed)
+        return rows.pop(0)
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         while (row := self.read_row()) is not None:
@@ -199,11 +218,13 @@ class Copy:
                 return
             self._finished = True
             if exc is None:
+                if self._binary:
+                    self._buffer.finish()
                 self._flush()
                 results = self.cursor._wait(self._native.copy_end(None))
                 self.cursor._set_results(results)
                 return
-            self._buffer.clear()
+            self._buffer.take()
             try:
                 self.cursor._wait(
                     self._native.copy_end(f"error from Python: {type(exc).__qualname__} - {exc}")

@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from balrog._bridge import wait
 
+from .. import _pg
+
 from . import errors as e
 from . import pq
 from ._column import Column
-from ._queries import PostgresQuery, query_bytes, split_query
-from .adapt import AdaptersMap, Transformer
+from ._interrupts import INTERRUPTED as _INTERRUPTED
+from ._queries import PostgresQuery, _check_params, positional_plan, query_bytes, split_query
+from .adapt import FORMAT_INDEX, AdaptersMap, Transformer
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -152,6 +155,10 @@ class BaseCursor:
         conn = self._conn
         try:
             return wait(op)
+        except _INTERRUPTED:
+            # Ctrl-C / a cancelled green task: cancel the statement, keep the connection.
+            conn._recover_after_interrupt()
+            raise
         finally:
             if conn._native.has_pending:
                 conn._dispatch_pending()
@@ -247,8 +254,9 @@ class BaseCursor:
         self._reset_for_execute()
         pgq = self._convert_query(query, params)
         self._query = pgq
-        self._conn._start_query()
-        self._set_results(self._send(pgq, prepare))
+        with self._conn.lock:  # the implicit BEGIN and the query go together
+            self._conn._start_query()
+            self._set_results(self._send(pgq, prepare))
         return self
 
     def _reset_for_execute(self) -> None:
@@ -262,31 +270,38 @@ class BaseCursor:
         tx = self._transformer()
         raw = query_bytes(query, tx)
         parts = split_query(raw)
-        batches: list[tuple[PostgresQuery, list[list[bytes | None]]]] = []
-        first: PostgresQuery | None = None
-        for params in params_seq:
-            pgq = PostgresQuery()
-            pgq.convert(raw, params, tx)
-            if first is None:
-                first = pgq
-            if batches and batches[-1][0].types == pgq.types and batches[-1][0].formats == pgq.formats:
-                batches[-1][1].append(pgq.params or [])
-            else:
-                batches.append((pgq, [pgq.params or []]))
-        del parts
-        self._query = first
-        if first is None:
+        rows = params_seq if type(params_seq) is list else list(params_seq)
+        if not rows:
+            self._query = None
             self._results = []
             self._pgresult = None
             self._rowcount = 0
             return
-        self._conn._start_query()
+        # The first row through the ordinary path: its errors, and cursor._query.
+        first = PostgresQuery()
+        first.convert(raw, rows[0], tx)
+        self._query = first
+        # Every row encoded in one native call, in batches of rows whose types match.
+        plan = positional_plan(parts)
+        if plan is not None:
+            width, fmts = plan
+            rows = [r if type(r) in (tuple, list) else _check_params(parts, r)[0] for r in rows]
+        else:
+            values, formats, _ = _check_params(parts, rows[0])
+            width, fmts = len(values), tuple(FORMAT_INDEX[f] for f in formats)
+            rows = [_check_params(parts, r)[0] for r in rows]
+        bad, batches = _pg.encode_many(rows, width, fmts, self._adapters.native_encoders(), tx.dump_one)
+        if bad is not None:
+            _check_params(parts, rows[bad])  # raises the error psycopg gives for this row
+            raise e.ProgrammingError(f"bad parameters at row {bad}")
         results: list[Any] = []
         native = self._conn._native
-        for pgq, rows in batches:
-            results.extend(
-                self._wait(native.many(pgq.query, "", True, pgq.types, rows, pgq.formats, returning))
-            )
+        with self._conn.lock:
+            self._conn._start_query()
+            for batch in batches:
+                results.extend(
+                    self._wait(native.many(first.query, "", True, batch.types, batch, batch.formats, returning))
+                )
         self._finish_many(results, returning)
 
     def _finish_many(self, results: list[Any], returning: bool) -> None:

@@ -85,10 +85,11 @@ class ServerCursor(BaseCursor):
         self._reset_for_execute()
         pgq = self._convert_query(self._declare(query, params), params)
         self._query = pgq
-        self._conn._start_query()
-        self._send(pgq, prepare=False)
-        # FORWARD 0 moves nowhere and returns no row, but describes the columns.
-        self._fetch_command(b"FORWARD 0")
+        with self._conn.lock:  # BEGIN, DECLARE and the describing FETCH go together
+            self._conn._start_query()
+            self._send(pgq, prepare=False)
+            # FORWARD 0 moves nowhere and returns no row, but describes the columns.
+            self._fetch_command(b"FORWARD 0")
         self._described = True
         self._rowcount = -1
         self._pos = 0
@@ -98,9 +99,10 @@ class ServerCursor(BaseCursor):
         raise e.NotSupportedError("executemany not supported on server-side cursors")
 
     def _fetch_command(self, how: bytes) -> Any:
-        results = self._wait(
-            self._conn._native.simple(b"FETCH " + how + b" FROM " + quote_identifier(self._name))
-        )
+        with self._conn.lock:
+            results = self._wait(
+                self._conn._native.simple(b"FETCH " + how + b" FROM " + quote_identifier(self._name))
+            )
         res = results[-1]
         first_describe = self._pgresult is None
         self._results = [res]
@@ -159,7 +161,8 @@ class ServerCursor(BaseCursor):
         else:
             how = b"ABSOLUTE %d" % value
             newpos = value
-        self._wait(self._conn._native.simple(b"MOVE " + how + b" FROM " + quote_identifier(self._name)))
+        with self._conn.lock:
+            self._wait(self._conn._native.simple(b"MOVE " + how + b" FROM " + quote_identifier(self._name)))
         self._pos = newpos
 
     def close(self) -> None:

@@ -65,14 +65,16 @@ class Transaction:
         self._entered = True
         conn = self._conn
         conn._check_connection_ok()
-        self._outer_transaction = conn._native.transaction_status == pq.TransactionStatus.IDLE
-        if self._outer_transaction:
-            conn._exec_command(conn._begin_statement())
-        elif not self._savepoint_name:
-            self._savepoint_name = f"_pg3_{conn._num_transactions + 1}"
-        if self._savepoint_name:
-            conn._exec_command(b"SAVEPOINT " + quote_identifier(self._savepoint_name))
-        conn._num_transactions += 1
+        # BEGIN and SAVEPOINT go together: no other task's statement may come in between.
+        with conn.lock:
+            self._outer_transaction = conn._native.transaction_status == pq.TransactionStatus.IDLE
+            if self._outer_transaction:
+                conn._exec_command(conn._begin_statement())
+            elif not self._savepoint_name:
+                self._savepoint_name = f"_pg3_{conn._num_transactions + 1}"
+            if self._savepoint_name:
+                conn._exec_command(b"SAVEPOINT " + quote_identifier(self._savepoint_name))
+            conn._num_transactions += 1
         return self
 
     def __exit__(
@@ -99,19 +101,21 @@ class Transaction:
 
     def _commit(self) -> None:
         conn = self._conn
-        if self._savepoint_name:
-            conn._exec_command(b"RELEASE " + quote_identifier(self._savepoint_name))
-        if self._outer_transaction:
-            conn._exec_command(b"COMMIT")
+        with conn.lock:
+            if self._savepoint_name:
+                conn._exec_command(b"RELEASE " + quote_identifier(self._savepoint_name))
+            if self._outer_transaction:
+                conn._exec_command(b"COMMIT")
 
     def _rollback(self, exc_val: BaseException | None) -> bool:
         conn = self._conn
-        if self._savepoint_name and not self._outer_transaction:
-            name = quote_identifier(self._savepoint_name)
-            conn._exec_command(b"ROLLBACK TO " + name)
-            conn._exec_command(b"RELEASE " + name)
-        if self._outer_transaction:
-            conn._exec_command(b"ROLLBACK")
+        with conn.lock:
+            if self._savepoint_name and not self._outer_transaction:
+                name = quote_identifier(self._savepoint_name)
+                conn._exec_command(b"ROLLBACK TO " + name)
+                conn._exec_command(b"RELEASE " + name)
+            if self._outer_transaction:
+                conn._exec_command(b"ROLLBACK")
         # A Rollback exception ends here if it targets this block (or any block).
         if isinstance(exc_val, Rollback):
             if exc_val.transaction in (self, None):

@@ -12,6 +12,7 @@ __all__ = ["BoolDumper", "BoolLoader"]
 
 class BoolDumper(Dumper):
     oid = 16
+    _balrog_enc = 20
 
     def dump(self, obj: bool) -> bytes:
         return b"t" if obj else b"f"

@@ -26,6 +26,7 @@ __all__ = [
 
 class DateDumper(Dumper):
     oid = 1082
+    _balrog_enc = 60
 
     def dump(self, obj: dt.date) -> bytes:
         return obj.isoformat().encode()
@@ -40,6 +41,7 @@ class TimeDumper(_BaseTimeDumper):
     """time: ``time`` when naive, ``timetz`` when it has a tzinfo."""
 
     oid = 1083
+    _balrog_enc = 61
 
     def get_key(self, obj: dt.time, format: PyFormat) -> Any:
         return TimeDumper if obj.tzinfo is None else TimeTzDumper
@@ -52,6 +54,7 @@ class TimeDumper(_BaseTimeDumper):
 
 class TimeTzDumper(_BaseTimeDumper):
     oid = 1266
+    _balrog_enc = 62
 
 
 class _BaseDatetimeDumper(Dumper):
@@ -64,6 +67,7 @@ class DatetimeDumper(_BaseDatetimeDumper):
     """datetime: ``timestamptz`` when aware, ``timestamp`` when naive."""
 
     oid = 1184
+    _balrog_enc = 63
 
     def get_key(self, obj: dt.datetime, format: PyFormat) -> Any:
         return DatetimeDumper if obj.tzinfo is not None else DatetimeNoTzDumper
@@ -76,10 +80,12 @@ class DatetimeDumper(_BaseDatetimeDumper):
 
 class DatetimeNoTzDumper(_BaseDatetimeDumper):
     oid = 1114
+    _balrog_enc = 64
 
 
 class TimedeltaDumper(Dumper):
     oid = 1186
+    _balrog_enc = 65
 
     def dump(self, obj: dt.timedelta) -> bytes:
         # "1 day, 0:00:03" is read fine by PostgreSQL without the comma, and it's documented so.

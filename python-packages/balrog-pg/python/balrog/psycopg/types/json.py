@@ -11,6 +11,7 @@ from types import CodeType
 from typing import Any, TypeAlias
 
 from .. import errors as e
+from .. import adapt as _adapt
 from ..adapt import Dumper, Loader, PyFormat
 from ..pq import Format
 
@@ -127,11 +128,13 @@ class _JsonLoader(Loader):
 
 
 class JsonLoader(_JsonLoader):
-    pass
+    # Decoded natively (into what json.loads returns) while the loads function is the
+    # default json.loads; set_json_loads() without a context switches this off and on.
+    _balrog_dec: int | None = JSON_OID
 
 
 class JsonbLoader(_JsonLoader):
-    pass
+    _balrog_dec: int | None = JSONB_OID
 
 
 class JsonBinaryLoader(_JsonLoader):
@@ -171,6 +174,10 @@ def set_json_loads(loads: JsonLoadsFunction, context: Any = None) -> None:
     """Use ``loads`` to parse JSON: globally, or on a connection/cursor (``context``)."""
     if context is None:
         _JsonLoader._loads = loads
+        native = loads is json.loads
+        JsonLoader._balrog_dec = JSON_OID if native else None
+        JsonbLoader._balrog_dec = JSONB_OID if native else None
+        _adapt._registry_version[0] += 1  # loader specs cached by the maps are stale
         return
     for type_name, base in (
         ("json", JsonLoader),

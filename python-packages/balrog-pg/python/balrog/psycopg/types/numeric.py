@@ -93,28 +93,34 @@ class _IntDumperBase(Dumper):
 
 class Int2Dumper(_IntDumperBase):
     oid = 21
+    _balrog_enc = 2
 
 
 class Int4Dumper(_IntDumperBase):
     oid = 23
+    _balrog_enc = 3
 
 
 class Int8Dumper(_IntDumperBase):
     oid = 20
+    _balrog_enc = 4
 
 
 class IntNumericDumper(_IntDumperBase):
     oid = 1700
+    _balrog_enc = 5
 
 
 class OidDumper(_IntDumperBase):
     oid = 26
+    _balrog_enc = 6
 
 
 class IntDumper(_IntDumperBase):
     """Python int: int2, int4, int8 or numeric, the smallest that holds the value."""
 
     oid = 20
+    _balrog_enc = 1
 
     def get_key(self, obj: int, format: PyFormat) -> Any:
         if -32768 <= obj <= 32767:
@@ -134,6 +140,7 @@ _SPECIAL_FLOATS = {b"inf": b"'Infinity'::float8", b"-inf": b"'-Infinity'::float8
 
 class FloatDumper(Dumper):
     oid = 701
+    _balrog_enc = 10
 
     def dump(self, obj: float) -> bytes:
         return float.__repr__(obj).encode()
@@ -148,10 +155,12 @@ class FloatDumper(Dumper):
 
 class Float4Dumper(FloatDumper):
     oid = 700
+    _balrog_enc = 11
 
 
 class DecimalDumper(Dumper):
     oid = 1700
+    _balrog_enc = 50
 
     def dump(self, obj: Decimal) -> bytes:
         if obj.is_nan():

@@ -38,25 +38,30 @@ class _BaseStrDumper(Dumper):
 
 class StrDumper(_BaseStrDumper):
     oid = 25
+    _balrog_enc = 31
 
 
 class StrDumperVarchar(_BaseStrDumper):
     oid = 1043
+    _balrog_enc = 32
 
 
 class StrDumperName(_BaseStrDumper):
     oid = 19
+    _balrog_enc = 33
 
 
 class StrDumperUnknown(_BaseStrDumper):
     """The default for ``%s``: the server infers the type from the context."""
 
     oid = 0
+    _balrog_enc = 30
 
 
 class StrBinaryDumper(_BaseStrDumper):
     format = pq.Format.BINARY
     oid = 25
+    _balrog_enc = 34
 
 
 class TextLoader(NativeLoader):
@@ -81,6 +86,7 @@ class BytesDumper(Dumper):
     """bytes in text format: the hex form ``\\x...``."""
 
     oid = 17
+    _balrog_enc = 40
 
     def dump(self, obj: Any) -> bytes:
         return _hex_bytea(bytes(obj))
@@ -97,6 +103,7 @@ class BytesBinaryDumper(Dumper):
 
     format = pq.Format.BINARY
     oid = 17
+    _balrog_enc = 41
 
     def dump(self, obj: Any) -> Buffer:
         return obj if type(obj) is bytes else bytes(obj)

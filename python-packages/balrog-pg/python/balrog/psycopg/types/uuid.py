@@ -13,6 +13,7 @@ __all__ = ["UUIDDumper", "UUIDLoader"]
 
 class UUIDDumper(Dumper):
     oid = 2950
+    _balrog_enc = 70
 
     def dump(self, obj: uuid.UUID) -> bytes:
         return obj.hex.encode()

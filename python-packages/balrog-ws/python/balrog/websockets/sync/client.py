@@ -15,7 +15,7 @@ from balrog import _ws
 from balrog._bridge import wait
 
 from ..datastructures import Headers, HeadersLike
-from ..exceptions import InvalidProxy, InvalidStatus, InvalidURI, SecurityError
+from ..exceptions import InvalidProxy, InvalidStatus, SecurityError
 from ..handshake import build_host, build_request, check_response
 from ..http11 import USER_AGENT, Response
 from ..uri import WebSocketURI, parse_uri
@@ -205,10 +205,7 @@ def _open(
     proxy_uri = _proxy_for(wsuri, proxy)
     proxy_params = _proxy_params(proxy_uri, wsuri, user_agent_header) if proxy_uri else None
     remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    try:
-        handshake = wait(_ws.open(wsuri.host, wsuri.port, request.serialize(), remaining, tls, proxy_params))
-    except ValueError as exc:
-        raise InvalidURI(uri, str(exc)) from exc
+    handshake = wait(_ws.open(wsuri.host, wsuri.port, request.serialize(), remaining, tls, proxy_params))
     status, reason, raw_headers, body = handshake.response()
     response = Response(status, reason, Headers._from_raw(raw_headers), body)
     try:

@@ -1,0 +1,477 @@
+//! TLS for PostgreSQL connections (rustls), with libpq's `sslmode` semantics.
+//!
+//! PostgreSQL starts every TCP connection in plaintext; the client asks for TLS with an
+//! SSLRequest and the server answers one byte, `S` (go ahead) or `N` (no TLS here). What
+//! happens next depends on `sslmode`, exactly as libpq:
+//!
+//! | sslmode     | asks for TLS | server says N | verifies the certificate                  |
+//! |-------------|--------------|---------------|--------------------------------------------|
+//! | disable     | never        | -             | -                                          |
+//! | allow       | after a plaintext attempt fails | plaintext | no                     |
+//! | prefer      | first        | plaintext     | no                                         |
+//! | require     | yes          | error         | no; chain only if a root certificate file exists |
+//! | verify-ca   | yes          | error         | chain up to `sslrootcert`                  |
+//! | verify-full | yes          | error         | chain and host name                        |
+//!
+//! `sslrootcert` defaults to `~/.postgresql/root.crt`; `sslrootcert=system` uses the
+//! system's trust store (and, as libpq, requires verify-full). A client certificate is sent
+//! from `sslcert`/`sslkey` (default `~/.postgresql/postgresql.crt` / `.key`) when present.
+//! Unix-domain sockets never use TLS (libpq does not either).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::errors::PgError;
+
+/// libpq's `sslmode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(value: &str) -> Result<Self, PgError> {
+        Ok(match value {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(PgError::Operational(format!(
+                    "invalid sslmode value: \"{other}\""
+                )))
+            }
+        })
+    }
+
+    /// TLS is mandatory: a server that refuses it is an error.
+    pub fn requires_tls(self) -> bool {
+        matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
+    }
+}
+
+/// The TLS settings of a connection, from the conninfo (`sslmode`, `sslrootcert`, ...).
+#[derive(Clone, Debug)]
+pub struct TlsOptions {
+    pub mode: SslMode,
+    pub rootcert: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    /// Send the host name in the TLS handshake (libpq's `sslsni`, on by default).
+    pub sni: bool,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            mode: SslMode::Prefer,
+            rootcert: None,
+            cert: None,
+            key: None,
+            sni: true,
+        }
+    }
+}
+
+impl TlsOptions {
+    pub fn from_pairs(sslmode: &str, options: &[(String, String)]) -> Result<Self, PgError> {
+        let mut out = TlsOptions {
+            mode: SslMode::parse(sslmode)?,
+            ..TlsOptions::default()
+        };
+        for (key, value) in options {
+            let value = (!value.is_empty()).then(|| value.clone());
+            match key.as_str() {
+                "sslrootcert" => out.rootcert = value,
+                "sslcert" => out.cert = value,
+                "sslkey" => out.key = value,
+                "sslsni" => out.sni = value.as_deref() != Some("0"),
+                _ => {}
+            }
+        }
+        if out.rootcert.as_deref() == Some("system") && out.mode != SslMode::VerifyFull {
+            // libpq: sslrootcert=system makes the default sslmode verify-full, and refuses
+            // a weaker one given explicitly.
+            if !sslmode.is_empty() {
+                return Err(PgError::Operational(format!(
+                    "weak sslmode \"{sslmode}\" may not be used with sslrootcert=system (use \"verify-full\")"
+                )));
+            }
+            out.mode = SslMode::VerifyFull;
+        }
+        Ok(out)
+    }
+}
+
+fn home_file(name: &str) -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".postgresql").join(name))
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_error(what: impl std::fmt::Display) -> PgError {
+    PgError::Operational(format!("SSL error: {what}"))
+}
+
+/// The system's trust store, from the files OpenSSL would read (what libpq's
+/// `sslrootcert=system` uses); Mozilla's roots if none is readable.
+fn system_roots() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        candidates.push(PathBuf::from(file));
+    }
+    for file in [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ] {
+        candidates.push(PathBuf::from(file));
+    }
+    for file in candidates {
+        if let Ok(iter) = CertificateDer::pem_file_iter(&file) {
+            for cert in iter.flatten() {
+                let _ = roots.add(cert);
+            }
+            if !roots.is_empty() {
+                return roots;
+            }
+        }
+    }
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots
+}
+
+fn file_roots(path: &PathBuf) -> Result<RootCertStore, PgError> {
+    let mut roots = RootCertStore::empty();
+    let iter = CertificateDer::pem_file_iter(path).map_err(|e| {
+        PgError::Operational(format!(
+            "could not read root certificate file \"{}\": {e}",
+            path.display()
+        ))
+    })?;
+    for cert in iter {
+        let cert = cert.map_err(|e| {
+            PgError::Operational(format!(
+                "could not read root certificate file \"{}\": {e}",
+                path.display()
+            ))
+        })?;
+        roots.add(cert).map_err(|e| {
+            PgError::Operational(format!(
+                "could not read root certificate file \"{}\": {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(PgError::Operational(format!(
+            "could not read root certificate file \"{}\": no certificates found",
+            path.display()
+        )));
+    }
+    Ok(roots)
+}
+
+/// How the server's certificate is checked, after libpq's rules.
+enum Trust {
+    /// require/prefer/allow without a root certificate: encryption only.
+    Nothing,
+    /// The chain must lead to `roots`; with `check_name`, the host name must match too.
+    Roots {
+        roots: RootCertStore,
+        check_name: bool,
+    },
+}
+
+fn trust(options: &TlsOptions) -> Result<Trust, PgError> {
+    if options.rootcert.as_deref() == Some("system") {
+        return Ok(Trust::Roots {
+            roots: system_roots(),
+            check_name: true,
+        });
+    }
+    let path = match &options.rootcert {
+        Some(file) => Some(PathBuf::from(file)),
+        None => home_file("root.crt"),
+    };
+    let exists = path.as_ref().is_some_and(|p| p.exists());
+    match options.mode {
+        SslMode::VerifyCa | SslMode::VerifyFull => {
+            let Some(path) = path.filter(|_| exists) else {
+                let shown = match &options.rootcert {
+                    Some(file) => file.clone(),
+                    None => home_file("root.crt")
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "~/.postgresql/root.crt".into()),
+                };
+                return Err(PgError::Operational(format!(
+                    "root certificate file \"{shown}\" does not exist\nEither provide the file, \
+                     use the system's trusted roots with sslrootcert=system, or change sslmode \
+                     to disable server certificate verification."
+                )));
+            };
+            Ok(Trust::Roots {
+                roots: file_roots(&path)?,
+                check_name: options.mode == SslMode::VerifyFull,
+            })
+        }
+        // libpq: with a root certificate file present, require behaves as verify-ca.
+        SslMode::Require if exists => match path {
+            Some(path) => Ok(Trust::Roots {
+                roots: file_roots(&path)?,
+                check_name: false,
+            }),
+            None => Ok(Trust::Nothing),
+        },
+        _ => Ok(Trust::Nothing),
+    }
+}
+
+/// Checks the handshake signatures but accepts any certificate (sslmode=require/prefer
+/// without a root certificate: libpq encrypts without authenticating the server).
+#[derive(Debug)]
+struct EncryptOnly {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// verify-ca: the chain is checked against the roots, the host name is not.
+#[derive(Debug)]
+struct ChainOnly {
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // webpki checks the chain first and the name last: a name mismatch means the chain
+        // itself was valid.
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The client certificate and key to present, if configured (or in ~/.postgresql).
+fn client_identity(
+    options: &TlsOptions,
+) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, PgError> {
+    let cert_path = match &options.cert {
+        Some(file) => PathBuf::from(file),
+        None => match home_file("postgresql.crt") {
+            Some(path) => path,
+            None => return Ok(None),
+        },
+    };
+    if !cert_path.exists() {
+        // libpq silently skips a missing default file, and also a missing explicit one.
+        return Ok(None);
+    }
+    let certs = CertificateDer::pem_file_iter(&cert_path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            PgError::Operational(format!(
+                "could not load client certificate file \"{}\": {e}",
+                cert_path.display()
+            ))
+        })?;
+    let key_path = match &options.key {
+        Some(file) => PathBuf::from(file),
+        None => home_file("postgresql.key").unwrap_or_default(),
+    };
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
+        PgError::Operational(format!(
+            "could not load private key file \"{}\": {e}",
+            key_path.display()
+        ))
+    })?;
+    Ok(Some((certs, key)))
+}
+
+/// The rustls configuration for these options.
+pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, PgError> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?;
+    let verifier: Arc<dyn ServerCertVerifier> = match trust(options)? {
+        Trust::Nothing => Arc::new(EncryptOnly {
+            provider: provider.clone(),
+        }),
+        Trust::Roots { roots, check_name } => {
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(tls_error)?;
+            if check_name {
+                webpki
+            } else {
+                Arc::new(ChainOnly { inner: webpki })
+            }
+        }
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match client_identity(options)? {
+        Some((certs, key)) => builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| PgError::Operational(format!("could not load private key: {e}")))?,
+        None => builder.with_no_client_auth(),
+    };
+    config.enable_sni = options.sni;
+    Ok(Arc::new(config))
+}
+
+/// What the server answered to the SSLRequest.
+pub enum Negotiated {
+    Tls(Box<TlsStream<TcpStream>>),
+    /// `N`: the server does not do TLS; the socket continues in plaintext.
+    Refused(TcpStream),
+}
+
+/// Send the SSLRequest and, if the server agrees, run the TLS handshake for `host`.
+pub async fn negotiate(
+    mut stream: TcpStream,
+    host: &str,
+    config: Arc<ClientConfig>,
+) -> Result<Negotiated, PgError> {
+    let mut request = bytes::BytesMut::new();
+    postgres_protocol::message::frontend::ssl_request(&mut request);
+    stream.write_all(&request).await?;
+    // Exactly one byte: anything the server sends after it must go through TLS (reading
+    // more would let a man in the middle inject plaintext, CVE-2021-23222).
+    let mut answer = [0u8; 1];
+    stream.read_exact(&mut answer).await?;
+    match answer[0] {
+        b'S' => {}
+        b'N' => return Ok(Negotiated::Refused(stream)),
+        _ => {
+            return Err(PgError::Operational(
+                "received invalid response to SSL negotiation".into(),
+            ))
+        }
+    }
+    let name = server_name(host)?;
+    let tls = TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            Some(rustls::Error::InvalidCertificate(why)) => {
+                tls_error(format!("certificate verify failed: {why:?}"))
+            }
+            _ => tls_error(e),
+        })?;
+    Ok(Negotiated::Tls(Box::new(tls)))
+}
+
+fn server_name(host: &str) -> Result<ServerName<'static>, PgError> {
+    // An IPv6 literal may come bracketed from a URI.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(bare.to_owned())
+        .map_err(|_| PgError::Operational(format!("invalid host name for TLS: \"{host}\"")))
+}

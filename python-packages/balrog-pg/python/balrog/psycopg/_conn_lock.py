@@ -1,0 +1,145 @@
+"""``Connection.lock``: one operation at a time on a connection, for threads and green tasks.
+
+psycopg serialises the operations of a connection with a ``threading.Lock``, so that the
+statements of one (an implicit BEGIN and its query, a transaction block's BEGIN and
+SAVEPOINT) never interleave with another's. Green tasks all run on the event loop's thread:
+a thread lock would either be shared by all of them or block the loop. Here a waiting
+green task suspends only itself (on an asyncio future, through ``balrog.hide``) and a
+waiting thread blocks on a lock of its own; the owner hands the lock to the first waiter
+when it lets go (FIFO, no barging).
+
+The lock is reentrant for its owner (the current greenlet, i.e. the thread itself in
+blocking code): connection methods that hold it call each other freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import Any
+
+from greenlet import getcurrent
+
+from balrog import hide
+from balrog._bridge import current_green_task
+
+__all__ = ["ConnectionLock"]
+
+
+async def _until(future: asyncio.Future[None]) -> None:
+    await future
+
+
+_wait_green = hide(_until)
+
+
+class _GreenWaiter:
+    """A green task waiting for the lock: woken through its event loop."""
+
+    __slots__ = ("future", "granted", "loop", "owner", "thread")
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner
+        self.granted = False
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[None] = self.loop.create_future()
+        self.thread = threading.get_ident()
+
+    def wait(self) -> None:
+        _wait_green(self.future)
+
+    def wake(self) -> None:
+        if threading.get_ident() == self.thread:
+            self._resolve()
+        else:
+            self.loop.call_soon_threadsafe(self._resolve)
+
+    def _resolve(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+class _ThreadWaiter:
+    """A thread waiting for the lock: blocks on a lock of its own, released to wake it."""
+
+    __slots__ = ("gate", "granted", "owner")
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner
+        self.granted = False
+        self.gate = threading.Lock()
+        self.gate.acquire()
+
+    def wait(self) -> None:
+        self.gate.acquire()
+
+    def wake(self) -> None:
+        self.gate.release()
+
+
+class ConnectionLock:
+    """A reentrant lock whose waiters are threads or green tasks (see the module doc)."""
+
+    __slots__ = ("_depth", "_mutex", "_owner", "_waiters")
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()  # guards the fields below, held only briefly
+        self._owner: Any = None
+        self._depth = 0
+        self._waiters: deque[_GreenWaiter | _ThreadWaiter] = deque()
+
+    def acquire(self) -> bool:
+        me = getcurrent()
+        with self._mutex:
+            if self._owner is None:
+                self._owner = me
+                self._depth = 1
+                return True
+            if self._owner is me:
+                self._depth += 1
+                return True
+            waiter: _GreenWaiter | _ThreadWaiter
+            waiter = _GreenWaiter(me) if current_green_task() is not None else _ThreadWaiter(me)
+            self._waiters.append(waiter)
+        try:
+            waiter.wait()
+        except BaseException:
+            # Cancelled (or interrupted) while waiting: leave the queue, or, if the lock was
+            # handed over meanwhile, pass it on.
+            with self._mutex:
+                if waiter.granted:
+                    self._depth = 1
+                    self._hand_over()
+                else:
+                    self._waiters.remove(waiter)
+            raise
+        return True
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner is not getcurrent():
+                raise RuntimeError("cannot release a connection lock held by another task")
+            self._depth -= 1
+            if self._depth == 0:
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give the lock to the first waiter, or free it (called with ``_mutex`` held)."""
+        self._depth = 0
+        self._owner = None
+        if self._waiters:
+            waiter = self._waiters.popleft()
+            self._owner = waiter.owner
+            self._depth = 1
+            waiter.granted = True
+            waiter.wake()
+
+    def locked(self) -> bool:
+        return self._owner is not None
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
