@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import bar_chart, median_time, timed, write_results  # noqa: E402
+from _common import bar_chart, median_time, timed, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMALL = b"0123456789abcdef"

@@ -12,21 +12,22 @@ pytestmark = pytest.mark.usefixtures("django_project")
 
 @pytest.fixture
 def wrapper_with() -> Iterator[Any]:
-    from django.db import connection
+    from django.db import connection, connections
 
     made = []
 
     def make(**options: Any) -> Any:
-        from balrog.django.db.backends.postgresql.base import DatabaseWrapper
-
-        settings = {**connection.settings_dict, "OPTIONS": options}
-        wrapper = DatabaseWrapper(settings, alias=f"options{len(made)}")
-        made.append(wrapper)
-        return wrapper
+        # A database alias of its own (Django looks wrappers up by alias), same server.
+        alias = f"options{len(made)}"
+        connections.settings[alias] = {**connection.settings_dict, "OPTIONS": options}
+        made.append(alias)
+        return connections[alias]
 
     yield make
-    for wrapper in made:
-        wrapper.close()
+    for alias in made:
+        connections[alias].close()
+        del connections[alias]
+        del connections.settings[alias]
 
 
 def scalar(wrapper: Any, sql: str) -> Any:

@@ -205,7 +205,9 @@ class RawServer:
             data += chunk
         lines = data.split(b"\r\n")
         path = lines[0].split(b" ")[1].decode()
-        key = next(line.split(b":", 1)[1].strip() for line in lines if line.lower().startswith(b"sec-websocket-key"))
+        key = next(
+            line.split(b":", 1)[1].strip() for line in lines if line.lower().startswith(b"sec-websocket-key")
+        )
         accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
         if path == "/garbage-response":
             conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")

@@ -17,7 +17,6 @@ import balrog
 from balrog.websockets.asgi import ServerConnection, registry
 from balrog.websockets.routing import path, re_path, router
 from balrog.websockets.sync.client import connect as balrog_connect
-
 from support.net import free_port, wait_for_port
 
 
@@ -115,7 +114,7 @@ def test_server_close_code(asgi_url: str) -> None:
         with connect(f"ws://{asgi_url}/ws/close/4003") as ws:
             try:
                 ws.recv()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 outcomes.append((type(exc).__name__, exc.rcvd.code, exc.rcvd.reason))
     assert outcomes[0] == outcomes[1] == ("ConnectionClosedError", 4003, "server says bye")
 
@@ -125,7 +124,7 @@ def test_unknown_path_is_rejected(asgi_url: str) -> None:
     for connect, exc_type in ((ws_client.connect, wse.InvalidStatus), (balrog_connect, None)):
         try:
             connect(f"ws://{asgi_url}/ws/nowhere/")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if exc_type is not None:
                 assert isinstance(exc, exc_type)
             statuses.append(exc.response.status_code)  # type: ignore[attr-defined]

@@ -42,7 +42,7 @@ def describe(exc: BaseException) -> dict[str, Any]:
 def outcome(connect: Callable[..., Any], url: str, script: Script) -> dict[str, Any]:
     try:
         return {"result": script(connect, url)}
-    except Exception as exc:  # noqa: BLE001 - the exception is the outcome under test
+    except Exception as exc:
         return describe(exc)
 
 
@@ -124,7 +124,7 @@ def test_client_close_then_recv_and_send(ws_server: WebsocketsServer) -> None:
         for action in (ws.recv, lambda: ws.send("late")):
             try:
                 action()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(describe(exc))
         return errors, ws.close_code, ws.close_reason
 
@@ -197,7 +197,14 @@ def test_redirect_is_followed(ws_server: WebsocketsServer) -> None:
 
 @pytest.mark.parametrize(
     "uri",
-    ["http://127.0.0.1/", "ws://", "ws://127.0.0.1/#frag", "ws://user@127.0.0.1/", "ws://127.0.0.1:99999/", "foo"],
+    [
+        "http://127.0.0.1/",
+        "ws://",
+        "ws://127.0.0.1/#frag",
+        "ws://user@127.0.0.1/",
+        "ws://127.0.0.1:99999/",
+        "foo",
+    ],
 )
 def test_invalid_uris(uri: str) -> None:
     def script(connect: Callable[..., Any], url: str) -> Any:

@@ -128,7 +128,10 @@ def test_green_recv_suspends_only_its_task(ws_server: WebsocketsServer) -> None:
     """A green task waiting in recv() does not stop another from working."""
 
     def main() -> list[Any]:
-        with balrog_connect(ws_server.url + "/silent") as idle, balrog_connect(ws_server.url + "/echo") as busy:
+        with (
+            balrog_connect(ws_server.url + "/silent") as idle,
+            balrog_connect(ws_server.url + "/echo") as busy,
+        ):
 
             def waiter() -> str:
                 try:

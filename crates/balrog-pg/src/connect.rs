@@ -48,14 +48,6 @@ impl Target {
         }
     }
 
-    /// The host name a TLS handshake verifies (and sends as SNI).
-    fn tls_host(&self) -> Option<&str> {
-        match self {
-            Target::Tcp(host, _) => Some(host.as_str()),
-            Target::Unix(_) => None,
-        }
-    }
-
     pub async fn open(&self) -> std::io::Result<Stream> {
         match self {
             Target::Tcp(host, port) => {
@@ -68,7 +60,9 @@ impl Target {
     }
 }
 
-fn targets(params: &Params) -> Vec<Target> {
+/// Where to connect, with the name a TLS handshake verifies: the host name even when
+/// `hostaddr` gives the address (as libpq).
+fn targets(params: &Params) -> Vec<(Target, String)> {
     let mut out = Vec::new();
     let hosts = if params.hosts.is_empty() {
         vec![String::new()]
@@ -82,18 +76,22 @@ fn targets(params: &Params) -> Vec<Target> {
             _ => params.ports.get(i).copied().unwrap_or(5432),
         };
         let hostaddr = params.hostaddrs.get(i).filter(|a| !a.is_empty());
-        if let Some(addr) = hostaddr {
-            out.push(Target::Tcp(addr.clone(), port));
-        } else if host.is_empty() {
-            out.push(Target::Unix(format!("/var/run/postgresql/.s.PGSQL.{port}")));
-        } else if host.starts_with('/') || host.starts_with('@') {
-            out.push(Target::Unix(format!(
-                "{}/.s.PGSQL.{port}",
-                host.trim_end_matches('/')
-            )));
+        let is_socket = host.starts_with('/') || host.starts_with('@');
+        let tls_name = if host.is_empty() || is_socket {
+            hostaddr.cloned().unwrap_or_default()
         } else {
-            out.push(Target::Tcp(host.clone(), port));
-        }
+            host.clone()
+        };
+        let target = if let Some(addr) = hostaddr {
+            Target::Tcp(addr.clone(), port)
+        } else if host.is_empty() {
+            Target::Unix(format!("/var/run/postgresql/.s.PGSQL.{port}"))
+        } else if is_socket {
+            Target::Unix(format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/')))
+        } else {
+            Target::Tcp(host.clone(), port)
+        };
+        out.push((target, tls_name));
     }
     out
 }
@@ -218,6 +216,7 @@ impl From<std::io::Error> for Failed {
 /// Open the socket; with `tls`, ask for TLS first. `mode` decides what a refusal means.
 async fn open_stream(
     target: &Target,
+    tls_name: &str,
     tls: Option<&Arc<rustls::ClientConfig>>,
     mode: SslMode,
 ) -> Result<Stream, Failed> {
@@ -230,7 +229,7 @@ async fn open_stream(
         reached: false,
     })?;
     // TLS only over TCP: libpq never asks for it on a Unix-domain socket.
-    let (Some(config), Some(host)) = (tls, target.tls_host()) else {
+    let Some(config) = tls else {
         return Ok(stream);
     };
     let tcp = match stream {
@@ -244,7 +243,7 @@ async fn open_stream(
         )),
         other => other,
     };
-    match tls::negotiate(tcp, host, config.clone()).await {
+    match tls::negotiate(tcp, tls_name, config.clone()).await {
         Ok(Negotiated::Tls(stream)) => Ok(Stream::Tls(stream)),
         Ok(Negotiated::Refused(_)) if mode.requires_tls() => Err(fail(describe(
             PgError::Operational("server does not support SSL, but SSL was required".into()),
@@ -256,11 +255,11 @@ async fn open_stream(
 
 async fn handshake(
     params: &Params,
-    target: &Target,
+    (target, tls_name): (&Target, &str),
     shared: &Shared,
     tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<Io, Failed> {
-    let stream = open_stream(target, tls, params.tls.mode).await?;
+    let stream = open_stream(target, tls_name, tls, params.tls.mode).await?;
     let mut io = Io::new(stream);
     let mut startup: Vec<(&str, &str)> = vec![
         ("user", params.user.as_str()),
@@ -310,9 +309,10 @@ pub async fn connect(params: Params, shared: &Shared) -> Result<(Io, Target), Pg
         SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => &[true],
     };
     let mut last = PgError::Operational("connection failed: no host to connect to".into());
-    for target in targets(&params) {
+    for (target, tls_name) in targets(&params) {
         for (i, &use_tls) in attempts.iter().enumerate() {
-            let attempt = handshake(&params, &target, shared, config.as_ref().filter(|_| use_tls));
+            let tls = config.as_ref().filter(|_| use_tls);
+            let attempt = handshake(&params, (&target, &tls_name), shared, tls);
             let outcome = match params.connect_timeout {
                 Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(outcome) => outcome,

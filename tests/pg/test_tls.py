@@ -1,0 +1,224 @@
+"""TLS (rustls) with libpq's sslmode semantics, differential against psycopg (libpq/OpenSSL).
+
+A private cluster runs with ``ssl=on`` and a server certificate issued by a trustme CA for
+127.0.0.1 and localhost; its pg_hba.conf also has a ``cert``-authenticated user. Every case
+runs through psycopg and balrog on the same server, and ``pg_stat_ssl`` tells whether the
+session is really encrypted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import trustme
+
+import balrog.psycopg as bp
+from tests.support.pg import PgCluster
+
+pytestmark = pytest.mark.both_modes
+
+_CERT_USER = "certuser"
+
+
+class TlsServer:
+    def __init__(self, cluster: PgCluster, ca_file: str, other_ca_file: str, client: tuple[str, str]):
+        self.cluster = cluster
+        self.ca_file = ca_file
+        self.other_ca_file = other_ca_file
+        self.client_cert, self.client_key = client
+
+    def conninfo(self, **extra: str) -> str:
+        base = f"host=127.0.0.1 port={self.cluster.port} user=postgres dbname=postgres"
+        return " ".join([base, *(f"{k}={v}" for k, v in extra.items())])
+
+
+def _write(path: str, data: bytes, mode: int, owner: str | None) -> str:
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+    if owner:
+        shutil.chown(path, owner, owner)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    if os.environ.get("BALROG_TEST_DSN"):
+        pytest.skip("needs a cluster of its own (BALROG_TEST_DSN points at a shared server)")
+    ca = trustme.CA()
+    other_ca = trustme.CA()
+    server_cert = ca.issue_cert("127.0.0.1", "localhost")
+    client_cert = ca.issue_cert(_CERT_USER)
+    cluster = PgCluster()
+    cluster.init()
+    owner = "postgres" if os.geteuid() == 0 else None
+    server_dir = cluster.directory
+    # The server checks that its key is private to it (0600, owned by the server's user).
+    crt = _write(os.path.join(server_dir, "server.crt"), server_cert.cert_chain_pems[0].bytes(), 0o644, owner)
+    key = _write(os.path.join(server_dir, "server.key"), server_cert.private_key_pem.bytes(), 0o600, owner)
+    ca_for_server = _write(os.path.join(server_dir, "ca.crt"), ca.cert_pem.bytes(), 0o644, owner)
+    with open(os.path.join(cluster.data_dir, "postgresql.conf"), "a") as conf:
+        conf.write(f"\nssl = on\nssl_cert_file = '{crt}'\nssl_key_file = '{key}'\nssl_ca_file = '{ca_for_server}'\n")
+    hba = os.path.join(cluster.data_dir, "pg_hba.conf")
+    with open(hba) as f:
+        rules = f.read()
+    with open(hba, "w") as f:
+        f.write(f"hostssl all {_CERT_USER} 127.0.0.1/32 cert\nhost all {_CERT_USER} 127.0.0.1/32 reject\n")
+        f.write(rules)
+    cluster.start()
+    client_dir = tmp_path_factory.mktemp("tls-client")
+    ca_file = str(client_dir / "ca.crt")
+    ca.cert_pem.write_to_path(ca_file)
+    other_ca_file = str(client_dir / "other-ca.crt")
+    other_ca.cert_pem.write_to_path(other_ca_file)
+    client_crt = str(client_dir / "client.crt")
+    client_cert.cert_chain_pems[0].write_to_path(client_crt)
+    client_key = _write(str(client_dir / "client.key"), client_cert.private_key_pem.bytes(), 0o600, None)
+    try:
+        with psycopg.connect(cluster.conninfo, autocommit=True, sslmode="disable") as admin:
+            admin.execute(f"create role {_CERT_USER} login")
+        yield TlsServer(cluster, ca_file, other_ca_file, (client_crt, client_key))
+    finally:
+        cluster.destroy()
+
+
+def _encrypted(conn: Any) -> bool:
+    row = conn.execute("select ssl from pg_stat_ssl where pid = pg_backend_pid()").fetchone()
+    return bool(row[0])
+
+
+def _outcome(module: Any, conninfo: str) -> tuple[str, bool | None]:
+    """("ok", encrypted) or (error class name, None)."""
+    try:
+        conn = module.connect(conninfo)
+    except module.Error as ex:
+        return type(ex).__name__, None
+    with conn:
+        encrypted = _encrypted(conn)
+        assert conn.pgconn.ssl_in_use == encrypted
+        return "ok", encrypted
+
+
+def _same(conninfo: str) -> tuple[str, bool | None]:
+    expected = _outcome(psycopg, conninfo)
+    assert _outcome(bp, conninfo) == expected
+    return expected
+
+
+def test_require(tls_server):
+    assert _same(tls_server.conninfo(sslmode="require")) == ("ok", True)
+
+
+def test_prefer_uses_tls_when_offered(tls_server):
+    assert _same(tls_server.conninfo(sslmode="prefer")) == ("ok", True)
+    assert _same(tls_server.conninfo()) == ("ok", True)  # prefer is the default
+
+
+def test_disable_and_allow_stay_plain(tls_server):
+    assert _same(tls_server.conninfo(sslmode="disable")) == ("ok", False)
+    assert _same(tls_server.conninfo(sslmode="allow")) == ("ok", False)
+
+
+def test_verify_full_with_ca(tls_server):
+    assert _same(tls_server.conninfo(sslmode="verify-full", sslrootcert=tls_server.ca_file)) == ("ok", True)
+    info = tls_server.conninfo(sslmode="verify-full", sslrootcert=tls_server.ca_file).replace(
+        "host=127.0.0.1", "host=localhost"
+    )
+    assert _same(info) == ("ok", True)
+
+
+def test_verify_ca_with_ca(tls_server):
+    assert _same(tls_server.conninfo(sslmode="verify-ca", sslrootcert=tls_server.ca_file)) == ("ok", True)
+
+
+def test_wrong_ca_is_refused(tls_server):
+    for mode in ("verify-ca", "verify-full", "require"):
+        # require with a root certificate file verifies the chain (libpq).
+        info = tls_server.conninfo(sslmode=mode, sslrootcert=tls_server.other_ca_file)
+        assert _same(info) == ("OperationalError", None)
+    with pytest.raises(bp.OperationalError, match="certificate"):
+        bp.connect(tls_server.conninfo(sslmode="verify-full", sslrootcert=tls_server.other_ca_file))
+
+
+def test_host_name_mismatch(tls_server):
+    # The certificate names 127.0.0.1 and localhost; hostaddr reaches the server while the
+    # name checked is `host`.
+    info = tls_server.conninfo(sslrootcert=tls_server.ca_file, hostaddr="127.0.0.1").replace(
+        "host=127.0.0.1", "host=db.invalid"
+    )
+    assert _same(info + " sslmode=verify-full") == ("OperationalError", None)
+    assert _same(info + " sslmode=verify-ca") == ("ok", True)
+
+
+def test_missing_root_file(tls_server, tmp_path):
+    missing = str(tmp_path / "nope.crt")
+    assert _same(tls_server.conninfo(sslmode="verify-full", sslrootcert=missing)) == ("OperationalError", None)
+
+
+def test_sslrootcert_system_needs_verify_full(tls_server):
+    info = tls_server.conninfo(sslmode="require", sslrootcert="system")
+    assert _same(info) == ("OperationalError", None)
+    with pytest.raises(bp.OperationalError, match="weak sslmode"):
+        bp.connect(info)
+    # The system store does not know the test CA.
+    assert _same(tls_server.conninfo(sslrootcert="system")) == ("OperationalError", None)
+
+
+def test_client_certificate(tls_server):
+    with_cert = tls_server.conninfo(
+        sslmode="require", sslcert=tls_server.client_cert, sslkey=tls_server.client_key
+    ).replace("user=postgres", f"user={_CERT_USER}")
+    assert _same(with_cert) == ("ok", True)
+    without = tls_server.conninfo(sslmode="require").replace("user=postgres", f"user={_CERT_USER}")
+    assert _same(without) == ("OperationalError", None)
+
+
+def test_queries_over_tls(tls_server):
+    """Big results, executemany and COPY through the TLS stream."""
+    info = tls_server.conninfo(sslmode="verify-full", sslrootcert=tls_server.ca_file)
+    with bp.connect(info) as conn:
+        rows = conn.execute("select i, repeat('x', 100) from generate_series(1, 20000) i").fetchall()
+        assert len(rows) == 20000 and rows[-1][0] == 20000
+        conn.execute("create temp table t (a int, b text)")
+        cur = conn.cursor()
+        cur.executemany("insert into t values (%s, %s)", [(i, "y" * 50) for i in range(5000)])
+        assert conn.execute("select count(*) from t").fetchone() == (5000,)
+        chunks = []
+        with cur.copy("copy t to stdout") as copy:
+            while chunk := copy.read():
+                chunks.append(bytes(chunk))
+        data = b"".join(chunks)
+        assert data.count(b"\n") == 5000
+
+
+def test_require_against_plain_server(pg_cluster):
+    info = pg_cluster.conninfo
+    assert _same(info + " sslmode=require") == ("OperationalError", None)
+    with pytest.raises(bp.OperationalError, match="server does not support SSL, but SSL was required"):
+        bp.connect(info + " sslmode=require")
+
+
+def test_prefer_against_plain_server(pg_cluster):
+    assert _same(pg_cluster.conninfo + " sslmode=prefer") == ("ok", False)
+    assert _same(pg_cluster.conninfo + " sslmode=allow") == ("ok", False)
+
+
+def test_cancel_over_tls(tls_server):
+    """Cancel requests go on their own (plain) connection, as libpq's PQcancel."""
+    import threading
+
+    conn = bp.connect(tls_server.conninfo(sslmode="require"), autocommit=True)
+    canceller = threading.Timer(0.3, conn.cancel)
+    canceller.start()
+    try:
+        with pytest.raises(bp.errors.QueryCanceled):
+            conn.execute("select pg_sleep(30)")
+    finally:
+        canceller.join()
+    assert conn.execute("select 1").fetchone() == (1,)
+    conn.close()
