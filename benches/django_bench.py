@@ -12,13 +12,16 @@ process each:
   d. async   — the same logic as an async view (Django's async ORM), stock ASGI, psycopg
 
 Load: wrk (keep-alive) with 200 connections. Reported per contender: requests/s, p50/p99
-latency (medians over rounds), peak RSS and OS threads of the server process, and the most
-PostgreSQL sessions seen. Results go to benches/results/django_bench.{json,svg}.
+latency (medians over rounds), server CPU time per request (user + system of the server
+processes: the figure least disturbed by other load on the machine), peak RSS and OS
+threads of the server process, and the most PostgreSQL sessions seen. Results go to
+benches/results/django_bench.{json,svg}.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -41,7 +44,9 @@ from support.pg import start_cluster  # noqa: E402
 
 POOL_MAX = 20
 PY = sys.executable
-UVICORN = [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--loop", "asyncio", "--http", "h11"]
+# uvicorn's C parser when installed (as `uvicorn[standard]` does), else h11: the same for a, b, d.
+HTTP_PARSER = "httptools" if importlib.util.find_spec("httptools") else "h11"
+UVICORN = [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--loop", "asyncio", "--http", HTTP_PARSER]
 UVICORN += ["--lifespan", "off", "--no-access-log", "--log-level", "warning", "--backlog", "2048"]
 GUNICORN = [PY, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1"]
 GUNICORN += ["--threads", str(POOL_MAX), "--backlog", "2048", "--log-level", "warning"]
@@ -82,6 +87,7 @@ class Result:
     requests_per_second: float = 0.0
     p50_ms: float = 0.0
     p99_ms: float = 0.0
+    cpu_ms_per_request: float = 0.0
     errors: int = 0
     peak_rss_mib: float = 0.0
     threads: int = 0
@@ -129,6 +135,25 @@ def proc_status(pid: int) -> dict[str, int]:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (robust to a busy machine)."""
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            pids += [int(p) for p in children.read().split()]
+    except OSError:
+        pass
+    ticks = 0
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def to_ms(text: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -149,7 +174,9 @@ def run_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
     if os.environ.get("BENCH_VERBOSE"):
         print(out, file=sys.stderr)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = re.search(r"(\d+) requests in", out)
     return {
+        "requests": float(requests.group(1)) if requests else 0.0,
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50_ms": to_ms(latency["50"]),
         "p99_ms": to_ms(latency["99"]),
@@ -221,7 +248,12 @@ def bench_one(contender: Contender, cluster, args: argparse.Namespace, env: dict
 
             sampler = threading.Thread(target=sample_threads, daemon=True)
             sampler.start()
-            result.rounds.append(run_wrk(url, args.seconds, args.connections))
+            cpu_before = cpu_seconds(server.pid)
+            one_round = run_wrk(url, args.seconds, args.connections)
+            used = cpu_seconds(server.pid) - cpu_before
+            served = one_round["requests"] or 1
+            one_round["cpu_ms_per_request"] = 1000 * used / served
+            result.rounds.append(one_round)
             sampler_stop.set()
             sampler.join()
         sessions.stop_event.set()
@@ -229,6 +261,7 @@ def bench_one(contender: Contender, cluster, args: argparse.Namespace, env: dict
         result.requests_per_second = statistics.median(r["requests_per_second"] for r in result.rounds)
         result.p50_ms = statistics.median(r["p50_ms"] for r in result.rounds)
         result.p99_ms = statistics.median(r["p99_ms"] for r in result.rounds)
+        result.cpu_ms_per_request = statistics.median(r["cpu_ms_per_request"] for r in result.rounds)
         result.errors = int(sum(r["errors"] for r in result.rounds))
         result.peak_rss_mib = proc_status(server.pid)["VmHWM"] / 1024
         result.threads = threads
@@ -322,12 +355,13 @@ def main() -> int:
         cluster.destroy()
 
     print()
-    columns = ("req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "threads", "DB conns")
+    columns = ("req/s", "p50 ms", "p99 ms", "CPU ms/r", "errors", "RSS MiB", "threads", "DB conns")
     print(f"{'':28} " + " ".join(f"{c:>8}" for c in columns))
     for r in results:
         print(
-            f"{r.label:28} {r.requests_per_second:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.errors:7d}"
-            f" {r.peak_rss_mib:8.1f} {r.threads:8d} {r.db_sessions:8d}"
+            f"{r.label:28} {r.requests_per_second:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f}"
+            f" {r.cpu_ms_per_request:8.2f} {r.errors:8d} {r.peak_rss_mib:8.1f}"
+            f" {r.threads:8d} {r.db_sessions:8d}"
         )
     by_key = {r.key: r for r in results}
     if "green" in by_key:
@@ -337,7 +371,8 @@ def main() -> int:
                 print(f"green / {key}: {green / by_key[key].requests_per_second:.2f}x requests/s")
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "django_bench.json"), "w") as out:
-        json.dump({"args": vars(args), "results": [asdict(r) for r in results]}, out, indent=1)
+        meta = {"args": vars(args), "uvicorn_http": HTTP_PARSER, "pool_max": POOL_MAX}
+        json.dump({**meta, "results": [asdict(r) for r in results]}, out, indent=1)
     with open(os.path.join(RESULTS, "django_bench.svg"), "w") as out:
         out.write(svg_chart(results))
     return 0

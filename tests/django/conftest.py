@@ -32,6 +32,47 @@ TEST_DB_NAME = "test_balrog_django"
 REAL_PSYCOPG = os.environ.get("BALROG_DJANGO_DRIVER", "").strip().lower() == "psycopg"
 
 
+# What Django 5.2's backend imports from psycopg at module level (postgresql/base.py,
+# psycopg_any.py); a driver without one of these cannot load Django at all.
+DJANGO_NEEDS = {
+    "balrog.psycopg": ("ClientCursor", "IsolationLevel", "adapt", "adapters", "errors", "sql"),
+    "balrog.psycopg.postgres": ("types",),
+    "balrog.psycopg.pq": ("Format",),
+    "balrog.psycopg.types.datetime": ("TimestamptzLoader",),
+    "balrog.psycopg.types.json": ("Jsonb",),
+    "balrog.psycopg.types.range": ("Range", "RangeDumper"),
+    "balrog.psycopg.types.string": ("TextLoader",),
+}
+
+
+def missing_driver_api() -> list[str]:
+    """Names Django needs that balrog.psycopg does not have yet (empty: it can load Django)."""
+    import importlib
+
+    missing = []
+    for module_name, names in DJANGO_NEEDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            missing.append(module_name)
+            continue
+        missing += [f"{module_name}.{name}" for name in names if not hasattr(module, name)]
+    return missing
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip (loudly, naming the gap) while balrog.psycopg cannot load Django's backend yet."""
+    if REAL_PSYCOPG:
+        return
+    missing = missing_driver_api()
+    if not missing:
+        return
+    skip = pytest.mark.skip(reason=f"balrog.psycopg lacks what Django imports: {', '.join(missing)}")
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(skip)
+
+
 def database_env(cluster, name: str) -> dict[str, str]:
     return {
         "BALROG_DJANGO_DB_HOST": cluster.host,

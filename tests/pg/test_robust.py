@@ -133,9 +133,7 @@ def test_lock_green_tasks_do_not_interleave(pg_cluster):
                 balrog.sleep(0.005)
 
     async def main() -> None:
-        await asyncio.gather(
-            balrog.green(writer)("a"), balrog.green(writer)("b"), balrog.green(bystander)()
-        )
+        await asyncio.gather(balrog.green(writer)("a"), balrog.green(writer)("b"), balrog.green(bystander)())
 
     asyncio.run(main())
     rows = conn.execute("select who, step from robust_steps order by id").fetchall()

@@ -18,7 +18,7 @@ import pytest
 import trustme
 
 import balrog.psycopg as bp
-from tests.support.pg import PgCluster
+from support.pg import PgCluster
 
 pytestmark = pytest.mark.both_modes
 
@@ -53,7 +53,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     ca = trustme.CA()
     other_ca = trustme.CA()
     server_cert = ca.issue_cert("127.0.0.1", "localhost")
-    client_cert = ca.issue_cert(_CERT_USER)
+    client_cert = ca.issue_cert(_CERT_USER, common_name=_CERT_USER)  # cert auth matches the CN
     cluster = PgCluster()
     cluster.init()
     owner = "postgres" if os.geteuid() == 0 else None
@@ -63,7 +63,8 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     key = _write(os.path.join(server_dir, "server.key"), server_cert.private_key_pem.bytes(), 0o600, owner)
     ca_for_server = _write(os.path.join(server_dir, "ca.crt"), ca.cert_pem.bytes(), 0o644, owner)
     with open(os.path.join(cluster.data_dir, "postgresql.conf"), "a") as conf:
-        conf.write(f"\nssl = on\nssl_cert_file = '{crt}'\nssl_key_file = '{key}'\nssl_ca_file = '{ca_for_server}'\n")
+        conf.write(f"\nssl = on\nssl_cert_file = '{crt}'\nssl_key_file = '{key}'\n")
+        conf.write(f"ssl_ca_file = '{ca_for_server}'\n")
     hba = os.path.join(cluster.data_dir, "pg_hba.conf")
     with open(hba) as f:
         rules = f.read()
@@ -157,7 +158,8 @@ def test_host_name_mismatch(tls_server):
 
 def test_missing_root_file(tls_server, tmp_path):
     missing = str(tmp_path / "nope.crt")
-    assert _same(tls_server.conninfo(sslmode="verify-full", sslrootcert=missing)) == ("OperationalError", None)
+    info = tls_server.conninfo(sslmode="verify-full", sslrootcert=missing)
+    assert _same(info) == ("OperationalError", None)
 
 
 def test_sslrootcert_system_needs_verify_full(tls_server):

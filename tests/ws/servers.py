@@ -213,6 +213,15 @@ class RawServer:
             conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
             conn.close()
             return
+        if path == "/hang":
+            # Never answer the upgrade: the client's open_timeout must fire.
+            conn.settimeout(30)
+            try:
+                conn.recv(1)
+            except OSError:
+                pass
+            conn.close()
+            return
         if path == "/bad-accept":
             accept = base64.b64encode(b"0" * 20)
         conn.sendall(

@@ -389,3 +389,43 @@ def test_concurrent_recv_is_refused(ws_server: WebsocketsServer) -> None:
         else:
             thread.join()
         assert results == ["unblock"]
+
+
+def test_open_timeout(raw_server: RawServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        connect(url + "/hang", open_timeout=0.2)
+
+    assert same(raw_server.url, script)["type"] == "TimeoutError"
+
+
+def test_close_from_another_thread_wakes_recv(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/silent") as ws:
+            closer = threading.Timer(0.1, ws.close)
+            closer.start()
+            try:
+                ws.recv(timeout=10)
+            finally:
+                closer.join()
+
+    assert same(ws_server.url, script)["type"] == "ConnectionClosedOK"
+
+
+def test_control_frames_too_long(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/echo") as ws:
+            errors = []
+            for action in (
+                lambda: ws.ping(b"p" * 126),
+                lambda: ws.pong(b"p" * 126),
+                lambda: ws.close(1000, "r" * 124),
+            ):
+                try:
+                    action()
+                except Exception as exc:
+                    errors.append(describe(exc))
+            ws.send("still open")
+            return errors, ws.recv()
+
+    result = same(ws_server.url, script)
+    assert [e["type"] for e in result["result"][0]] == ["ProtocolError"] * 3

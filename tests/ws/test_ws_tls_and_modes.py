@@ -149,3 +149,22 @@ def test_green_recv_suspends_only_its_task(ws_server: WebsocketsServer) -> None:
             return balrog.gather(waiter, worker)
 
     assert balrog.run(main) == ["timed out", 50]
+
+
+def test_connection_is_dead_in_a_forked_child(ws_server: WebsocketsServer) -> None:
+    import os
+
+    with balrog_connect(ws_server.url + "/echo") as ws:
+        pid = os.fork()
+        if pid == 0:  # child: must refuse to touch the parent's socket, then exit quietly
+            code = 1
+            try:
+                ws.send("from the child")
+            except RuntimeError:
+                code = 0
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The parent's connection is untouched.
+        ws.send("parent")
+        assert ws.recv() == "parent"

@@ -16,11 +16,11 @@ use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::connect::{connect, Params, Target};
-use crate::tls::TlsOptions;
 use crate::errors::{to_py, PgError};
 use crate::proto::{self, Collected, CopyMode, Io, Shared, Status};
 use crate::recover::{set_phase, Phase};
 use crate::result::PgResult;
+use crate::tls::TlsOptions;
 
 type Slot = Arc<AsyncMutex<Option<Io>>>;
 
@@ -606,7 +606,8 @@ impl PgConn {
     #[pyo3(signature = (timeout=5.0))]
     fn recover(&self, timeout: f64) -> Op {
         let target = self.target.clone();
-        let limit = Duration::from_secs_f64(if timeout.is_finite() { timeout.max(0.0) } else { 5.0 });
+        let seconds = if timeout.is_finite() { timeout.max(0.0) } else { 5.0 };
+        let limit = Duration::from_secs_f64(seconds);
         self.op(
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;

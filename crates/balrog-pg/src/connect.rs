@@ -237,10 +237,9 @@ async fn open_stream(
         other => return Ok(other),
     };
     let describe = |e: PgError| match e {
-        PgError::Operational(msg) | PgError::Lost(msg) => PgError::Operational(format!(
-            "connection failed: {}: {msg}",
-            target.describe()
-        )),
+        PgError::Operational(msg) | PgError::Lost(msg) => {
+            PgError::Operational(format!("connection failed: {}: {msg}", target.describe()))
+        }
         other => other,
     };
     match tls::negotiate(tcp, tls_name, config.clone()).await {

@@ -137,6 +137,11 @@ impl PgResult {
         tag.rsplit(' ').next()?.parse().ok()
     }
 
+    /// The columns' type oids, as a tuple (what loader choices are cached by).
+    fn type_oids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.columns.iter().map(|c| c.type_oid))
+    }
+
     /// (name, type_oid, type_modifier, type_size, table_oid, column_id, format) per column.
     fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let items = self.columns.iter().map(|c| {

@@ -26,7 +26,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -64,7 +66,10 @@ impl SslMode {
 
     /// TLS is mandatory: a server that refuses it is an error.
     pub fn requires_tls(self) -> bool {
-        matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
+        matches!(
+            self,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        )
     }
 }
 
@@ -460,13 +465,47 @@ pub async fn negotiate(
     let tls = TlsConnector::from(config)
         .connect(name, stream)
         .await
-        .map_err(|e| match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-            Some(rustls::Error::InvalidCertificate(why)) => {
-                tls_error(format!("certificate verify failed: {why:?}"))
+        .map_err(|e| {
+            match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(rustls::Error::InvalidCertificate(why)) => certificate_error(why, host),
+                _ => tls_error(e),
             }
-            _ => tls_error(e),
         })?;
     Ok(Negotiated::Tls(Box::new(tls)))
+}
+
+/// A rejected server certificate, worded as libpq words it.
+fn certificate_error(why: &CertificateError, host: &str) -> PgError {
+    match why {
+        CertificateError::NotValidForNameContext { presented, .. } if !presented.is_empty() => {
+            // rustls shows names as `DnsName("x")` / `IpAddress(1.2.3.4)`: keep the name.
+            let bare = |shown: &String| {
+                let inner = shown
+                    .split_once('(')
+                    .map(|(_, rest)| rest.trim_end_matches(')'))
+                    .unwrap_or(shown);
+                inner.trim_matches('"').to_owned()
+            };
+            let first = bare(&presented[0]);
+            let others = match presented.len() - 1 {
+                0 => String::new(),
+                1 => " (and 1 other name)".to_owned(),
+                n => format!(" (and {n} other names)"),
+            };
+            PgError::Operational(format!(
+                "server certificate for \"{first}\"{others} does not match host name \"{host}\""
+            ))
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            PgError::Operational(format!(
+                "server certificate does not match host name \"{host}\""
+            ))
+        }
+        other => tls_error(format!("certificate verify failed ({other:?})")),
+    }
 }
 
 fn server_name(host: &str) -> Result<ServerName<'static>, PgError> {

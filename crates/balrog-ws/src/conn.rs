@@ -1065,11 +1065,14 @@ fn handle_data(
     }
     {
         let mut inner = shared.inner.lock();
-        // Fragments of a message nobody has taken yet are merged, so a message occupies one
-        // queue slot however many frames carry it (max_queue counts messages, and a
-        // message of 65,536 fragments cannot stall on it).
+        // When the queue nears its high-water mark, fragments of the message in progress
+        // are merged into one slot: a message of 65,536 fragments then cannot fill the
+        // queue and stall (recv waits for its end while the reader waits for room).
+        let crowded = config
+            .queue_high
+            .is_some_and(|h| inner.frames.len() + 1 >= h);
         match inner.frames.back_mut() {
-            Some(last) if !first && !last.fin => {
+            Some(last) if crowded && !first && !last.fin => {
                 last.data.extend_from_slice(&data);
                 last.fin = fin;
             }

@@ -59,6 +59,10 @@ ITER_CHUNK_SIZE = 512
 _URL_CACHE: dict[str, str] = {}
 _URL_CACHE_SIZE = 512
 
+# Attributes a Response built by the plain path (``_plain.py``) makes on first access, by
+# name: ``maker(response, plain_state)``. Filled in by that module.
+_LAZY_ATTRIBUTES: dict[str, Callable[[Any, Any], Any]] = {}
+
 
 class RequestEncodingMixin:
     url: Any
@@ -520,6 +524,17 @@ class Response:
         self.elapsed = datetime.timedelta(0)
         self.request: PreparedRequest = None  # type: ignore[assignment]
         self.connection: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes missing from the instance: those a plain response
+        # (see _plain.py) leaves to be made on first use, with the values it would have had.
+        maker = _LAZY_ATTRIBUTES.get(name)
+        plain = self.__dict__.get("_balrog_plain")
+        if maker is None or plain is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = maker(self, plain)
+        self.__dict__[name] = value
+        return value
 
     @property
     def headers(self) -> CaseInsensitiveDict:

@@ -163,6 +163,7 @@ class AdaptersMap:
             self._loaders = template._loaders
             self._own_loaders = [False, False]
             self.types = types if types is not None else template.types
+            self._parent: AdaptersMap | None = template
         else:
             self._dumpers = [{}, {}, {}]
             self._own_dumpers = [True, True, True]
@@ -175,9 +176,10 @@ class AdaptersMap:
 
                 types = TypesRegistry()
             self.types = types
+            self._parent = None
         self._native_cache: dict[tuple[int, int], Any] = {}
         self._encoders: tuple[int, list[dict[type, int]]] | None = None
-        self._specs: tuple[int, dict[int, Any]] | None = None
+        self._specs: tuple[int, dict[Any, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__qualname__} at 0x{id(self):x}>"
@@ -236,6 +238,9 @@ class AdaptersMap:
         """Per format index, {exact Python type: native encoder code} for the types whose
         dumper class here is a builtin one the driver encodes in Rust (``_balrog_enc`` in its
         own body; any subclass or user dumper is left to Python)."""
+        parent = self._parent
+        if parent is not None and parent._dumpers is self._dumpers:
+            return parent.native_encoders()  # same tables: one cache for every cursor
         cached = self._encoders
         if cached is not None and cached[0] == _registry_version[0]:
             return cached[1]
@@ -251,13 +256,16 @@ class AdaptersMap:
         self._encoders = (_registry_version[0], maps)
         return maps
 
-    def native_specs(self) -> dict[int, Any]:
+    def native_specs(self) -> dict[Any, Any]:
         """Loader specs by oid that depend only on this map (native decoders), shared by
         every execute until a registration changes something."""
+        parent = self._parent
+        if parent is not None and parent._loaders is self._loaders:
+            return parent.native_specs()
         cached = self._specs
         if cached is not None and cached[0] == _registry_version[0]:
             return cached[1]
-        specs: dict[int, Any] = {}
+        specs: dict[Any, Any] = {}
         self._specs = (_registry_version[0], specs)
         return specs
 

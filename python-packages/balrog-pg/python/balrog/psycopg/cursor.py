@@ -210,15 +210,25 @@ class BaseCursor:
         tuples = res.command_tuples
         if res.status == TUPLES_OK:
             self._rowcount = res.ntuples if tuples is None else tuples
-            tx = self._transformer()
-            specs = self._specs
-            loaders = []
-            for col in res.columns():
-                oid = col[1]
-                spec = specs.get(oid)
-                if spec is None:
-                    spec = specs[oid] = tx.loader_spec(oid)
-                loaders.append(spec)
+            oids = res.type_oids()
+            # Loader choices made of native decoders only are shared by every cursor on
+            # these adapters (keyed by the row's type oids); others hold this cursor's
+            # loader instances and live as long as the execute.
+            shared = self._adapters.native_specs()
+            loaders = shared.get(oids)
+            if loaders is None:
+                tx = self._transformer()
+                specs = self._specs
+                loaders = []
+                for oid in oids:
+                    spec = specs.get(oid)
+                    if spec is None:
+                        spec = specs[oid] = tx.loader_spec(oid)
+                    loaders.append(spec)
+                if all(_is_native_spec(s) for s in loaders):
+                    if len(shared) > 1000:
+                        shared.clear()
+                    shared[oids] = loaders
             tz, utc = self._conn._timezone()
             res.set_loaders(loaders, tz, utc)
         else:
@@ -440,6 +450,13 @@ class Cursor(BaseCursor):
     """The default cursor: server-side binding, results fetched whole."""
 
     __module__ = "psycopg"
+
+
+def _is_native_spec(spec: Any) -> bool:
+    # An oid (a native decoder) or ("array"|"range"|..., native spec, ...): no Python loader.
+    if type(spec) is int:
+        return True
+    return type(spec) is tuple and _is_native_spec(spec[1])
 
 
 def _as_sequence(values: Any) -> Sequence[Any]:

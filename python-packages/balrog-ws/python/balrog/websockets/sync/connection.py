@@ -17,7 +17,7 @@ from typing import Any, Literal, overload
 
 from balrog._bridge import wait
 
-from ..exceptions import ConcurrencyError, ConnectionClosed, ConnectionClosedOK
+from ..exceptions import ConcurrencyError, ConnectionClosed, ConnectionClosedOK, ProtocolError
 from ..frames import Close, CloseCode, Opcode
 from ..http11 import Request, Response
 from ..protocol import State
@@ -53,6 +53,12 @@ class PongEvent:
         if self._native.is_set():
             return True
         return bool(wait(self._native.wait(timeout)))
+
+
+def _check_control_payload(payload: bytes) -> None:
+    # RFC 6455 caps control frames at 125 bytes; websockets refuses to send longer ones.
+    if len(payload) > 125:
+        raise ProtocolError("control frame too long")
 
 
 def _decode_flag(decode: bool | None) -> int:
@@ -294,7 +300,8 @@ class Connection:
         if self._sending:
             code, reason = CloseCode.INTERNAL_ERROR, "close during fragmented message"
         if self._native.state == State.OPEN:
-            Close(int(code), reason).check()
+            close = Close(int(code), reason)
+            _check_control_payload(close.serialize())
         wait(self._native.close(int(code), reason))
 
     def wait_closed(self, timeout: float | None = None) -> bool:
@@ -311,6 +318,8 @@ class Connection:
             payload = None
         else:
             raise TypeError("data must be str or bytes-like")
+        if payload is not None:
+            _check_control_payload(payload)
         return PongEvent(wait(self._native.ping(payload, ack_on_close)))
 
     def pong(self, data: DataLike = b"") -> None:
@@ -321,6 +330,7 @@ class Connection:
             payload = bytes(data)
         else:
             raise TypeError("data must be str or bytes-like")
+        _check_control_payload(payload)
         self._write(_PONG, payload, True)
 
     def __repr__(self) -> str:
