@@ -61,6 +61,13 @@ def bench_child(dsn: str, rounds: int) -> dict[str, dict[str, float]]:
             conn.cursor().executemany("insert into bench_t values (%s, %s, %s)", rows)
 
         def copy() -> None:
+            # Binary COPY with set_types: the target is psycopg's binary COPY.
+            with conn.cursor().copy("copy bench_t from stdin (format binary)") as cp:
+                cp.set_types(["int4", "text", "float8"])
+                for r in rows:
+                    cp.write_row(r)
+
+        def copy_text() -> None:
             with conn.cursor().copy("copy bench_t from stdin") as cp:
                 for r in rows:
                     cp.write_row(r)
@@ -70,6 +77,7 @@ def bench_child(dsn: str, rounds: int) -> dict[str, dict[str, float]]:
         res["fetch 100k (us/row)"] = median_time(timed(fetch, n_rows), max(3, rounds // 2))
         res["executemany 10k (us/row)"] = median_time(timed(many, n_many), max(3, rounds // 2))
         res["copy 10k (us/row)"] = median_time(timed(copy, n_many), max(3, rounds // 2))
+        res["copy text 10k (us/row)"] = median_time(timed(copy_text, n_many), max(3, rounds // 2))
         conn.execute("drop table bench_t")
         conn.close()
         out[label] = res
@@ -80,6 +88,9 @@ def bench_child(dsn: str, rounds: int) -> dict[str, dict[str, float]]:
     async def asyncpg_cases() -> dict[str, float]:
         conn = await asyncpg.connect(dsn.replace("postgresql://", "postgres://"))
         await conn.execute("drop table if exists bench_t; create table bench_t (a int, b text, c float8)")
+        # The fetch target compares with JSON decoded: a json.loads codec on jsonb.
+        decoding = await asyncpg.connect(dsn.replace("postgresql://", "postgres://"))
+        await decoding.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
         res: dict[str, float] = {}
 
         async def measure(coro_fn: object, ops: int, r: int) -> float:
@@ -99,8 +110,11 @@ def bench_child(dsn: str, rounds: int) -> dict[str, dict[str, float]]:
             for i in range(n_q):
                 await conn.fetchrow("select $1::int, $2::text", i, "x")
 
-        async def fetch() -> None:
+        async def fetch_str() -> None:
             await conn.fetch(FETCH_QUERY.format(n=n_rows))
+
+        async def fetch() -> None:
+            await decoding.fetch(FETCH_QUERY.format(n=n_rows))
 
         async def many() -> None:
             await conn.executemany("insert into bench_t values ($1, $2, $3)", rows)
@@ -111,10 +125,12 @@ def bench_child(dsn: str, rounds: int) -> dict[str, dict[str, float]]:
         res["select1 (us/q)"] = await measure(select1, n_q, rounds)
         res["2 params (us/q)"] = await measure(params, n_q, rounds)
         res["fetch 100k (us/row)"] = await measure(fetch, n_rows, max(3, rounds // 2))
+        res["fetch 100k jsonb str (us/row)"] = await measure(fetch_str, n_rows, max(3, rounds // 2))
         res["executemany 10k (us/row)"] = await measure(many, n_many, max(3, rounds // 2))
         res["copy 10k (us/row)"] = await measure(copy, n_many, max(3, rounds // 2))
         await conn.execute("drop table bench_t")
         await conn.close()
+        await decoding.close()
         return res
 
     out["asyncpg"] = asyncio.run(asyncpg_cases())
@@ -192,7 +208,60 @@ def bench_child(dsn: str, rounds: int) -> dict[str, dict[str, float]]:
         return sorted(times)[len(times) // 2]
 
     out["asyncpg"]["pool 100x50 (us/q)"] = asyncio.run(asyncpg_pool())
+
+    # psycopg_pool with 10 threads, each running tasks that hold a connection.
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        import psycopg_pool
+
+        ppool = psycopg_pool.ConnectionPool(dsn, min_size=10, max_size=10, kwargs={"autocommit": True})
+        ppool.wait()
+
+        def ptask() -> None:
+            with ppool.connection() as conn:
+                for _ in range(50):
+                    conn.execute("select 1").fetchone()
+
+        def thread_round() -> float:
+            t = time.perf_counter()
+            with ThreadPoolExecutor(10) as ex:
+                list(ex.map(lambda _: ptask(), range(100)))
+            return (time.perf_counter() - t) / 5000 * 1e6
+
+        out["psycopg"]["pool 100x50 (us/q)"] = median_time(thread_round, max(3, rounds // 2))
+        ppool.close()
+    except Exception as ex:
+        print(f"psycopg pool case skipped: {ex}", file=sys.stderr)
     return out
+
+
+# Issue 3's speed targets: (case, peer, minimum ratio peer time / balrog time).
+TARGETS = (
+    ("select1 (us/q)", "psycopg", 1.0),
+    ("select1 (us/q)", "pgbench", 1 / 1.3),
+    ("2 params (us/q)", "psycopg", 1.0),
+    ("2 params (us/q)", "pgbench", 1 / 1.3),
+    ("fetch 100k (us/row)", "psycopg", 2.0),
+    ("fetch 100k (us/row)", "asyncpg", 1.5),
+    ("executemany 10k (us/row)", "asyncpg", 1.0),
+    ("copy 10k (us/row)", "psycopg", 1.0),
+    ("pool 100x50 (us/q)", "asyncpg", 1.3),
+    ("pool 100x50 (us/q)", "psycopg", 1.3),
+)
+
+
+def print_targets(by_lib: dict[str, dict[str, float]]) -> None:
+    print("targets (ratio = peer / balrog):")
+    for case, peer, need in TARGETS:
+        mine = by_lib["balrog"].get(case)
+        # pgbench measured SELECT 1 only: its floor serves both sequential cases.
+        theirs = by_lib.get(peer, {}).get("select1 (us/q)" if peer == "pgbench" else case)
+        if not mine or not theirs:
+            continue
+        ratio = theirs / mine
+        verdict = "met   " if ratio >= need else "missed"
+        print(f"  [{verdict}] {case:26} vs {peer:8} ratio {ratio:5.2f} (need >= {need:.2f})")
 
 
 def pgbench_floor(cluster: object) -> float | None:
@@ -267,6 +336,7 @@ def main() -> None:
                 else:
                     cells.append(f"{v:>9.2f} ({v / mine:4.2f}x)")
             print(f"{case:28}" + "".join(cells))
+        print_targets(by_lib)
     write_results("pg_bench", results)
     series = {
         f"{lib} {label}": vals

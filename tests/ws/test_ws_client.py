@@ -117,7 +117,7 @@ def test_messages_before_close_are_delivered(ws_server: WebsocketsServer) -> Non
 
 def test_client_close_then_recv_and_send(ws_server: WebsocketsServer) -> None:
     def script(connect: Callable[..., Any], url: str) -> Any:
-        ws = connect(url + "/echo")
+        ws = connect(url + "/echo", legacy=True)
         ws.close(1001, "leaving")
         ws.close()  # idempotent
         errors = []
@@ -134,7 +134,7 @@ def test_client_close_then_recv_and_send(ws_server: WebsocketsServer) -> None:
 
 def test_close_with_error_code(ws_server: WebsocketsServer) -> None:
     def script(connect: Callable[..., Any], url: str) -> Any:
-        ws = connect(url + "/echo")
+        ws = connect(url + "/echo", legacy=True)
         ws.close(4321, "custom")
         ws.recv()
 

@@ -22,7 +22,7 @@ use crate::recover::{set_phase, Phase};
 use crate::result::PgResult;
 use crate::tls::TlsOptions;
 
-type Slot = Arc<AsyncMutex<Option<Io>>>;
+pub(crate) type Slot = Arc<AsyncMutex<Option<Io>>>;
 
 /// The connection's runtime and socket. `close()` takes them out of the `PgConn` at once, so
 /// a closed connection holds no file descriptor even while Python still references it.
@@ -55,7 +55,7 @@ impl Drop for PgConn {
 /// green task), what happens depends on its `Phase` (recover.rs): a request not fully written
 /// closes the connection; a request whose answers are pending leaves them to be read (after
 /// a cancel request) by `recover` or by the next op.
-struct Session {
+pub(crate) struct Session {
     guard: OwnedMutexGuard<Option<Io>>,
     shared: Arc<Shared>,
     finished: bool,
@@ -63,7 +63,7 @@ struct Session {
 
 impl Session {
     /// Take the socket for an op that is about to write a request.
-    fn new(guard: OwnedMutexGuard<Option<Io>>, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(guard: OwnedMutexGuard<Option<Io>>, shared: Arc<Shared>) -> Self {
         {
             let mut status = shared.lock();
             status.active = true;
@@ -76,11 +76,11 @@ impl Session {
         }
     }
 
-    fn io(&mut self) -> Result<&mut Io, PgError> {
+    pub(crate) fn io(&mut self) -> Result<&mut Io, PgError> {
         self.guard.as_mut().ok_or(PgError::Closed)
     }
 
-    fn done(mut self) {
+    pub(crate) fn done(mut self) {
         self.finished = true;
         let mut status = self.shared.lock();
         status.active = false;
@@ -88,7 +88,7 @@ impl Session {
     }
 
     /// Apply an op's outcome: a lost connection (or a FATAL error) breaks it for good.
-    fn settle<T>(mut self, outcome: Result<T, PgError>) -> Result<T, PgError> {
+    pub(crate) fn settle<T>(mut self, outcome: Result<T, PgError>) -> Result<T, PgError> {
         match &outcome {
             Err(PgError::Lost(_)) => self.mark_broken(),
             Err(PgError::Server(fields))
@@ -133,7 +133,7 @@ impl Drop for Session {
     }
 }
 
-async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, PgError> {
+pub(crate) async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, PgError> {
     let guard = slot.lock_owned().await;
     if guard.is_none() {
         return Err(PgError::Closed);
@@ -254,7 +254,7 @@ pub fn connect_op(
 
 impl PgConn {
     /// The pieces an op needs, or the error to raise right away.
-    fn parts(&self) -> Result<(Arc<Runtime>, Slot, Arc<Shared>), PgError> {
+    pub(crate) fn parts(&self) -> Result<(Arc<Runtime>, Slot, Arc<Shared>), PgError> {
         if self.generation != fork_generation() {
             return Err(PgError::Operational(
                 "the connection was created in a parent process and cannot be used after fork()"
@@ -267,7 +267,7 @@ impl PgConn {
         }
     }
 
-    fn op<F, T, C>(&self, make: impl FnOnce(Slot, Arc<Shared>) -> F, finish: C) -> Op
+    pub(crate) fn op<F, T, C>(&self, make: impl FnOnce(Slot, Arc<Shared>) -> F, finish: C) -> Op
     where
         F: std::future::Future<Output = Result<T, PgError>> + Send + 'static,
         T: Send + 'static,
@@ -342,7 +342,13 @@ impl PgConn {
                         proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
                     }
                     let width = params.spans.len();
-                    proto::msg_bind(&mut io.wbuf, &name, params.row(0, width), &formats, result_format)?;
+                    proto::msg_bind(
+                        &mut io.wbuf,
+                        &name,
+                        params.row(0, width),
+                        &formats,
+                        result_format,
+                    )?;
                     proto::msg_describe_portal(&mut io.wbuf)?;
                     proto::msg_execute(&mut io.wbuf)?;
                     proto::msg_sync(&mut io.wbuf);
@@ -390,7 +396,13 @@ impl PgConn {
                         proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
                     }
                     for index in 0..count {
-                        proto::msg_bind(&mut io.wbuf, &name, values.row(index, width), &formats, 0)?;
+                        proto::msg_bind(
+                            &mut io.wbuf,
+                            &name,
+                            values.row(index, width),
+                            &formats,
+                            0,
+                        )?;
                         if returning {
                             proto::msg_describe_portal(&mut io.wbuf)?;
                         }
@@ -408,8 +420,30 @@ impl PgConn {
         )
     }
 
+    /// `cursor.stream()`: send one statement and resolve to a `PgStream` that reads its
+    /// rows a batch at a time (stream.rs).
+    fn stream(
+        &self,
+        query: Vec<u8>,
+        types: Vec<u32>,
+        params: &Bound<'_, PyAny>,
+        formats: Vec<i16>,
+    ) -> Op {
+        crate::stream::start(self, query, types, params, formats)
+    }
+
+    /// Pipeline mode: queued statements in one write and one Sync (pipeline.rs).
+    fn pipeline(&self, statements: Vec<crate::pipeline::Statement<'_>>) -> Op {
+        crate::pipeline::run(self, statements)
+    }
+
     /// Send COPY data (already formatted).
-    fn copy_write(&self, data: Vec<u8>) -> Op {
+    fn copy_write(&self, data: &Bound<'_, PyAny>) -> Op {
+        // `data`: a native CopyBuffer (its bytes are moved, not copied) or any bytes-like.
+        let data = match crate::copy_format::take_data(data) {
+            Ok(data) => data,
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
         self.op(
             move |slot, _shared| async move {
                 let mut guard = slot.lock_owned().await;
@@ -606,7 +640,11 @@ impl PgConn {
     #[pyo3(signature = (timeout=5.0))]
     fn recover(&self, timeout: f64) -> Op {
         let target = self.target.clone();
-        let seconds = if timeout.is_finite() { timeout.max(0.0) } else { 5.0 };
+        let seconds = if timeout.is_finite() {
+            timeout.max(0.0)
+        } else {
+            5.0
+        };
         let limit = Duration::from_secs_f64(seconds);
         self.op(
             move |slot, shared| async move {
@@ -712,7 +750,10 @@ impl PgConn {
 
 /// Flush a big batch while reading the answers, so neither side's socket buffer fills up
 /// and deadlocks the exchange.
-async fn write_while_reading(io: &mut Io, shared: &Shared) -> Result<Collected, PgError> {
+pub(crate) async fn write_while_reading(
+    io: &mut Io,
+    shared: &Shared,
+) -> Result<Collected, PgError> {
     const CHUNK: usize = 256 * 1024;
     if io.wbuf.len() <= CHUNK {
         io.flush().await?;

@@ -5,8 +5,8 @@
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDate, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess,
-    PyDict, PyFloat, PyInt, PyList, PyString, PyTime, PyTimeAccess, PyTuple, PyTzInfoAccess,
+    PyBool, PyByteArray, PyBytes, PyDate, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict,
+    PyFloat, PyInt, PyList, PyString, PyTime, PyTimeAccess, PyTuple, PyTzInfoAccess,
 };
 
 use crate::encode::encode_text;
@@ -103,6 +103,10 @@ impl CopyBuffer {
             row.try_iter()?.collect::<PyResult<_>>()?
         };
         let mut state = self.state.lock();
+        if state.data.capacity() == 0 {
+            // Emptied by copy_write (which moved the bytes out).
+            state.data.reserve(40 * 1024);
+        }
         let mut scratch = Vec::new();
         if state.binary {
             if !state.header_done {
@@ -125,6 +129,22 @@ impl CopyBuffer {
         }
         Ok(state.data.len())
     }
+}
+
+/// What `PgConn.copy_write` sends: a CopyBuffer's contents (moved out, the buffer is left
+/// empty), bytes, or anything else bytes-like.
+pub fn take_data(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(buffer) = obj.downcast::<CopyBuffer>() {
+        return Ok(std::mem::take(&mut buffer.get().state.lock().data));
+    }
+    if let Ok(bytes) = obj.downcast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    if let Ok(array) = obj.downcast::<PyByteArray>() {
+        return Ok(array.to_vec());
+    }
+    let bytes = obj.py().get_type::<PyBytes>().call1((obj,))?;
+    Ok(bytes.downcast::<PyBytes>()?.as_bytes().to_vec())
 }
 
 fn push_header(out: &mut Vec<u8>) {
@@ -276,13 +296,19 @@ pub fn oid_binary(oid: u32, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResu
             let v: i64 = obj.extract().map_err(|_| out_of_range("int8"))?;
             match oid {
                 21 => out.extend_from_slice(
-                    &i16::try_from(v).map_err(|_| out_of_range("int2"))?.to_be_bytes(),
+                    &i16::try_from(v)
+                        .map_err(|_| out_of_range("int2"))?
+                        .to_be_bytes(),
                 ),
                 23 => out.extend_from_slice(
-                    &i32::try_from(v).map_err(|_| out_of_range("int4"))?.to_be_bytes(),
+                    &i32::try_from(v)
+                        .map_err(|_| out_of_range("int4"))?
+                        .to_be_bytes(),
                 ),
                 26 => out.extend_from_slice(
-                    &u32::try_from(v).map_err(|_| out_of_range("oid"))?.to_be_bytes(),
+                    &u32::try_from(v)
+                        .map_err(|_| out_of_range("oid"))?
+                        .to_be_bytes(),
                 ),
                 _ => push_be_i64(out, v),
             }
@@ -331,13 +357,26 @@ pub fn oid_binary(oid: u32, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResu
             if t.get_tzinfo().is_some() {
                 return Ok(false);
             }
-            push_be_i64(out, time_micros(t.get_hour(), t.get_minute(), t.get_second(), t.get_microsecond()));
+            push_be_i64(
+                out,
+                time_micros(
+                    t.get_hour(),
+                    t.get_minute(),
+                    t.get_second(),
+                    t.get_microsecond(),
+                ),
+            );
         }
         1114 | 1184 if obj.is_instance_of::<PyDateTime>() => {
             let d = obj.downcast::<PyDateTime>()?;
             let days = days_from_civil(d.get_year(), d.get_month(), d.get_day()) - PG_EPOCH_DAYS;
             let mut micros = days * 86_400_000_000
-                + time_micros(d.get_hour(), d.get_minute(), d.get_second(), d.get_microsecond());
+                + time_micros(
+                    d.get_hour(),
+                    d.get_minute(),
+                    d.get_second(),
+                    d.get_microsecond(),
+                );
             if oid == 1184 {
                 // An instant: the wall time minus its UTC offset (naive values: Python decides).
                 let offset = obj.call_method0("utcoffset")?;
@@ -350,7 +389,10 @@ pub fn oid_binary(oid: u32, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResu
         }
         1186 if obj.is_instance_of::<PyDelta>() => {
             let d = obj.downcast::<PyDelta>()?;
-            push_be_i64(out, i64::from(d.get_seconds()) * 1_000_000 + i64::from(d.get_microseconds()));
+            push_be_i64(
+                out,
+                i64::from(d.get_seconds()) * 1_000_000 + i64::from(d.get_microseconds()),
+            );
             out.extend_from_slice(&d.get_days().to_be_bytes());
             out.extend_from_slice(&0i32.to_be_bytes()); // months
         }
@@ -370,7 +412,8 @@ pub fn oid_binary(oid: u32, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResu
             } else {
                 return Ok(false);
             };
-            numeric_binary(&text, out).ok_or_else(|| data_error(py, format!("can't dump numeric {text:?}")))?;
+            numeric_binary(&text, out)
+                .ok_or_else(|| data_error(py, format!("can't dump numeric {text:?}")))?;
         }
         _ => return Ok(false),
     }
@@ -415,7 +458,11 @@ fn numeric_binary(text: &str, out: &mut Vec<u8>) -> Option<()> {
         None => (false, text),
     };
     let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let dscale = u16::try_from(frac_part.len()).ok()?;
@@ -429,7 +476,10 @@ fn numeric_binary(text: &str, out: &mut Vec<u8>) -> Option<()> {
         .collect();
     let mut groups: Vec<i16> = digits
         .chunks(4)
-        .map(|c| c.iter().fold(0i16, |acc, &d| acc * 10 + i16::from(d - b'0')))
+        .map(|c| {
+            c.iter()
+                .fold(0i16, |acc, &d| acc * 10 + i16::from(d - b'0'))
+        })
         .collect();
     let mut weight = i32::try_from((int_pad + int_part.len()) / 4).ok()? - 1;
     while groups.first() == Some(&0) {
@@ -444,7 +494,11 @@ fn numeric_binary(text: &str, out: &mut Vec<u8>) -> Option<()> {
     }
     out.extend_from_slice(&i16::try_from(groups.len()).ok()?.to_be_bytes());
     out.extend_from_slice(&i16::try_from(weight).ok()?.to_be_bytes());
-    let sign: u16 = if negative && !groups.is_empty() { 0x4000 } else { 0 };
+    let sign: u16 = if negative && !groups.is_empty() {
+        0x4000
+    } else {
+        0
+    };
     out.extend_from_slice(&sign.to_be_bytes());
     out.extend_from_slice(&dscale.to_be_bytes());
     for g in groups {

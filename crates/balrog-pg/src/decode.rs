@@ -727,14 +727,22 @@ impl<'py> Ctx<'py> {
 /// (NaN/Infinity literals, lone surrogates, malformed text): the caller then asks
 /// `json.loads` itself, for the same result or the same error.
 pub fn json_to_py<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let mut parser = JsonParser { py, s: text, pos: 0 };
+    let mut parser = JsonParser {
+        py,
+        s: text,
+        pos: 0,
+    };
     parser.skip_ws();
     let value = match parser.value(0)? {
         Some(v) => v,
         None => return Ok(None),
     };
     parser.skip_ws();
-    Ok(if parser.pos == text.len() { Some(value) } else { None })
+    Ok(if parser.pos == text.len() {
+        Some(value)
+    } else {
+        None
+    })
 }
 
 struct JsonParser<'py, 'a> {
@@ -822,8 +830,12 @@ impl<'py> JsonParser<'py, '_> {
                 }
             }
             Some(b'"') => Ok(self.string()?.map(|s| s.into_any())),
-            Some(b't') => self.literal(b"true", || pyo3::types::PyBool::new(py, true).to_owned().into_any()),
-            Some(b'f') => self.literal(b"false", || pyo3::types::PyBool::new(py, false).to_owned().into_any()),
+            Some(b't') => self.literal(b"true", || {
+                pyo3::types::PyBool::new(py, true).to_owned().into_any()
+            }),
+            Some(b'f') => self.literal(b"false", || {
+                pyo3::types::PyBool::new(py, false).to_owned().into_any()
+            }),
             Some(b'n') => self.literal(b"null", || py.None().into_bound(py)),
             Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Ok(None),

@@ -230,7 +230,11 @@ impl<'a, 'py> Encoder<'a, 'py> {
 /// Encode `obj` with the builtin dumper `code` (text format unless the code says binary)
 /// into `out`. Returns the oid and wire format, or None if this value needs the Python
 /// dumper after all (e.g. a memoryview where bytes were expected).
-pub fn encode_text(code: u8, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<Option<(u32, i16)>> {
+pub fn encode_text(
+    code: u8,
+    obj: &Bound<'_, PyAny>,
+    out: &mut Vec<u8>,
+) -> PyResult<Option<(u32, i16)>> {
     use code::*;
     let oid = match code {
         INT | INT2 | INT4 | INT8 | INT_NUMERIC | OID => {
@@ -338,7 +342,13 @@ pub fn encode_text(code: u8, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyRes
             if aware {
                 out.extend_from_slice(obj.str()?.to_str()?.as_bytes());
             } else {
-                push_time(out, t.get_hour(), t.get_minute(), t.get_second(), t.get_microsecond());
+                push_time(
+                    out,
+                    t.get_hour(),
+                    t.get_minute(),
+                    t.get_second(),
+                    t.get_microsecond(),
+                );
             }
             if aware || code == TIMETZ {
                 1266
@@ -354,7 +364,13 @@ pub fn encode_text(code: u8, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyRes
             } else {
                 push_date(out, d.get_year(), d.get_month(), d.get_day());
                 out.push(b' ');
-                push_time(out, d.get_hour(), d.get_minute(), d.get_second(), d.get_microsecond());
+                push_time(
+                    out,
+                    d.get_hour(),
+                    d.get_minute(),
+                    d.get_second(),
+                    d.get_microsecond(),
+                );
             }
             if aware && code == DATETIME {
                 1184

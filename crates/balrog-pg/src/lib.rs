@@ -8,14 +8,16 @@
 //! rows kept raw until Python fetches them.
 
 mod conn;
-mod copy_format;
 mod connect;
+mod copy_format;
 mod decode;
 mod encode;
 mod errors;
+mod pipeline;
 mod proto;
 mod recover;
 mod result;
+mod stream;
 mod tls;
 
 use pyo3::prelude::*;
@@ -24,6 +26,7 @@ use pyo3::prelude::*;
 fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<conn::PgConn>()?;
     m.add_class::<result::PgResult>()?;
+    m.add_class::<stream::PgStream>()?;
     m.add_function(wrap_pyfunction!(conn::connect_op, m)?)?;
     m.add_function(wrap_pyfunction!(decode_value, m)?)?;
     m.add_class::<encode::Params>()?;

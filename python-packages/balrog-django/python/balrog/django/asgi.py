@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
-from contextlib import suppress
 from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext
@@ -116,8 +115,13 @@ class GreenASGIHandler(ASGIHandler):
                 # The client went away: the view sees CancelledError at its current wait.
                 serving.cancel()
             for task in (listening, serving):
-                with suppress(asyncio.CancelledError, RequestAborted):
+                try:
                     await task
+                except (asyncio.CancelledError, RequestAborted):
+                    # Expected from the task we cancelled; our own cancellation goes on.
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
         finally:
             body_file.close()
 

@@ -32,7 +32,7 @@ from .cookies import RequestsCookieJar, extract_cookies_to_jar
 from .exceptions import InvalidHeader, RequestException
 from .models import _LAZY_ATTRIBUTES, _URL_CACHE, REDIRECT_STATI, PreparedRequest, Response
 from .structures import CaseInsensitiveDict
-from .utils import _netrc_paths, get_encoding_from_headers, get_environ_proxies
+from .utils import _netrc_paths, get_encoding_from_headers, get_environ_proxies, get_netrc_auth
 
 # Only body-less methods that get no Content-Length: 0 from prepare_body.
 _PLAIN_METHODS = {"GET": "GET", "get": "GET", "HEAD": "HEAD", "head": "HEAD"}
@@ -72,7 +72,7 @@ def _environment_snapshot() -> tuple[Any, ...]:
 
 def _environment_verify(url: str) -> Any:
     """``verify`` as trust_env makes it, or None when the environment changes more than that
-    (a proxy for the URL, a netrc file)."""
+    (a proxy for the URL, netrc credentials for its host)."""
     snapshot = _environment_snapshot()
     key = (snapshot, *url.split("/", 3)[:3])
     verify = _env_verdicts.get(key, False)
@@ -86,8 +86,9 @@ def _environment_verify(url: str) -> Any:
         _env_verdicts[key] = verify
     if verify is None:
         return None
-    # requests looks for the netrc file on every request; so does this (a stat per path).
-    if any(map(os.path.exists, _netrc_paths())):
+    # requests looks for the netrc file on every request; so does this (a stat per path),
+    # and reads it when there is one, as requests does.
+    if any(map(os.path.exists, _netrc_paths())) and get_netrc_auth(url) is not None:
         return None
     return verify
 

@@ -144,9 +144,24 @@ def positional_plan(parts: tuple[Part, ...]) -> tuple[int, tuple[int, ...]] | No
     return len(keys), tuple(FORMAT_INDEX[p[2]] for p in parts[:-1])
 
 
-def encode(parts: tuple[Part, ...], params: Any, tx: Transformer) -> Any:
+@lru_cache(maxsize=512)
+def query_plan(query: bytes) -> tuple[tuple[Part, ...], bytes, tuple[int, tuple[int, ...]] | None]:
+    """Everything derived from a query's text, computed once per text: its parts, the
+    ``$n`` form, and the positional plan."""
+    parts = split_query(query)
+    dollar = _dollar_query(parts) if len(parts) > 1 else parts[0][0]
+    return parts, dollar, positional_plan(parts)
+
+
+def encode(
+    parts: tuple[Part, ...],
+    params: Any,
+    tx: Transformer,
+    plan: tuple[int, tuple[int, ...]] | None = None,
+) -> Any:
     """The parameters of one execute, checked and encoded (a native ``Params``)."""
-    plan = positional_plan(parts)
+    if plan is None:
+        plan = positional_plan(parts)
     if plan is not None and type(params) in (tuple, list) and len(params) == plan[0]:
         return tx.encode_params(params, plan[1])
     values, formats, _ = _check_params(parts, params)
@@ -172,14 +187,15 @@ class PostgresQuery:
             self.types = []
             self.formats = []
             return
-        parts = split_query(raw)
-        self.query = _dollar_query(parts) if len(parts) > 1 else parts[0][0]
-        self.dump(params, tx, parts)
+        parts, self.query, plan = query_plan(raw)
+        self._set(encode(parts, params, tx, plan))
 
     def dump(self, params: Any, tx: Transformer, parts: tuple[Part, ...]) -> None:
+        self._set(encode(parts, params, tx))
+
+    def _set(self, encoded: Any) -> None:
         # params: a native ``Params`` (the driver binds it as it is), types and formats
         # as lists, what the prepared-statement cache keys on.
-        encoded = encode(parts, params, tx)
         self.params = encoded
         self.types = encoded.types
         self.formats = encoded.formats

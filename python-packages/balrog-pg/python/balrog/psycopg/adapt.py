@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from .. import _pg
 from . import errors as e
 from . import pq
 from ._enums import PyFormat
@@ -238,12 +239,15 @@ class AdaptersMap:
         """Per format index, {exact Python type: native encoder code} for the types whose
         dumper class here is a builtin one the driver encodes in Rust (``_balrog_enc`` in its
         own body; any subclass or user dumper is left to Python)."""
-        parent = self._parent
-        if parent is not None and parent._dumpers is self._dumpers:
-            return parent.native_encoders()  # same tables: one cache for every cursor
         cached = self._encoders
         if cached is not None and cached[0] == _registry_version[0]:
             return cached[1]
+        parent = self._parent
+        if parent is not None and parent._dumpers is self._dumpers:
+            # Same tables: one cache for every cursor of a connection.
+            shared = parent.native_encoders()
+            self._encoders = (_registry_version[0], shared)
+            return shared
         maps: list[dict[type, int]] = []
         for table in self._dumpers:
             found: dict[type, int] = {}
@@ -259,13 +263,13 @@ class AdaptersMap:
     def native_specs(self) -> dict[Any, Any]:
         """Loader specs by oid that depend only on this map (native decoders), shared by
         every execute until a registration changes something."""
-        parent = self._parent
-        if parent is not None and parent._loaders is self._loaders:
-            return parent.native_specs()
         cached = self._specs
         if cached is not None and cached[0] == _registry_version[0]:
             return cached[1]
-        specs: dict[Any, Any] = {}
+        parent = self._parent
+        specs: dict[Any, Any] = (
+            parent.native_specs() if parent is not None and parent._loaders is self._loaders else {}
+        )
         self._specs = (_registry_version[0], specs)
         return specs
 
@@ -420,8 +424,6 @@ class Transformer:
         """Encode parameters for server-side binding in one native call: a ``_pg.Params``
         with ``types`` and ``formats``. Builtin types are encoded in Rust, others by their
         dumpers, exactly as ``dump_params`` would."""
-        from .. import _pg
-
         return _pg.encode_params(values, fmts, self._adapters.native_encoders(), self.dump_one)
 
 

@@ -137,6 +137,8 @@ class Connection:
         self._num_transactions = 0
         self._closed_by_user = False
         self.pgconn = _PGconnShim(self)
+        # The open ``pipeline()`` block, if any (pipeline.py).
+        self._pipeline: Any = None
 
     # -- construction ---------------------------------------------------------------------
 
@@ -329,6 +331,8 @@ class Connection:
     def _exec_command(self, command: bytes) -> Any:
         """Run a statement without parameters (simple protocol); return the last result."""
         self._check_connection_ok()
+        if self._pipeline is not None:  # a sync point in pipeline mode, as psycopg
+            return self._pipeline.command(command)
         with self.lock:
             try:
                 results = self._wait(self._native.simple(command))
@@ -443,10 +447,10 @@ class Connection:
         return cur.execute(query, params, prepare=prepare)
 
     def pipeline(self) -> Any:
-        """A pipeline block (statements run as they are issued; see docs/pg.md)."""
-        from .pipeline import Pipeline
+        """A pipeline block: statements are queued and sent together at each sync."""
+        from .pipeline import pipeline_block
 
-        return Pipeline(self)
+        return pipeline_block(self)
 
     # -- cancel ---------------------------------------------------------------------------
 

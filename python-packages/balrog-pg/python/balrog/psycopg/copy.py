@@ -99,6 +99,8 @@ class Copy:
             raise e.ProgrammingError("copy.write() can be used only with COPY ... FROM STDIN")
         if isinstance(buffer, str):
             buffer = buffer.encode()
+        elif type(buffer) is not bytes:
+            buffer = bytes(buffer)
         self._buffer.write(buffer)
         if len(self._buffer) >= _FLUSH_SIZE:
             self._flush()
@@ -135,7 +137,7 @@ class Copy:
 
     def _flush(self) -> None:
         if len(self._buffer):
-            self.cursor._wait(self._native.copy_write(self._buffer.take()))
+            self.cursor._wait(self._native.copy_write(self._buffer))
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from . import errors as e
 from . import pq
 from ._column import Column
 from ._interrupts import INTERRUPTED as _INTERRUPTED
-from ._queries import PostgresQuery, _check_params, positional_plan, query_bytes, split_query
+from ._queries import PostgresQuery, _check_params, query_bytes, query_plan
 from .adapt import FORMAT_INDEX, AdaptersMap, Transformer
 
 if TYPE_CHECKING:
@@ -243,6 +243,8 @@ class BaseCursor:
     def _check_result_for_fetch(self) -> Any:
         if self._closed:
             raise e.InterfaceError("the cursor is closed")
+        if self._conn._pipeline is not None:  # results still queued: flush (pipeline.py)
+            self._conn._pipeline.fetch_for(self)
         res = self._pgresult
         if res is None:
             raise e.ProgrammingError("no result available")
@@ -264,6 +266,8 @@ class BaseCursor:
         self._reset_for_execute()
         pgq = self._convert_query(query, params)
         self._query = pgq
+        if self._conn._pipeline is not None:  # queued until the next sync (pipeline.py)
+            return self._conn._pipeline.queue_execute(self, pgq)
         with self._conn.lock:  # the implicit BEGIN and the query go together
             self._conn._start_query()
             self._set_results(self._send(pgq, prepare))
@@ -277,9 +281,11 @@ class BaseCursor:
         """Execute a query once per parameter set, pipelined in one round trip."""
         self._check_closed()
         self._reset_for_execute()
+        if self._conn._pipeline is not None:  # queued until the next sync (pipeline.py)
+            return self._conn._pipeline.queue_many(self, query, params_seq, returning)
         tx = self._transformer()
         raw = query_bytes(query, tx)
-        parts = split_query(raw)
+        parts, _, plan = query_plan(raw)
         rows = params_seq if type(params_seq) is list else list(params_seq)
         if not rows:
             self._query = None
@@ -292,7 +298,6 @@ class BaseCursor:
         first.convert(raw, rows[0], tx)
         self._query = first
         # Every row encoded in one native call, in batches of rows whose types match.
-        plan = positional_plan(parts)
         if plan is not None:
             width, fmts = plan
             rows = [r if type(r) in (tuple, list) else _check_params(parts, r)[0] for r in rows]
@@ -348,10 +353,10 @@ class BaseCursor:
     def stream(
         self, query: Any, params: Any = None, *, binary: bool | None = None, size: int = 1
     ) -> Iterator[Any]:
-        """Execute and yield the rows one at a time."""
-        self.execute(query, params)
-        while (row := self.fetchone()) is not None:
-            yield row
+        """Execute and yield the rows as the server sends them (see _stream.py)."""
+        from ._stream import stream_rows
+
+        return stream_rows(self, query, params, size)
 
     def set_result(self, index: int) -> Any:
         if not -len(self._results) <= index < len(self._results):

@@ -1,0 +1,80 @@
+//! Pipeline mode: the statements queued by `conn.pipeline()` go out in one write, each as
+//! Parse/Bind/Describe/Execute of the unnamed statement, followed by a single Sync.
+//!
+//! The server answers each statement in order and, after the first error, skips everything
+//! up to the Sync. So the answers map back by position: the first `results.len()`
+//! statements succeeded, the next one failed (if there is an error), the rest were aborted.
+//! The Python side (`balrog/psycopg/pipeline.py`) hands results to cursors and raises the
+//! error / `PipelineAborted` as psycopg does.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use balrog_core::Op;
+
+use crate::conn::{session, write_while_reading, PgConn};
+use crate::errors::{server_error, to_py, PgError};
+use crate::proto;
+use crate::recover::{set_phase, Phase};
+use crate::result::PgResult;
+
+/// One queued statement: query, parameter type oids, parameters, parameter formats.
+pub type Statement<'py> = (Vec<u8>, Vec<u32>, Bound<'py, PyAny>, Vec<i16>);
+
+/// Run `statements` with one Sync; resolves to `(results, error)`: the results of the
+/// statements that completed, and the exception of the one that failed (or None).
+pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
+    let mut encoded = Vec::with_capacity(statements.len());
+    for (query, types, params, formats) in statements {
+        match crate::encode::values_arg(&params) {
+            Ok(values) => encoded.push((query, types, values, formats)),
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        }
+    }
+    conn.op(
+        move |slot, shared| async move {
+            let mut s = session(slot, shared.clone()).await?;
+            let outcome = async {
+                let io = s.io()?;
+                for (query, types, values, formats) in &encoded {
+                    proto::msg_parse(&mut io.wbuf, "", query, types)?;
+                    let width = values.spans.len();
+                    proto::msg_bind(&mut io.wbuf, "", values.row(0, width), formats, 0)?;
+                    proto::msg_describe_portal(&mut io.wbuf)?;
+                    proto::msg_execute(&mut io.wbuf)?;
+                }
+                proto::msg_sync(&mut io.wbuf);
+                // A long pipeline is written while its answers are read (no deadlock on
+                // full socket buffers).
+                write_while_reading(io, &shared).await
+            }
+            .await;
+            if outcome.is_err() {
+                if let Ok(io) = s.io() {
+                    io.wbuf.clear();
+                }
+            } else {
+                set_phase(&shared, Phase::Idle);
+            }
+            s.settle(outcome)
+        },
+        |py, collected| {
+            if collected.copy_refused {
+                return Err(to_py(
+                    py,
+                    PgError::Programming("COPY cannot be used in pipeline mode".into()),
+                ));
+            }
+            let results = PyList::empty(py);
+            for set in collected.results {
+                results.append(Bound::new(py, PgResult::new(set))?)?;
+            }
+            let error = match collected.error {
+                Some(fields) => server_error(py, &fields).into_value(py).into_any(),
+                None => py.None(),
+            };
+            let pair = PyTuple::new(py, [results.into_any().unbind(), error])?;
+            Ok(pair.into_any().unbind())
+        },
+    )
+}

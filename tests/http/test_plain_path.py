@@ -1,0 +1,220 @@
+"""The fused path of ``Session.request`` (``balrog/requests/_plain.py``) against the general
+one: a plain request (nothing per request) must give the very same Response, and any change
+to the session must be seen by the next request.
+
+A request with ``params={}`` takes the general path (same wire request): each plain response
+is compared attribute by attribute with a general one for the same URL.
+"""
+
+from __future__ import annotations
+
+import pickle
+import socket
+from typing import Any
+
+import pytest
+
+import balrog.requests as requests
+from balrog.requests import sessions
+
+pytestmark = pytest.mark.both_modes
+
+
+def _plain(response: Any) -> bool:
+    """Whether the response came from the fused path."""
+    return "_balrog_plain" in vars(response)
+
+
+def _general_and_plain(session: Any, url: str, **kwargs: Any) -> tuple[Any, Any]:
+    general = session.get(url, params={}, **kwargs)
+    plain = session.get(url, **kwargs)
+    assert not _plain(general)
+    assert _plain(plain), "a plain request on a default session takes the fused path"
+    return general, plain
+
+
+def _same_response(general: Any, plain: Any) -> None:
+    assert type(plain) is type(general)
+    for name in ("status_code", "reason", "url", "encoding", "content", "text", "ok", "is_redirect", "links"):
+        assert getattr(plain, name) == getattr(general, name), name
+    assert plain.next is None and general.next is None
+    assert plain.history == [] and general.history == []
+    plain_headers = {k: v for k, v in plain.headers.items() if k.lower() != "date"}
+    general_headers = {k: v for k, v in general.headers.items() if k.lower() != "date"}
+    assert plain_headers == general_headers
+    assert type(plain.headers) is type(general.headers)
+    assert plain.cookies.get_dict() == general.cookies.get_dict()
+    assert type(plain.elapsed) is type(general.elapsed) and plain.elapsed.total_seconds() > 0
+    assert plain.connection is general.connection
+    assert plain.raw.status == general.raw.status
+    assert dict(plain.raw.headers).keys() == dict(general.raw.headers).keys()
+    request, expected = plain.request, general.request
+    assert request is plain.request, "made once"
+    assert type(request) is type(expected)
+    assert (request.method, request.url, request.body) == (expected.method, expected.url, expected.body)
+    assert dict(request.headers) == dict(expected.headers)
+    assert type(request.headers) is type(expected.headers)
+    assert request.hooks == expected.hooks
+    assert type(request._cookies) is type(expected._cookies) and len(request._cookies) == len(
+        expected._cookies
+    )
+    assert request._body_position == expected._body_position
+    assert request.path_url == expected.path_url
+
+
+@pytest.mark.parametrize("path", ["/get", "/small", "/encoding/utf-8", "/html", "/bytes/3000", "/status/404"])
+def test_plain_response_equals_general(httpbin: Any, path: str) -> None:
+    with requests.Session() as session:
+        general, plain = _general_and_plain(session, httpbin(path))
+        _same_response(general, plain)
+
+
+def test_plain_head_and_timeout(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/get")
+        session.head(url, params={})
+        plain = session.head(url, timeout=(5, 5))
+        assert _plain(plain) and plain.content == b"" and plain.request.method == "HEAD"
+        with pytest.raises(ValueError):
+            session.get(url, timeout=(1, 2, 3))
+
+
+def test_plain_pickle(httpbin: Any) -> None:
+    with requests.Session() as session:
+        _, plain = _general_and_plain(session, httpbin("/get"))
+        clone = pickle.loads(pickle.dumps(plain))
+        assert clone.content == plain.content and clone.url == plain.url
+        assert clone.request.url == plain.request.url and clone.encoding == plain.encoding
+
+
+def test_session_header_changes_are_seen(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/headers")
+        _general_and_plain(session, url)
+        session.headers["X-Team"] = "balrog"
+        response = session.get(url)
+        assert _plain(response)
+        assert response.json()["headers"]["X-Team"] == "balrog"
+        assert response.request.headers["X-Team"] == "balrog"
+        session.headers["X-Team"] = "other"
+        assert session.get(url).json()["headers"]["X-Team"] == "other"
+        del session.headers["X-Team"]
+        assert "X-Team" not in session.get(url).json()["headers"]
+        session.headers.update({"User-Agent": "agent/1"})
+        assert session.get(url).json()["headers"]["User-Agent"] == "agent/1"
+        session.headers = requests.structures.CaseInsensitiveDict({"Accept": "text/plain"})
+        echoed = session.get(url).json()["headers"]
+        assert echoed["Accept"] == "text/plain" and "agent" not in echoed.get("User-Agent", "")
+        # A plain dict (requests allows it) goes the general way, with the same result.
+        session.headers = {"X-Plain": "dict"}
+        response = session.get(url)
+        assert response.json()["headers"]["X-Plain"] == "dict"
+
+
+def test_invalid_session_header_raises_as_requests(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/get")
+        session.get(url)
+        session.headers["X-Bad"] = "a\nb"
+        with pytest.raises(requests.exceptions.InvalidHeader):
+            session.get(url)
+
+
+def test_cookies_set_by_plain_response_are_kept(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/set-cookie-plain?flavour=oat")
+        session.get(url, params={})
+        session.cookies.clear()
+        response = session.get(url)
+        assert _plain(response)
+        assert response.cookies.get_dict() == {"flavour": "oat"}
+        assert session.cookies.get_dict() == {"flavour": "oat"}
+        # The session now holds a cookie: it is sent (by the general path).
+        assert session.get(httpbin("/cookies")).json()["cookies"] == {"flavour": "oat"}
+        session.cookies.clear()
+        assert session.get(httpbin("/cookies")).json()["cookies"] == {}
+
+
+def test_session_settings_turn_the_fused_path_off(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/headers")
+        _general_and_plain(session, url)
+        session.auth = ("u", "p")
+        response = session.get(url)
+        assert not _plain(response) and response.json()["headers"]["Authorization"].startswith("Basic ")
+        session.auth = None
+        assert _plain(session.get(url))
+        seen: list[Any] = []
+        session.hooks["response"].append(lambda r, **kw: seen.append(r))
+        assert not _plain(session.get(url)) and len(seen) == 1
+        session.hooks["response"].clear()
+        session.params = {"q": "1"}
+        assert session.get(url).url.endswith("?q=1")
+        session.params = {}
+        session.cookies.set("c", "1")
+        assert session.get(url).json()["headers"]["Cookie"] == "c=1"
+
+
+def test_redirects_from_the_fused_path(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/redirect/2")
+        general = session.get(url, params={})
+        plain = session.get(url)
+        assert (
+            [r.status_code for r in plain.history] == [r.status_code for r in general.history] == [302, 302]
+        )
+        assert plain.url == general.url and plain.json() == general.json()
+        assert [r.url for r in plain.history] == [r.url for r in general.history]
+        assert plain.history[0].request.url == url
+        stopped = session.get(url, allow_redirects=False)
+        assert stopped.status_code == 302 and stopped.next is not None
+        assert stopped.next.url == general.history[1].url
+
+
+def test_failure_from_the_fused_path(httpbin: Any) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    with requests.Session() as session:
+        with pytest.raises(requests.exceptions.ConnectionError) as general:
+            session.get(url, params={})
+        with pytest.raises(requests.exceptions.ConnectionError) as plain:
+            session.get(url)
+    assert type(plain.value) is type(general.value)
+    assert str(plain.value) == str(general.value)
+    assert plain.value.request is not None and plain.value.request.url == general.value.request.url
+
+
+def test_environment_is_read_per_request(
+    httpbin: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with requests.Session() as session:
+        url = httpbin("/basic-auth/user/pass")
+        assert session.get(url, params={}).status_code == 401
+        assert session.get(url).status_code == 401
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login user password pass\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        assert session.get(url).status_code == 200
+        monkeypatch.delenv("NETRC")
+        assert session.get(url).status_code == 401
+        # A patched netrc lookup (requests' own tests do this) is honoured.
+        monkeypatch.setattr(sessions, "get_netrc_auth", lambda url, raise_errors=False: ("user", "pass"))
+        assert session.get(url).status_code == 200
+
+
+def test_subclass_overriding_send_is_honoured(httpbin: Any) -> None:
+    class Counting(requests.Session):
+        sent = 0
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            Counting.sent += 1
+            return super().send(request, **kwargs)
+
+    with Counting() as session:
+        url = httpbin("/get")
+        session.get(url)
+        session.get(url)
+    assert Counting.sent == 2

@@ -1,0 +1,175 @@
+"""conn.pipeline(): statements queued and sent together (balrog/psycopg/pipeline.py), compared with
+psycopg's pipeline mode: results after sync, the first error, PipelineAborted, nesting, executemany,
+transactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+import balrog.psycopg as bp
+
+pytestmark = pytest.mark.both_modes
+
+
+def _try(fn: Any) -> Any:
+    try:
+        return ("ok", fn())
+    except Exception as ex:
+        return ("raised", type(ex).__name__)
+
+
+def _both(pg_cluster: Any, scenario: Any, autocommit: bool = True) -> None:
+    def run(mod: Any) -> list[Any]:
+        log: list[Any] = []
+        with mod.connect(pg_cluster.conninfo, autocommit=autocommit) as conn:
+            conn.execute("drop table if exists pt")
+            if not autocommit:
+                conn.commit()
+            log.append(_try(lambda: scenario(mod, conn, log)))
+            if not conn.closed:
+                conn.rollback()
+                log.append(conn.execute("select count(*) from pg_class where relname = 'pt'").fetchone())
+        return log
+
+    assert run(bp) == run(psycopg)
+
+
+def test_results_after_sync(pg_cluster):
+    def scenario(mod, conn, log):
+        with conn.pipeline() as p:
+            c1 = conn.execute("select %s::int + 1", [1])
+            c2 = conn.execute("select 'a' union all select 'b'")
+            c3 = conn.cursor()
+            c3.execute("create table pt (x int)")
+            log.append(c1.pgresult is None)
+            p.sync()
+            log.append((c1.fetchone(), c2.fetchall(), c3.statusmessage, c2.rowcount))
+        log.append(conn.execute("select count(*) from pt").fetchone())
+
+    _both(pg_cluster, scenario)
+
+
+def test_fetch_inside_block_flushes(pg_cluster):
+    def scenario(mod, conn, log):
+        with conn.pipeline():
+            cur = conn.execute("select generate_series(1, 3)")
+            log.append(cur.fetchall())
+            log.append(conn.execute("select 'z'").fetchone())
+
+    _both(pg_cluster, scenario)
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_error_then_aborted(pg_cluster, autocommit):
+    def scenario(mod, conn, log):
+        conn.execute("create table pt (x int)")
+        conn.commit()
+        with conn.pipeline() as p:
+            conn.execute("insert into pt values (1)")
+            bad = conn.execute("select 1/0")
+            after = conn.execute("select 2")
+            log.append(_try(p.sync))
+            log.append(_try(after.fetchone))
+            log.append(_try(bad.fetchone))
+            if not autocommit:
+                conn.rollback()
+            log.append(conn.execute("select 3").fetchone())
+        log.append(conn.execute("select count(*) from pt").fetchone())
+
+    _both(pg_cluster, scenario, autocommit)
+
+
+def test_pipeline_aborted_after_fetched_error(pg_cluster):
+    def scenario(mod, conn, log):
+        with conn.pipeline() as p:
+            bad = conn.execute("select 1/0")
+            log.append(_try(bad.fetchone))
+            conn.execute("select 5")
+            log.append(p.status.name)
+            log.append(_try(p.sync))
+            log.append(p.status.name)
+            log.append(conn.execute("select 6").fetchone())
+
+    _both(pg_cluster, scenario)
+
+
+def test_error_raised_at_exit(pg_cluster):
+    def scenario(mod, conn, log):
+        try:
+            with conn.pipeline():
+                conn.execute("select nosuchcolumn")
+                later = conn.execute("select 1")
+        except mod.Error as ex:
+            log.append(type(ex).__name__)
+        log.append(_try(later.fetchone))
+        log.append(conn.execute("select 2").fetchone())
+
+    _both(pg_cluster, scenario)
+
+
+def test_nested_and_status(pg_cluster):
+    def scenario(mod, conn, log):
+        with conn.pipeline() as outer:
+            log.append(outer.status.name)
+            a = conn.execute("select 1")
+            with conn.pipeline() as inner:
+                log.append(inner is outer)
+                log.append(a.fetchone())
+                b = conn.execute("select 2")
+            log.append(b.fetchone())
+        log.append(outer.status.name)
+
+    _both(pg_cluster, scenario)
+
+
+def test_executemany_in_pipeline(pg_cluster):
+    def scenario(mod, conn, log):
+        conn.execute("create table pt (x int, y text)")
+        with conn.pipeline():
+            cur = conn.cursor()
+            cur.executemany("insert into pt values (%s, %s)", [(i, str(i)) for i in range(20)])
+            ret = conn.cursor()
+            ret.executemany(
+                "insert into pt values (%s, 'r') returning x * 10", [(100,), (200,)], returning=True
+            )
+            log.append(ret.fetchall())
+        log.append(conn.execute("select count(*), sum(x) from pt").fetchone())
+
+    _both(pg_cluster, scenario)
+
+
+def test_commit_rollback_transaction_in_pipeline(pg_cluster):
+    def scenario(mod, conn, log):
+        conn.execute("create table pt (x int)")
+        conn.commit()
+        with conn.pipeline():
+            conn.execute("insert into pt values (1)")
+            conn.commit()
+            log.append(conn.info.transaction_status.name)
+            conn.execute("insert into pt values (2)")
+            conn.rollback()
+            with conn.transaction():
+                conn.execute("insert into pt values (3)")
+                with conn.transaction():
+                    conn.execute("insert into pt values (4)")
+            try:
+                with conn.transaction():
+                    conn.execute("insert into pt values (5)")
+                    raise mod.Rollback()
+            except Exception as ex:
+                log.append(type(ex).__name__)
+        log.append(conn.execute("select array_agg(x order by x) from pt").fetchone())
+
+    _both(pg_cluster, scenario, autocommit=False)
+
+
+def test_many_statements_one_round_trip(pg_cluster):
+    def scenario(mod, conn, log):
+        with conn.pipeline():
+            curs = [conn.execute("select %s::int * 2, repeat('y', 500)", [i]) for i in range(3000)]
+        log.append(sum(c.fetchone()[0] for c in curs))
+
+    _both(pg_cluster, scenario)
