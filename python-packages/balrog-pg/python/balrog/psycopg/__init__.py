@@ -48,6 +48,7 @@ from .errors import (
     Warning,
 )
 from .pipeline import Pipeline
+from .postgres import adapters
 from .server_cursor import ServerCursor
 from .transaction import Rollback, Transaction
 
@@ -91,6 +92,7 @@ __all__ = [
     "Transaction",
     "Warning",
     "adapt",
+    "adapters",
     "apilevel",
     "connect",
     "errors",

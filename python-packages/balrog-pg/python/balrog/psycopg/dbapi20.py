@@ -73,6 +73,11 @@ class Binary:
     def __init__(self, obj: Any) -> None:
         self.obj = obj
 
+    def __bytes__(self) -> bytes:
+        # Lets every bytes dumper (text, binary, client-side literal quoting) take a
+        # Binary wherever it takes bytes.
+        return bytes(self.obj)
+
     def __repr__(self) -> str:
         shown = repr(self.obj)
         if len(shown) > 40:
