@@ -6,6 +6,7 @@ objects only when fetched, a slice at a time, by the native decoder.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,9 @@ class BaseCursor:
 
     def _convert_query(self, query: Any, params: Any = None) -> Any:
         pgq = self._query_class()
+        if params is None and type(query) is str and type(pgq) is PostgresQuery:
+            pgq.query = query.encode()  # nothing to adapt: no Transformer needed
+            return pgq
         pgq.convert(query, params, self._transformer())
         return pgq
 
@@ -215,8 +219,8 @@ class BaseCursor:
             # these adapters (keyed by the row's type oids); others hold this cursor's
             # loader instances and live as long as the execute.
             shared = self._adapters.native_specs()
-            loaders = shared.get(oids)
-            if loaders is None:
+            choice = shared.get(oids)
+            if choice is None:
                 tx = self._transformer()
                 specs = self._specs
                 loaders = []
@@ -225,12 +229,18 @@ class BaseCursor:
                     if spec is None:
                         spec = specs[oid] = tx.loader_spec(oid)
                     loaders.append(spec)
+                # Only tz-aware decoders (and Python loaders, which may ask) need the zone.
+                choice = (loaders, not all(_is_native_spec(s) and not _needs_tz(s) for s in loaders))
                 if all(_is_native_spec(s) for s in loaders):
                     if len(shared) > 1000:
                         shared.clear()
-                    shared[oids] = loaders
-            tz, utc = self._conn._timezone()
-            res.set_loaders(loaders, tz, utc)
+                    shared[oids] = choice
+            loaders, needs_tz = choice
+            if needs_tz:
+                tz, utc = self._conn._timezone()
+                res.set_loaders(loaders, tz, utc)
+            else:
+                res.set_loaders(loaders, _UTC, True)
         else:
             self._rowcount = tuples if tuples is not None else -1
         self._set_maker()
@@ -455,6 +465,18 @@ class Cursor(BaseCursor):
     """The default cursor: server-side binding, results fetched whole."""
 
     __module__ = "psycopg"
+
+
+_UTC = dt.UTC
+# Native decoders whose result depends on the session TimeZone: timestamptz, timetz, their
+# arrays, ranges and multiranges.
+_TZ_OIDS = frozenset({1184, 1266, 1185, 1270, 3910, 3911, 4534})
+
+
+def _needs_tz(spec: Any) -> bool:
+    if type(spec) is int:
+        return spec in _TZ_OIDS
+    return type(spec) is not tuple or _needs_tz(spec[1])
 
 
 def _is_native_spec(spec: Any) -> bool:
