@@ -135,12 +135,17 @@ class Server:
 
 @pytest.fixture
 def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
-    """serve(app="testproject.asgi:application", pool_max=0) -> a running uvicorn Server."""
+    """serve(app="testproject.asgi:application", pool_max=0, wsgi=False) -> a running Server."""
     servers: list[Server] = []
 
     def start(
-        app: str = "testproject.asgi:application", *, pool_max: int = 0, env: dict | None = None
+        app: str = "testproject.asgi:application",
+        *,
+        pool_max: int = 0,
+        env: dict | None = None,
+        wsgi: bool = False,
     ) -> Server:
+        """uvicorn serving ``app``; or, with ``wsgi=True``, Django's threaded WSGI server."""
         port = free_port()
         environment = {
             **os.environ,
@@ -149,8 +154,10 @@ def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
             **(env or {}),
         }
         log = tempfile.NamedTemporaryFile(prefix="balrog-uvicorn-", suffix=".log")
-        process = subprocess.Popen(
-            [
+        if wsgi:
+            command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+        else:
+            command = [
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -170,7 +177,9 @@ def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
                 "warning",
                 "--backlog",
                 "2048",
-            ],
+            ]
+        process = subprocess.Popen(
+            command,
             cwd=HERE,
             env=environment,
             stdout=log,
@@ -181,7 +190,7 @@ def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
         try:
             wait_for_port("127.0.0.1", port)
         except TimeoutError:
-            raise RuntimeError(f"uvicorn did not start:\n{server.stop()}") from None
+            raise RuntimeError(f"the server did not start:\n{server.stop()}") from None
         return server
 
     yield start

@@ -142,3 +142,13 @@ def test_client_disconnect_cancels_the_green_view(app):
     _wait_for_event("dc:cancelled")
     # The server still serves, and the cancelled task's connection went back to the pool.
     assert get(app, "/whoami/").json()["mode"] == "green"
+
+
+def test_same_project_under_a_threaded_wsgi_server(serve):
+    """Nothing changes for WSGI: the ENGINE blocks in each server thread, like psycopg."""
+    server = serve(wsgi=True)
+    targets = [f"/load/?client=wsgi-{i}&seq={i}&sleep=0.01" for i in range(20)]
+    replies = fire_sync(server.host, server.port, targets, 20)
+    assert [r.status for r in replies] == [200] * 20, replies[0]
+    assert {r.json()["mode"] for r in replies} == {"blocking"}
+    assert {r.json()["middleware_mode"] for r in replies} == {"blocking"}

@@ -28,8 +28,11 @@ type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// An op's task, waiting for the next flush.
 enum StartJob {
     Shared(BoxedTask),
-    Dedicated(Arc<tokio::runtime::Runtime>, BoxedTask),
+    Dedicated(Arc<tokio::runtime::Runtime>, Pin<Box<NotifyingTask>>),
 }
+
+/// An op's task that returns its completion notifier (`Err(Aborted)` when cancelled).
+type NotifyingTask = dyn Future<Output = Result<Notifier, futures_util::future::Aborted>> + Send;
 
 thread_local! {
     /// Ops started by green tasks (or asyncio awaiters) of this thread, not yet handed to
@@ -57,7 +60,13 @@ fn flush_started() {
         match job {
             StartJob::Shared(task) => on_shared.push(task),
             // A dedicated runtime is driven by a blocking-pool thread until the op is done.
-            StartJob::Dedicated(rt, task) => drop(shared.spawn_blocking(move || rt.block_on(task))),
+            StartJob::Dedicated(rt, task) => drop(shared.spawn_blocking(move || {
+                let outcome = rt.block_on(task);
+                drop(rt);
+                if let Ok(notifier) = outcome {
+                    notifier.fire();
+                }
+            })),
         }
     }
     if !on_shared.is_empty() {
@@ -265,24 +274,24 @@ impl Op {
         let notifier = Notifier::new(api, hub as *const c_void, key);
         let filled = slot.clone();
         let (abort, registration) = AbortHandle::new_pair();
+        // The task hands the notifier back instead of firing it, so that whoever drove the
+        // op lets go of its resources (a dedicated runtime, with its file descriptors)
+        // before the waiting task resumes and, say, closes the connection.
         let task = Abortable::new(
             async move {
                 let finisher = fut.await;
                 *filled.lock() = Some(finisher);
-                notifier.fire();
+                notifier
             },
             registration,
         );
         let first_in_batch = defer_start(match exec {
             Exec::Shared => StartJob::Shared(Box::pin(async move {
-                let _ = task.await;
+                if let Ok(notifier) = task.await {
+                    notifier.fire();
+                }
             })),
-            Exec::Dedicated(rt) => StartJob::Dedicated(
-                rt,
-                Box::pin(async move {
-                    let _ = task.await;
-                }),
-            ),
+            Exec::Dedicated(rt) => StartJob::Dedicated(rt, Box::pin(task)),
         });
         *self.state.lock() = State::Running { abort, slot };
         Ok(if first_in_batch {

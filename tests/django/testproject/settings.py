@@ -21,6 +21,7 @@ USE_I18N = True
 LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French")]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 ROOT_URLCONF = "testproject.urls"
+WSGI_APPLICATION = "testproject.wsgi.application"
 
 INSTALLED_APPS = [
     "balrog.django",

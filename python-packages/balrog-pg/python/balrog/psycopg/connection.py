@@ -369,27 +369,29 @@ class Connection:
 
     def commit(self) -> None:
         """Commit the current transaction."""
-        if self._num_transactions:
-            raise e.ProgrammingError(
-                "Explicit commit() forbidden within a Transaction context. "
-                "(Transaction will be automatically committed on successful exit from context.)"
-            )
         self._check_connection_ok()
+        # Checked under the lock, as psycopg does: another task's transaction() block on a
+        # shared connection ends before this task may look.
         with self.lock:
+            if self._num_transactions:
+                raise e.ProgrammingError(
+                    "Explicit commit() forbidden within a Transaction context. "
+                    "(Transaction will be automatically committed on successful exit from context.)"
+                )
             if self._native.transaction_status == _IDLE:
                 return
             self._exec_command(b"COMMIT")
 
     def rollback(self) -> None:
         """Roll back the current transaction."""
-        if self._num_transactions:
-            raise e.ProgrammingError(
-                "Explicit rollback() forbidden within a Transaction context. "
-                "(Either raise Rollback() or allow an exception to propagate out of the context.)"
-            )
         if self.closed:
             raise e.OperationalError("the connection is closed")
         with self.lock:
+            if self._num_transactions:
+                raise e.ProgrammingError(
+                    "Explicit rollback() forbidden within a Transaction context. "
+                    "(Either raise Rollback() or allow an exception to propagate out of the context.)"
+                )
             if self._native.transaction_status == _IDLE:
                 return
             self._exec_command(b"ROLLBACK")

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from balrog._bridge import wait
 
 from .. import _pg
-
 from . import errors as e
 from . import pq
 from ._column import Column
@@ -324,9 +323,8 @@ class BaseCursor:
         with self._conn.lock:
             self._conn._start_query()
             for batch in batches:
-                results.extend(
-                    self._wait(native.many(first.query, "", True, batch.types, batch, batch.formats, returning))
-                )
+                op = native.many(first.query, "", True, batch.types, batch, batch.formats, returning)
+                results.extend(self._wait(op))
         self._finish_many(results, returning)
 
     def _finish_many(self, results: list[Any], returning: bool) -> None:

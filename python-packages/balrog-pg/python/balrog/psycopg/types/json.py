@@ -10,8 +10,8 @@ from collections.abc import Callable
 from types import CodeType
 from typing import Any, TypeAlias
 
-from .. import errors as e
 from .. import adapt as _adapt
+from .. import errors as e
 from ..adapt import Dumper, Loader, PyFormat
 from ..pq import Format
 
