@@ -138,7 +138,10 @@ def _global_adapters() -> Any:
 
 def register_default_adapters(context: Any) -> None:
     context.adapters.register_dumper(list, ListDumper)
-    from .._typeinfo import BUILTIN_TYPES, TypeInfo
+    from .._typeinfo import BUILTIN_MULTIRANGES, BUILTIN_RANGES, BUILTIN_TYPES, TypeInfo
 
     for name, oid, array_oid, regtype, delim in BUILTIN_TYPES:
         register_array(TypeInfo(name, oid, array_oid, regtype=regtype, delimiter=delim), context)
+    # Arrays of the builtin ranges and multiranges load as lists of Range / Multirange.
+    for name, oid, array_oid, *_ in (*BUILTIN_RANGES, *BUILTIN_MULTIRANGES):
+        register_array(TypeInfo(name, oid, array_oid), context)
