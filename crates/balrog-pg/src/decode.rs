@@ -694,28 +694,6 @@ fn unescape_bytea(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals() {
-        assert_eq!(parse_interval(b"1 day 02:00:00"), Some((1, 7_200_000_000)));
-        assert_eq!(
-            parse_interval(b"-1 days +00:00:01.5"),
-            Some((-1, 1_500_000))
-        );
-        assert_eq!(parse_interval(b"1 year 2 mons"), Some((365 + 60, 0)));
-        assert_eq!(parse_interval(b"-00:00:00.000001"), Some((0, -1)));
-    }
-
-    #[test]
-    fn offsets() {
-        assert_eq!(parse_offset(b"+05:30"), Some(19800));
-        assert_eq!(parse_offset(b"-01"), Some(-3600));
-    }
-}
-
 impl<'py> Ctx<'py> {
     pub fn py(&self) -> Python<'py> {
         self.py
@@ -1009,5 +987,27 @@ impl<'py> JsonParser<'py, '_> {
         }
         self.pos += 4;
         u32::from_str_radix(text, 16).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval(b"1 day 02:00:00"), Some((1, 7_200_000_000)));
+        assert_eq!(
+            parse_interval(b"-1 days +00:00:01.5"),
+            Some((-1, 1_500_000))
+        );
+        assert_eq!(parse_interval(b"1 year 2 mons"), Some((365 + 60, 0)));
+        assert_eq!(parse_interval(b"-00:00:00.000001"), Some((0, -1)));
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset(b"+05:30"), Some(19800));
+        assert_eq!(parse_offset(b"-01"), Some(-3600));
     }
 }
