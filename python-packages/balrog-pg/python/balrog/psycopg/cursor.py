@@ -11,13 +11,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from balrog._bridge import wait
-
 from .. import _pg
 from . import errors as e
 from . import pq
 from ._column import Column
-from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._queries import PostgresQuery, _check_params, query_bytes, query_plan
 from .adapt import FORMAT_INDEX, AdaptersMap, Transformer
 
@@ -157,11 +154,9 @@ class BaseCursor:
     def _wait(self, op: Any) -> Any:
         conn = self._conn
         try:
-            return wait(op)
-        except _INTERRUPTED:
-            # Ctrl-C / a cancelled green task: cancel the statement, keep the connection.
-            conn._recover_after_interrupt()
-            raise
+            # The connection's wait cancels the statement if Ctrl-C / a cancelled green task
+            # interrupts it, and keeps the connection usable.
+            return conn._wait(op)
         finally:
             if conn._native.has_pending:
                 conn._dispatch_pending()
