@@ -97,14 +97,13 @@ _START_NEEDS_FLUSH = 2
 class _Hub:
     """One per event loop: the native completion queue and who waits for which key."""
 
-    __slots__ = ("__weakref__", "address", "call_later", "call_soon", "keys", "loop", "native", "waiters")
+    __slots__ = ("__weakref__", "address", "call_later", "call_soon", "keys", "native", "waiters")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.native = _core.Hub()
         self.address: int = self.native.address
         self.waiters: dict[int, Callable[[], object]] = {}
         self.keys = itertools.count(1)
-        self.loop = weakref.ref(loop)
         self.call_soon = loop.call_soon
         self.call_later = loop.call_later
         loop.add_reader(self.native.fileno(), self._on_ready)
