@@ -26,13 +26,11 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,6 +38,7 @@ PROJECT = os.path.join(HERE, "django_bench_project")
 RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
+from support.net import free_port, wait_for_port  # noqa: E402
 from support.pg import start_cluster  # noqa: E402
 
 POOL_MAX = 20
@@ -93,25 +92,6 @@ class Result:
     threads: int = 0
     db_sessions: int = 0
     rounds: list[dict[str, float]] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("server exited at start-up")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("server did not start")
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -232,7 +212,7 @@ def bench_one(contender: Contender, cluster, args: argparse.Namespace, env: dict
     server = subprocess.Popen(command, cwd=PROJECT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
     result = Result(contender.key, contender.label)
     try:
-        wait_for_port(port, server)
+        wait_for_port("127.0.0.1", port, timeout=60, process=server)
         url = f"http://127.0.0.1:{port}{contender.path}"
         run_wrk(url, 2, args.connections)  # warm-up: pool filled, code paths hot
         sessions = SessionCounter(cluster)

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
+from support.net import free_port, uvicorn_command, wait_for_port  # noqa: E402
 from support.pg import start_cluster  # noqa: E402
 
 
@@ -79,25 +79,6 @@ async def fire(port: int, requests: int, clients: int) -> tuple[list[Outcome | B
     return results, time.perf_counter() - started
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("uvicorn exited at start-up")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("uvicorn did not start listening")
-
-
 def os_threads(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -133,33 +114,13 @@ def main() -> int:
         )
         port = free_port()
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "demo.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--loop",
-                "asyncio",
-                "--http",
-                "h11",
-                "--lifespan",
-                "off",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--backlog",
-                "2048",
-            ],
+            uvicorn_command("demo.asgi:application", port),
             cwd=HERE,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        wait_for_port(port, server)
+        wait_for_port("127.0.0.1", port, timeout=60, process=server)
         print(f"serving demo.asgi (balrog green ASGI) on 127.0.0.1:{port}", flush=True)
         print(f"firing {args.requests} requests from {args.clients} concurrent clients ...", flush=True)
         results, elapsed = asyncio.run(fire(port, args.requests, args.clients))

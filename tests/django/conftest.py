@@ -24,7 +24,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from support.net import free_port, wait_for_port  # noqa: E402
+from support.net import free_port, uvicorn_command, wait_for_port  # noqa: E402
 
 TEST_DB_NAME = "test_balrog_django"
 # The real psycopg_pool blocks the event loop thread when it is exhausted (a deadlock under
@@ -157,27 +157,7 @@ def serve(pg_cluster, django_project) -> Iterator[Callable[..., Server]]:
         if wsgi:
             command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
         else:
-            command = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--loop",
-                "asyncio",
-                "--http",
-                "h11",
-                "--lifespan",
-                "off",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--backlog",
-                "2048",
-            ]
+            command = uvicorn_command(app, port)
         process = subprocess.Popen(
             command,
             cwd=HERE,

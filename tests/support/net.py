@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 
 
@@ -14,10 +16,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
-    """Return once something accepts connections on host:port, or raise TimeoutError."""
+def wait_for_port(
+    host: str, port: int, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Return once something accepts connections on host:port, or raise TimeoutError.
+
+    With ``process`` (the server being waited for), a server that exits during start-up
+    raises RuntimeError at once instead of after the whole timeout.
+    """
     deadline = time.monotonic() + timeout
     while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server on {host}:{port} exited at start-up ({process.returncode})")
         try:
             with socket.create_connection((host, port), timeout=1.0):
                 return
@@ -25,3 +35,30 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s") from None
             time.sleep(0.05)
+
+
+def uvicorn_command(app: str, port: int, http: str = "h11") -> list[str]:
+    """uvicorn serving ``app`` on 127.0.0.1:port the way the demo, bench and tests all do:
+    the asyncio loop (green tasks run on it), no lifespan, no access log, a deep backlog for
+    hundreds of concurrent clients."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "asyncio",
+        "--http",
+        http,
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+    ]
