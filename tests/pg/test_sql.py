@@ -288,52 +288,50 @@ def _remember_conninfo(pg_cluster: Any) -> None:
 # -- sql.Literal / sql.quote through the driver's adaptation --------------------------------
 
 
-# Where the driver's dumpers (types/*.py, adapt.py) render differently from psycopg, as of
-# this writing; non-strict, so a fix shows up as XPASS. See docs/pg-modules.md.
-DRIVER_LITERAL_GAPS = {
-    12: "-0.0 loses the space before the minus",
-    28: "E'' without psycopg's leading space (no connection)",
-    34: "bytea without a connection: psycopg uses the escape format",
-    35: "bytea without a connection: psycopg uses the escape format",
-    36: "bytea without a connection: psycopg uses the escape format",
-    37: "bytea without a connection: psycopg uses the escape format",
-    38: "bytea without a connection: psycopg uses the escape format",
-    41: "datetime dumped with 'T' (psycopg: str(), a space)",
-    42: "datetime dumped with 'T' (psycopg: str(), a space)",
-    43: "datetime dumped with 'T' (psycopg: str(), a space)",
-    44: "datetime dumped with 'T' (psycopg: str(), a space)",
-    53: "uuid dumped with dashes (psycopg: hex)",
-    59: "lists of str cast to ::text[] (psycopg: unknown, no cast)",
-    60: "E'' without psycopg's leading space (no connection)",
-    75: "lists of str cast to ::text[] (psycopg: unknown, no cast)",
-    76: "datetime in arrays dumped with 'T'",
-    82: "lists of str cast to ::text[] (psycopg: unknown, no cast)",
-    83: "array elements with Unicode spaces are not quoted",
-    87: "datetime in arrays dumped with 'T'",
-    89: "tuples (composite literals) not adaptable",
-    90: "tuples (composite literals) not adaptable",
-    91: "tuples (composite literals) not adaptable",
-    92: "tuples (composite literals) not adaptable",
-    105: "E'' without psycopg's leading space (no connection)",
-    114: "datetime range bounds dumped with 'T'",
-    115: "datetime range bounds dumped with 'T'",
-    118: "E'' without psycopg's leading space (no connection)",
-    123: "lists of int ranges cast to ::text[] (psycopg: unknown, no cast)",
-    135: "plain Enum members not adaptable (psycopg dumps the name)",
-}
-
-
-def literal_param(index: int) -> Any:
-    gap = DRIVER_LITERAL_GAPS.get(index)
-    marks = [pytest.mark.xfail(strict=False, reason=f"driver: {gap}")] if gap else []
-    return pytest.param(index, id=CASE_IDS[index], marks=marks)
-
-
 @needs_driver
-@pytest.mark.parametrize("index", [literal_param(i) for i in range(len(REF_CASES))])
+@pytest.mark.parametrize("index", range(len(REF_CASES)), ids=CASE_IDS)
 def test_literal_matches_psycopg(index: int) -> None:
     ours = rendered(lambda: sql.Literal(OUR_CASES[index]).as_string(None))
     theirs = rendered(lambda: ref.Literal(REF_CASES[index]).as_string(None))
+    assert ours == theirs
+
+
+@pytest.fixture(scope="module")
+def our_conn(pg_cluster: Any) -> Iterator[Any]:
+    import balrog.psycopg as bp
+
+    with bp.connect(pg_cluster.conninfo, autocommit=True) as conn:
+        yield conn
+
+
+@needs_driver
+@pytest.mark.parametrize("index", range(len(REF_CASES)), ids=CASE_IDS)
+def test_literal_with_connection_matches_psycopg(
+    index: int, our_conn: Any, ref_conn: psycopg.Connection[Any]
+) -> None:
+    ours = rendered(lambda: sql.Literal(OUR_CASES[index]).as_string(our_conn))
+    theirs = rendered(lambda: ref.Literal(REF_CASES[index]).as_string(ref_conn))
+    assert ours == theirs
+
+
+def fetched(conn: Any, cursor_class: Any, value: Any) -> tuple[str, Any]:
+    """mogrify, then the row the server returns for it (or the error's class)."""
+    cur = cursor_class(conn)
+    try:
+        query = cur.mogrify("select %s", [value])
+        cur.execute("select %s", [value])
+        return (query, repr(cur.fetchone()))
+    except Exception as ex:
+        return ("error", type(ex).__name__)
+
+
+@needs_driver
+@pytest.mark.parametrize("index", range(len(REF_CASES)), ids=CASE_IDS)
+def test_client_cursor_matches_psycopg(index: int, our_conn: Any, ref_conn: psycopg.Connection[Any]) -> None:
+    import balrog.psycopg as bp
+
+    ours = fetched(our_conn, bp.ClientCursor, OUR_CASES[index])
+    theirs = fetched(ref_conn, psycopg.ClientCursor, REF_CASES[index])
     assert ours == theirs
 
 

@@ -10,10 +10,14 @@
 //!   C-ABI table in a PyCapsule) and one eventfd write wakes the asyncio loop per batch;
 //! * **asyncio** — `await op`, the same completion path resolving an asyncio future.
 //!
+//! A dedicated-runtime op built with [`Op::on_socket`] skips the threads in green mode while
+//! it only waits for its socket: the event loop watches the socket and polls it (drive.rs).
+//!
 //! No tokio thread ever takes the GIL: a finished future leaves a Rust value behind, and the
 //! Python object is built on the caller's thread when it resumes.
 
 pub mod capi;
+mod drive;
 mod op;
 mod runtime;
 mod wait;
@@ -22,7 +26,10 @@ mod wait;
 mod hub;
 #[cfg(feature = "extension")]
 mod module;
+#[cfg(feature = "extension")]
+mod watch;
 
+pub use drive::{note_pending, Interest};
 pub use op::{Finisher, Op};
 pub use runtime::{fork_generation, runtime, runtime_started, Exec};
 pub use wait::block_on;

@@ -11,6 +11,7 @@ use crate::capi::{BridgeApi, ABI_VERSION, CAPSULE_NAME};
 use crate::hub::{hub_complete, hub_release, hub_retain, Hub};
 use crate::op::Op;
 use crate::runtime::{fork_generation, runtime, runtime_started};
+use crate::watch::SocketWatch;
 
 /// An op that completes after `seconds` on the runtime's timer.
 #[pyfunction]
@@ -115,6 +116,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ABI_VERSION", ABI_VERSION)?;
     m.add_class::<Hub>()?;
     m.add_class::<Op>()?;
+    m.add_class::<SocketWatch>()?;
     m.add_function(wrap_pyfunction!(sleep, m)?)?;
     m.add_function(wrap_pyfunction!(noop, m)?)?;
     m.add_function(wrap_pyfunction!(yield_now, m)?)?;

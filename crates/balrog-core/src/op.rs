@@ -2,6 +2,7 @@
 
 use std::ffi::c_void;
 use std::future::Future;
+use std::os::fd::RawFd;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,11 +18,14 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::capi::{api, BridgeApi};
+use crate::drive::{loop_drive_enabled, poll_watching, turn_driver, Polled};
 use crate::runtime::{runtime, Exec};
 
 pub(crate) const START_PENDING: u8 = 0;
 pub(crate) const START_DONE: u8 = 1;
 pub(crate) const START_NEEDS_FLUSH: u8 = 2;
+/// Base of the loop-drive codes: 3 wait until readable, 4 writable, 5 either (drive.rs).
+pub(crate) const START_WAIT_SOCKET: u8 = 2;
 
 type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -85,8 +89,21 @@ pub type Finisher = Box<dyn FnOnce(Python<'_>) -> PyResult<PyObject> + Send>;
 type BoxedFuture = Pin<Box<dyn Future<Output = Finisher> + Send>>;
 
 enum State {
-    /// Not started: the caller decides where it runs.
-    Lazy(BoxedFuture, Exec),
+    /// Not started: the caller decides where it runs. `fd`: the socket a green caller may
+    /// wait for on its event loop (see [`Op::on_socket`]).
+    Lazy {
+        fut: BoxedFuture,
+        exec: Exec,
+        fd: Option<RawFd>,
+    },
+    /// Pending on its socket only; the event loop polls it on readiness (`_drive`).
+    Driven {
+        fut: BoxedFuture,
+        rt: Arc<tokio::runtime::Runtime>,
+        fd: RawFd,
+        /// Used if the op has to continue on a blocking-pool thread after all.
+        notifier: Notifier,
+    },
     /// Running on a tokio thread; its finisher lands in `slot`.
     Running {
         abort: AbortHandle,
@@ -153,10 +170,45 @@ impl Op {
         T: Send + 'static,
         C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
     {
+        Self::build(exec, None, fut, finish)
+    }
+
+    /// Like [`Op::on`] with `Exec::Dedicated(rt)`, for an op whose only waits are on socket
+    /// `fd` (reads and writes through a wrapper that calls [`crate::note_pending`]). A green
+    /// caller then polls it on its event-loop thread whenever `fd` is ready, instead of
+    /// having a blocking-pool thread drive the runtime. An op that is pending on anything
+    /// else (a lock, another socket) moves to a blocking-pool thread as [`Op::on`] does.
+    ///
+    /// Never use it for a future that also waits on a timer together with the socket (a
+    /// timeout): the loop would only poll it again when the socket is ready.
+    pub fn on_socket<F, T, C>(
+        rt: Arc<tokio::runtime::Runtime>,
+        fd: RawFd,
+        fut: F,
+        finish: C,
+    ) -> Self
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+    {
+        Self::build(Exec::Dedicated(rt), Some(fd), fut, finish)
+    }
+
+    fn build<F, T, C>(exec: Exec, fd: Option<RawFd>, fut: F, finish: C) -> Self
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+    {
         let fut =
             fut.map(move |value| Box::new(move |py: Python<'_>| finish(py, value)) as Finisher);
         Op {
-            state: Mutex::new(State::Lazy(guard_panics(fut), exec)),
+            state: Mutex::new(State::Lazy {
+                fut: guard_panics(fut),
+                exec,
+                fd,
+            }),
         }
     }
 
@@ -169,10 +221,43 @@ impl Op {
         Self::new(std::future::ready(()), move |py, ()| finisher(py))
     }
 
-    fn take_lazy(&self) -> PyResult<(BoxedFuture, Exec)> {
+    /// Continue a started op on a tokio thread (a blocking-pool thread for a dedicated
+    /// runtime); `notifier` fires its hub key when it finishes. Returns the `_start` code.
+    fn hand_off(&self, fut: BoxedFuture, exec: Exec, notifier: Notifier) -> u8 {
+        let slot: Arc<Mutex<Option<Finisher>>> = Arc::new(Mutex::new(None));
+        let filled = slot.clone();
+        let (abort, registration) = AbortHandle::new_pair();
+        // The task hands the notifier back instead of firing it, so that whoever drove the
+        // op lets go of its resources (a dedicated runtime, with its file descriptors)
+        // before the waiting task resumes and, say, closes the connection.
+        let task = Abortable::new(
+            async move {
+                let finisher = fut.await;
+                *filled.lock() = Some(finisher);
+                notifier
+            },
+            registration,
+        );
+        let first_in_batch = defer_start(match exec {
+            Exec::Shared => StartJob::Shared(Box::pin(async move {
+                if let Ok(notifier) = task.await {
+                    notifier.fire();
+                }
+            })),
+            Exec::Dedicated(rt) => StartJob::Dedicated(rt, Box::pin(task)),
+        });
+        *self.state.lock() = State::Running { abort, slot };
+        if first_in_batch {
+            START_NEEDS_FLUSH
+        } else {
+            START_PENDING
+        }
+    }
+
+    fn take_lazy(&self) -> PyResult<(BoxedFuture, Exec, Option<RawFd>)> {
         let mut state = self.state.lock();
         match std::mem::replace(&mut *state, State::Spent) {
-            State::Lazy(fut, exec) => Ok((fut, exec)),
+            State::Lazy { fut, exec, fd } => Ok((fut, exec, fd)),
             other => {
                 *state = other;
                 Err(PyRuntimeError::new_err(
@@ -231,7 +316,7 @@ impl Op {
                 ))
             }
         };
-        let (fut, exec) = self.take_lazy()?;
+        let (fut, exec, _fd) = self.take_lazy()?;
         let finisher = block_on_exec(py, &exec, fut, deadline)?;
         finisher(py)
     }
@@ -239,6 +324,9 @@ impl Op {
     /// Start the op for a green task or an asyncio awaiter; returns 1 (`START_DONE`) when it
     /// finished inline, 2 (`START_NEEDS_FLUSH`) when the caller must arrange one call of
     /// `Op._flush()` soon (this op opened a new batch), 0 (`START_PENDING`) otherwise.
+    /// An op built with [`Op::on_socket`] may also return 3, 4 or 5: it waits for its socket
+    /// (`Op._fd`) to be readable, writable, or either; the caller's event loop calls
+    /// `Op._drive()` when it is (only if `balrog._bridge` announces `_LOOP_DRIVE`).
     ///
     /// A shared-runtime op is first polled right here (inside the runtime's context): an op
     /// that can finish without waiting — buffered data, a no-op — returns True and its
@@ -250,11 +338,32 @@ impl Op {
             return Err(PyValueError::new_err("null hub"));
         }
         let api = api(py)?;
-        let (mut fut, exec) = self.take_lazy()?;
-        {
-            // The first poll happens here, on the caller's thread: a request is written to
-            // its socket now, not after a worker thread has woken up. Only waiting for the
-            // answer is left to tokio.
+        let (mut fut, exec, fd) = self.take_lazy()?;
+        // The first poll happens here, on the caller's thread: a request is written to its
+        // socket now, not after a worker thread has woken up.
+        let drivable = match (&exec, fd) {
+            (Exec::Dedicated(rt), Some(fd)) if loop_drive_enabled(py) => Some((rt, fd)),
+            _ => None,
+        };
+        if let Some((rt, fd)) = drivable {
+            match poll_watching(rt, fd, fut.as_mut()) {
+                Polled::Ready(finisher) => {
+                    *self.state.lock() = State::Done(finisher);
+                    return Ok(START_DONE);
+                }
+                Polled::Socket(interest) => {
+                    *self.state.lock() = State::Driven {
+                        fut,
+                        rt: rt.clone(),
+                        fd,
+                        notifier: Notifier::new(api, hub as *const c_void, key),
+                    };
+                    return Ok(START_WAIT_SOCKET + interest);
+                }
+                // Waiting on something else (the connection's lock): a thread takes over.
+                Polled::Other => {}
+            }
+        } else {
             let shared;
             let rt: &tokio::runtime::Runtime = match &exec {
                 Exec::Shared => {
@@ -270,35 +379,65 @@ impl Op {
                 return Ok(START_DONE);
             }
         }
-        let slot: Arc<Mutex<Option<Finisher>>> = Arc::new(Mutex::new(None));
         let notifier = Notifier::new(api, hub as *const c_void, key);
-        let filled = slot.clone();
-        let (abort, registration) = AbortHandle::new_pair();
-        // The task hands the notifier back instead of firing it, so that whoever drove the
-        // op lets go of its resources (a dedicated runtime, with its file descriptors)
-        // before the waiting task resumes and, say, closes the connection.
-        let task = Abortable::new(
-            async move {
-                let finisher = fut.await;
-                *filled.lock() = Some(finisher);
-                notifier
-            },
-            registration,
-        );
-        let first_in_batch = defer_start(match exec {
-            Exec::Shared => StartJob::Shared(Box::pin(async move {
-                if let Ok(notifier) = task.await {
-                    notifier.fire();
+        Ok(self.hand_off(fut, exec, notifier))
+    }
+
+    /// Poll a loop-driven op again (its socket is ready): 1 done, 3/4/5 still waiting for
+    /// its socket (as `_start`), or 0/2 when it had to move to a blocking-pool thread after
+    /// all (its key then comes out of the hub; 2: call `Op._flush()` soon).
+    ///
+    /// Never blocks: the runtime's driver is turned with a zero timeout, or not at all if
+    /// another thread holds the runtime (then a still-pending op moves to a thread too,
+    /// since only that thread's driver turn can make its socket look ready to tokio).
+    fn _drive(&self) -> PyResult<u8> {
+        let taken = {
+            let mut state = self.state.lock();
+            match std::mem::replace(&mut *state, State::Spent) {
+                State::Driven {
+                    fut,
+                    rt,
+                    fd,
+                    notifier,
+                } => Some((fut, rt, fd, notifier)),
+                other => {
+                    *state = other;
+                    None
                 }
-            })),
-            Exec::Dedicated(rt) => StartJob::Dedicated(rt, Box::pin(task)),
-        });
-        *self.state.lock() = State::Running { abort, slot };
-        Ok(if first_in_batch {
-            START_NEEDS_FLUSH
-        } else {
-            START_PENDING
-        })
+            }
+        };
+        let Some((mut fut, rt, fd, notifier)) = taken else {
+            return Err(PyRuntimeError::new_err(
+                "this balrog operation is not waiting for its socket",
+            ));
+        };
+        let turned = turn_driver(&rt);
+        match poll_watching(&rt, fd, fut.as_mut()) {
+            Polled::Ready(finisher) => {
+                *self.state.lock() = State::Done(finisher);
+                drop(notifier);
+                Ok(START_DONE)
+            }
+            Polled::Socket(interest) if turned => {
+                *self.state.lock() = State::Driven {
+                    fut,
+                    rt,
+                    fd,
+                    notifier,
+                };
+                Ok(START_WAIT_SOCKET + interest)
+            }
+            _ => Ok(self.hand_off(fut, Exec::Dedicated(rt), notifier)),
+        }
+    }
+
+    /// The socket a loop-driven op waits for (-1 if it is not waiting for one).
+    #[getter]
+    fn _fd(&self) -> RawFd {
+        match &*self.state.lock() {
+            State::Driven { fd, .. } => *fd,
+            _ => -1,
+        }
     }
 
     /// Hand every op started on this thread since the last flush to the runtime at once.
@@ -338,13 +477,20 @@ impl Op {
         }
     }
 
-    /// Cancel: a running op is aborted at its next await point; a lazy one never starts.
+    /// Cancel: a running op is aborted at its next await point; a lazy one never starts; a
+    /// loop-driven one is dropped right here (the caller has stopped watching its socket).
     fn cancel(&self) {
-        let mut state = self.state.lock();
-        if let State::Running { abort, .. } = &*state {
-            abort.abort();
+        let previous = std::mem::replace(&mut *self.state.lock(), State::Spent);
+        match previous {
+            State::Running { abort, .. } => abort.abort(),
+            State::Driven { fut, rt, .. } => {
+                // Dropping it may release the socket (a half-written request closes the
+                // connection): do it inside its runtime, outside our state lock.
+                let _entered = rt.enter();
+                drop(fut);
+            }
+            _ => {}
         }
-        *state = State::Spent;
     }
 
     /// Whether the op has finished (its result is ready to take).

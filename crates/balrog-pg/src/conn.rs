@@ -5,6 +5,7 @@
 //! blocking-pool thread of the shared runtime drive it. The socket sits behind an async
 //! mutex, so green tasks sharing a connection queue up instead of interleaving messages.
 
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,11 +25,18 @@ use crate::tls::TlsOptions;
 
 pub(crate) type Slot = Arc<AsyncMutex<Option<Io>>>;
 
+/// A query's text as the Python side passes it (`bytes`). Borrowed as a slice: pyo3 would
+/// extract a `Vec<u8>` one element at a time through the sequence protocol, which costs
+/// microseconds for an ordinary Django query.
+pub(crate) type QueryBytes<'a> = std::borrow::Cow<'a, [u8]>;
+
 /// The connection's runtime and socket. `close()` takes them out of the `PgConn` at once, so
 /// a closed connection holds no file descriptor even while Python still references it.
 struct Handles {
     rt: Arc<Runtime>,
     slot: Slot,
+    /// The socket a green caller's event loop may watch (None for TLS: see `Stream::loop_fd`).
+    fd: Option<RawFd>,
 }
 
 #[pyclass(frozen, module = "balrog._pg", name = "PgConn")]
@@ -235,11 +243,13 @@ pub fn connect_op(
         move |py, outcome| match outcome {
             Ok((io, target)) => {
                 let ssl_in_use = matches!(io.stream, proto::Stream::Tls(_));
+                let fd = io.stream.loop_fd();
                 let conn = PgConn {
                     ssl_in_use,
                     handles: parking_lot::Mutex::new(Some(Handles {
                         rt: rt_keep,
                         slot: Arc::new(AsyncMutex::new(Some(io))),
+                        fd,
                     })),
                     shared,
                     target,
@@ -267,22 +277,60 @@ impl PgConn {
         }
     }
 
+    /// The socket an event loop may watch for this connection's ops (None: TLS, closed).
+    pub(crate) fn loop_fd(&self) -> Option<RawFd> {
+        self.handles.lock().as_ref().and_then(|h| h.fd)
+    }
+
+    /// An op on the connection's runtime, driven by a thread in green mode. For ops that
+    /// wait on timers or other sockets (`recover`, `wait_notifies`).
     pub(crate) fn op<F, T, C>(&self, make: impl FnOnce(Slot, Arc<Shared>) -> F, finish: C) -> Op
     where
         F: std::future::Future<Output = Result<T, PgError>> + Send + 'static,
         T: Send + 'static,
         C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
     {
-        match self.parts() {
-            Err(err) => Op::ready(move |py| Err(to_py(py, err))),
-            Ok((rt, slot, shared)) => Op::on(
-                Exec::Dedicated(rt),
-                make(slot, shared),
-                move |py, outcome| match outcome {
-                    Ok(value) => finish(py, value),
-                    Err(err) => Err(to_py(py, err)),
-                },
-            ),
+        self.build_op(false, make, finish)
+    }
+
+    /// An op whose only waits are the connection's lock and its socket (no timer): a green
+    /// caller's event loop may drive it (balrog-core's `Op::on_socket`). The hot paths.
+    pub(crate) fn socket_op<F, T, C>(
+        &self,
+        make: impl FnOnce(Slot, Arc<Shared>) -> F,
+        finish: C,
+    ) -> Op
+    where
+        F: std::future::Future<Output = Result<T, PgError>> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+    {
+        self.build_op(true, make, finish)
+    }
+
+    fn build_op<F, T, C>(
+        &self,
+        drivable: bool,
+        make: impl FnOnce(Slot, Arc<Shared>) -> F,
+        finish: C,
+    ) -> Op
+    where
+        F: std::future::Future<Output = Result<T, PgError>> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+    {
+        let (rt, slot, shared) = match self.parts() {
+            Ok(parts) => parts,
+            Err(err) => return Op::ready(move |py| Err(to_py(py, err))),
+        };
+        let fut = make(slot, shared);
+        let finish = move |py: Python<'_>, outcome: Result<T, PgError>| match outcome {
+            Ok(value) => finish(py, value),
+            Err(err) => Err(to_py(py, err)),
+        };
+        match self.loop_fd().filter(|_| drivable) {
+            Some(fd) => Op::on_socket(rt, fd, fut, finish),
+            None => Op::on(Exec::Dedicated(rt), fut, finish),
         }
     }
 }
@@ -292,8 +340,9 @@ impl PgConn {
     /// Simple-query protocol: one or more statements, text results. With `copy`, stop at
     /// a COPY response and leave the connection in COPY mode.
     #[pyo3(signature = (query, copy=false))]
-    fn simple(&self, query: Vec<u8>, copy: bool) -> Op {
-        self.op(
+    fn simple(&self, query: QueryBytes<'_>, copy: bool) -> Op {
+        let query = query.into_owned();
+        self.socket_op(
             move |slot, shared| async move {
                 let mut s = session(slot, shared.clone()).await?;
                 let outcome = async {
@@ -316,7 +365,7 @@ impl PgConn {
     #[allow(clippy::too_many_arguments)]
     fn extended(
         &self,
-        query: Vec<u8>,
+        query: QueryBytes<'_>,
         name: String,
         parse: bool,
         types: Vec<u32>,
@@ -325,12 +374,13 @@ impl PgConn {
         result_format: i16,
         deallocate: Vec<String>,
     ) -> Op {
+        let query = query.into_owned();
         // `params`: an encoded `Params` (crate::encode) or a list of bytes/None.
         let params = match crate::encode::values_arg(params) {
             Ok(values) => values,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
-        self.op(
+        self.socket_op(
             move |slot, shared| async move {
                 let mut s = session(slot, shared.clone()).await?;
                 let outcome = async {
@@ -374,7 +424,7 @@ impl PgConn {
     #[allow(clippy::too_many_arguments)]
     fn many(
         &self,
-        query: Vec<u8>,
+        query: QueryBytes<'_>,
         name: String,
         parse: bool,
         types: Vec<u32>,
@@ -382,12 +432,13 @@ impl PgConn {
         formats: Vec<i16>,
         returning: bool,
     ) -> Op {
+        let query = query.into_owned();
         // `rows`: an encoded `ParamBatch` (crate::encode) or a list of lists of bytes/None.
         let (values, width, count) = match crate::encode::rows_arg(rows) {
             Ok(rows) => rows,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
-        self.op(
+        self.socket_op(
             move |slot, shared| async move {
                 let mut s = session(slot, shared.clone()).await?;
                 let outcome = async {
@@ -424,12 +475,12 @@ impl PgConn {
     /// rows a batch at a time (stream.rs).
     fn stream(
         &self,
-        query: Vec<u8>,
+        query: QueryBytes<'_>,
         types: Vec<u32>,
         params: &Bound<'_, PyAny>,
         formats: Vec<i16>,
     ) -> Op {
-        crate::stream::start(self, query, types, params, formats)
+        crate::stream::start(self, query.into_owned(), types, params, formats)
     }
 
     /// Pipeline mode: queued statements in one write and one Sync (pipeline.rs).
@@ -444,7 +495,7 @@ impl PgConn {
             Ok(data) => data,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
-        self.op(
+        self.socket_op(
             move |slot, _shared| async move {
                 let mut guard = slot.lock_owned().await;
                 let io = guard.as_mut().ok_or(PgError::Closed)?;
@@ -467,7 +518,7 @@ impl PgConn {
     /// End COPY FROM STDIN (CopyDone, or CopyFail with `error`); resolves to the results.
     #[pyo3(signature = (error=None))]
     fn copy_end(&self, error: Option<String>) -> Op {
-        self.op(
+        self.socket_op(
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;
                 let mut s = Session::new(guard, shared.clone());
@@ -493,7 +544,7 @@ impl PgConn {
     /// COPY TO STDOUT: the next chunk of data, or None at the end (then the results are
     /// collected and the connection leaves COPY mode).
     fn copy_read(&self) -> Op {
-        self.op(
+        self.socket_op(
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;
                 let mut s = Session::new(guard, shared.clone());
@@ -614,7 +665,7 @@ impl PgConn {
                 std::mem::forget(h);
                 Op::ready(|py| Ok(py.None()))
             }
-            Some(Handles { rt, slot }) => Op::on(
+            Some(Handles { rt, slot, .. }) => Op::on(
                 Exec::Dedicated(rt),
                 async move {
                     let mut guard = slot.lock_owned().await;
@@ -761,29 +812,9 @@ pub(crate) async fn write_while_reading(
         return io.collect(shared, false).await;
     }
     let data = io.wbuf.split().freeze();
-    let (mut reader, mut writer) = match &mut io.stream {
-        proto::Stream::Tcp(s) => {
-            let (r, w) = s.split();
-            (
-                Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-                Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
-            )
-        }
-        proto::Stream::Unix(s) => {
-            let (r, w) = s.split();
-            (
-                Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-                Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
-            )
-        }
-        proto::Stream::Tls(s) => {
-            let (r, w) = tokio::io::split(s.as_mut());
-            (
-                Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-                Box::new(w) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
-            )
-        }
-    };
+    // Split through `Stream` (not the raw socket) so that pending reads and writes are
+    // noted for the loop driver like every other socket access.
+    let (mut reader, mut writer) = tokio::io::split(&mut io.stream);
     // Read into a side buffer while writing; parse afterwards.
     let mut incoming = bytes::BytesMut::with_capacity(64 * 1024);
     let write = async {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{
@@ -150,6 +151,7 @@ pub struct Ctx<'py> {
     tz_is_utc: bool,
     offsets: HashMap<i32, Bound<'py, PyTzInfo>>,
     range: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    keys: KeyCache<'py>,
 }
 
 impl<'py> Ctx<'py> {
@@ -161,6 +163,7 @@ impl<'py> Ctx<'py> {
             tz_is_utc,
             offsets: HashMap::new(),
             range: None,
+            keys: KeyCache::new(),
         })
     }
 
@@ -204,7 +207,7 @@ impl<'py> Ctx<'py> {
     pub fn decode(&mut self, dec: &Dec, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         match dec {
-            Dec::Str => Ok(PyString::new(py, &String::from_utf8_lossy(data)).into_any()),
+            Dec::Str => decode_utf8_lossy(py, data),
             Dec::Int => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("int", data))?;
                 match s.parse::<i64>() {
@@ -229,13 +232,15 @@ impl<'py> Ctx<'py> {
                 &unescape_bytea(data).ok_or_else(|| self.bad("bytea", data))?,
             )
             .into_any()),
-            Dec::Json => {
-                let s = std::str::from_utf8(data).map_err(|_| self.bad("json", data))?;
-                match json_to_py(py, data)? {
-                    Some(value) => Ok(value),
-                    None => self.c.json_loads.bind(py).call1((s,)),
+            Dec::Json => match json_with_keys(py, data, &mut self.keys)? {
+                Some(value) => Ok(value),
+                None => {
+                    // What the native parser declines, json.loads decides: the same
+                    // object, or the same error.
+                    let s = std::str::from_utf8(data).map_err(|_| self.bad("json", data))?;
+                    self.c.json_loads.bind(py).call1((s,))
                 }
-            }
+            },
             Dec::Uuid => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("uuid", data))?;
                 self.c.uuid.bind(py).call1((s,))
@@ -704,11 +709,16 @@ impl<'py> Ctx<'py> {
 /// built directly. Returns None for anything it does not handle exactly as `json.loads`
 /// (NaN/Infinity literals, lone surrogates, malformed text): the caller then asks
 /// `json.loads` itself, for the same result or the same error.
-pub fn json_to_py<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn json_with_keys<'py>(
+    py: Python<'py>,
+    text: &[u8],
+    keys: &mut KeyCache<'py>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let mut parser = JsonParser {
         py,
         s: text,
         pos: 0,
+        keys,
     };
     parser.skip_ws();
     let value = match parser.value(0)? {
@@ -723,16 +733,107 @@ pub fn json_to_py<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Option<Bound<'p
     })
 }
 
-struct JsonParser<'py, 'a> {
+struct JsonParser<'py, 'a, 'k> {
     py: Python<'py>,
     s: &'a [u8],
     pos: usize,
+    keys: &'k mut KeyCache<'py>,
+}
+
+/// Object keys seen during one fetch, reused as the same `str` objects: the rows of a
+/// jsonb column repeat the same few keys, and a reused key costs neither an allocation
+/// nor a hash (a str caches its hash). json.loads makes equal, distinct key objects; no
+/// program can tell the difference except by `is`. Direct-mapped: a slot holds the last
+/// key that hashed to it.
+pub struct KeyCache<'py> {
+    slots: Vec<Option<CachedKey<'py>>>,
+}
+
+/// A key's raw bytes and the str made from them.
+type CachedKey<'py> = (Box<[u8]>, Bound<'py, PyString>);
+
+const KEY_CACHE_SLOTS: usize = 256;
+/// Longer keys are rare enough not to be worth caching.
+const KEY_CACHE_MAX_LEN: usize = 32;
+
+impl<'py> KeyCache<'py> {
+    pub fn new() -> Self {
+        KeyCache { slots: Vec::new() }
+    }
+
+    fn slot(bytes: &[u8]) -> usize {
+        // FNV-1a: cheap and good enough to spread short keys over the slots.
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in bytes {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+        (h as usize) % KEY_CACHE_SLOTS
+    }
+
+    /// The `str` for an escape-free key's raw bytes (None if not valid UTF-8).
+    fn get(&mut self, py: Python<'py>, bytes: &[u8]) -> PyResult<Option<Bound<'py, PyString>>> {
+        if bytes.len() > KEY_CACHE_MAX_LEN {
+            return new_str(py, bytes);
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(KEY_CACHE_SLOTS, || None);
+        }
+        let i = Self::slot(bytes);
+        if let Some((k, v)) = &self.slots[i] {
+            if **k == *bytes {
+                return Ok(Some(v.clone()));
+            }
+        }
+        let made = new_str(py, bytes)?;
+        if let Some(v) = &made {
+            self.slots[i] = Some((bytes.into(), v.clone()));
+        }
+        Ok(made)
+    }
+}
+
+/// A str from UTF-8 bytes, validated once (by CPython's decoder, which has an ASCII fast
+/// path); None if the bytes are not valid UTF-8.
+fn new_str<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Option<Bound<'py, PyString>>> {
+    // SAFETY: the pointer/length pair describes a live slice; the result is a new
+    // reference or NULL with an exception set.
+    let ptr = unsafe {
+        ffi::PyUnicode_DecodeUTF8(
+            bytes.as_ptr().cast(),
+            bytes.len() as ffi::Py_ssize_t,
+            c"strict".as_ptr(),
+        )
+    };
+    if ptr.is_null() {
+        // Invalid UTF-8: drop the UnicodeDecodeError, the caller falls back.
+        drop(PyErr::fetch(py));
+        return Ok(None);
+    }
+    // SAFETY: non-NULL new reference to a str.
+    Ok(Some(unsafe {
+        Bound::from_owned_ptr(py, ptr).downcast_into_unchecked::<PyString>()
+    }))
+}
+
+/// Text as a str, invalid UTF-8 replaced by U+FFFD (one pass, in CPython's decoder).
+fn decode_utf8_lossy<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: as in `new_str`; "replace" cannot fail on bad bytes, only on memory.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyUnicode_DecodeUTF8(
+                data.as_ptr().cast(),
+                data.len() as ffi::Py_ssize_t,
+                c"replace".as_ptr(),
+            ),
+        )
+    }
 }
 
 /// Deeper documents go to `json.loads` (which raises RecursionError where it must).
 const JSON_MAX_DEPTH: usize = 512;
 
-impl<'py> JsonParser<'py, '_> {
+impl<'py> JsonParser<'py, '_, '_> {
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
             self.pos += 1;
@@ -758,7 +859,7 @@ impl<'py> JsonParser<'py, '_> {
                     if self.s.get(self.pos) != Some(&b'"') {
                         return Ok(None);
                     }
-                    let Some(key) = self.string()? else {
+                    let Some(key) = self.string(true)? else {
                         return Ok(None);
                     };
                     self.skip_ws();
@@ -807,7 +908,7 @@ impl<'py> JsonParser<'py, '_> {
                     }
                 }
             }
-            Some(b'"') => Ok(self.string()?.map(|s| s.into_any())),
+            Some(b'"') => Ok(self.string(false)?.map(|s| s.into_any())),
             Some(b't') => self.literal(b"true", || {
                 pyo3::types::PyBool::new(py, true).to_owned().into_any()
             }),
@@ -888,19 +989,21 @@ impl<'py> JsonParser<'py, '_> {
         }
     }
 
-    /// A string starting at the opening quote.
-    fn string(&mut self) -> PyResult<Option<Bound<'py, PyString>>> {
+    /// A string starting at the opening quote (`key`: an object key, worth caching).
+    fn string(&mut self, key: bool) -> PyResult<Option<Bound<'py, PyString>>> {
         self.pos += 1;
         let start = self.pos;
         // Fast path: no escapes.
         while let Some(&c) = self.s.get(self.pos) {
             match c {
                 b'"' => {
-                    let Ok(text) = std::str::from_utf8(&self.s[start..self.pos]) else {
-                        return Ok(None);
-                    };
+                    let raw = &self.s[start..self.pos];
                     self.pos += 1;
-                    return Ok(Some(PyString::new(self.py, text)));
+                    return if key {
+                        self.keys.get(self.py, raw)
+                    } else {
+                        new_str(self.py, raw)
+                    };
                 }
                 b'\\' => break,
                 // Control characters are not allowed raw in JSON strings.

@@ -7,8 +7,9 @@
 //! declares `_balrog_enc` in its own body. Anything else (subclasses, user dumpers, lists,
 //! Json wrappers) goes through `fallback(obj, format)`, i.e. the Python Dumper, so
 //! `register_dumper` keeps its exact meaning. The bytes produced are those the Python
-//! dumpers produce (floats excepted: Rust writes the same shortest round-trip digits
-//! without exponent notation, which the server reads as the same value).
+//! dumpers produce, except floats (Rust writes the same shortest round-trip digits without
+//! exponent notation) and intervals (a sign on every field, so IntervalStyle cannot change
+//! their meaning): the server reads the same values.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -379,8 +380,18 @@ pub fn encode_text(
             }
         }
         TIMEDELTA => {
-            let text = obj.str()?;
-            out.extend(text.to_str()?.bytes().filter(|&b| b != b','));
+            // Every field carries its own sign: under IntervalStyle=sql_standard a sign on
+            // the first field alone would apply to all of them ("-1 day 0:00:05" read as
+            // -86405 s), while explicit signs mean the same under every style.
+            let days: i64 = obj.getattr(pyo3::intern!(obj.py(), "days"))?.extract()?;
+            let seconds: i64 = obj.getattr(pyo3::intern!(obj.py(), "seconds"))?.extract()?;
+            let micros: i64 = obj
+                .getattr(pyo3::intern!(obj.py(), "microseconds"))?
+                .extract()?;
+            let _ = write!(
+                out,
+                "{days:+} day {seconds:+} second {micros:+} microsecond"
+            );
             1186
         }
         UUID => {

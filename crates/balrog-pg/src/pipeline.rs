@@ -18,20 +18,26 @@ use crate::proto;
 use crate::recover::{set_phase, Phase};
 use crate::result::PgResult;
 
-/// One queued statement: query, parameter type oids, parameters, parameter formats.
-pub type Statement<'py> = (Vec<u8>, Vec<u32>, Bound<'py, PyAny>, Vec<i16>);
+/// One queued statement: query (`bytes`), parameter type oids, parameters, parameter
+/// formats. The query stays a Python object until it is read as a slice (see
+/// `conn::QueryBytes`: a `Vec<u8>` would be extracted byte by byte).
+pub type Statement<'py> = (Bound<'py, PyAny>, Vec<u32>, Bound<'py, PyAny>, Vec<i16>);
 
 /// Run `statements` with one Sync; resolves to `(results, error)`: the results of the
 /// statements that completed, and the exception of the one that failed (or None).
 pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
     let mut encoded = Vec::with_capacity(statements.len());
     for (query, types, params, formats) in statements {
+        let query = match query.extract::<std::borrow::Cow<'_, [u8]>>() {
+            Ok(query) => query.into_owned(),
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
         match crate::encode::values_arg(&params) {
             Ok(values) => encoded.push((query, types, values, formats)),
             Err(err) => return Op::ready(move |_py| Err(err)),
         }
     }
-    conn.op(
+    conn.socket_op(
         move |slot, shared| async move {
             let mut s = session(slot, shared.clone()).await?;
             let outcome = async {

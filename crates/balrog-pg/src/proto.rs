@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use balrog_core::Interest;
 use bytes::{BufMut, BytesMut};
 use fallible_iterator::FallibleIterator;
 use parking_lot::Mutex;
@@ -23,17 +25,45 @@ pub enum Stream {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
+impl Stream {
+    /// The socket an event loop can watch for this stream: plain TCP and Unix sockets only.
+    /// A TLS stream may be pending on a read because it must write (or the reverse), so
+    /// its ops always run on a thread in green mode.
+    pub fn loop_fd(&self) -> Option<RawFd> {
+        match self {
+            Stream::Tcp(s) => Some(s.as_raw_fd()),
+            Stream::Unix(s) => Some(s.as_raw_fd()),
+            Stream::Tls(_) => None,
+        }
+    }
+
+    /// Tell balrog-core's loop driver (drive.rs) that this socket is what we wait for.
+    fn note_pending(&self, interest: Interest) {
+        match self {
+            Stream::Tcp(s) => balrog_core::note_pending(s.as_raw_fd(), interest),
+            Stream::Unix(s) => balrog_core::note_pending(s.as_raw_fd(), interest),
+            // -1 is no op's socket: the loop cannot wait for a TLS stream by itself.
+            Stream::Tls(_) => balrog_core::note_pending(-1, interest),
+        }
+    }
+}
+
 impl AsyncRead for Stream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
+        let this = self.get_mut();
+        let polled = match this {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        if polled.is_pending() {
+            this.note_pending(Interest::Read);
         }
+        polled
     }
 }
 
@@ -43,18 +73,28 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
+        let this = self.get_mut();
+        let polled = match this {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        };
+        if polled.is_pending() {
+            this.note_pending(Interest::Write);
         }
+        polled
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
+        let this = self.get_mut();
+        let polled = match this {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        };
+        if polled.is_pending() {
+            this.note_pending(Interest::Write);
         }
+        polled
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
@@ -337,7 +377,18 @@ impl Io {
                 Some(Message::ParameterStatus(body)) => {
                     let name = body.name().map_err(PgError::lost)?.to_owned();
                     let value = body.value().map_err(PgError::lost)?.to_owned();
-                    shared.lock().params.insert(name, value);
+                    let foreign_encoding = name == "client_encoding" && !is_utf8_name(&value);
+                    shared.lock().params.insert(name, value.clone());
+                    if foreign_encoding {
+                        // Every string balrog sends or reads is UTF-8: going on in another
+                        // client encoding would store and return mangled text. The
+                        // connection is given up instead (connect() refuses such an encoding
+                        // up front; this catches `SET client_encoding` in SQL).
+                        return Err(PgError::Lost(format!(
+                            "the server switched client_encoding to {value}: balrog.psycopg \
+                             speaks only UTF8, so the connection was closed"
+                        )));
+                    }
                 }
                 Some(Message::NotificationResponse(body)) => {
                     let channel = body.channel().map_err(PgError::lost)?.to_owned();
@@ -447,4 +498,14 @@ pub struct Collected {
     pub results: Vec<ResultSet>,
     pub error: Option<Vec<(u8, String)>>,
     pub copy_refused: bool,
+}
+
+/// PostgreSQL's names for UTF-8 as a client encoding (it reports "UTF8").
+fn is_utf8_name(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_uppercase)
+        .collect();
+    matches!(folded.as_str(), "UTF8" | "UNICODE")
 }

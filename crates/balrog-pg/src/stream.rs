@@ -10,6 +10,8 @@
 //! Only the rows of the current batch are held, so memory stays flat however long the
 //! result is.
 
+use std::future::Future;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use bytes::Buf;
@@ -43,6 +45,8 @@ struct Progress {
 #[pyclass(frozen, module = "balrog._pg", name = "PgStream")]
 pub struct PgStream {
     rt: Arc<Runtime>,
+    /// The connection's socket, for loop-driven ops (None for TLS).
+    fd: Option<RawFd>,
     slot: Slot,
     shared: Arc<Shared>,
     progress: Arc<parking_lot::Mutex<Progress>>,
@@ -64,14 +68,17 @@ pub fn start(
         Ok(parts) => parts,
         Err(err) => return Op::ready(move |py| Err(to_py(py, err))),
     };
+    let fd = conn.loop_fd();
     let stream = PgStream {
         rt: rt.clone(),
+        fd,
         slot: slot.clone(),
         shared: shared.clone(),
         progress: Arc::default(),
     };
-    Op::on(
-        Exec::Dedicated(rt),
+    on_connection(
+        rt,
+        fd,
         async move {
             let mut s = session(slot, shared.clone()).await?;
             let sent = async {
@@ -102,6 +109,20 @@ pub fn start(
             Err(err) => Err(to_py(py, err)),
         },
     )
+}
+
+/// An op on the connection's runtime; loop-driven in green mode when the socket allows it
+/// (its futures wait only on the connection's lock and socket).
+fn on_connection<F, T, C>(rt: Arc<Runtime>, fd: Option<RawFd>, fut: F, finish: C) -> Op
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<PyObject> + Send + 'static,
+{
+    match fd {
+        Some(fd) => Op::on_socket(rt, fd, fut, finish),
+        None => Op::on(Exec::Dedicated(rt), fut, finish),
+    }
 }
 
 /// True if `rbuf` holds at least one complete backend message (so reading it won't wait).
@@ -206,8 +227,9 @@ impl PgStream {
         let slot = self.slot.clone();
         let shared = self.shared.clone();
         let progress = self.progress.clone();
-        Op::on(
-            Exec::Dedicated(self.rt.clone()),
+        on_connection(
+            self.rt.clone(),
+            self.fd,
             async move {
                 if progress.lock().finished {
                     return Ok(None);

@@ -6,6 +6,10 @@ the event loop's greenlet; the loop keeps serving everything else. When the op f
 on a tokio thread, its key lands in the loop's hub (one eventfd wake-up per batch of
 completions), and the hub's reader callback switches straight back into the green task —
 no asyncio future, no task step per op.
+
+An op that runs on a connection's own runtime and waits only for its socket is not handed
+to a thread at all: the loop watches the socket (``add_reader`` / ``add_writer``) and polls
+the op on readiness (``Op._drive``, see :class:`_SocketWait`). No thread hop per query.
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ class NativeOp(Protocol):
     def wait(self, timeout: float | None = None) -> Any: ...
     def _start(self, hub: int, key: int) -> int:
         """Start for a green/asyncio waiter: 0 pending, 1 finished inline, 2 pending and
-        first of a new batch (call ``type(op)._flush()`` soon)."""
+        first of a new batch (call ``type(op)._flush()`` soon); ops of wheels built since
+        the loop driver also 3/4/5: waiting for socket ``op._fd`` to be readable/writable/
+        either, call ``op._drive()`` then (only when this module sets ``_LOOP_DRIVE``)."""
         ...
 
     @staticmethod
@@ -92,12 +98,29 @@ def _blocking_allowed() -> bool:
 
 _START_DONE = 1
 _START_NEEDS_FLUSH = 2
+# 3, 4, 5 = 2 + interest bits: wait until op._fd is readable (1), writable (2), or either.
+_START_WAIT_SOCKET = 2
+
+# Read by the native ops (once per process): this bridge understands the codes above.
+# BALROG_LOOP_DRIVE=0 keeps every op on the hub path (for comparisons and diagnosis).
+_LOOP_DRIVE = os.environ.get("BALROG_LOOP_DRIVE", "1") != "0"
 
 
 class _Hub:
     """One per event loop: the native completion queue and who waits for which key."""
 
-    __slots__ = ("__weakref__", "address", "call_later", "call_soon", "keys", "native", "waiters")
+    __slots__ = (
+        "__weakref__",
+        "add_reader",
+        "address",
+        "call_later",
+        "call_soon",
+        "keys",
+        "native",
+        "socket_waits",
+        "waiters",
+        "watch",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.native = _core.Hub()
@@ -106,6 +129,10 @@ class _Hub:
         self.keys = itertools.count(1)
         self.call_soon = loop.call_soon
         self.call_later = loop.call_later
+        self.add_reader = loop.add_reader
+        # Loop-driven ops by key; their sockets are armed in `watch`, created on first use.
+        self.socket_waits: dict[int, _SocketWait] = {}
+        self.watch: Any = None
         loop.add_reader(self.native.fileno(), self._on_ready)
 
     def schedule_flush(self, op: NativeOp) -> None:
@@ -119,6 +146,21 @@ class _Hub:
             if resume is not None:
                 resume()
 
+    def arm(self, fd: int, interest: int, key: int) -> None:
+        """Report ``key`` to :meth:`_on_sockets` once ``fd`` is ready for ``interest``."""
+        watch = self.watch
+        if watch is None:
+            watch = self.watch = _core.SocketWatch()
+            self.add_reader(watch.fileno(), self._on_sockets)
+        watch.arm(fd, interest, key)
+
+    def _on_sockets(self) -> None:
+        pop = self.socket_waits.pop
+        for key in self.watch.ready():
+            wait = pop(key, None)
+            if wait is not None:  # else: cancelled meanwhile (a stale one-shot event)
+                wait.ready()
+
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
 
@@ -128,6 +170,63 @@ def _hub_for(loop: asyncio.AbstractEventLoop) -> _Hub:
     if hub is None:
         hub = _hubs[loop] = _Hub(loop)
     return hub
+
+
+class _SocketWait:
+    """A loop-driven op: its socket is armed in the hub's ``SocketWatch``, and the loop polls
+    the op (``op._drive()``) when the socket is ready.
+
+    Only the op holding a connection's session is ever pending on that connection's socket
+    (an op waiting for the connection's lock moves to a thread instead), so one socket is
+    never armed for two ops at once. When the op finishes, the waiter registered under
+    ``key`` in the hub is called, exactly as if the key had come out of the hub; when the op
+    has to move to a thread after all, the key comes out of the hub later.
+    """
+
+    __slots__ = ("fail", "fd", "hub", "key", "op")
+
+    def __init__(
+        self, hub: _Hub, op: NativeOp, key: int, code: int, fail: Callable[[BaseException], object]
+    ) -> None:
+        self.hub = hub
+        self.op = op
+        self.key = key
+        self.fail = fail
+        self.fd: int = op._fd  # type: ignore[attr-defined]
+        hub.arm(self.fd, code - _START_WAIT_SOCKET, key)
+        hub.socket_waits[key] = self
+
+    def ready(self) -> None:
+        hub = self.hub
+        try:
+            code = self.op._drive()  # type: ignore[attr-defined]
+            if code > _START_WAIT_SOCKET:
+                hub.arm(self.fd, code - _START_WAIT_SOCKET, self.key)
+                hub.socket_waits[self.key] = self
+                return
+        except BaseException as exc:  # a bug, not an I/O error (those are the op's result)
+            hub.waiters.pop(self.key, None)
+            self.fail(exc)
+            return
+        if code == _START_DONE:
+            resume = hub.waiters.pop(self.key, None)
+            if resume is not None:
+                resume()
+        elif code == _START_NEEDS_FLUSH:
+            hub.schedule_flush(self.op)
+        # 0: it continues on a thread; its key comes out of the hub.
+
+    @property
+    def watching(self) -> bool:
+        return self.key in self.hub.socket_waits
+
+    def cancel(self) -> None:
+        """Stop waiting, then cancel the op (a loop-driven one is dropped right here).
+
+        A one-shot arm may still fire once; its key is then no longer waited for.
+        """
+        self.hub.socket_waits.pop(self.key, None)
+        self.op.cancel()
 
 
 def _forget_hubs_after_fork() -> None:
@@ -218,22 +317,35 @@ def wait(op: NativeOp, timeout: float | None = None) -> Any:
         started = op._start(hub.address, key)
         if started == _START_DONE:
             return op._result()  # finished inline: no suspension needed
-        if started == _START_NEEDS_FLUSH:
+        target: Any = op
+        if started > _START_WAIT_SOCKET:
+            target = _SocketWait(hub, op, key, started, functools.partial(_fail, current, key))
+        elif started == _START_NEEDS_FLUSH:
             hub.schedule_flush(op)
         hub.waiters[key] = current.switch
         timer = None if timeout is None else hub.call_later(timeout, _expire, current, key)
         # GreenTask._suspend, inlined: this is the hottest path of green mode.
-        current.waiting = (key, op)
+        current.waiting = (key, target)
         try:
             current.parent.switch()
         finally:
             current.waiting = None
             if timer is not None:
                 timer.cancel()
+            if target is not op and target.watching:
+                # Left without the op finishing (e.g. GreenletExit): stop driving it.
+                target.cancel()
         return op._result()
     if events._get_running_loop() is not None and not _blocking_allowed():
         raise WrongModeError(_WRONG_MODE_MESSAGE)
     return op.wait() if timeout is None else op.wait(timeout)
+
+
+def _fail(task: GreenTask, key: int, exc: BaseException) -> None:
+    """Driving a loop-driven op raised: raise it at the task's wait."""
+    waiting = task.waiting
+    if waiting is not None and waiting[0] == key:
+        task.throw(exc)
 
 
 def _expire(task: GreenTask, key: int) -> None:
@@ -255,7 +367,15 @@ async def await_op(op: NativeOp) -> Any:
     started = op._start(hub.address, key)
     if started == _START_DONE:
         return op._result()
-    if started == _START_NEEDS_FLUSH:
+    target: Any = op
+    if started > _START_WAIT_SOCKET:
+
+        def fail(exc: BaseException) -> None:
+            if not future.done():
+                future.set_exception(exc)
+
+        target = _SocketWait(hub, op, key, started, fail)
+    elif started == _START_NEEDS_FLUSH:
         hub.schedule_flush(op)
 
     def resolve() -> None:
@@ -267,7 +387,7 @@ async def await_op(op: NativeOp) -> Any:
         await future
     except BaseException:
         hub.waiters.pop(key, None)
-        op.cancel()
+        target.cancel()
         raise
     return op._result()
 

@@ -81,23 +81,31 @@ class _ThreadWaiter:
 class ConnectionLock:
     """A reentrant lock whose waiters are threads or green tasks (see the module doc)."""
 
-    __slots__ = ("_depth", "_mutex", "_owner", "_waiters")
+    __slots__ = ("_depth", "_held", "_mutex", "_owner", "_waiters")
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()  # guards the fields below, held only briefly
+        # Held for as long as the connection lock is owned or being handed over: taking it
+        # without blocking is the uncontended acquire, one atomic step without the mutex.
+        # Invariant: waiters are queued only while it is held.
+        self._held = threading.Lock()
         self._owner: Any = None
         self._depth = 0
         self._waiters: deque[_GreenWaiter | _ThreadWaiter] = deque()
 
     def acquire(self) -> bool:
         me = getcurrent()
+        if self._owner is me:  # only the owner itself can find itself here
+            self._depth += 1
+            return True
+        if self._held.acquire(False):
+            self._owner = me
+            self._depth = 1
+            return True
         with self._mutex:
-            if self._owner is None:
+            if self._held.acquire(False):  # released meanwhile
                 self._owner = me
                 self._depth = 1
-                return True
-            if self._owner is me:
-                self._depth += 1
                 return True
             waiter: _GreenWaiter | _ThreadWaiter
             waiter = _GreenWaiter(me) if current_green_task() is not None else _ThreadWaiter(me)
@@ -109,7 +117,6 @@ class ConnectionLock:
             # handed over meanwhile, pass it on.
             with self._mutex:
                 if waiter.granted:
-                    self._depth = 1
                     self._hand_over()
                 else:
                     self._waiters.remove(waiter)
@@ -117,26 +124,29 @@ class ConnectionLock:
         return True
 
     def release(self) -> None:
-        with self._mutex:
-            if self._owner is not getcurrent():
-                raise RuntimeError("cannot release a connection lock held by another task")
-            self._depth -= 1
-            if self._depth == 0:
+        if self._owner is not getcurrent():
+            raise RuntimeError("cannot release a connection lock held by another task")
+        depth = self._depth - 1
+        self._depth = depth
+        if depth == 0:
+            with self._mutex:
                 self._hand_over()
 
     def _hand_over(self) -> None:
         """Give the lock to the first waiter, or free it (called with ``_mutex`` held)."""
-        self._depth = 0
-        self._owner = None
         if self._waiters:
             waiter = self._waiters.popleft()
             self._owner = waiter.owner
             self._depth = 1
             waiter.granted = True
             waiter.wake()
+        else:
+            self._owner = None
+            self._depth = 0
+            self._held.release()
 
     def locked(self) -> bool:
-        return self._owner is not None
+        return self._held.locked()
 
     def __enter__(self) -> bool:
         return self.acquire()

@@ -163,32 +163,35 @@ def _bytes_of(obj: Any) -> bytes:
     return bytes(obj)
 
 
-def _escape_bytea(data: bytes, connected: bool) -> bytes:
-    """What libpq's PQescapeBytea(Conn) returns: hex with a connection, else octal escapes."""
+def _bytea_text(data: bytes, connected: bool) -> bytes:
+    """bytea as the server writes it: hex with a connection (what PQescapeByteaConn gives),
+    else the escape format (printable ASCII as is, backslash doubled, octal escapes)."""
     if connected:
         return b"\\x" + data.hex().encode()
     out = bytearray()
     for byte in data:
         if byte < 0x20 or byte > 0x7E:
-            out += b"\\\\%03o" % byte
-        elif byte == 0x27:
-            out += b"''"
+            out += b"\\%03o" % byte
         elif byte == 0x5C:
-            out += b"\\\\\\\\"
+            out += b"\\\\"
         else:
             out.append(byte)
     return bytes(out)
 
 
 def _bytea_literal(data: bytes, connected: bool) -> bytes:
-    escaped = _escape_bytea(data, connected)
+    text = _bytea_text(data, connected)
     if connected:
-        return b"'" + escaped + b"'::bytea"
-    return b" E'" + escaped + b"'::bytea"
+        return b"'" + text + b"'::bytea"
+    # Without a connection psycopg writes what libpq's PQescapeBytea gives, in E'' (which
+    # reads the same whatever standard_conforming_strings is): backslashes and quotes doubled.
+    return b" E'" + text.replace(b"\\", b"\\\\").replace(b"'", b"''") + b"'::bytea"
 
 
 def _dump_bytes(obj: Any, connected: bool, encoding: str) -> Dumped:
-    return _escape_bytea(_bytes_of(obj), connected), "bytea"
+    # Inside an array or record: the server's own text form (psycopg's libpq escaping,
+    # without a connection, may double backslashes and quotes there: see docs/pg-modules.md).
+    return _bytea_text(_bytes_of(obj), connected), "bytea"
 
 
 def _dump_date(obj: dt.date, connected: bool, encoding: str) -> Dumped:

@@ -62,19 +62,19 @@ def _connection_of(context: Any) -> Any:
     return getattr(context, "connection", None) if context is not None else None
 
 
-def _escape_literal(value: bytes, scs: bool = True, connected: bool = True) -> bytes:
+def _escape_literal(value: bytes) -> bytes:
     """A quoted SQL string literal, injection-proof whatever standard_conforming_strings says.
 
     A value with backslashes is written in the E'' form with them doubled, which means the
-    same thing with the setting on or off (libpq's PQescapeLiteral does the same, with a
-    leading space so that it cannot glue onto a preceding identifier).
+    same thing with the setting on or off. The leading space keeps the E from gluing onto a
+    preceding identifier; libpq's PQescapeLiteral adds it, and psycopg adds it too when it
+    quotes without a connection, so the output is the same with or without one.
     """
     if b"\x00" in value:
         raise e.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
     value = value.replace(b"'", b"''")
     if b"\\" in value:
-        prefix = b" E'" if connected else b"E'"
-        return prefix + value.replace(b"\\", b"\\\\") + b"'"
+        return b" E'" + value.replace(b"\\", b"\\\\") + b"'"
     return b"'" + value + b"'"
 
 
@@ -99,7 +99,7 @@ class Dumper(ABC):
         value = self.dump(obj)
         if value is None:
             return b"NULL"
-        return _escape_literal(bytes(value), _scs(self.connection), self.connection is not None)
+        return _escape_literal(bytes(value))
 
     def get_key(self, obj: Any, format: PyFormat) -> Any:
         """What decides which dumper an object needs (its class, unless it varies by value)."""

@@ -139,6 +139,9 @@ class Connection:
         self.pgconn = _PGconnShim(self)
         # The open ``pipeline()`` block, if any (pipeline.py).
         self._pipeline: Any = None
+        # Per query text: [its UTF-8 bytes, query_plan() of them or None until needed]
+        # (cursor._convert_query; a repeated query does no encoding or lookup by bytes).
+        self._plans: dict[str, list[Any]] = {}
 
     # -- construction ---------------------------------------------------------------------
 
@@ -304,6 +307,13 @@ class Connection:
     def _check_connection_ok(self) -> None:
         if self._native.closed:
             raise e.OperationalError("the connection is closed")
+
+    def _plan_for(self, query: str) -> list[Any]:
+        plans = self._plans
+        if len(plans) >= 1000:
+            plans.clear()
+        plan = plans[query] = [query.encode(), None]
+        return plan
 
     def _timezone(self) -> tuple[Any, bool]:
         return timezone_from_name(self._native.parameter_status("TimeZone"))

@@ -16,7 +16,7 @@ from . import errors as e
 from . import pq
 from ._column import Column
 from ._queries import PostgresQuery, _check_params, query_bytes, query_plan
-from .adapt import FORMAT_INDEX, AdaptersMap, Transformer
+from .adapt import FORMAT_INDEX, AdaptersMap, Transformer, _registry_version
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -54,6 +54,10 @@ class BaseCursor:
         self._query: Any = None
         self._tx: Transformer | None = None
         self._specs: dict[int, Any] = {}
+        # The query object and adapters version the Transformer was made for (execute
+        # keeps it for the same query, as psycopg does).
+        self._tx_for: Any = None
+        self._tx_version = -1
 
     def __repr__(self) -> str:
         cls = f"{type(self).__module__}.{type(self).__qualname__}"
@@ -145,9 +149,25 @@ class BaseCursor:
 
     def _convert_query(self, query: Any, params: Any = None) -> Any:
         pgq = self._query_class()
-        if params is None and type(query) is str and type(pgq) is PostgresQuery:
-            pgq.query = query.encode()  # nothing to adapt: no Transformer needed
-            return pgq
+        if type(query) is str and type(pgq) is PostgresQuery:
+            plan = self._conn._plans.get(query)
+            if plan is None:
+                plan = self._conn._plan_for(query)
+            if params is None:
+                pgq.query = plan[0]  # nothing to adapt: no Transformer needed
+                return pgq
+            derived = plan[1]
+            if derived is None:  # placeholders are parsed only once there are parameters
+                derived = plan[1] = query_plan(plan[0])
+            _, dollar, positional = derived
+            if positional is not None and type(params) in (tuple, list) and len(params) == positional[0]:
+                # The common case in one native call (what PostgresQuery.convert does).
+                encoded = self._transformer().encode_params(params, positional[1])
+                pgq.query = dollar
+                pgq.params = encoded
+                pgq.types = encoded.types
+                pgq.formats = encoded.formats
+                return pgq
         pgq.convert(query, params, self._transformer())
         return pgq
 
@@ -195,7 +215,7 @@ class BaseCursor:
         self._select_result(0)
         for res in results:
             status = res.command_status
-            if status is not None and status[:4] in ("DISC", "DEAL"):
+            if status is not None and status[:4] in _DROPS_PREPARED:
                 self._conn._prepared.check_command(status)
 
     def _select_result(self, i: int) -> None:
@@ -266,20 +286,37 @@ class BaseCursor:
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> Any:
         """Execute a query; the cursor is positioned on its (first) result."""
-        self._check_closed()
-        self._reset_for_execute()
+        # The hottest path of the driver: _check_closed and the lock's context manager are
+        # inlined (each Python call counts against a ~20 µs round trip).
+        if self._closed:
+            raise e.InterfaceError("the cursor is closed")
+        conn = self._conn
+        if conn._native.closed:
+            raise e.OperationalError("the connection is closed")
+        # The same query object again (a loop, a literal): keep the Transformer and its
+        # loader choices, as psycopg does, unless an adapter was registered meanwhile.
+        if self._tx_for is not query or self._tx_version != _registry_version[0]:
+            self._tx = None
+            self._specs = {}
+            self._tx_for = query
+            self._tx_version = _registry_version[0]
         pgq = self._convert_query(query, params)
         self._query = pgq
-        if self._conn._pipeline is not None:  # queued until the next sync (pipeline.py)
-            return self._conn._pipeline.queue_execute(self, pgq)
-        with self._conn.lock:  # the implicit BEGIN and the query go together
-            self._conn._start_query()
+        if conn._pipeline is not None:  # queued until the next sync (pipeline.py)
+            return conn._pipeline.queue_execute(self, pgq)
+        lock = conn.lock
+        lock.acquire()  # the implicit BEGIN and the query go together
+        try:
+            conn._start_query()
             self._set_results(self._send(pgq, prepare))
+        finally:
+            lock.release()
         return self
 
     def _reset_for_execute(self) -> None:
         self._tx = None
         self._specs = {}
+        self._tx_for = None
 
     def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = False) -> None:
         """Execute a query once per parameter set, pipelined in one round trip."""
@@ -373,7 +410,9 @@ class BaseCursor:
     # -- fetch --------------------------------------------------------------------------------
 
     def fetchone(self) -> Any:
-        res = self._check_result_for_fetch()
+        res = self._pgresult
+        if res is None or res.status != TUPLES_OK or self._closed or self._conn._pipeline is not None:
+            res = self._check_result_for_fetch()  # raises, or flushes a pipeline
         if self._pos < res.ntuples:
             row = res.fetch_one(self._pos, self._maker_arg)
             self._pos += 1
@@ -391,9 +430,12 @@ class BaseCursor:
         return rows  # type: ignore[no-any-return]
 
     def fetchall(self) -> list[Any]:
-        res = self._check_result_for_fetch()
-        rows = res.fetch(self._pos, res.ntuples, self._maker_arg)
-        self._pos = res.ntuples
+        res = self._pgresult
+        if res is None or res.status != TUPLES_OK or self._closed or self._conn._pipeline is not None:
+            res = self._check_result_for_fetch()  # raises, or flushes a pipeline
+        stop = res.ntuples
+        rows = res.fetch(self._pos, stop, self._maker_arg)
+        self._pos = stop
         return rows  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Any]:
@@ -461,6 +503,8 @@ class Cursor(BaseCursor):
 
 
 _UTC = dt.UTC
+# Command tags (first four letters) after which the server's prepared statements may be gone.
+_DROPS_PREPARED = ("DISC", "DEAL")
 # Native decoders whose result depends on the session TimeZone: timestamptz, timetz, their
 # arrays, ranges and multiranges.
 _TZ_OIDS = frozenset({1184, 1266, 1185, 1270, 3910, 3911, 4534})

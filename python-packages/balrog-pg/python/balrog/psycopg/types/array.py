@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -10,25 +11,50 @@ from ..adapt import Buffer, Dumper, Loader, PyFormat, Transformer
 
 __all__ = ["ArrayLoader", "ListDumper", "register_array"]
 
-_NEEDS_QUOTES = re.compile(rb'[\s"\\{},]|^$|^null$', re.IGNORECASE)
+_TEXT_ARRAY_OID = 1009
 
 
-def _flat(obj: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    stack = [iter(obj)]
-    while stack:
-        for item in stack[-1]:
+@functools.cache
+def _needs_quotes(delimiter: bytes) -> re.Pattern[bytes]:
+    """What array_in would misread unquoted (psycopg quotes exactly these).
+
+    The empty string, the word NULL, braces, quotes, backslashes, the delimiter, ASCII
+    whitespace, and the Unicode spaces some servers (CockroachDB) strip from unquoted
+    elements: U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 in UTF-8.
+    """
+    unicode_spaces = rb"\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80"
+    specials = re.escape(b'"{}\\' + delimiter)
+    return re.compile(rb"^$|^null$|[" + specials + rb"\s]|" + unicode_spaces, re.IGNORECASE)
+
+
+def _flat_items(obj: list[Any]) -> list[Any]:
+    """The non-NULL leaves of a nested list; a list containing itself is refused."""
+    items: list[Any] = []
+    active: set[int] = set()  # the lists being walked, to catch a recursive one
+
+    def walk(level: list[Any]) -> None:
+        if id(level) in active:
+            raise e.DataError("cannot dump a recursive list")
+        active.add(id(level))
+        for item in level:
             if isinstance(item, list):
-                stack.append(iter(item))
-                break
-            out.append(item)
-        else:
-            stack.pop()
-    return out
+                walk(item)
+            elif item is not None:
+                items.append(item)
+        active.discard(id(level))
+
+    walk(obj)
+    return items
 
 
 class ListDumper(Dumper):
-    """list → array. The element type comes from the elements (ints: the smallest fitting)."""
+    """list → array. The element type comes from the elements, chosen as psycopg does:
+
+    one Python type: its last element (ints: the one needing the widest type, so that the
+    smallest type fitting them all is used); several types: refused unless they all dump
+    to the same PostgreSQL type (IPv4Address and IPv6Address ...). Every element is then
+    dumped by that element's dumper.
+    """
 
     oid = 0
     delimiter = b","
@@ -38,63 +64,79 @@ class ListDumper(Dumper):
         self._tx = Transformer.from_context(context)
         self.sub_dumper: Dumper | None = None
 
-    def _representative(self, obj: list[Any]) -> Any:
-        items = [x for x in _flat(obj) if x is not None]
+    def _representative(self, obj: list[Any], format: PyFormat) -> Any:
+        items = _flat_items(obj)
         if not items:
             return None
-        if all(type(x) is int for x in items):
-            lo, hi = min(items), max(items)
-            return lo if abs(lo) > abs(hi) else hi
-        return items[0]
+        last_by_type = {type(item): item for item in items}
+        if len(last_by_type) == 1:
+            kind, chosen = type(items[-1]), items[-1]
+        else:
+            oids = {self._tx.get_dumper(item, format).oid for item in last_by_type.values()}
+            if len(oids) != 1:
+                names = ", ".join(sorted(t.__name__ for t in last_by_type))
+                raise e.DataError(f"cannot dump lists of mixed types; got: {names}")
+            kind, chosen = last_by_type.popitem()
+        if kind is not int:
+            return chosen
+        # -n-1 needs the same type as n: the largest magnitude, counted that way, decides.
+        top, bottom = max(items), min(items)
+        return top if bottom >= 0 else max(top, -bottom - 1)
 
     def get_key(self, obj: list[Any], format: PyFormat) -> Any:
-        item = self._representative(obj)
+        item = self._representative(obj, format)
         if item is None:
             return (list,)
         sub = self._tx.get_dumper(item, format)
         return (list, type(sub), sub.oid)
 
     def upgrade(self, obj: list[Any], format: PyFormat) -> Dumper:
-        item = self._representative(obj)
+        item = self._representative(obj, format)
         dumper = type(self)(self.cls, self._tx)
         if item is None:
             return dumper
-        sub = self._tx.get_dumper(item, PyFormat.TEXT if format == PyFormat.AUTO else format)
+        sub = self._tx.get_dumper(item, PyFormat.TEXT)
         dumper.sub_dumper = sub
-        # Elements of unknown type (str) leave the array's type to the server, as psycopg.
-        info = self._tx.adapters.types.get(sub.oid) if sub.oid else None
-        dumper.oid = info.array_oid if info is not None and info.array_oid else 0
-        if info is not None:
-            dumper.delimiter = info.delimiter.encode()
+        if sub.oid:
+            # A type the registry does not know is sent as text[], as psycopg.
+            info = self._tx.adapters.types.get(sub.oid)
+            dumper.oid = (info.array_oid if info is not None else 0) or _TEXT_ARRAY_OID
+            if info is not None:
+                dumper.delimiter = info.delimiter.encode()
+        else:
+            # Elements of unknown type (str) leave the array's type to the server.
+            dumper.oid = 0
         return dumper
 
     def dump(self, obj: list[Any]) -> bytes:
         parts: list[bytes] = []
-        self._dump_into(obj, parts)
+        self._dump_into(obj, parts, _needs_quotes(self.delimiter))
         return b"".join(parts)
 
-    def _dump_into(self, obj: list[Any], parts: list[bytes]) -> None:
+    def _dump_into(self, obj: list[Any], parts: list[bytes], needs_quotes: re.Pattern[bytes]) -> None:
+        if not obj:
+            parts.append(b"{}")
+            return
         parts.append(b"{")
-        first = True
         for item in obj:
-            if not first:
-                parts.append(self.delimiter)
-            first = False
             if isinstance(item, list):
-                self._dump_into(item, parts)
+                self._dump_into(item, parts, needs_quotes)
             elif item is None:
                 parts.append(b"NULL")
             else:
-                dumper = self.sub_dumper
-                if dumper is None or type(item) is not dumper.cls:
-                    dumper = self._tx.get_dumper(item, PyFormat.TEXT)
-                value = bytes(dumper.dump(item) or b"")
-                if b"\x00" in value:
-                    raise e.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-                if _NEEDS_QUOTES.search(value):
-                    value = b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
-                parts.append(value)
-        parts.append(b"}")
+                dumper = self.sub_dumper or self._tx.get_dumper(item, PyFormat.TEXT)
+                value = dumper.dump(item)
+                if value is None:
+                    parts.append(b"NULL")
+                else:
+                    value = bytes(value)
+                    if b"\x00" in value:
+                        raise e.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+                    if needs_quotes.search(value):
+                        value = b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+                    parts.append(value)
+            parts.append(self.delimiter)
+        parts[-1] = b"}"
 
 
 class ArrayLoader(Loader):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -87,16 +88,25 @@ class CompositeLoader(Loader):
         return type(self).factory(*values)
 
 
+# What record_in would misread unquoted: delimiters, quotes, backslashes, blanks (ASCII
+# whitespace, as record_out decides).
+_FIELD_NEEDS_QUOTES = re.compile(rb'[(),"\\\s]')
+
+
 def _quote_field(value: bytes) -> bytes:
-    if not value or any(c in value for c in b'(),"\\ \t\n'):
+    if not value or _FIELD_NEEDS_QUOTES.search(value):
         return b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'""') + b'"'
     return value
 
 
 class TupleDumper(Dumper):
-    """A tuple → an anonymous record literal (the server casts it to the column's type)."""
+    """A tuple → an anonymous record literal (the server casts it to the column's type).
 
-    oid = 2249
+    Of unknown type, as psycopg: the server cannot read input of type ``record``, so the
+    literal carries no cast and the context gives the type.
+    """
+
+    oid = 0
 
     def __init__(self, cls: type, context: Any = None):
         super().__init__(cls, context)
@@ -109,7 +119,8 @@ class TupleDumper(Dumper):
                 parts.append(b"")
                 continue
             value = self._tx.get_dumper(item, PyFormat.TEXT).dump(item)
-            parts.append(_quote_field(bytes(value or b"")))
+            # A dumper may turn a value into NULL: an empty field, unlike "" (empty text).
+            parts.append(b"" if value is None else _quote_field(bytes(value)))
         return b"(" + b",".join(parts) + b")"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .. import errors as e
 from ..adapt import Dumper, PyFormat
 from ._native import NativeLoader
 
@@ -29,12 +30,13 @@ class DateDumper(Dumper):
     _balrog_enc = 60
 
     def dump(self, obj: dt.date) -> bytes:
-        return obj.isoformat().encode()
+        # str(), as psycopg: the same as isoformat() unless a subclass writes its own.
+        return str(obj).encode()
 
 
 class _BaseTimeDumper(Dumper):
     def dump(self, obj: dt.time) -> bytes:
-        return obj.isoformat().encode()
+        return str(obj).encode()
 
 
 class TimeDumper(_BaseTimeDumper):
@@ -55,6 +57,13 @@ class TimeDumper(_BaseTimeDumper):
 class TimeTzDumper(_BaseTimeDumper):
     oid = 1266
     _balrog_enc = 62
+
+    def dump(self, obj: dt.time) -> bytes:
+        # A zone with rules (ZoneInfo) has no offset without a date: refuse, as psycopg,
+        # rather than send a time the server would read in the session's TimeZone.
+        if obj.utcoffset() is None:
+            raise e.DataError(f"cannot calculate the offset of tzinfo '{obj.tzinfo}' without a date")
+        return super().dump(obj)
 
 
 class _BaseDatetimeDumper(Dumper):
@@ -87,9 +96,26 @@ class TimedeltaDumper(Dumper):
     oid = 1186
     _balrog_enc = 65
 
+    def __init__(self, cls: type, context: Any = None):
+        super().__init__(cls, context)
+        self._sql_standard = _interval_style(self.connection) == "sql_standard"
+
     def dump(self, obj: dt.timedelta) -> bytes:
+        if self._sql_standard:
+            # With IntervalStyle sql_standard a leading minus applies to every field
+            # ("-1 day 0:00:05" would be -1 day -5 s): give each field its own sign.
+            return b"%+d day %+d second %+d microsecond" % (obj.days, obj.seconds, obj.microseconds)
         # "1 day, 0:00:03" is read fine by PostgreSQL without the comma, and it's documented so.
         return str(obj).replace(",", "").encode()
+
+
+def _interval_style(connection: Any) -> str:
+    if connection is None:
+        return ""
+    try:
+        return connection.info.parameter_status("IntervalStyle") or ""
+    except Exception:  # a closed or exotic connection: the default style
+        return ""
 
 
 class DateLoader(NativeLoader):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .. import errors as e
 from ..adapt import Dumper, PyFormat
 from ._native import NativeLoader
 
@@ -83,10 +84,13 @@ class Float8(float):
 
 class _IntDumperBase(Dumper):
     def dump(self, obj: Any) -> bytes:
+        if not isinstance(obj, int):
+            # An array's elements all go through one dumper: [Decimal("NaN"), IntNumeric(0)].
+            raise e.DataError(f"integer expected, got {type(obj).__name__!r}")
         return int.__repr__(obj).encode()
 
     def quote(self, obj: Any) -> bytes:
-        value = int.__repr__(obj).encode()
+        value = self.dump(obj)
         # A leading space keeps "1-%s" with -1 from becoming a "--" comment.
         return b" " + value if obj < 0 else value
 
@@ -150,7 +154,8 @@ class FloatDumper(Dumper):
         special = _SPECIAL_FLOATS.get(value)
         if special is not None:
             return special
-        return b" " + value if obj < 0 else value
+        # By the text, not the value: -0.0 needs the space too ("1-%s" must not make "--").
+        return b" " + value if value.startswith(b"-") else value
 
 
 class Float4Dumper(FloatDumper):
@@ -163,6 +168,8 @@ class DecimalDumper(Dumper):
     _balrog_enc = 50
 
     def dump(self, obj: Decimal) -> bytes:
+        if not isinstance(obj, Decimal):
+            return str(obj).encode()  # an int in a numeric[] with Decimals
         if obj.is_nan():
             return b"NaN"
         if obj.is_infinite():
@@ -173,7 +180,7 @@ class DecimalDumper(Dumper):
         value = self.dump(obj)
         if value in (b"NaN", b"Infinity", b"-Infinity"):
             return b"'" + value + b"'::numeric"
-        return b" " + value if obj.is_signed() else value
+        return b" " + value if value.startswith(b"-") else value
 
 
 class IntLoader(NativeLoader):

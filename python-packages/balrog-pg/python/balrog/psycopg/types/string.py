@@ -33,7 +33,7 @@ class _BaseStrDumper(Dumper):
         return data
 
     def quote(self, obj: str) -> bytes:
-        return _escape_literal(self.dump(obj), _scs(self.connection), self.connection is not None)
+        return _escape_literal(self.dump(obj))
 
 
 class StrDumper(_BaseStrDumper):
@@ -82,20 +82,41 @@ def _hex_bytea(data: bytes) -> bytes:
     return b"\\x" + data.hex().encode()
 
 
+# bytea's escape format, byte by byte: printable ASCII as is, a backslash doubled, anything
+# else as a backslash and three octal digits.
+_ESCAPE_BYTEA = [b"\\%03o" % byte if byte < 0x20 or byte > 0x7E else bytes([byte]) for byte in range(256)]
+_ESCAPE_BYTEA[0x5C] = b"\\\\"
+
+
+def _escape_bytea(data: bytes) -> bytes:
+    return b"".join([_ESCAPE_BYTEA[byte] for byte in data])
+
+
 class BytesDumper(Dumper):
-    """bytes in text format: the hex form ``\\x...``."""
+    """bytes in text format: the hex form ``\\x...``, or the escape form without a connection.
+
+    psycopg escapes bytea with libpq: PQescapeByteaConn writes hex, PQescapeBytea (no
+    connection, e.g. ``sql.Literal(b"..").as_string(None)``, meant for a script that may be
+    run against an old server) the escape format. The literals match psycopg's; inside arrays
+    and records this writes the escape format as the server does (libpq's, without a
+    connection, may double backslashes and quotes depending on earlier connections).
+    """
 
     oid = 17
     _balrog_enc = 40
 
     def dump(self, obj: Any) -> bytes:
+        if self.connection is None:
+            return _escape_bytea(bytes(obj))
         return _hex_bytea(bytes(obj))
 
     def quote(self, obj: Any) -> bytes:
-        escaped = _hex_bytea(bytes(obj))
+        escaped = bytes(self.dump(obj))
         if self.connection is not None and _scs(self.connection):
             return b"'" + escaped + b"'"
-        return b"'\\" + escaped + b"'"
+        # E'' with backslashes doubled reads the same whatever standard_conforming_strings
+        # is; a quote (left as is by the escape format) is doubled.
+        return b" E'" + escaped.replace(b"\\", b"\\\\").replace(b"'", b"''") + b"'"
 
 
 class BytesBinaryDumper(Dumper):

@@ -1,0 +1,202 @@
+//! Loop-driven ops: a dedicated-runtime op polled on the asyncio loop thread.
+//!
+//! A green wait on a dedicated runtime otherwise costs two thread hops (a blocking-pool
+//! thread drives the runtime, then the hub wakes the loop). When an op is pending *only*
+//! because its socket is not readable (or writable), the loop can wait for that itself
+//! (`loop.add_reader` / `add_writer`) and poll the op again on readiness — no thread at all.
+//!
+//! Two pieces make that sound:
+//!
+//! * **Why is it pending?** While the loop thread polls an op, [`note_pending`] calls made by
+//!   the driver crate's socket wrapper (when its `poll_read` / `poll_write` returns Pending)
+//!   are recorded in a thread-local [`Watch`]. Pending with no note (a mutex, a timer, another
+//!   socket) means the loop cannot tell when to poll again: the op is handed to a blocking-
+//!   pool thread for the rest of its life, as before.
+//! * **Turning the runtime's driver without blocking.** tokio's socket readiness reaches a
+//!   `TcpStream` only when the runtime's I/O driver polls its epoll instance. [`turn_driver`]
+//!   runs `block_on(yield_now())`: `yield_now` defers its wake-up, so a current-thread
+//!   scheduler that owns its core makes one zero-timeout driver turn (`park_yield`) and
+//!   returns. If another thread holds the core (a blocking caller, or a hand-off of another
+//!   op on the same connection), `block_on` polls without the core and returns at once;
+//!   that thread is the one turning the driver then, and `turn_driver` says so.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::os::fd::RawFd;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use pyo3::prelude::*;
+use tokio::runtime::Runtime;
+
+/// What a socket is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    Read,
+    Write,
+}
+
+/// Interest bits, as the Python bridge sees them (code = 2 + bits: 3 read, 4 write, 5 both).
+pub(crate) const READ: u8 = 1;
+pub(crate) const WRITE: u8 = 2;
+
+/// What the loop thread watches during one poll.
+#[derive(Clone, Copy)]
+struct Watch {
+    /// The op's socket; -1 when no loop-driven poll is running on this thread.
+    fd: RawFd,
+    /// READ / WRITE notes for `fd`.
+    interest: u8,
+    /// Something else reported Pending (another socket): the loop cannot wait for it.
+    foreign: bool,
+}
+
+const IDLE: Watch = Watch {
+    fd: -1,
+    interest: 0,
+    foreign: false,
+};
+
+thread_local! {
+    static WATCH: Cell<Watch> = const { Cell::new(IDLE) };
+}
+
+/// Called by a driver crate's socket wrapper when a read or write on `fd` returned Pending.
+///
+/// Costs a thread-local read when no loop-driven poll is running (blocking mode, tokio
+/// threads), so it can be called unconditionally.
+pub fn note_pending(fd: RawFd, interest: Interest) {
+    WATCH.with(|watch| {
+        let mut current = watch.get();
+        if current.fd < 0 {
+            return;
+        }
+        if current.fd == fd {
+            current.interest |= match interest {
+                Interest::Read => READ,
+                Interest::Write => WRITE,
+            };
+        } else {
+            current.foreign = true;
+        }
+        watch.set(current);
+    });
+}
+
+/// One poll, classified.
+pub(crate) enum Polled<T> {
+    Ready(T),
+    /// Pending only on the op's own socket: these interest bits.
+    Socket(u8),
+    /// Pending on something the loop cannot watch.
+    Other,
+}
+
+/// Restores the previous watch even if the poll unwinds.
+struct Restore(Watch);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        WATCH.with(|watch| watch.set(self.0));
+    }
+}
+
+/// Poll `fut` once on this thread, inside `rt`'s context, and say why it is pending.
+///
+/// The waker is a no-op: the loop's level-triggered reader/writer callback is what polls
+/// again, so a tokio wake-up that goes nowhere costs nothing.
+pub(crate) fn poll_watching<F: Future + ?Sized>(
+    rt: &Runtime,
+    fd: RawFd,
+    fut: Pin<&mut F>,
+) -> Polled<F::Output> {
+    let _entered = rt.enter();
+    let previous = WATCH.with(|watch| {
+        watch.replace(Watch {
+            fd,
+            interest: 0,
+            foreign: false,
+        })
+    });
+    let restore = Restore(previous);
+    let waker = futures_util::task::noop_waker();
+    let polled = fut.poll(&mut Context::from_waker(&waker));
+    let seen = WATCH.with(Cell::get);
+    drop(restore);
+    match polled {
+        Poll::Ready(value) => Polled::Ready(value),
+        Poll::Pending if seen.interest != 0 && !seen.foreign => Polled::Socket(seen.interest),
+        Poll::Pending => Polled::Other,
+    }
+}
+
+/// A waker that records whether it was woken, forwarding to the real one.
+struct Flagged {
+    woken: AtomicBool,
+    inner: Waker,
+}
+
+impl Wake for Flagged {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Relaxed);
+        self.inner.wake_by_ref();
+    }
+}
+
+/// Let `rt`'s I/O driver dispatch socket readiness without blocking this thread.
+///
+/// Returns false when another thread holds the runtime's core: nothing was turned here (that
+/// thread turns the driver itself, but maybe not before our next poll).
+pub(crate) fn turn_driver(rt: &Runtime) -> bool {
+    let mut yielded = std::pin::pin!(tokio::task::yield_now());
+    let mut first = true;
+    let mut turned = true;
+    rt.block_on(std::future::poll_fn(|cx| {
+        if !first {
+            return yielded.as_mut().poll(cx);
+        }
+        first = false;
+        // With the core, `yield_now` hands its waker to the scheduler (woken after a
+        // zero-timeout driver turn); without it, it wakes the waker at once.
+        let flagged = Arc::new(Flagged {
+            woken: AtomicBool::new(false),
+            inner: cx.waker().clone(),
+        });
+        let waker = Waker::from(flagged.clone());
+        let polled = yielded.as_mut().poll(&mut Context::from_waker(&waker));
+        if flagged.woken.load(Ordering::Relaxed) {
+            turned = false;
+        }
+        polled
+    }));
+    turned
+}
+
+/// 0 not looked up yet, 1 off, 2 on.
+static LOOP_DRIVE: AtomicU8 = AtomicU8::new(0);
+
+/// Whether the Python bridge of this process understands the loop-drive codes of `_start`
+/// (`balrog._bridge._LOOP_DRIVE`). A newer driver wheel next to an older balrog-core wheel
+/// then keeps to the hub path, which that bridge knows. Looked up once per process.
+pub(crate) fn loop_drive_enabled(py: Python<'_>) -> bool {
+    match LOOP_DRIVE.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            // Two threads may both look it up: same answer, no lock held across the import.
+            let on = py
+                .import("balrog._bridge")
+                .and_then(|bridge| bridge.getattr("_LOOP_DRIVE"))
+                .and_then(|flag| flag.is_truthy())
+                .unwrap_or(false);
+            LOOP_DRIVE.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Socket readiness for loop-driven ops: a private epoll instance the event loop watches
+//! with one `add_reader`, into which ops' sockets are armed one-shot.
+//!
+//! Watching each op's socket with `loop.add_reader` / `remove_reader` costs two trips
+//! through asyncio's selector bookkeeping per op, more than the rest of a query's client
+//! side. Here an op costs one `epoll_ctl` (re-arming a registration that stays in place
+//! between ops) and the loop wakes for every ready socket at once.
+//!
+//! `EPOLLONESHOT` makes every registration fire at most once per arm: an op that was
+//! cancelled leaves at most one stale event (its key is no longer waited for, and keys are
+//! never reused). A registration disappears by itself when its socket is closed, so a file
+//! descriptor number reused by a new socket is simply added again.
+
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+/// Interest bits as in `Op._start`'s codes (3 = 2 + read, 4 = 2 + write, 5 = both).
+const READ: u32 = 1;
+const WRITE: u32 = 2;
+
+/// Ready keys taken per `ready()` call; more stay queued in the epoll instance (and keep its
+/// file descriptor readable, so the loop calls again).
+const BATCH: usize = 256;
+
+/// One per event loop: the epoll instance ops' sockets are armed in.
+#[pyclass(frozen, module = "balrog._core", name = "SocketWatch")]
+pub struct SocketWatch {
+    epfd: libc::c_int,
+}
+
+impl Drop for SocketWatch {
+    fn drop(&mut self) {
+        // SAFETY: we own the fd.
+        unsafe { libc::close(self.epfd) };
+    }
+}
+
+fn os_error() -> PyErr {
+    PyOSError::new_err(std::io::Error::last_os_error().to_string())
+}
+
+#[pymethods]
+impl SocketWatch {
+    #[new]
+    fn py_new() -> PyResult<Self> {
+        // SAFETY: plain syscall.
+        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if epfd < 0 {
+            return Err(os_error());
+        }
+        Ok(SocketWatch { epfd })
+    }
+
+    /// The file descriptor to pass to `loop.add_reader`: readable while an armed socket is.
+    fn fileno(&self) -> i32 {
+        self.epfd
+    }
+
+    /// Report `key` (once) when `fd` is ready for `interest` (1 read, 2 write, 3 either).
+    /// A socket that is ready already is reported at the next `ready()`.
+    fn arm(&self, fd: i32, interest: u32, key: u64) -> PyResult<()> {
+        if fd < 0 || interest & (READ | WRITE) == 0 {
+            return Err(PyOSError::new_err("nothing to watch"));
+        }
+        let mut events = libc::EPOLLONESHOT as u32;
+        if interest & READ != 0 {
+            // Hang-ups count as readable: a read then reports the lost connection.
+            events |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
+        }
+        if interest & WRITE != 0 {
+            events |= libc::EPOLLOUT as u32;
+        }
+        let mut event = libc::epoll_event { events, u64: key };
+        // Usually the socket is registered already (a previous op on the connection):
+        // re-arm it; the first time, or after its fd was closed and reused, add it.
+        // SAFETY: `event` is a live epoll_event; the kernel validates the fds.
+        let modified = unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_MOD, fd, &mut event) };
+        if modified == 0 {
+            return Ok(());
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
+            return Err(os_error());
+        }
+        // SAFETY: as above.
+        let added = unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut event) };
+        if added == 0 {
+            Ok(())
+        } else {
+            Err(os_error())
+        }
+    }
+
+    /// The keys of the sockets that became ready (never blocks).
+    fn ready<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+        // SAFETY: `events` has room for BATCH entries; timeout 0 never blocks.
+        let n = unsafe { libc::epoll_wait(self.epfd, events.as_mut_ptr(), BATCH as i32, 0) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(PyList::empty(py));
+            }
+            return Err(PyOSError::new_err(err.to_string()));
+        }
+        let count = usize::try_from(n).unwrap_or(0);
+        PyList::new(py, events[..count].iter().map(|event| event.u64))
+    }
+}

@@ -1,0 +1,271 @@
+"""Green mode drives a connection's ops on the event loop thread while they only wait for
+the socket (balrog-core drive.rs / watch.rs): the edge cases of that path and of its
+hand-off to a thread (lock contention), with the connection usable afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import balrog
+import balrog._bridge as bridge
+import balrog.psycopg as bp
+
+
+@pytest.fixture
+def driven(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts the ops that waited for their socket on the loop, and the drive steps."""
+    counts = {"waits": 0, "steps": 0}
+    start, ready = bridge._SocketWait.__init__, bridge._SocketWait.ready
+
+    def counting_start(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        counts["waits"] += 1
+        start(self, *args, **kwargs)
+
+    def counting_ready(self):  # type: ignore[no-untyped-def]
+        counts["steps"] += 1
+        ready(self)
+
+    monkeypatch.setattr(bridge._SocketWait, "__init__", counting_start)
+    monkeypatch.setattr(bridge._SocketWait, "ready", counting_ready)
+    return counts
+
+
+def test_green_query_is_loop_driven(pg_cluster, driven):
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+
+    def body() -> list[int]:
+        return [conn.execute("select %s::int", [i]).fetchone()[0] for i in range(20)]
+
+    assert balrog.run(body) == list(range(20))
+    assert driven["waits"] >= 20
+    # Nothing was left armed or waiting.
+    conn.close()
+
+
+def test_await_native_op_is_loop_driven(pg_cluster, driven):
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+
+    async def main() -> int:
+        results = await conn._native.simple(b"select 41 + 1")
+        return int(results[0].get_value(0, 0))
+
+    assert asyncio.run(main()) == 42
+    assert driven["waits"] == 1
+    conn.close()
+
+
+def test_many_green_tasks_share_one_connection(pg_cluster, driven):
+    """Lock contention: the ops waiting for the connection move to a thread (hand-off)
+    while the holder is loop-driven; every task gets its own answers."""
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+    native = conn._native
+
+    def worker(n: int) -> list[int]:
+        got = []
+        for i in range(15):
+            # The native op directly: no Python-level connection lock, so the ops really
+            # contend for the connection's async mutex.
+            results = bridge.wait(native.simple(f"select {n * 1000 + i}".encode()))
+            got.append(int(results[0].get_value(0, 0)))
+        return got
+
+    async def main() -> list[list[int]]:
+        return await asyncio.gather(*(balrog.green(worker)(n) for n in range(30)))
+
+    results = asyncio.run(main())
+    assert results == [[n * 1000 + i for i in range(15)] for n in range(30)]
+    assert driven["waits"] > 0
+    assert conn.execute("select 1").fetchone() == (1,)
+    conn.close()
+
+
+def test_cancelled_while_waiting_for_read(pg_cluster, driven):
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(balrog.green(conn.execute)("select pg_sleep(60)"))
+        while driven["waits"] == 0:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Used again from the same loop right away: recovered as after any interruption.
+        value = await balrog.green(lambda: conn.execute("select 3").fetchone()[0])()
+        assert value == 3
+
+    asyncio.run(main())
+    assert conn.info.transaction_status == bp.pq.TransactionStatus.IDLE
+    conn.close()
+
+
+def test_bridge_timeout_while_waiting_for_read(pg_cluster, driven):
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+
+    def body() -> None:
+        with pytest.raises(TimeoutError):
+            try:
+                bridge.wait(conn._native.simple(b"select pg_sleep(60)"), timeout=0.2)
+            except TimeoutError:
+                conn._recover_after_interrupt()
+                raise
+        assert conn.execute("select 4").fetchone() == (4,)
+
+    balrog.run(body)
+    assert driven["waits"] >= 2
+    conn.close()
+
+
+def test_big_copy_and_batches_hit_write_would_block(pg_cluster):
+    """Several MB written by one op: the socket buffer fills, the op waits until writable."""
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+    conn.execute("drop table if exists loop_drive_big")
+    conn.execute("create temp table loop_drive_big (id int, payload text)")
+    payload = "x" * 2000
+    writable_waits = []
+    init = bridge._SocketWait.__init__
+
+    def recording(self, hub, op, key, code, fail):  # type: ignore[no-untyped-def]
+        writable_waits.append(code)
+        init(self, hub, op, key, code, fail)
+
+    def body() -> tuple[int, int, int]:
+        with conn.cursor() as cur:
+            with cur.copy("copy loop_drive_big from stdin") as copy:
+                for i in range(4000):  # ~8 MB
+                    copy.write_row((i, payload))
+            copied = conn.execute("select count(*) from loop_drive_big").fetchone()[0]
+            cur.executemany(
+                "insert into loop_drive_big values (%s, %s)",
+                [(i, payload * 5) for i in range(600)],  # ~6 MB of parameters
+            )
+            many = conn.execute("select count(*) from loop_drive_big").fetchone()[0]
+            with conn.pipeline():
+                curs = [conn.execute("select %s::text", [payload * 50]) for _ in range(60)]
+            echoed = sum(len(c.fetchone()[0]) for c in curs)
+        return copied, many, echoed
+
+    bridge._SocketWait.__init__ = recording  # type: ignore[method-assign]
+    try:
+        copied, many, echoed = balrog.run(body)
+    finally:
+        bridge._SocketWait.__init__ = init  # type: ignore[method-assign]
+    assert (copied, many, echoed) == (4000, 4600, 60 * 100000)
+    assert any(code in (4, 5) for code in writable_waits), writable_waits
+    conn.close()
+
+
+def test_notifies_timeout_in_green_mode(pg_cluster):
+    """wait_notifies has a timer: it runs on a thread, never waits on the socket alone."""
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+    conn.execute("listen loop_drive_channel")
+
+    def body() -> list[str]:
+        got = [n.payload for n in conn.notifies(timeout=0.2)]
+        with bp.connect(pg_cluster.conninfo, autocommit=True) as other:
+            other.execute("notify loop_drive_channel, 'hello'")
+        got += [n.payload for n in conn.notifies(timeout=2, stop_after=1)]
+        return got
+
+    assert balrog.run(body) == ["hello"]
+    assert conn.execute("select 1").fetchone() == (1,)
+    conn.close()
+
+
+def test_backend_terminated_while_loop_driven(pg_cluster, driven):
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+    pid = conn.info.backend_pid
+
+    def kill_later() -> None:
+        with bp.connect(pg_cluster.conninfo, autocommit=True) as killer:
+            while driven["waits"] == 0:
+                killer.execute("select pg_sleep(0.02)")
+            killer.execute("select pg_sleep(0.1)")
+            killer.execute("select pg_terminate_backend(%s)", [pid])
+
+    killer = threading.Thread(target=kill_later)
+    killer.start()
+    try:
+
+        def body() -> None:
+            with pytest.raises(bp.OperationalError):
+                conn.execute("select pg_sleep(30)")
+
+        balrog.run(body)
+    finally:
+        killer.join()
+    assert conn.broken and conn.closed
+    conn.close()
+
+
+def test_connection_used_from_a_thread_and_green_tasks(pg_cluster, driven):
+    """A plain thread (blocking mode, it holds the runtime while it waits) and green tasks
+    use one connection at the same time: the green ops hand off or wait on the loop."""
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def thread_user() -> None:
+        try:
+            i = 0
+            while not stop.is_set():
+                assert conn.execute("select %s::int", [i]).fetchone() == (i,)
+                i += 1
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def green_user(n: int) -> int:
+        return sum(conn.execute("select %s::int", [n]).fetchone()[0] for _ in range(30))
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(balrog.green(green_user)(n) for n in range(5)))
+
+    worker = threading.Thread(target=thread_user)
+    worker.start()
+    try:
+        assert asyncio.run(main()) == [30 * n for n in range(5)]
+    finally:
+        stop.set()
+        worker.join()
+    assert errors == []
+    assert driven["waits"] > 0
+    conn.close()
+
+
+def test_cancel_from_another_green_task(pg_cluster, driven):
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+
+    def sleeper() -> str:
+        try:
+            conn.execute("select pg_sleep(30)")
+        except bp.errors.QueryCanceled:
+            return "canceled"
+        return "finished"
+
+    def canceller() -> None:
+        while driven["waits"] == 0:
+            balrog.sleep(0.01)
+        balrog.sleep(0.1)
+        conn.cancel()
+
+    async def main() -> list[str | None]:
+        return await asyncio.gather(balrog.green(sleeper)(), balrog.green(canceller)())
+
+    assert asyncio.run(main()) == ["canceled", None]
+    assert conn.execute("select 1").fetchone() == (1,)
+    conn.close()
+
+
+def test_stream_is_loop_driven(pg_cluster, driven):
+    conn = bp.connect(pg_cluster.conninfo, autocommit=True)
+
+    def body() -> int:
+        with conn.cursor() as cur:
+            return sum(row[0] for row in cur.stream("select generate_series(1, 20000)"))
+
+    assert balrog.run(body) == sum(range(1, 20001))
+    assert driven["waits"] > 0
+    conn.close()
