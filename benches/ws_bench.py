@@ -9,6 +9,12 @@ Cases: 10,000 round trips of 16-byte messages; 100 round trips of 1 MiB messages
 1,000 green tasks on one thread, each holding a connection and echoing 100 messages.
 Prints µs per round trip (median of rounds) and balrog's speed-up over each peer (ratio of
 medians; > 1 means balrog is faster); writes benches/results/ws_bench.png and .json.
+
+Compression: none, for every client. balrog and both websockets clients keep their default
+(they offer permessage-deflate), but the picows echo server does not negotiate it;
+websocket-client and picows never offer it. What each connection actually negotiated is
+checked, printed and stored in the JSON (`negotiated`), so the comparison stays like for
+like even if the server changes.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,6 +36,7 @@ from _common import bar_chart, median_time, timed, write_results
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMALL = b"0123456789abcdef"
 BIG = bytes(range(256)) * 4096  # 1 MiB
+NEGOTIATED: dict[str, str | None] = {}
 SMALL_TRIPS = 10_000
 BIG_TRIPS = 100
 TASKS = 1_000
@@ -42,6 +50,7 @@ def bench_balrog(url: str, payload: bytes, trips: int) -> Callable[[], float]:
     from balrog.websockets.sync.client import connect
 
     ws = connect(url, max_size=None, ping_interval=None)
+    NEGOTIATED["balrog"] = ws.response.headers.get("Sec-WebSocket-Extensions")
 
     def run() -> None:
         send, recv = ws.send, ws.recv
@@ -56,6 +65,7 @@ def bench_websockets_sync(url: str, payload: bytes, trips: int) -> Callable[[], 
     from websockets.sync.client import connect
 
     ws = connect(url, max_size=None, ping_interval=None)
+    NEGOTIATED["websockets sync"] = ws.response.headers.get("Sec-WebSocket-Extensions")
 
     def run() -> None:
         send, recv = ws.send, ws.recv
@@ -70,6 +80,7 @@ def bench_websocket_client(url: str, payload: bytes, trips: int) -> Callable[[],
     import websocket
 
     ws = websocket.create_connection(url, enable_multithread=False)
+    NEGOTIATED["websocket-client"] = (ws.getheaders() or {}).get("sec-websocket-extensions")
 
     def run() -> None:
         for _ in range(trips):
@@ -90,6 +101,8 @@ def bench_websockets_asyncio(url: str, payload: bytes, trips: int) -> Callable[[
 
     loop = _Loop.loop
     ws = loop.run_until_complete(connect(url, max_size=None, ping_interval=None))
+    assert ws.response is not None
+    NEGOTIATED["websockets asyncio"] = ws.response.headers.get("Sec-WebSocket-Extensions")
 
     async def run() -> float:
         start = time.perf_counter()
@@ -181,7 +194,7 @@ CLIENTS: dict[str, Callable[[str, bytes, int], Callable[[], float]]] = {
 }
 
 
-def child(url: str, quick: bool) -> dict[str, float]:
+def child(url: str, quick: bool) -> dict[str, Any]:
     rounds_small, rounds_big = (3, 2) if quick else (7, 5)
     results: dict[str, float] = {}
     for name, make in CLIENTS.items():
@@ -189,7 +202,8 @@ def child(url: str, quick: bool) -> dict[str, float]:
         results[f"1 MiB: {name}"] = median_time(make(url, BIG, BIG_TRIPS), rounds_big)
     results["1000 tasks: balrog green"] = green_many(url)
     results["1000 tasks: websockets asyncio"] = asyncio_many(url)
-    return results
+    NEGOTIATED["picows"] = None  # picows has no permessage-deflate
+    return {"times": results, "negotiated": NEGOTIATED}
 
 
 # ---- parent: servers, pinning, report -----------------------------------------------------
@@ -219,7 +233,7 @@ def start_server(pinned: bool) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.05)
 
 
-def run_child(pinned: bool, quick: bool) -> dict[str, float]:
+def run_child(pinned: bool, quick: bool) -> dict[str, Any]:
     server, url = start_server(pinned)
     try:
         command = [sys.executable, __file__, "--child", url] + (["--quick"] if quick else [])
@@ -232,7 +246,10 @@ def run_child(pinned: bool, quick: bool) -> dict[str, float]:
         server.wait(10)
 
 
-def report(results: dict[str, dict[str, float]]) -> None:
+def report(results: dict[str, dict[str, float]], negotiated: dict[str, str | None]) -> None:
+    print("extensions negotiated with the echo server:")
+    for name, value in negotiated.items():
+        print(f"  {name:20s} {value or 'none (no compression)'}")
     for label, values in results.items():
         print(f"\n== {label} (µs per round trip, median of rounds)")
         for case, value in values.items():
@@ -252,9 +269,11 @@ def main(argv: list[str]) -> None:
         print(json.dumps(child(argv[1], "--quick" in argv)))
         return
     quick = "--quick" in argv
-    results = {"pinned": run_child(True, quick), "unpinned": run_child(False, quick)}
-    report(results)
-    write_results("ws_bench", results)
+    runs = {"pinned": run_child(True, quick), "unpinned": run_child(False, quick)}
+    results = {label: run["times"] for label, run in runs.items()}
+    negotiated = runs["pinned"]["negotiated"]
+    report(results, negotiated)
+    write_results("ws_bench", {**results, "negotiated": negotiated})
     path = bar_chart("ws_bench", "WebSocket echo round trips (lower is better)", "µs per round trip", results)
     if path:
         print(f"\nchart: {path}")

@@ -258,3 +258,112 @@ class RawServer:
 
 
 __all__ = ["RawServer", "WebsocketsServer", "WsHeaders"]
+
+
+class ConnectProxy:
+    """A small HTTP CONNECT proxy on 127.0.0.1 (tunnels to 127.0.0.1/::1 only).
+
+    Records each request head it receives (``requests``: request line plus headers, as
+    bytes). With ``credentials`` set, a request without the matching ``Proxy-Authorization``
+    gets 407; ``reply`` replaces the proxy's answer (for malformed or refusing proxies).
+    """
+
+    def __init__(self, credentials: str | None = None, reply: bytes | None = None) -> None:
+        self.credentials = credentials
+        self.reply = reply
+        self.requests: list[bytes] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            head, _, _ = head.partition(b"\r\n\r\n")
+            self.requests.append(head)
+            if self.reply is not None:
+                conn.sendall(self.reply)
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+            if self.credentials is not None:
+                expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
+                if headers.get("proxy-authorization") != expected:
+                    conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+                    return
+            host, _, port = target.rpartition(":")
+            host = host.strip("[]")
+            if method != "CONNECT" or host not in ("127.0.0.1", "localhost", "::1"):
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1" if host == "localhost" else host, int(port)))
+            except OSError:
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                return
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            with upstream:
+                pump = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
+                pump.start()
+                self._pipe(conn, upstream)
+                pump.join(10)
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+class UnixWebsocketsServer(WebsocketsServer):
+    """The same behaviours as :class:`WebsocketsServer`, on a Unix socket at ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__()
+
+    async def _main(self) -> None:
+        from websockets.asyncio.server import unix_serve
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        async with unix_serve(
+            self._handler,
+            self.path,
+            process_request=self._process_request,
+            compression=self.compression,
+            max_size=2**22,
+        ):
+            self._ready.set()
+            await self._stop

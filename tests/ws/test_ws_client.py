@@ -429,3 +429,22 @@ def test_control_frames_too_long(ws_server: WebsocketsServer) -> None:
 
     result = same(ws_server.url, script)
     assert [e["type"] for e in result["result"][0]] == ["ProtocolError"] * 3
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+def test_large_messages_masked_in_chunks(ws_server: WebsocketsServer, compression: str | None) -> None:
+    """Payloads over the writer's 128 KiB chunk: whole, fragmented, str and bytes, with a
+    ping in between (it must not land inside a frame still being written)."""
+
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/echo", compression=compression, max_size=None) as ws:
+            text = "".join(chr(0x41 + i % 26) for i in range(1_000_003))
+            blob = bytes(range(256)) * 1200 + b"tail"
+            ws.send(text)
+            pong = ws.ping()
+            ws.send([blob, blob[::-1], b"end"])
+            ws.send(bytearray(blob))
+            got = [ws.recv(), ws.recv(), ws.recv()]
+            return pong.wait(5), got[0] == text, got[1] == blob + blob[::-1] + b"end", got[2] == blob
+
+    assert same(ws_server.url, script) == {"result": (True, True, True, True)}

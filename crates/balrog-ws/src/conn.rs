@@ -22,8 +22,8 @@ use tokio::time::Instant;
 use crate::deflate::{Deflater, InflateError, Inflater, Params};
 use crate::errors::{Cause, Close, ClosedInfo, WsError};
 use crate::frame::{
-    encode_frame, parse_header, valid_close_code, FrameError, Utf8Stream, OP_BINARY, OP_CLOSE,
-    OP_CONT, OP_PING, OP_PONG, OP_TEXT,
+    encode_frame, encode_header, extend_masked, parse_header, valid_close_code, FrameError,
+    Utf8Stream, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
 };
 use crate::net::{ReadIo, WriteIo};
 
@@ -127,11 +127,28 @@ impl Inner {
     }
 }
 
+/// A payload the writer may hold on to while it goes out (e.g. a Python `bytes` object).
+pub type Data = Box<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Large payloads are masked into the write buffer this much at a time, so the bytes the
+/// kernel copies out are still in cache (a whole 1 MiB frame masked at once is not), and
+/// the buffer stays small.
+const CHUNK: usize = 128 * 1024;
+
+/// The part of a large frame's payload not yet masked into `buf`.
+struct Rest {
+    data: Data,
+    at: usize,
+    mask: [u8; 4],
+}
+
 pub struct Writer {
     io: WriteIo,
     buf: Vec<u8>,
     /// How much of `buf` is already on the wire.
     written: usize,
+    /// The tail of the frame in `buf`, masked chunk by chunk as `buf` drains.
+    rest: Option<Rest>,
     rng: u64,
     deflater: Option<Deflater>,
     scratch: Vec<u8>,
@@ -150,12 +167,54 @@ impl Writer {
             .unwrap_or([0x5a, 0xa5, 0x3c, 0xc3])
     }
 
-    /// Encode a frame after whatever is still pending in the buffer.
-    fn queue(&mut self, fin: bool, opcode: u8, payload: &[u8]) -> Result<(), WsError> {
+    /// Mask the next chunk of a large payload into `buf`.
+    fn fill(&mut self) {
+        let Some(rest) = self.rest.as_mut() else {
+            return;
+        };
+        let src = (*rest.data).as_ref();
+        let end = src.len().min(rest.at + CHUNK);
+        extend_masked(&mut self.buf, &src[rest.at..end], rest.mask, rest.at);
+        rest.at = end;
+        if end == src.len() {
+            self.rest = None;
+        }
+    }
+
+    /// Mask all of a pending large payload into `buf` (another frame must follow it).
+    fn settle(&mut self) {
+        while self.rest.is_some() {
+            self.fill();
+        }
+    }
+
+    /// Make room for the next frame: forget what went out, finish the frame in progress.
+    fn prepare(&mut self) {
         if self.written == self.buf.len() {
             self.buf.clear();
             self.written = 0;
         }
+        self.settle();
+    }
+
+    /// Encode a frame whose payload the writer keeps: a large uncompressed payload is
+    /// masked in chunks while it goes out instead of being copied whole first.
+    fn queue_data(&mut self, fin: bool, opcode: u8, data: Data) -> Result<(), WsError> {
+        let len = (*data).as_ref().len();
+        if len <= CHUNK || self.deflater.is_some() {
+            return self.queue(fin, opcode, (*data).as_ref());
+        }
+        self.prepare();
+        let mask = self.mask();
+        encode_header(&mut self.buf, fin, false, opcode, len, mask);
+        self.rest = Some(Rest { data, at: 0, mask });
+        self.fill();
+        Ok(())
+    }
+
+    /// Encode a frame after whatever is still pending in the buffer.
+    fn queue(&mut self, fin: bool, opcode: u8, payload: &[u8]) -> Result<(), WsError> {
+        self.prepare();
         let mask = self.mask();
         let is_data = opcode == OP_TEXT || opcode == OP_BINARY || opcode == OP_CONT;
         match self.deflater.as_mut() {
@@ -184,44 +243,65 @@ impl Writer {
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {
-        if self.written < self.buf.len() {
-            let pending = &self.buf[self.written..];
-            match &mut self.io {
-                WriteIo::Plain(w) => w.write_all(pending).await?,
-                WriteIo::Tls(w) => {
-                    w.write_all(pending).await?;
-                    w.flush().await?;
+        loop {
+            // `written` advances with every write, so a flush cancelled half-way (a green
+            // task cancelled, a timeout) never sends the same bytes twice when resumed.
+            while self.written < self.buf.len() {
+                let pending = &self.buf[self.written..];
+                let n = match &mut self.io {
+                    WriteIo::Plain(w) => w.write(pending).await?,
+                    WriteIo::Unix(w) => w.write(pending).await?,
+                    WriteIo::Tls(w) => w.write(pending).await?,
+                };
+                if n == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
                 }
+                self.written += n;
             }
+            self.buf.clear();
+            self.written = 0;
+            if self.rest.is_none() {
+                break;
+            }
+            self.fill();
         }
-        self.buf.clear();
-        self.written = 0;
+        if let WriteIo::Tls(w) = &mut self.io {
+            w.flush().await?;
+        }
         if self.buf.capacity() > 4 << 20 {
             self.buf = Vec::new();
         }
         Ok(())
     }
 
-    /// Write without waiting (plain TCP only): `Ok(true)` when everything went out.
+    /// Write without waiting (plain TCP or Unix socket): `Ok(true)` when everything went out.
     fn try_flush(&mut self) -> std::io::Result<bool> {
-        let WriteIo::Plain(w) = &mut self.io else {
-            return Ok(false);
-        };
-        while self.written < self.buf.len() {
-            match w.try_write(&self.buf[self.written..]) {
-                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) => return Err(e),
+        loop {
+            while self.written < self.buf.len() {
+                let pending = &self.buf[self.written..];
+                let attempt = match &mut self.io {
+                    WriteIo::Plain(w) => w.try_write(pending),
+                    WriteIo::Unix(w) => w.try_write(pending),
+                    WriteIo::Tls(_) => return Ok(false),
+                };
+                match attempt {
+                    Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                    Ok(n) => self.written += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) => return Err(e),
+                }
             }
+            self.buf.clear();
+            self.written = 0;
+            if self.rest.is_none() {
+                return Ok(true);
+            }
+            self.fill();
         }
-        self.buf.clear();
-        self.written = 0;
-        Ok(true)
     }
 
     fn can_try(&self) -> bool {
-        matches!(self.io, WriteIo::Plain(_))
+        matches!(self.io, WriteIo::Plain(_) | WriteIo::Unix(_))
     }
 }
 
@@ -280,6 +360,7 @@ impl Shared {
                 io: write,
                 buf: Vec::with_capacity(256),
                 written: 0,
+                rest: None,
                 rng: seed,
                 deflater,
                 scratch: Vec::new(),
@@ -443,11 +524,12 @@ impl Shared {
     // ---- sending --------------------------------------------------------------------------
 
     /// Send without waiting when the socket takes it at once (caller holds the GIL).
-    pub fn try_send(&self, opcode: u8, payload: &[u8], fin: bool) -> Result<TrySend, WsError> {
+    pub fn try_send(&self, opcode: u8, data: Data, fin: bool) -> Result<TrySend, WsError> {
         let Ok(mut writer) = self.writer.try_lock() else {
             return Ok(TrySend::NotTried);
         };
-        if !writer.can_try() || (writer.deflater.is_some() && payload.len() > 16 * 1024) {
+        let len = (*data).as_ref().len();
+        if !writer.can_try() || (writer.deflater.is_some() && len > 16 * 1024) {
             return Ok(TrySend::NotTried);
         }
         let is_control = opcode & 0x8 != 0;
@@ -457,7 +539,7 @@ impl Shared {
                 return Ok(TrySend::NotTried);
             }
         }
-        writer.queue(fin, opcode, payload)?;
+        writer.queue_data(fin, opcode, data)?;
         match writer.try_flush() {
             Ok(true) => Ok(TrySend::Done),
             Ok(false) => Ok(TrySend::Pending),
@@ -483,6 +565,21 @@ impl Shared {
     }
 
     pub async fn send(&self, opcode: u8, payload: &[u8], fin: bool) -> Result<(), WsError> {
+        self.send_with(opcode, |writer| writer.queue(fin, opcode, payload))
+            .await
+    }
+
+    /// `send` for a payload the writer may keep while it goes out (no up-front copy).
+    pub async fn send_data(&self, opcode: u8, data: Data, fin: bool) -> Result<(), WsError> {
+        self.send_with(opcode, |writer| writer.queue_data(fin, opcode, data))
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        opcode: u8,
+        queue: impl FnOnce(&mut Writer) -> Result<(), WsError>,
+    ) -> Result<(), WsError> {
         let is_control = opcode & 0x8 != 0;
         let result = {
             let mut writer = self.writer.lock().await;
@@ -490,7 +587,7 @@ impl Shared {
             if phase == Phase::Closed || (phase == Phase::Closing && !is_control) {
                 None
             } else {
-                writer.queue(fin, opcode, payload)?;
+                queue(&mut writer)?;
                 Some(writer.flush().await)
             }
         };

@@ -123,20 +123,67 @@ pub fn parse_header(
     }))
 }
 
-/// XOR `data` with the 4-byte `mask`, starting at mask offset 0.
-pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
-    let word = u32::from_ne_bytes(mask);
-    let wide = (word as u64) | ((word as u64) << 32);
-    let mut chunks = data.chunks_exact_mut(8);
-    for chunk in &mut chunks {
+/// Append `src` masked with `mask` as if it started `offset` bytes into the payload.
+///
+/// Copy and XOR in one pass: the source (a large Python `bytes`) is read from memory once,
+/// and nothing is zeroed first.
+pub fn extend_masked(out: &mut Vec<u8>, src: &[u8], mask: [u8; 4], offset: usize) {
+    let shift = offset & 3;
+    let rotated = [
+        mask[shift],
+        mask[(shift + 1) & 3],
+        mask[(shift + 2) & 3],
+        mask[(shift + 3) & 3],
+    ];
+    let word = u32::from_ne_bytes(rotated) as u64;
+    let wide = word | (word << 32);
+    let start = out.len();
+    out.reserve(src.len());
+    let spare = &mut out.spare_capacity_mut()[..src.len()];
+    let mut dst_words = spare.chunks_exact_mut(8);
+    let mut src_words = src.chunks_exact(8);
+    for (d, s) in (&mut dst_words).zip(&mut src_words) {
         let mut raw = [0u8; 8];
-        raw.copy_from_slice(chunk);
-        let v = u64::from_ne_bytes(raw) ^ wide;
-        chunk.copy_from_slice(&v.to_ne_bytes());
+        raw.copy_from_slice(s);
+        let v = (u64::from_ne_bytes(raw) ^ wide).to_ne_bytes();
+        for (slot, byte) in d.iter_mut().zip(v) {
+            slot.write(byte);
+        }
     }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= mask[i & 3];
+    for (i, (slot, byte)) in dst_words
+        .into_remainder()
+        .iter_mut()
+        .zip(src_words.remainder())
+        .enumerate()
+    {
+        slot.write(byte ^ rotated[i & 3]);
     }
+    // SAFETY: the loops above wrote every one of the `src.len()` bytes after `start` (the
+    // word loop covers all whole words, the remainder loop the rest: equal lengths).
+    unsafe { out.set_len(start + src.len()) };
+}
+
+/// Append the header of a masked client frame carrying `len` payload bytes.
+pub fn encode_header(
+    out: &mut Vec<u8>,
+    fin: bool,
+    rsv1: bool,
+    opcode: u8,
+    len: usize,
+    mask: [u8; 4],
+) {
+    let b0 = (if fin { 0x80 } else { 0 }) | (if rsv1 { 0x40 } else { 0 }) | opcode;
+    out.push(b0);
+    if len < 126 {
+        out.push(0x80 | len as u8);
+    } else if len <= u16::MAX as usize {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&mask);
 }
 
 /// Append a masked client frame to `out`.
@@ -148,23 +195,9 @@ pub fn encode_frame(
     payload: &[u8],
     mask: [u8; 4],
 ) {
-    let b0 = (if fin { 0x80 } else { 0 }) | (if rsv1 { 0x40 } else { 0 }) | opcode;
     out.reserve(14 + payload.len());
-    out.push(b0);
-    let len = payload.len();
-    if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if len <= u16::MAX as usize {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    out.extend_from_slice(&mask);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[start..], mask);
+    encode_header(out, fin, rsv1, opcode, payload.len(), mask);
+    extend_masked(out, payload, mask, 0);
 }
 
 /// Close codes a peer may put on the wire (websockets' EXTERNAL_CLOSE_CODES plus 3000–4999).
@@ -224,5 +257,30 @@ fn utf8_reason(rest: &[u8]) -> &'static str {
     match rest.first() {
         Some(b) if (0x80..0xC2).contains(b) || *b >= 0xF5 => "invalid start byte",
         _ => "invalid continuation byte",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(data: &[u8], mask: [u8; 4]) -> Vec<u8> {
+        data.iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[i % 4])
+            .collect()
+    }
+
+    #[test]
+    fn masking_in_pieces_matches_whole() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        let expected = reference(&data, mask);
+        for cut in [0, 1, 2, 3, 5, 31, 32, 33, 999, 1000] {
+            let mut out = Vec::new();
+            extend_masked(&mut out, &data[..cut], mask, 0);
+            extend_masked(&mut out, &data[cut..], mask, cut);
+            assert_eq!(out, expected, "cut at {cut}");
+        }
     }
 }

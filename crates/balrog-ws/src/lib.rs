@@ -10,6 +10,7 @@ mod errors;
 mod frame;
 mod net;
 
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,10 +21,10 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use crate::conn::{reader_task, Config, Fragment, Phase, PongSignal, Shared, TrySend};
+use crate::conn::{reader_task, Config, Data, Fragment, Phase, PongSignal, Shared, TrySend};
 use crate::deflate::Params;
 use crate::errors::{forked, WsError};
-use crate::net::{OpenParams, Opened, ProxySettings, TlsSettings};
+use crate::net::{Adopted, OpenParams, Opened, ProxySettings, TlsSettings};
 
 fn duration(seconds: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
     match seconds {
@@ -37,10 +38,12 @@ fn map_err<T>(py: Python<'_>, result: Result<T, WsError>) -> PyResult<T> {
     result.map_err(|e| e.into_pyerr(py))
 }
 
-/// `open(host, port, request, timeout, tls, proxy)`: connect and send the upgrade request;
+/// `open(host, port, request, timeout, tls, proxy, sock)`: connect (or take over `sock`, a
+/// connected socket's `(fd, is_unix)` that Python detached) and send the upgrade request;
 /// the op's result is a `Handshake` holding the response and the stream.
 #[pyfunction]
-#[pyo3(signature = (host, port, request, timeout, tls=None, proxy=None))]
+#[pyo3(signature = (host, port, request, timeout, tls=None, proxy=None, sock=None))]
+#[allow(clippy::too_many_arguments)]
 fn open(
     host: String,
     port: u16,
@@ -48,10 +51,22 @@ fn open(
     timeout: Option<f64>,
     tls: Option<(String, bool, Vec<Vec<u8>>)>,
     proxy: Option<(String, u16, Vec<u8>)>,
+    sock: Option<(RawFd, bool)>,
 ) -> PyResult<Op> {
+    let adopt = match sock {
+        Some((fd, _)) if fd < 0 => return Err(PyValueError::new_err("sock is closed")),
+        // SAFETY: Python detached this descriptor from its socket object and passes its
+        // ownership here; nothing else closes it.
+        Some((fd, unix)) => Some(Adopted {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            unix,
+        }),
+        None => None,
+    };
     let params = OpenParams {
         host,
         port,
+        adopt,
         tls: tls.map(|(server_name, verify, ca_der)| TlsSettings {
             server_name,
             verify,
@@ -188,27 +203,17 @@ fn message_object(py: Python<'_>, text: bool, data: &[u8], decode: i8) -> PyResu
     }
 }
 
-enum Payload {
-    Bytes(PyBackedBytes),
-    Str(PyBackedStr),
-}
-
-impl Payload {
-    fn extract(data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        if let Ok(s) = data.extract::<PyBackedStr>() {
-            return Ok(Payload::Str(s));
-        }
-        match data.extract::<PyBackedBytes>() {
-            Ok(b) => Ok(Payload::Bytes(b)),
-            Err(_) => Err(PyTypeError::new_err("data must be str or bytes")),
-        }
+/// A str or bytes-like payload, held (not copied) while it is written.
+fn payload(data: &Bound<'_, PyAny>) -> PyResult<Data> {
+    if let Ok(b) = data.downcast::<PyBytes>() {
+        return Ok(Box::new(PyBackedBytes::from(b.clone())));
     }
-
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Payload::Bytes(b) => b,
-            Payload::Str(s) => s.as_bytes(),
-        }
+    if let Ok(s) = data.extract::<PyBackedStr>() {
+        return Ok(Box::new(s));
+    }
+    match data.extract::<PyBackedBytes>() {
+        Ok(b) => Ok(Box::new(b)),
+        Err(_) => Err(PyTypeError::new_err("data must be str or bytes")),
     }
 }
 
@@ -293,14 +298,7 @@ impl Connection {
         fin: bool,
     ) -> PyResult<u8> {
         let shared = self.check()?;
-        let outcome = if let Ok(b) = data.downcast::<PyBytes>() {
-            shared.try_send(opcode, b.as_bytes(), fin)
-        } else if let Ok(s) = data.downcast::<PyString>() {
-            let text = s.to_str()?;
-            shared.try_send(opcode, text.as_bytes(), fin)
-        } else {
-            return Err(PyTypeError::new_err("data must be str or bytes"));
-        };
+        let outcome = shared.try_send(opcode, payload(data)?, fin);
         Ok(match map_err(py, outcome)? {
             TrySend::Done => 0,
             TrySend::Pending => 1,
@@ -320,9 +318,9 @@ impl Connection {
     /// Op: write one frame (data or control).
     fn send(&self, opcode: u8, data: &Bound<'_, PyAny>, fin: bool) -> PyResult<Op> {
         let shared = self.check()?;
-        let payload = Payload::extract(data)?;
+        let data = payload(data)?;
         Ok(Op::new(
-            async move { shared.send(opcode, payload.bytes(), fin).await },
+            async move { shared.send_data(opcode, data, fin).await },
             |py, r| {
                 map_err(py, r)?;
                 Ok(py.None())

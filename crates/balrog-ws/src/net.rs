@@ -1,9 +1,10 @@
-//! Opening a connection: TCP (optionally through an HTTP CONNECT proxy), TLS with rustls,
+//! Opening a connection: TCP (optionally through an HTTP CONNECT proxy) or a socket handed
+//! over by Python (`sock=`, Unix sockets), TLS with rustls,
 //! the HTTP/1.1 upgrade request and its response. What comes after the response headers
 //! is kept: it is already WebSocket data.
 
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::net::{unix, TcpStream, UnixStream};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
@@ -41,9 +42,16 @@ pub struct ProxySettings {
     pub connect_request: Vec<u8>,
 }
 
+/// A connected socket Python handed over (`sock=`, `unix_connect`).
+pub struct Adopted {
+    pub fd: OwnedFd,
+    pub unix: bool,
+}
+
 pub struct OpenParams {
     pub host: String,
     pub port: u16,
+    pub adopt: Option<Adopted>,
     pub tls: Option<TlsSettings>,
     pub proxy: Option<ProxySettings>,
     pub request: Vec<u8>,
@@ -52,6 +60,7 @@ pub struct OpenParams {
 
 pub enum Stream {
     Plain(TcpStream),
+    Unix(UnixStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
 
@@ -59,6 +68,7 @@ pub type ReadIo = Box<dyn AsyncRead + Send + Unpin>;
 
 pub enum WriteIo {
     Plain(OwnedWriteHalf),
+    Unix(unix::OwnedWriteHalf),
     Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
 }
 
@@ -66,6 +76,7 @@ impl Stream {
     pub fn raw_fd(&self) -> RawFd {
         match self {
             Stream::Plain(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
             Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
         }
     }
@@ -75,6 +86,10 @@ impl Stream {
             Stream::Plain(s) => {
                 let (r, w) = s.into_split();
                 (Box::new(r), WriteIo::Plain(w))
+            }
+            Stream::Unix(s) => {
+                let (r, w) = s.into_split();
+                (Box::new(r), WriteIo::Unix(w))
             }
             Stream::Tls(s) => {
                 let (r, w) = tokio::io::split(*s);
@@ -86,6 +101,7 @@ impl Stream {
     async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
         match self {
             Stream::Plain(s) => s.write_all(data).await,
+            Stream::Unix(s) => s.write_all(data).await,
             Stream::Tls(s) => {
                 s.write_all(data).await?;
                 s.flush().await
@@ -96,6 +112,7 @@ impl Stream {
     async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read_buf(buf).await,
+            Stream::Unix(s) => s.read_buf(buf).await,
             Stream::Tls(s) => s.read_buf(buf).await,
         }
     }
@@ -124,7 +141,35 @@ pub async fn open(params: OpenParams) -> Result<Opened, WsError> {
     }
 }
 
-async fn open_inner(params: OpenParams) -> Result<Opened, WsError> {
+/// Wrap a socket Python handed over in tokio's type for it.
+fn adopt(adopted: Adopted) -> Result<Stream, WsError> {
+    if adopted.unix {
+        let std = std::os::unix::net::UnixStream::from(adopted.fd);
+        std.set_nonblocking(true)?;
+        Ok(Stream::Unix(UnixStream::from_std(std)?))
+    } else {
+        let std = std::net::TcpStream::from(adopted.fd);
+        std.set_nonblocking(true)?;
+        let tcp = TcpStream::from_std(std)?;
+        // websockets sets TCP_NODELAY on the sockets it is given too.
+        tcp.set_nodelay(true)?;
+        Ok(Stream::Plain(tcp))
+    }
+}
+
+async fn open_inner(mut params: OpenParams) -> Result<Opened, WsError> {
+    if let Some(adopted) = params.adopt.take() {
+        let stream = match adopt(adopted)? {
+            Stream::Plain(tcp) => return finish_open(tcp, &params).await,
+            other => other,
+        };
+        if params.tls.is_some() {
+            return Err(WsError::Value(
+                "TLS over a Unix socket is not supported".into(),
+            ));
+        }
+        return handshake(stream, None, None, &params).await;
+    }
     let tcp = match &params.proxy {
         Some(proxy) => {
             let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port)).await?;
@@ -143,7 +188,7 @@ async fn open_inner(params: OpenParams) -> Result<Opened, WsError> {
             }
             match plain {
                 Stream::Plain(tcp) => tcp,
-                Stream::Tls(_) => return Err(WsError::Runtime("proxy stream became TLS".into())),
+                _ => return Err(WsError::Runtime("proxy stream changed type".into())),
             }
         }
         None => {
@@ -152,12 +197,27 @@ async fn open_inner(params: OpenParams) -> Result<Opened, WsError> {
             tcp
         }
     };
+    finish_open(tcp, &params).await
+}
+
+/// TLS if asked, then the upgrade.
+async fn finish_open(tcp: TcpStream, params: &OpenParams) -> Result<Opened, WsError> {
     let local = tcp.local_addr().ok();
     let peer = tcp.peer_addr().ok();
-    let mut stream = match &params.tls {
+    let stream = match &params.tls {
         Some(tls) => Stream::Tls(Box::new(tls_handshake(tcp, tls).await?)),
         None => Stream::Plain(tcp),
     };
+    handshake(stream, local, peer, params).await
+}
+
+/// Send the upgrade request and read the response (and an error response's body).
+async fn handshake(
+    mut stream: Stream,
+    local: Option<SocketAddr>,
+    peer: Option<SocketAddr>,
+    params: &OpenParams,
+) -> Result<Opened, WsError> {
     stream.write_all(&params.request).await?;
     let mut buf = BytesMut::with_capacity(8192);
     let head = read_head(&mut stream, &mut buf, false).await?;

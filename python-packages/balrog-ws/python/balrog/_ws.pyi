@@ -11,8 +11,12 @@ def open(
     timeout: float | None,
     tls: tuple[str, bool, list[bytes]] | None = None,
     proxy: tuple[str, int, bytes] | None = None,
+    sock: tuple[int, bool] | None = None,
 ) -> Op:
-    """Op resolving to a :class:`Handshake` (TCP/TLS connected, upgrade request sent)."""
+    """Op resolving to a :class:`Handshake` (TCP/TLS connected, upgrade request sent).
+
+    ``sock`` is ``(fd, is_unix)`` of a connected socket whose descriptor the caller
+    detached: the connection owns it from then on."""
 
 class Handshake:
     def response(self) -> tuple[int, str, list[tuple[str, bytes]], bytes]: ...

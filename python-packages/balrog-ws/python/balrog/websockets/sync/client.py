@@ -3,7 +3,10 @@ import connect``)."""
 
 from __future__ import annotations
 
+import base64
 import logging
+import os
+import socket
 import ssl as ssl_module
 import time
 import urllib.parse
@@ -21,7 +24,7 @@ from ..http11 import USER_AGENT, Response
 from ..uri import WebSocketURI, parse_uri
 from .connection import Connection
 
-__all__ = ["ClientConnection", "connect"]
+__all__ = ["ClientConnection", "connect", "unix_connect"]
 
 MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -50,39 +53,78 @@ def _tls_settings(context: ssl_module.SSLContext | None, server_name: str) -> tu
 
 
 def _proxy_for(wsuri: WebSocketURI, proxy: str | bool | None) -> str | None:
+    """The proxy to use: ``proxy`` itself, or with ``proxy=True`` the system's (environment)
+    configuration, looked up in websockets' order (RFC 6455 _Proxy Usage_)."""
     if proxy is None or proxy is False:
         return None
-    if proxy is True:
-        if urllib.request.proxy_bypass(f"{wsuri.host}:{wsuri.port}"):
-            return None
-        proxies = urllib.request.getproxies()
-        found = proxies.get("https" if wsuri.secure else "http") or proxies.get("socks")
-        return found or None
-    return proxy
+    if proxy is not True:
+        return proxy
+    if urllib.request.proxy_bypass(f"{wsuri.host}:{wsuri.port}"):
+        return None
+    proxies = urllib.request.getproxies()
+    schemes = ["wss", "socks", "https"] if wsuri.secure else ["ws", "socks", "https", "http"]
+    for scheme in schemes:
+        found = proxies.get(scheme)
+        if found is not None:
+            if scheme == "socks" and found.startswith("http://"):
+                found = "socks5h://" + found[7:]
+            return found
+    return None
 
 
 def _proxy_params(proxy: str, wsuri: WebSocketURI, user_agent: str | None) -> tuple[str, int, bytes]:
+    """Validate ``proxy`` as websockets does; for an ``http://`` proxy return its address
+    and the CONNECT request (the same bytes websockets sends)."""
     parsed = urllib.parse.urlparse(proxy)
-    if parsed.scheme != "http":
-        if parsed.scheme in ("https", "socks5h", "socks5", "socks4a", "socks4"):
-            raise InvalidProxy(proxy, f"{parsed.scheme} proxies aren't supported by balrog.websockets yet")
+    if parsed.scheme not in ("socks5h", "socks5", "socks4a", "socks4", "https", "http"):
         raise InvalidProxy(proxy, f"scheme {parsed.scheme} isn't supported")
     if parsed.hostname is None:
         raise InvalidProxy(proxy, "hostname isn't provided")
-    host = build_host(wsuri.host, wsuri.port, wsuri.secure)
-    if ":" not in host.rsplit("]", 1)[-1]:
-        host = f"{host}:{wsuri.port}"
+    if parsed.path not in ("", "/"):
+        raise InvalidProxy(proxy, "path is meaningless")
+    if parsed.query != "":
+        raise InvalidProxy(proxy, "query is meaningless")
+    if parsed.fragment != "":
+        raise InvalidProxy(proxy, "fragment is meaningless")
+    username, password = parsed.username, parsed.password
+    if username is not None and password is None:
+        raise InvalidProxy(proxy, "username provided without password")
+    if parsed.scheme != "http":
+        # TLS to the proxy would run inside the proxy's TLS (rustls here, not OpenSSL), and
+        # SOCKS needs python-socks' blocking connect: neither is wired up yet.
+        raise NotImplementedError(f"{parsed.scheme}:// proxies aren't supported by balrog.websockets yet")
+    host = parsed.hostname
+    try:
+        proxy.encode("ascii")
+    except UnicodeEncodeError:
+        host = host.encode("idna").decode()
+    target = build_host(wsuri.host, wsuri.port, wsuri.secure)
+    if ":" not in target.rsplit("]", 1)[-1]:
+        target = f"{target}:{wsuri.port}"
     headers = Headers()
-    headers["Host"] = host
+    headers["Host"] = build_host(wsuri.host, wsuri.port, wsuri.secure)
     if user_agent is not None:
         headers["User-Agent"] = user_agent
-    if parsed.username is not None:
-        import base64
-
-        token = f"{urllib.parse.unquote(parsed.username)}:{urllib.parse.unquote(parsed.password or '')}"
+    if username is not None and password is not None:
+        user = urllib.parse.unquote(username, errors="strict")
+        token = f"{user}:{urllib.parse.unquote(password, errors='strict')}"
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
-    request = f"CONNECT {host} HTTP/1.1\r\n".encode() + headers.serialize()
-    return (parsed.hostname, parsed.port or 80, request)
+    request = f"CONNECT {target} HTTP/1.1\r\n".encode() + headers.serialize()
+    return (host, parsed.port or 80, request)
+
+
+def _adopt(sock: socket.socket) -> tuple[int, bool, Any, Any]:
+    """Take over a connected socket: ``(fd, is_unix, local, remote)``. The connection owns
+    the descriptor from now on (websockets closes the socket with the connection too)."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6, getattr(socket, "AF_UNIX", -1)):
+        raise ValueError(f"unsupported socket family: {sock.family!r}")
+    if sock.type != socket.SOCK_STREAM:
+        raise ValueError("sock must be a SOCK_STREAM socket")
+    if isinstance(sock, ssl_module.SSLSocket):
+        raise NotImplementedError("balrog.websockets cannot adopt an ssl.SSLSocket; pass the plain socket")
+    local, remote = sock.getsockname(), sock.getpeername()
+    unix = sock.family == getattr(socket, "AF_UNIX", -1)
+    return sock.detach(), unix, local, remote
 
 
 def _redirect_target(exc: InvalidStatus, uri: str, wsuri: WebSocketURI) -> tuple[str, WebSocketURI] | None:
@@ -126,8 +168,6 @@ def connect(
     Same options and defaults as ``websockets.sync.client.connect``. Not supported:
     ``sock``, custom ``extensions``, HTTPS/SOCKS proxies, client certificates in ``ssl``.
     """
-    if sock is not None:
-        raise NotImplementedError("balrog.websockets does not adopt existing sockets (sock=)")
     if extensions is not None:
         raise NotImplementedError("balrog.websockets supports permessage-deflate only (compression=)")
     if compression not in (None, "deflate"):
@@ -136,19 +176,26 @@ def connect(
         raise NotImplementedError("HTTPS proxies aren't supported by balrog.websockets yet")
     # websockets' legacy= switch (connect without a context manager) changes nothing here.
     kwargs.pop("legacy", None)
-    kwargs.pop("ssl_context", None)
+    if ssl is None:
+        ssl = kwargs.pop("ssl_context", None)
+    unix_path = kwargs.pop("path", None) if kwargs.pop("unix", False) else None
     wsuri = parse_uri(uri)
     if not wsuri.secure and ssl is not None:
         raise ValueError("ssl argument is incompatible with a ws:// URI")
+    if unix_path is not None or sock is not None:
+        proxy = None  # like websockets: a given socket or a Unix path is never proxied
     max_message, max_frame = _limits(max_size, "max_size")
     queue_high, queue_low = _limits(max_queue, "max_queue")
     deadline = None if open_timeout is None else time.monotonic() + open_timeout
 
     for _ in range(MAX_REDIRECTS):
+        if unix_path is not None:
+            sock = _unix_socket(unix_path, deadline)
         try:
             return _open(
                 uri,
                 wsuri,
+                sock=sock,
                 deadline=deadline,
                 ssl=ssl,
                 server_hostname=server_hostname,
@@ -169,14 +216,56 @@ def connect(
             target = _redirect_target(exc, uri, wsuri)
             if target is None:
                 raise
-            uri, wsuri = target
+            new_uri, new_wsuri = target
+            if sock is not None and unix_path is None:
+                # The socket was used up by the refused attempt (websockets: same error).
+                raise ValueError(f"cannot follow redirect to {new_uri} with a preexisting socket") from exc
+            if unix_path is not None and (new_wsuri.secure, new_wsuri.host, new_wsuri.port) != (
+                wsuri.secure,
+                wsuri.host,
+                wsuri.port,
+            ):
+                message = f"cannot follow cross-origin redirect to {new_uri} with a Unix socket"
+                raise ValueError(message) from exc
+            uri, wsuri = new_uri, new_wsuri
     raise SecurityError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _unix_socket(path: Any, deadline: float | None) -> socket.socket:
+    # A Unix connect is local and immediate (or fails at once): no need for the runtime.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+        sock.connect(os.fspath(path))
+        sock.settimeout(None)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def unix_connect(path: Any = None, uri: str | None = None, **kwargs: Any) -> ClientConnection:
+    """Connect to a WebSocket server listening on a Unix socket (websockets'
+    ``unix_connect``): same keyword arguments as :func:`connect`; ``uri`` defaults to
+    ``ws://localhost/`` (``wss://localhost/`` when ``ssl`` is given)."""
+    sock = kwargs.get("sock")
+    if path is None and sock is None:
+        raise ValueError("missing path argument")
+    if path is not None and sock is not None:
+        raise ValueError("path is incompatible with sock")
+    if uri is None:
+        secure = kwargs.get("ssl") is not None or kwargs.get("ssl_context") is not None
+        uri = "wss://localhost/" if secure else "ws://localhost/"
+    if path is None:
+        return connect(uri, **kwargs)
+    return connect(uri, unix=True, path=path, **kwargs)
 
 
 def _open(
     uri: str,
     wsuri: WebSocketURI,
     *,
+    sock: socket.socket | None,
     deadline: float | None,
     ssl: ssl_module.SSLContext | None,
     server_hostname: str | None,
@@ -202,10 +291,28 @@ def _open(
         user_agent_header=user_agent_header,
     )
     tls = _tls_settings(ssl, server_hostname or wsuri.host) if wsuri.secure else None
-    proxy_uri = _proxy_for(wsuri, proxy)
-    proxy_params = _proxy_params(proxy_uri, wsuri, user_agent_header) if proxy_uri else None
+    adopted = None
+    proxy_params = None
+    if sock is not None:
+        if wsuri.secure and sock.family == getattr(socket, "AF_UNIX", -1):
+            sock.close()
+            raise NotImplementedError("balrog.websockets does not run TLS over Unix sockets yet")
+        adopted = _adopt(sock)
+    else:
+        proxy_uri = _proxy_for(wsuri, proxy)
+        proxy_params = _proxy_params(proxy_uri, wsuri, user_agent_header) if proxy_uri else None
     remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    handshake = wait(_ws.open(wsuri.host, wsuri.port, request.serialize(), remaining, tls, proxy_params))
+    handshake = wait(
+        _ws.open(
+            wsuri.host,
+            wsuri.port,
+            request.serialize(),
+            remaining,
+            tls,
+            proxy_params,
+            adopted[:2] if adopted is not None else None,
+        )
+    )
     status, reason, raw_headers, body = handshake.response()
     response = Response(status, reason, Headers._from_raw(raw_headers), body)
     try:
@@ -224,7 +331,7 @@ def _open(
         close_timeout,
         deflate.native() if deflate is not None else None,
     )
-    return cls(
+    connection = cls(
         native,
         request=request,
         response=response,
@@ -234,3 +341,7 @@ def _open(
         ping_timeout=ping_timeout,
         close_timeout=close_timeout,
     )
+    if adopted is not None:
+        # The native side only knows IP addresses; report the socket's own view.
+        connection._addresses = adopted[2:]
+    return connection

@@ -96,12 +96,19 @@ class Connection:
 
     # ---- attributes --------------------------------------------------------------------
 
+    #: ``(local, remote)`` as the adopted socket reported them (``sock=``, Unix sockets).
+    _addresses: tuple[Any, Any] | None = None
+
     @property
     def local_address(self) -> Any:
+        if self._addresses is not None:
+            return self._addresses[0]
         return self._native.local_address
 
     @property
     def remote_address(self) -> Any:
+        if self._addresses is not None:
+            return self._addresses[1]
         return self._native.remote_address
 
     @property
