@@ -40,7 +40,15 @@ def start_server(pinned: bool) -> tuple[subprocess.Popen[bytes], str]:
     command = [PYTHON, os.path.join(HERE, "http_server.py"), str(port)]
     if pinned:
         command = ["taskset", "-c", "0", *command]
-    server = subprocess.Popen(command)
+    env = dict(os.environ)
+    if not env.get("BALROG_BENCH_STOCK_SERVER"):
+        # glibc hands freed memory at the top of the heap back to the kernel (brk) as soon as
+        # 128 KiB are free: the server's 256 KiB receive buffers for an upload then grow and
+        # shrink the heap, a syscall and fresh page faults each time. Keep it instead (and
+        # keep large blocks on the heap rather than mmap'ing each one). Server-side only.
+        env.setdefault("MALLOC_TRIM_THRESHOLD_", str(256 << 20))
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(32 << 20))
+    server = subprocess.Popen(command, env=env)
     import socket
 
     deadline = time.monotonic() + 20

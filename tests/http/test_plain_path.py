@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import socket
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -218,3 +219,107 @@ def test_subclass_overriding_send_is_honoured(httpbin: Any) -> None:
         session.get(url)
         session.get(url)
     assert Counting.sent == 2
+
+
+def test_netrc_appearing_later_is_seen(httpbin: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The absence of a netrc file is remembered only while its directory is unchanged."""
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("NETRC", str(home / ".netrc"))
+    url = httpbin("/basic-auth/user/pass")
+    with requests.Session() as session:
+        assert session.get(url, params={}).status_code == 401
+        # ctime cannot be backdated: wait until the directory's times are old enough to trust.
+        time.sleep(2.2)
+        assert _plain(session.get(url)) and session.get(url).status_code == 401
+        (home / ".netrc").write_text("machine 127.0.0.1 login user password pass\n")
+        (home / ".netrc").chmod(0o600)
+        assert session.get(url).status_code == 200
+        (home / ".netrc").unlink()
+        assert session.get(url).status_code == 401
+
+
+def test_netrc_dangling_symlink_is_not_cached(
+    httpbin: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (home / ".netrc").symlink_to(elsewhere / "netrc")
+    monkeypatch.setenv("NETRC", str(home / ".netrc"))
+    url = httpbin("/basic-auth/user/pass")
+    with requests.Session() as session:
+        assert session.get(url, params={}).status_code == 401
+        time.sleep(2.2)
+        assert session.get(url).status_code == 401
+        # The symlink's target appears: the home directory itself does not change.
+        (elsewhere / "netrc").write_text("machine 127.0.0.1 login user password pass\n")
+        (elsewhere / "netrc").chmod(0o600)
+        assert session.get(url).status_code == 200
+
+
+def test_netrc_rewritten_is_read_again(httpbin: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parsed netrc file is reused only while its identity, size and times are the same."""
+    import time
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login user password nope\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    url = httpbin("/basic-auth/user/pass")
+    with requests.Session() as session:
+        time.sleep(2.2)
+        assert session.get(url).status_code == 401
+        assert session.get(url).status_code == 401
+        # Same size, new contents: the mtime (and ctime) tell the difference.
+        netrc.write_text("machine 127.0.0.1 login user password pass\n")
+        assert session.get(url).status_code == 200
+        assert session.get(url, params={}).status_code == 200
+
+
+def test_adapter_changes_are_seen(httpbin: Any) -> None:
+    """The plain path's remembered adapter follows mount() and direct edits of adapters."""
+
+    class Counting(requests.adapters.HTTPAdapter):
+        sent = 0
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            Counting.sent += 1
+            return super().send(request, **kwargs)
+
+    with requests.Session() as session:
+        url = httpbin("/get")
+        _general_and_plain(session, url)
+        session.adapters["http://"] = Counting()  # same keys, another adapter
+        session.get(url)
+        assert Counting.sent == 1
+        session.adapters["http://"] = requests.adapters.HTTPAdapter()
+        assert _plain(session.get(url))
+        session.mount(url.rsplit("/", 1)[0] + "/", Counting())  # a longer prefix
+        session.get(url)
+        assert Counting.sent == 2
+        adapters = [("https://", requests.adapters.HTTPAdapter()), ("http://", Counting())]
+        session.adapters = OrderedDict(adapters)
+        session.get(url)
+        assert Counting.sent == 3
+
+
+def test_request_replaced_on_the_instance_is_honoured(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/get")
+        calls: list[str] = []
+        original = session.request
+
+        def request(method: str, url: str, **kwargs: Any) -> Any:
+            calls.append(method)
+            return original(method, url, **kwargs)
+
+        session.request = request  # type: ignore[method-assign]
+        session.get(url)
+        session.get(url)
+        assert calls == ["GET", "GET"]

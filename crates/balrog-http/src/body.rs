@@ -91,19 +91,37 @@ impl BodyReader {
     }
 
     /// The rest of the body, decoded, in one buffer.
-    pub async fn read_all(mut self) -> Result<Vec<u8>, HttpError> {
+    pub async fn read_all(mut self) -> Result<Bytes, HttpError> {
         let hint = self.response.content_length().unwrap_or(0) as usize;
-        let mut all = Vec::with_capacity(hint.min(64 * 1024 * 1024));
+        // While the body is one piece it stays the piece hyper handed over (no copy: the
+        // only copy left is into the Python bytes object); a second piece joins them.
+        let mut whole: Option<Bytes> = None;
+        let mut joined: Option<Vec<u8>> = None;
         loop {
             let piece = self.next(true).await?;
             if piece.is_empty() {
-                return Ok(all);
+                break;
             }
-            if all.is_empty() && self.finished && self.decoder.is_none() {
-                return Ok(piece.to_vec());
+            if let Some(all) = joined.as_mut() {
+                all.extend_from_slice(&piece);
+                continue;
             }
-            all.extend_from_slice(&piece);
+            match whole.take() {
+                None => whole = Some(piece),
+                Some(first) => {
+                    let size = hint.max(first.len() + piece.len()).min(64 * 1024 * 1024);
+                    let mut all = Vec::with_capacity(size);
+                    all.extend_from_slice(&first);
+                    all.extend_from_slice(&piece);
+                    joined = Some(all);
+                }
+            }
         }
+        Ok(match (joined, whole) {
+            (Some(all), _) => Bytes::from(all),
+            (None, Some(piece)) => piece,
+            (None, None) => Bytes::new(),
+        })
     }
 }
 

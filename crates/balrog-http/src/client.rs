@@ -1,6 +1,10 @@
 //! `Client`: the connection pools behind one requests `Session` adapter (one per TLS/proxy
-//! configuration), and `send`, the op that performs one HTTP exchange.
+//! configuration), and `send`, the op that performs one HTTP exchange; `send_plain` and
+//! `fetch` are the plain path's body-less variants with prepared `Headers` (`fetch` waits
+//! right away, for blocking callers).
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +47,13 @@ struct Pools {
 pub struct Client {
     config: Config,
     pools: Mutex<Pools>,
+    /// URLs already parsed by this client: most programs request the same few URLs again
+    /// and again, and parsing (with IDNA processing of the host) is a measurable part of a
+    /// small request. Bounded by clearing it when full.
+    urls: Mutex<HashMap<String, reqwest::Url>>,
 }
+
+const URL_CACHE_SIZE: usize = 256;
 
 fn read_file(path: &str) -> PyResult<Vec<u8>> {
     std::fs::read(path).map_err(|err| PyOSError::new_err(format!("Could not read {path}: {err}")))
@@ -190,6 +200,28 @@ fn header_map(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<HeaderMap
     Ok(map)
 }
 
+/// A header block converted and validated once: a Session's default headers are the same
+/// on most of its requests, so the plain path keeps one of these with them instead of
+/// converting every name and value again per request.
+#[pyclass(frozen, module = "balrog._http")]
+pub struct Headers {
+    map: HeaderMap,
+}
+
+#[pymethods]
+impl Headers {
+    #[new]
+    fn new(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<Self> {
+        Ok(Headers {
+            map: header_map(py, headers)?,
+        })
+    }
+
+    fn __len__(&self) -> usize {
+        self.map.len()
+    }
+}
+
 fn request_body(body: Option<&Bound<'_, PyAny>>) -> PyResult<Option<reqwest::Body>> {
     let Some(body) = body else { return Ok(None) };
     if body.is_none() {
@@ -229,6 +261,8 @@ struct Head {
     reason: Option<String>,
     version: u8,
     headers: Vec<(String, Vec<u8>)>,
+    /// A `Set-Cookie` (or `Set-Cookie2`) header is present: the caller must update its jar.
+    sets_cookie: bool,
 }
 
 fn title_case(name: &str) -> String {
@@ -257,6 +291,10 @@ impl Head {
         };
         // HTTP/1 names lose their case in the `http` crate; title case is what servers send
         // nearly always (HTTP/2 names are lower case on the wire and stay so).
+        let sets_cookie = response
+            .headers()
+            .keys()
+            .any(|name| name.as_str().starts_with("set-cookie"));
         let headers = response
             .headers()
             .iter()
@@ -274,6 +312,7 @@ impl Head {
             reason,
             version,
             headers,
+            sets_cookie,
         }
     }
 
@@ -282,18 +321,56 @@ impl Head {
         py: Python<'py>,
         body: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let headers = PyList::empty(py);
-        for (name, value) in self.headers {
-            // http.client decodes header bytes as Latin-1: every byte maps to one char.
-            let text: String = value.iter().map(|&b| char::from(b)).collect();
-            headers.append((name, text))?;
-        }
+        let headers = self.py_headers(py)?;
         (self.status, self.reason, self.version, headers, body).into_pyobject(py)
+    }
+
+    /// Like `into_py`, with the Set-Cookie flag appended (the plain path's result).
+    fn into_py_flagged<'py>(
+        self,
+        py: Python<'py>,
+        body: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let headers = self.py_headers(py)?;
+        let sets_cookie = self.sets_cookie;
+        (
+            self.status,
+            self.reason,
+            self.version,
+            headers,
+            body,
+            sets_cookie,
+        )
+            .into_pyobject(py)
+    }
+
+    fn py_headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut items = Vec::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            // http.client decodes header bytes as Latin-1: every byte maps to one char.
+            // ASCII (nearly every value) is the same in both and needs no re-encoding.
+            let text = match std::str::from_utf8(value) {
+                Ok(ascii) if value.is_ascii() => PyString::new(py, ascii),
+                _ => {
+                    let latin1: String = value.iter().map(|&b| char::from(b)).collect();
+                    PyString::new(py, &latin1)
+                }
+            };
+            items.push(PyTuple::new(py, [PyString::new(py, name), text])?);
+        }
+        PyList::new(py, items)
     }
 }
 
+/// A request ready to go: the future that performs it, and the runtime it must run on
+/// (None: the shared one).
+struct Exchange<F> {
+    fut: F,
+    runtime: Option<Arc<Runtime>>,
+}
+
 enum Outcome {
-    Whole(Head, Vec<u8>),
+    Whole(Head, Bytes),
     Streamed(Head, BodyReader),
 }
 
@@ -327,6 +404,123 @@ impl Client {
         let client = self.config.build()?;
         pools.blocking = Some((client.clone(), rt.clone()));
         Ok((client, Some(rt)))
+    }
+
+    fn parse_url(&self, py: Python<'_>, url: &str) -> PyResult<reqwest::Url> {
+        if let Some(parsed) = self.urls.lock().get(url) {
+            return Ok(parsed.clone());
+        }
+        let parsed = reqwest::Url::parse(url).map_err(|err| {
+            HttpError::new(Kind::InvalidUrl, format!("Invalid URL {url:?}: {err}")).into_py(py)
+        })?;
+        let mut urls = self.urls.lock();
+        if urls.len() >= URL_CACHE_SIZE {
+            urls.clear();
+        }
+        urls.insert(url.to_owned(), parsed.clone());
+        Ok(parsed)
+    }
+
+    /// Build the request and the future that performs it (sending, then reading the whole
+    /// body unless `stream`), with the runtime it must run on (None: the shared one).
+    #[allow(clippy::too_many_arguments)]
+    fn exchange(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<reqwest::Body>,
+        read_timeout: Option<f64>,
+        stream: bool,
+        green: bool,
+    ) -> PyResult<Exchange<impl Future<Output = Result<Outcome, HttpError>> + Send + 'static>> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| PyValueError::new_err(format!("Invalid HTTP method {method:?}")))?;
+        let parsed = self.parse_url(py, url)?;
+        let read_timeout = seconds(read_timeout)?;
+        let (client, runtime) = self.side(green)?;
+        let mut builder = client.request(method, parsed).headers(headers);
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        let request = builder
+            .build()
+            .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
+        let via_proxy = self.config.proxy.is_some();
+        // Until the headers arrive the wait covers connecting too; reqwest's own connect
+        // timeout fires first when the connection is the slow part.
+        let header_limit =
+            read_timeout.map(|read| read + self.config.connect_timeout.unwrap_or_default());
+        let fut = async move {
+            let sent = client.execute(request);
+            let response = match header_limit {
+                Some(limit) => match tokio::time::timeout(limit, sent).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let read = read_timeout.unwrap_or_default().as_secs_f64();
+                        return Err(HttpError::new(
+                            Kind::ReadTimeout,
+                            format!("Read timed out. (read timeout={read})"),
+                        ));
+                    }
+                },
+                None => sent.await,
+            }
+            .map_err(|err| classify_send(&err, via_proxy))?;
+            let head = Head::of(&response);
+            let encoding = response
+                .headers()
+                .get(CONTENT_ENCODING)
+                .and_then(|value| value.to_str().ok());
+            let decoder = Decoder::for_header(encoding)?;
+            let reader = BodyReader::new(response, decoder, read_timeout);
+            if stream {
+                Ok(Outcome::Streamed(head, reader))
+            } else {
+                Ok(Outcome::Whole(head, reader.read_all().await?))
+            }
+        };
+        Ok(Exchange { fut, runtime })
+    }
+}
+
+/// The plain path's result tuple (see `Client.send_plain`).
+fn plain_result(
+    py: Python<'_>,
+    outcome: Result<Outcome, HttpError>,
+) -> PyResult<Bound<'_, PyTuple>> {
+    match outcome {
+        Ok(Outcome::Whole(head, body)) => {
+            let body = PyBytes::new(py, &body).into_any();
+            head.into_py_flagged(py, body)
+        }
+        // `exchange` was asked for the whole body.
+        Ok(Outcome::Streamed(..)) => Err(PyValueError::new_err("unexpected streamed body")),
+        Err(err) => Err(err.into_py(py)),
+    }
+}
+
+/// How often a blocking wait takes the GIL back to run signal handlers (Ctrl-C).
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Drive `fut` on `rt` on this thread with the GIL released, until it finishes or a signal
+/// handler raises (then the future is dropped, which cancels the request). The same loop
+/// as `balrog._core.Op.wait`, without building an op for a call that blocks anyway.
+fn block_here<F>(py: Python<'_>, rt: &Runtime, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let polled = py.allow_threads(|| {
+            rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK_INTERVAL, fut.as_mut()).await })
+        });
+        match polled {
+            Ok(output) => return Ok(output),
+            Err(_elapsed) => py.check_signals()?,
+        }
     }
 }
 
@@ -373,6 +567,7 @@ impl Client {
                 blocking: None,
                 green: None,
             }),
+            urls: Mutex::new(HashMap::new()),
         })
     }
 
@@ -391,59 +586,13 @@ impl Client {
         stream: bool,
         green: bool,
     ) -> PyResult<Op> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| PyValueError::new_err(format!("Invalid HTTP method {method:?}")))?;
-        let parsed = reqwest::Url::parse(url).map_err(|err| {
-            HttpError::new(Kind::InvalidUrl, format!("Invalid URL {url:?}: {err}")).into_py(py)
-        })?;
         let headers = header_map(py, headers)?;
         let body = request_body(body)?;
-        let read_timeout = seconds(read_timeout)?;
-        let (client, runtime) = self.side(green)?;
-        let mut builder = client.request(method, parsed).headers(headers);
-        if let Some(body) = body {
-            builder = builder.body(body);
-        }
-        let request = builder
-            .build()
-            .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
-        let via_proxy = self.config.proxy.is_some();
-        // Until the headers arrive the wait covers connecting too; reqwest's own connect
-        // timeout fires first when the connection is the slow part.
-        let header_limit =
-            read_timeout.map(|read| read + self.config.connect_timeout.unwrap_or_default());
+        let Exchange { fut, runtime } =
+            self.exchange(py, method, url, headers, body, read_timeout, stream, green)?;
         let exec = match &runtime {
             Some(rt) => Exec::Dedicated(rt.clone()),
             None => Exec::Shared,
-        };
-        let fut = async move {
-            let sent = client.execute(request);
-            let response = match header_limit {
-                Some(limit) => match tokio::time::timeout(limit, sent).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        let read = read_timeout.unwrap_or_default().as_secs_f64();
-                        return Err(HttpError::new(
-                            Kind::ReadTimeout,
-                            format!("Read timed out. (read timeout={read})"),
-                        ));
-                    }
-                },
-                None => sent.await,
-            }
-            .map_err(|err| classify_send(&err, via_proxy))?;
-            let head = Head::of(&response);
-            let encoding = response
-                .headers()
-                .get(CONTENT_ENCODING)
-                .and_then(|value| value.to_str().ok());
-            let decoder = Decoder::for_header(encoding)?;
-            let reader = BodyReader::new(response, decoder, read_timeout);
-            if stream {
-                Ok(Outcome::Streamed(head, reader))
-            } else {
-                Ok(Outcome::Whole(head, reader.read_all().await?))
-            }
         };
         Ok(Op::on(
             exec,
@@ -460,6 +609,71 @@ impl Client {
                 Err(err) => Err(err.into_py(py)),
             },
         ))
+    }
+
+    /// A body-less request with prepared headers, read whole (the plain path of
+    /// `Session.request`). The op's result is `send`'s tuple followed by whether the
+    /// response sets a cookie.
+    #[pyo3(signature = (method, url, headers, read_timeout = None, green = false))]
+    fn send_plain(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        url: &str,
+        headers: &Headers,
+        read_timeout: Option<f64>,
+        green: bool,
+    ) -> PyResult<Op> {
+        let Exchange { fut, runtime } = self.exchange(
+            py,
+            method,
+            url,
+            headers.map.clone(),
+            None,
+            read_timeout,
+            false,
+            green,
+        )?;
+        let exec = match runtime {
+            Some(rt) => Exec::Dedicated(rt),
+            None => Exec::Shared,
+        };
+        Ok(Op::on(exec, fut, |py, outcome| {
+            Ok(plain_result(py, outcome)?.into_any().unbind())
+        }))
+    }
+
+    /// `send_plain` for a blocking caller: sends and waits right here (GIL released), with
+    /// no op in between, and returns the result tuple.
+    ///
+    /// Only for a thread that may block: the caller has checked that it is neither a green
+    /// task nor inside a running event loop.
+    #[pyo3(signature = (method, url, headers, read_timeout = None))]
+    fn fetch<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        url: &str,
+        headers: &Headers,
+        read_timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let Exchange { fut, runtime } = self.exchange(
+            py,
+            method,
+            url,
+            headers.map.clone(),
+            None,
+            read_timeout,
+            false,
+            false,
+        )?;
+        let outcome = match runtime {
+            Some(rt) => block_here(py, &rt, fut)?,
+            // `exchange` gives the blocking side its own runtime; the shared one would do
+            // too, but is never chosen for `green = false`.
+            None => balrog_core::block_on(py, fut)?,
+        };
+        plain_result(py, outcome)
     }
 
     /// Drop idle pooled connections (`Session.close()`); in-flight requests keep theirs.

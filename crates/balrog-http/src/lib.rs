@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _http(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
+    m.add_class::<client::Headers>()?;
     m.add_class::<body::BodyStream>()?;
     Ok(())
 }

@@ -31,7 +31,28 @@ class Client:
         green: bool = False,
     ) -> Op:
         """Op result: ``(status, reason, http_version, [(name, value)], bytes | BodyStream)``."""
+    def send_plain(
+        self,
+        method: str,
+        url: str,
+        headers: Headers,
+        read_timeout: float | None = None,
+        green: bool = False,
+    ) -> Op:
+        """A body-less request read whole. Op result: ``send``'s tuple (with ``bytes``)
+        followed by whether the response sets a cookie."""
+    def fetch(
+        self, method: str, url: str, headers: Headers, read_timeout: float | None = None
+    ) -> tuple[int, str | None, int, list[tuple[str, str]], bytes, bool]:
+        """``send_plain``, sent and waited for on this thread (a caller that may block)."""
     def close(self) -> None: ...
+
+@final
+class Headers:
+    """A header block converted and validated once (str values are sent as Latin-1)."""
+
+    def __init__(self, headers: list[tuple[str | bytes, str | bytes]]) -> None: ...
+    def __len__(self) -> int: ...
 
 @final
 class BodyStream:
@@ -41,4 +62,4 @@ class BodyStream:
         """Op result: the next chunk, ``b""`` at the end."""
     def close(self) -> None: ...
 
-__all__ = ["BodyStream", "Client"]
+__all__ = ["BodyStream", "Client", "Headers"]

@@ -17,14 +17,16 @@ next request; the other session attributes are read on every call.
 from __future__ import annotations
 
 import os
+from asyncio.events import _get_running_loop
 from collections import OrderedDict
 from datetime import timedelta
-from time import perf_counter
+from time import perf_counter, time_ns
 from typing import Any
 
 from greenlet import getcurrent
 
 from balrog._bridge import GreenTask, wait
+from balrog._http import Headers
 
 from ._raw import RawResponse
 from .adapters import HTTPAdapter, _explain, _timeouts
@@ -70,27 +72,124 @@ def _environment_snapshot() -> tuple[Any, ...]:
     return tuple(map(_ENVIRON_DATA.get, _ENV_KEYS))
 
 
-def _environment_verify(url: str) -> Any:
+def _environment_verify(url: str, route: _Route) -> Any:
     """``verify`` as trust_env makes it, or None when the environment changes more than that
     (a proxy for the URL, netrc credentials for its host)."""
     snapshot = _environment_snapshot()
-    key = (snapshot, *url.split("/", 3)[:3])
-    verify = _env_verdicts.get(key, False)
-    if verify is False:
-        if len(_env_verdicts) > 256:
-            _env_verdicts.clear()
-        if get_environ_proxies(url, no_proxy=None):
-            verify = None
-        else:
-            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        _env_verdicts[key] = verify
+    # One tuple, assigned at once: a thread sharing the session never pairs one snapshot
+    # with another's verdict.
+    seen, verify = route.environment
+    if snapshot != seen:
+        key = (snapshot, *url.split("/", 3)[:3])
+        verify = _env_verdicts.get(key, False)
+        if verify is False:
+            if len(_env_verdicts) > 256:
+                _env_verdicts.clear()
+            if get_environ_proxies(url, no_proxy=None):
+                verify = None
+            else:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            _env_verdicts[key] = verify
+        route.environment = (snapshot, verify)
     if verify is None:
         return None
-    # requests looks for the netrc file on every request; so does this (a stat per path),
+    # requests looks for the netrc file on every request; so does this (see _no_netrc_file),
     # and reads it when there is one, as requests does.
-    if any(map(os.path.exists, _netrc_paths())) and get_netrc_auth(url) is not None:
+    if not _no_netrc_file(_netrc_paths()) and get_netrc_auth(url) is not None:
         return None
     return verify
+
+
+# netrc candidate paths → their common directory (None when they have none).
+_netrc_dirs: dict[tuple[str, ...], str | None] = {}
+# netrc candidate paths → the (device, inode, mtime, ctime) of their directory when none of
+# them existed, not even as a dangling symlink.
+_netrc_absent: dict[tuple[str, ...], tuple[int, int, int, int]] = {}
+# A directory changed less than this long ago may change again within the same timestamp
+# tick (file systems stamp with a coarse clock), so its times do not prove anything yet.
+_RACY_NS = 2_000_000_000
+
+
+def _no_netrc_file(paths: tuple[str, ...]) -> bool:
+    """``not any(map(os.path.exists, paths))``, in one stat while nothing changes.
+
+    Creating, removing or renaming an entry of a directory updates its mtime (and chmod its
+    ctime), so when the directory holding the candidates has the same identity and times
+    as when none of them existed, none exists now either. Dangling symlinks are not cached
+    (their target can appear elsewhere), nor is a directory that changed very recently.
+    """
+    directory = _netrc_dirs.get(paths, False)
+    if directory is False:
+        parents = {os.path.dirname(path) for path in paths}
+        directory = parents.pop() if len(parents) == 1 else None
+        _netrc_dirs[paths] = directory
+    if not directory:
+        return not any(map(os.path.exists, paths))
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return not any(map(os.path.exists, paths))
+    signature = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+    if _netrc_absent.get(paths) == signature:
+        return True
+    if any(map(os.path.lexists, paths)):
+        _netrc_absent.pop(paths, None)
+        return not any(map(os.path.exists, paths))
+    if time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS:
+        if len(_netrc_absent) > 64:
+            _netrc_absent.clear()
+        _netrc_absent[paths] = signature
+    return True
+
+
+class _Route:
+    """What a session's plain requests to one URL reuse, each part checked per request."""
+
+    __slots__ = ("adapter", "environment", "prepared_url")
+
+    def __init__(self, prepared_url: str) -> None:
+        # prepare_url's output for the URL (a pure function of the URL string).
+        self.prepared_url = prepared_url
+        # (environment snapshot, the ``verify`` worked out for it).
+        self.environment: tuple[Any, Any] = (None, None)
+        # (session.adapters, its keys, the matching prefix, get_adapter's answer): valid
+        # while session.adapters is the same mapping with the same keys in the same order
+        # and the same adapter under that prefix.
+        self.adapter: tuple[Any, tuple[Any, ...], Any, Any] = (None, (), None, None)
+
+
+_ROUTES_SIZE = 128
+
+
+def _route(session: Any, url: str) -> _Route | None:
+    routes: dict[str, _Route] | None = session.__dict__.get("_balrog_plain_routes")
+    if routes is None:
+        routes = session.__dict__["_balrog_plain_routes"] = {}
+    route = routes.get(url)
+    if route is not None:
+        return route
+    # Only URLs the general path has prepared before (the cache holds its exact output).
+    prepared_url = _URL_CACHE.get(url.lstrip())
+    if prepared_url is None or "@" in prepared_url or not prepared_url.startswith(("http://", "https://")):
+        return None
+    if len(routes) >= _ROUTES_SIZE:
+        routes.clear()
+    route = routes[url] = _Route(prepared_url)
+    return route
+
+
+def _adapter(session: Any, route: _Route) -> Any:
+    adapters = session.adapters
+    known, keys, prefix, adapter = route.adapter
+    if adapters is known and tuple(adapters) == keys and adapters.get(prefix) is adapter:
+        # Same keys in the same order: get_adapter would pick the same prefix.
+        return adapter
+    adapter = session.get_adapter(route.prepared_url)
+    lowered = route.prepared_url.lower()
+    prefix = next((key for key in adapters if lowered.startswith(key.lower())), None)
+    if prefix is not None and adapters.get(prefix) is adapter:
+        route.adapter = (adapters, tuple(adapters), prefix, adapter)
+    return adapter
 
 
 def _is_plain_class(cls: type, base: type) -> bool:
@@ -105,12 +204,13 @@ def _is_plain_class(cls: type, base: type) -> bool:
 class _SessionHeaders:
     """The session's headers as prepare_request would send them, for one header store."""
 
-    __slots__ = ("key", "prepared", "wire")
+    __slots__ = ("key", "native", "prepared")
 
-    def __init__(self, key: tuple[Any, ...], prepared: CaseInsensitiveDict) -> None:
+    def __init__(self, key: tuple[Any, ...], prepared: CaseInsensitiveDict, native: Headers) -> None:
         self.key = key
         self.prepared = prepared
-        self.wire = list(prepared.items())
+        # Converted to wire form once, not on every request.
+        self.native = native
 
 
 def _session_headers(session: Any) -> _SessionHeaders | None:
@@ -128,9 +228,11 @@ def _session_headers(session: Any) -> _SessionHeaders | None:
     prepared = PreparedRequest()
     try:
         prepared.prepare_headers(headers)
+        # A value the wire refuses makes the general path raise its error at send time.
+        native = Headers(list(prepared.headers.items()))
     except Exception:
         return None
-    cached = _SessionHeaders(key, prepared.headers)
+    cached = _SessionHeaders(key, prepared.headers, native)
     session.__dict__["_balrog_plain_headers"] = cached
     return cached
 
@@ -159,16 +261,16 @@ def send_plain(
     jar = session.cookies
     if type(jar) is not RequestsCookieJar or jar._cookies:
         return None
-    # Only URLs the general path has prepared before (the cache holds its exact output).
-    prepared_url = _URL_CACHE.get(url.lstrip())
-    if prepared_url is None or "@" in prepared_url or not prepared_url.startswith(("http://", "https://")):
+    route = _route(session, url)
+    if route is None:
         return None
+    prepared_url = route.prepared_url
     verify: Any = True
     if session.trust_env:
-        verify = _environment_verify(prepared_url)
+        verify = _environment_verify(prepared_url, route)
         if verify is None:
             return None
-    adapter = session.get_adapter(prepared_url)
+    adapter = _adapter(session, route)
     if type(adapter) is not HTTPAdapter:
         return None
     retries = adapter.max_retries
@@ -185,12 +287,22 @@ def send_plain(
     client = adapter._clients.get((verify if https else True, None, None, connect))
     if client is None:
         client = adapter._client(prepared_url, verify, None, None, connect)
-    green = type(getcurrent()) is GreenTask
     start = perf_counter()
     try:
-        status, reason, version, pairs, payload = wait(
-            client.send(verb, prepared_url, headers.wire, None, read, False, green)
-        )
+        if type(getcurrent()) is GreenTask:
+            status, reason, version, pairs, payload, sets_cookie = wait(
+                client.send_plain(verb, prepared_url, headers.native, read, True)
+            )
+        elif _get_running_loop() is None:
+            # A plain thread: send and wait in one native call, no op in between.
+            status, reason, version, pairs, payload, sets_cookie = client.fetch(
+                verb, prepared_url, headers.native, read
+            )
+        else:
+            # Inside a running event loop: wait() refuses, or blocks where that is allowed.
+            status, reason, version, pairs, payload, sets_cookie = wait(
+                client.send_plain(verb, prepared_url, headers.native, read, False)
+            )
     except RequestException as exc:
         raise _explain(exc, _prepared_request(verb, prepared_url, headers.prepared), read) from None
     except UnicodeError:
@@ -201,22 +313,21 @@ def send_plain(
     elapsed = perf_counter() - start
 
     response = Response.__new__(Response)
-    response.__dict__.update(
-        {
-            "_content": payload,
-            "_content_consumed": True,
-            "_next": None,
-            "status_code": status,
-            "_headers": None,
-            "_header_pairs": pairs,
-            "reason": reason,
-            "_cookies": None,
-            "history": [],
-            "url": prepared_url,
-            "connection": adapter,
-            "_balrog_plain": (verb, prepared_url, headers.prepared, version, elapsed),
-        }
-    )
+    # The instance dict made in one go (Response.__init__ would set most of these again).
+    response.__dict__ = {
+        "_content": payload,
+        "_content_consumed": True,
+        "_next": None,
+        "status_code": status,
+        "_headers": None,
+        "_header_pairs": pairs,
+        "reason": reason,
+        "_cookies": None,
+        "history": [],
+        "url": prepared_url,
+        "connection": adapter,
+        "_balrog_plain": (verb, prepared_url, headers.prepared, version, elapsed),
+    }
     if status in REDIRECT_STATI:
         # Rare enough to take send's own tail (cookies, then the redirect machinery).
         kwargs = {
@@ -227,10 +338,8 @@ def send_plain(
             "proxies": OrderedDict(),
         }
         return session._settle(response, response.request, allow_redirects, kwargs)
-    for name, _ in pairs:
-        if name[:10].lower() == "set-cookie":
-            extract_cookies_to_jar(session.cookies, response.request, response.raw)
-            break
+    if sets_cookie:
+        extract_cookies_to_jar(session.cookies, response.request, response.raw)
     return response
 
 

@@ -427,6 +427,18 @@ class Session(SessionRedirectMixin):
         return self.send(prep, **send_kwargs)
 
     def get(self, url: str | bytes, **kwargs: Any) -> Any:
+        if (
+            not kwargs
+            # What request() would do, without its frame, unless it was replaced (by a
+            # subclass or on the instance).
+            and type(self).request is _SESSION_REQUEST
+            and "request" not in self.__dict__
+            and get_netrc_auth is _GET_NETRC_AUTH
+            and get_environ_proxies is _GET_ENVIRON_PROXIES
+        ):
+            response = send_plain(self, Session, "GET", url, None, True)
+            if response is not None:
+                return response
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
 
@@ -540,6 +552,9 @@ class Session(SessionRedirectMixin):
     def __setstate__(self, state: dict[str, Any]) -> None:
         for attr, value in state.items():
             setattr(self, attr, value)
+
+
+_SESSION_REQUEST = Session.request
 
 
 def session() -> Session:

@@ -10,6 +10,7 @@ import re
 import socket
 import struct
 import tempfile
+import time
 import warnings
 import zipfile
 from collections import OrderedDict
@@ -169,6 +170,34 @@ def _netrc_paths() -> tuple[str, ...]:
     return paths
 
 
+# path → (the file's identity, size and times, the parser, its parsed contents).
+_netrc_files: dict[str, tuple[tuple[int, ...], Any, Any]] = {}
+# A file changed less than this long ago may change again within the same timestamp tick
+# (file systems stamp with a coarse clock): its times do not identify its contents yet.
+_RACY_NS = 2_000_000_000
+
+
+def _parsed_netrc(path: str, netrc: Any) -> Any:
+    """``netrc(path)``, parsed again only when the file changed.
+
+    requests reads the file on every request; the same answers come from a parse kept with
+    the file's device, inode, size, mtime and ctime (a rewrite, replacement or chmod changes
+    one of them), unless the file changed too recently for its times to be trusted.
+    """
+    st = os.stat(path)
+    signature = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    cached = _netrc_files.get(path)
+    # Keyed on the parser too: code (tests among it) may patch netrc.netrc.
+    if cached is not None and cached[0] == signature and cached[1] is netrc:
+        return cached[2]
+    parsed = netrc(path)
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS:
+        if len(_netrc_files) > 16:
+            _netrc_files.clear()
+        _netrc_files[path] = (signature, netrc, parsed)
+    return parsed
+
+
 def get_netrc_auth(url: str, raise_errors: bool = False) -> tuple[str, str] | None:
     """(login, password) for the URL's host from ~/.netrc (or $NETRC), if any."""
     paths = [path for path in _netrc_paths() if os.path.exists(path)]
@@ -185,7 +214,7 @@ def get_netrc_auth(url: str, raise_errors: bool = False) -> tuple[str, str] | No
         return None
     for path in paths:
         try:
-            found = netrc(path).authenticators(host)
+            found = _parsed_netrc(path, netrc).authenticators(host)
         except (NetrcParseError, OSError):
             if raise_errors:
                 raise
