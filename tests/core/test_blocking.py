@@ -15,6 +15,7 @@ import pytest
 
 import balrog
 from balrog import _core
+from support.net import default_sigint
 
 
 def test_blocking_waits_from_eight_threads_overlap_and_release_the_gil():
@@ -78,6 +79,7 @@ def _python(code: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 

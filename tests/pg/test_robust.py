@@ -18,6 +18,7 @@ import pytest
 
 import balrog
 import balrog.psycopg as bp
+from support.net import default_sigint
 
 
 def _fds() -> int:
@@ -270,6 +271,7 @@ def _interrupted_run(lib: str, conninfo: str, autocommit: bool, mode: str = "blo
         [sys.executable, "-c", _INTERRUPT_SCRIPT, lib, conninfo, "1" if autocommit else "0", mode],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     try:
         assert proc.stdout is not None

@@ -62,3 +62,11 @@ def uvicorn_command(app: str, port: int, http: str = "h11") -> list[str]:
         "--backlog",
         "2048",
     ]
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must see Ctrl-C: a shell starts background jobs with
+    SIGINT ignored, and Python then installs no KeyboardInterrupt handler in the child."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
