@@ -55,3 +55,26 @@ def test_copy_write_raw_and_errors(pg_cluster):
         with pytest.raises(bp.ProgrammingError):
             cur.execute("copy cw from stdin")
         assert conn.execute("select 1").fetchone() == (1,)
+
+
+def test_finished_copy_objects_are_collected(pg_cluster):
+    """The native row buffer holds a bound method of its Copy (a reference cycle): the
+    garbage collector must see through it, or every COPY would leak its buffer."""
+    import gc
+    import weakref
+
+    with bp.connect(pg_cluster.dsn, autocommit=True) as conn:
+        conn.execute("create temporary table cycle_t (a int4, b text)")
+        refs = []
+        for binary in (False, True):
+            with conn.cursor() as cur:
+                statement = "copy cycle_t from stdin" + (" (format binary)" if binary else "")
+                with cur.copy(statement) as copy:
+                    if binary:
+                        copy.set_types(["int4", "text"])
+                    copy.write_row((1, "x"))
+                refs.append(weakref.ref(copy))
+                del copy
+        gc.collect()
+        assert [ref() for ref in refs] == [None, None]
+        assert conn.execute("select count(*) from cycle_t").fetchone() == (2,)

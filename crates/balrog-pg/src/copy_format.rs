@@ -8,6 +8,7 @@ use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDate, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict,
     PyFloat, PyInt, PyList, PyString, PyTime, PyTimeAccess, PyTuple, PyTzInfoAccess,
 };
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::encode::encode_text;
 use crate::errors::data_error;
@@ -32,6 +33,16 @@ pub const PG_EPOCH_DAYS: i64 = 10_957;
 #[pyclass(frozen, module = "balrog._pg", name = "CopyBuffer")]
 pub struct CopyBuffer {
     state: Mutex<State>,
+    /// What every `put_row` formats with (set by `configure`): passing it on each call
+    /// cost more per row than formatting the row.
+    row_format: Mutex<Option<RowFormat>>,
+}
+
+struct RowFormat {
+    text_map: Py<PyDict>,
+    oids: std::sync::Arc<[u32]>,
+    fallback: Py<PyAny>,
+    flush_size: usize,
 }
 
 struct State {
@@ -50,7 +61,61 @@ impl CopyBuffer {
                 binary,
                 header_done: false,
             }),
+            row_format: Mutex::new(None),
         }
+    }
+
+    /// Set what `put_row` formats rows with (see `write_row` for the arguments), and the
+    /// buffer size from which `put_row` asks for a flush.
+    fn configure(
+        &self,
+        text_map: Py<PyDict>,
+        oids: Vec<u32>,
+        fallback: Py<PyAny>,
+        flush_size: usize,
+    ) {
+        *self.row_format.lock() = Some(RowFormat {
+            text_map,
+            oids: oids.into(),
+            fallback,
+            flush_size,
+        });
+    }
+
+    /// Append one row with the configured format; true when the buffer should be flushed.
+    fn put_row(&self, row: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let py = row.py();
+        // Copied out (references only), so no lock is held while a Python fallback runs.
+        let (text_map, oids, fallback, flush_size) = match &*self.row_format.lock() {
+            Some(f) => (
+                f.text_map.bind(py).clone(),
+                f.oids.clone(),
+                f.fallback.bind(py).clone(),
+                f.flush_size,
+            ),
+            None => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "CopyBuffer.put_row() before configure()",
+                ))
+            }
+        };
+        Ok(self.append_row(row, &text_map, &oids, &fallback)? >= flush_size)
+    }
+
+    // The configured fallback is usually a bound method of the Python Copy object that owns
+    // this buffer: a reference cycle the garbage collector must be able to see and break.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(guard) = self.row_format.try_lock() {
+            if let Some(format) = &*guard {
+                visit.call(&format.text_map)?;
+                visit.call(&format.fallback)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        *self.row_format.lock() = None;
     }
 
     fn __len__(&self) -> usize {
@@ -95,6 +160,18 @@ impl CopyBuffer {
         oids: Vec<u32>,
         fallback: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
+        self.append_row(row, text_map, &oids, fallback)
+    }
+}
+
+impl CopyBuffer {
+    fn append_row(
+        &self,
+        row: &Bound<'_, PyAny>,
+        text_map: &Bound<'_, PyDict>,
+        oids: &[u32],
+        fallback: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
         let items: Vec<Bound<'_, PyAny>> = if let Ok(t) = row.downcast::<PyTuple>() {
             t.iter().collect()
         } else if let Ok(l) = row.downcast::<PyList>() {
@@ -107,20 +184,20 @@ impl CopyBuffer {
             // Emptied by copy_write (which moved the bytes out).
             state.data.reserve(40 * 1024);
         }
-        let mut scratch = Vec::new();
         if state.binary {
             if !state.header_done {
                 push_header(&mut state.data);
                 state.header_done = true;
             }
             let start = state.data.len();
-            let outcome = binary_row(&items, &oids, fallback, &mut state.data, &mut scratch);
+            let outcome = binary_row(&items, oids, fallback, &mut state.data);
             if outcome.is_err() {
                 state.data.truncate(start);
             }
             outcome?;
         } else {
             let start = state.data.len();
+            let mut scratch = Vec::new();
             let outcome = text_row(&items, text_map, fallback, &mut state.data, &mut scratch);
             if outcome.is_err() {
                 state.data.truncate(start);
@@ -214,7 +291,6 @@ fn binary_row(
     oids: &[u32],
     fallback: &Bound<'_, PyAny>,
     out: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
 ) -> PyResult<()> {
     let count = i16::try_from(items.len())
         .map_err(|_| data_error(fallback.py(), "too many fields in a COPY row".into()))?;
@@ -228,20 +304,22 @@ fn binary_row(
             Some(&oid) => oid,
             None => oid_for(obj)?,
         };
-        scratch.clear();
-        if !oid_binary(oid, obj, scratch)? {
+        // The value is written in place after a length placeholder, patched once known.
+        let length_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        if !oid_binary(oid, obj, out)? {
+            out.truncate(length_at + 4);
             let data = fallback.call1((obj, oid))?;
-            scratch.clear();
             if data.is_none() {
+                out.truncate(length_at);
                 out.extend_from_slice(&(-1i32).to_be_bytes());
                 continue;
             }
-            scratch.extend_from_slice(data.downcast::<PyBytes>()?.as_bytes());
+            out.extend_from_slice(data.downcast::<PyBytes>()?.as_bytes());
         }
-        let len = i32::try_from(scratch.len())
+        let len = i32::try_from(out.len() - length_at - 4)
             .map_err(|_| data_error(obj.py(), "COPY value too large".into()))?;
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(scratch);
+        out[length_at..length_at + 4].copy_from_slice(&len.to_be_bytes());
     }
     Ok(())
 }

@@ -55,6 +55,16 @@ class CopyBuffer:
     def write_row(
         self, row: Any, text_map: dict[type, int], oids: list[int], fallback: Callable[..., bytes | None]
     ) -> int: ...
+    def configure(
+        self,
+        text_map: dict[type, int],
+        oids: list[int],
+        fallback: Callable[..., bytes | None],
+        flush_size: int,
+    ) -> None: ...
+    def put_row(self, row: Any) -> bool:
+        """Append a row with the configured format; True when the buffer should be flushed."""
+        ...
 
 def encode_params(
     values: Sequence[Any],

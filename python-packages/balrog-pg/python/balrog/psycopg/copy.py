@@ -110,15 +110,16 @@ class Copy:
         types given to ``set_types``, else each value's own type)."""
         if not self._is_in:
             raise e.ProgrammingError("copy.write_row() can be used only with COPY ... FROM STDIN")
-        if self._buffer.write_row(row, *self._row_args) >= _FLUSH_SIZE:
+        if self._buffer.put_row(row):
             self._flush()
 
     def _set_row_args(self) -> None:
-        # What every write_row passes to the native formatter, computed once.
-        self._row_args = (
+        # What every write_row formats with, handed to the native buffer once.
+        self._buffer.configure(
             self._text_encoders,
             self._dump_oids or [],
             self._dump_binary if self._binary else self._dump_text,
+            _FLUSH_SIZE,
         )
 
     def _dump_text(self, value: Any) -> bytes | None:
