@@ -28,6 +28,7 @@ from greenlet import getcurrent
 from balrog._bridge import GreenTask, wait
 from balrog._http import Headers
 
+from ._environ import CA_BUNDLE_VARIABLES, PROXY_VARIABLES, snapshot_of
 from ._raw import RawResponse
 from .adapters import HTTPAdapter, _explain, _timeouts
 from .cookies import RequestsCookieJar, extract_cookies_to_jar
@@ -39,22 +40,8 @@ from .utils import _netrc_paths, get_encoding_from_headers, get_environ_proxies,
 # Only body-less methods that get no Content-Length: 0 from prepare_body.
 _PLAIN_METHODS = {"GET": "GET", "get": "GET", "HEAD": "HEAD", "head": "HEAD"}
 
-_ENVIRON_DATA = getattr(os.environ, "_data", None)
 # Everything in the environment that merge_environment_settings and prepare_request read.
-_ENV_NAMES = (
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "REQUEST_METHOD",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-)
-_ENV_KEYS = tuple(map(os.fsencode, _ENV_NAMES))
+_environment_snapshot = snapshot_of(PROXY_VARIABLES + CA_BUNDLE_VARIABLES)
 # (environment snapshot, scheme, host) → the ``verify`` merge_environment_settings gives
 # (True, or the CA bundle path from the environment), or None when the environment has a
 # proxy for the request.
@@ -63,13 +50,6 @@ _env_verdicts: dict[tuple[Any, ...], Any] = {}
 # Classes whose request-path methods are Session's own (a subclass may override them).
 _plain_classes: dict[type, bool] = {}
 _SESSION_METHODS = ("prepare_request", "merge_environment_settings", "send", "get_adapter")
-
-
-def _environment_snapshot() -> tuple[Any, ...]:
-    if _ENVIRON_DATA is None:
-        return tuple(map(os.environ.get, _ENV_NAMES))
-    # One C-level pass over CPython's byte-keyed store: nothing decoded per request.
-    return tuple(map(_ENVIRON_DATA.get, _ENV_KEYS))
 
 
 def _environment_verify(url: str, route: _Route) -> Any:

@@ -12,6 +12,8 @@ from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
+from ._environ import PROXY_VARIABLES, snapshot_of
+from ._environ import raw as raw_environ
 from ._plain import send_plain
 from .adapters import HTTPAdapter
 from .auth import _basic_auth_str
@@ -85,44 +87,10 @@ def merge_hooks(request_hooks: Any, session_hooks: Any, dict_class: Any = Ordere
 
 # The environment's proxies for an origin, cached by the proxy variables' values: finding
 # them means scanning the whole environment, which costs more than the request itself.
-_PROXY_ENV_NAMES = (
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "REQUEST_METHOD",
-)
 _GET_NETRC_AUTH = get_netrc_auth
 _GET_ENVIRON_PROXIES = get_environ_proxies
 _env_proxy_cache: dict[tuple[Any, ...], dict[str, str]] = {}
-_ENVIRON_DATA = getattr(os.environ, "_data", None)
-
-
-_ENV_KEYS: dict[str, Any] = {}
-
-
-def _env(name: str) -> Any:
-    """A raw environment value (CPython's byte-keyed store: no decoding per lookup)."""
-    if _ENVIRON_DATA is None:
-        return os.environ.get(name)
-    key = _ENV_KEYS.get(name)
-    if key is None:
-        key = _ENV_KEYS[name] = os.fsencode(name)
-    return _ENVIRON_DATA.get(key)
-
-
-_PROXY_ENV_KEYS = tuple(map(os.fsencode, _PROXY_ENV_NAMES))
-
-
-def _proxy_env_snapshot() -> tuple[Any, ...]:
-    """The proxy variables' raw values, read in one C-level pass over the environment."""
-    if _ENVIRON_DATA is None:
-        return tuple(map(os.environ.get, _PROXY_ENV_NAMES))
-    return tuple(map(_ENVIRON_DATA.get, _PROXY_ENV_KEYS))
+_proxy_env_snapshot = snapshot_of(PROXY_VARIABLES)
 
 
 def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
@@ -516,7 +484,7 @@ class Session(SessionRedirectMixin):
             for key, value in env_proxies.items():
                 proxies.setdefault(key, value)
             if verify is True or verify is None:
-                if _env("REQUESTS_CA_BUNDLE") or _env("CURL_CA_BUNDLE"):
+                if raw_environ("REQUESTS_CA_BUNDLE") or raw_environ("CURL_CA_BUNDLE"):
                     verify = (
                         os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
                     )

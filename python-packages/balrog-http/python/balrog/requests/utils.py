@@ -26,6 +26,7 @@ from urllib.request import (
 )
 
 from .__version__ import __version__
+from ._environ import snapshot_of
 from ._internal_utils import HEADER_VALIDATORS, to_native_string, unicode_is_ascii
 from .cookies import cookiejar_from_dict
 from .exceptions import FileModeWarning, InvalidHeader, InvalidURL, UnrewindableBodyError
@@ -148,16 +149,12 @@ def super_len(o: Any) -> int:
 _netrc_candidates: dict[tuple[Any, Any], tuple[str, ...]] = {}
 
 
-_ENVIRON_DATA = getattr(os.environ, "_data", None)
+_netrc_env_snapshot = snapshot_of(("NETRC", "HOME"))
 
 
 def _netrc_paths() -> tuple[str, ...]:
     # Expanding "~" on every request is measurable; the answer only changes with the env.
-    if _ENVIRON_DATA is not None:
-        # Raw bytes straight from CPython's store: no decoding on every request.
-        key: tuple[Any, Any] = (_ENVIRON_DATA.get(b"NETRC"), _ENVIRON_DATA.get(b"HOME"))
-    else:
-        key = (os.environ.get("NETRC"), os.environ.get("HOME"))
+    key = _netrc_env_snapshot()
     paths = _netrc_candidates.get(key)
     if paths is None:
         netrc_file = os.environ.get("NETRC")
