@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from support.net import free_port, uvicorn_command, wait_for_port  # noqa: E402
 from support.pg import start_cluster  # noqa: E402
+from support.proc import status_field  # noqa: E402
 
 
 @dataclass
@@ -79,14 +80,6 @@ async def fire(port: int, requests: int, clients: int) -> tuple[list[Outcome | B
     return results, time.perf_counter() - started
 
 
-def os_threads(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -124,7 +117,7 @@ def main() -> int:
         print(f"serving demo.asgi (balrog green ASGI) on 127.0.0.1:{port}", flush=True)
         print(f"firing {args.requests} requests from {args.clients} concurrent clients ...", flush=True)
         results, elapsed = asyncio.run(fire(port, args.requests, args.clients))
-        threads_now = os_threads(server.pid)
+        threads_now = status_field("Threads", server.pid)
         stats = json.loads(asyncio.run(get(port, "/stats/")).body)
 
         ok = [r for r in results if isinstance(r, Outcome) and r.status == 200]

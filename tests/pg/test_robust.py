@@ -19,6 +19,7 @@ import pytest
 import balrog
 import balrog.psycopg as bp
 from support.net import default_sigint
+from support.proc import status_field
 
 
 def _fds() -> int:
@@ -26,11 +27,7 @@ def _fds() -> int:
 
 
 def _rss_kb() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return status_field("VmRSS")
 
 
 def _wait_until_running(conninfo: str, pid: int, needle: str) -> None:

@@ -9,16 +9,13 @@ import psycopg
 import pytest
 
 import balrog.psycopg as bp
+from support.proc import status_field
 
 pytestmark = pytest.mark.both_modes
 
 
 def _rss_kb() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return status_field("VmRSS")
 
 
 def _outcome(fn: Any) -> Any:

@@ -380,31 +380,31 @@ class Connection:
     def commit(self) -> None:
         """Commit the current transaction."""
         self._check_connection_ok()
-        # Checked under the lock, as psycopg does: another task's transaction() block on a
-        # shared connection ends before this task may look.
-        with self.lock:
-            if self._num_transactions:
-                raise e.ProgrammingError(
-                    "Explicit commit() forbidden within a Transaction context. "
-                    "(Transaction will be automatically committed on successful exit from context.)"
-                )
-            if self._native.transaction_status == _IDLE:
-                return
-            self._exec_command(b"COMMIT")
+        self._end_transaction(
+            b"COMMIT",
+            "Explicit commit() forbidden within a Transaction context. "
+            "(Transaction will be automatically committed on successful exit from context.)",
+        )
 
     def rollback(self) -> None:
         """Roll back the current transaction."""
         if self.closed:
             raise e.OperationalError("the connection is closed")
+        self._end_transaction(
+            b"ROLLBACK",
+            "Explicit rollback() forbidden within a Transaction context. "
+            "(Either raise Rollback() or allow an exception to propagate out of the context.)",
+        )
+
+    def _end_transaction(self, command: bytes, inside_transaction_block: str) -> None:
+        # Checked under the lock, as psycopg does: another task's transaction() block on a
+        # shared connection ends before this task may look.
         with self.lock:
             if self._num_transactions:
-                raise e.ProgrammingError(
-                    "Explicit rollback() forbidden within a Transaction context. "
-                    "(Either raise Rollback() or allow an exception to propagate out of the context.)"
-                )
+                raise e.ProgrammingError(inside_transaction_block)
             if self._native.transaction_status == _IDLE:
                 return
-            self._exec_command(b"ROLLBACK")
+            self._exec_command(command)
 
     def transaction(self, savepoint_name: str | None = None, force_rollback: bool = False) -> Transaction:
         """A block run in a transaction (a savepoint when nested)."""
