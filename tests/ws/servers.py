@@ -3,7 +3,9 @@
 * :class:`WebsocketsServer` — the real websockets asyncio server in a thread, with
   behaviours chosen by path (echo, close codes, rejections, redirects, fragments...).
 * :class:`RawServer` — a hand-written server for what a correct server never sends:
-  invalid UTF-8, reserved bits, oversized frames, resets, silence.
+  invalid UTF-8, reserved bits, oversized frames, resets, silence; and for frames sent
+  at a chosen moment (the ``*-while-waiting`` scripts: after the client's "go", while it
+  is blocked in ``recv()``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -174,6 +177,13 @@ class RawServer:
             "/eof": lambda s: s.close(),
             "/no-pong": self._no_pong,
             "/masked": lambda s: self._send_then_wait(s, b"\x81\x81abcd" + bytes([ord("x") ^ ord("a")])),
+            "/ping-while-waiting": self._ping_while_waiting,
+            "/close-while-waiting": lambda s: self._after_go(
+                s, _frame(8, struct.pack("!H", 4001) + b"later")
+            ),
+            "/bad-frame-while-waiting": lambda s: self._after_go(s, _frame(5, b"x")),
+            "/fragments-while-waiting": self._fragments_while_waiting,
+            "/ping-while-idle": self._ping_while_idle,
         }
 
     @property
@@ -242,6 +252,76 @@ class RawServer:
             if frame[0] == 8:
                 break
         conn.close()
+
+    @staticmethod
+    def _wait_for(conn: socket.socket, opcode: int, payload: bytes | None = None) -> tuple[int, bytes] | None:
+        """Read frames until one with `opcode` (and `payload`); None at EOF."""
+        conn.settimeout(10)
+        while (frame := _read_frame(conn)) is not None:
+            if frame[0] == opcode and payload in (None, frame[1]):
+                return frame
+        return None
+
+    def _after_go(self, conn: socket.socket, data: bytes) -> None:
+        """Wait for the client's "go", give it time to block in recv(), then send `data`."""
+        if self._wait_for(conn, 1, b"go") is None:
+            conn.close()
+            return
+        time.sleep(0.2)
+        self._send_then_wait(conn, data)
+
+    def _ping_while_waiting(self, conn: socket.socket) -> None:
+        """A ping and a message in one segment while the client waits; once the pong is
+        back, a message naming its payload."""
+        if self._wait_for(conn, 1, b"go") is None:
+            conn.close()
+            return
+        time.sleep(0.2)
+        conn.sendall(_frame(9, b"are you there") + _frame(1, b"right after the ping"))
+        pong = self._wait_for(conn, 10)
+        if pong is None:
+            conn.close()
+            return
+        self.received.append(pong)
+        self._send_then_wait(conn, _frame(1, b"pong: " + pong[1]))
+
+    def _fragments_while_waiting(self, conn: socket.socket) -> None:
+        """A 1 MiB binary message in 16 fragments sent in pieces, a ping between two."""
+        if self._wait_for(conn, 1, b"go") is None:
+            conn.close()
+            return
+        time.sleep(0.2)
+        blob = bytes(range(256)) * 4096
+        step = len(blob) // 16
+        for i in range(16):
+            opcode = 2 if i == 0 else 0
+            frame = _frame(opcode, blob[i * step : (i + 1) * step], fin=i == 15)
+            conn.sendall(frame[: len(frame) // 2])
+            time.sleep(0.005)
+            conn.sendall(frame[len(frame) // 2 :])
+            if i == 3:
+                conn.sendall(_frame(9, b"mid-message"))
+        self._send_then_wait(conn, b"")
+
+    def _ping_while_idle(self, conn: socket.socket) -> None:
+        """After "go" is answered, ping a client that is not calling recv(): tell it
+        afterwards whether the pong came before its next message ("done")."""
+        if self._wait_for(conn, 1, b"go") is None:
+            conn.close()
+            return
+        conn.sendall(_frame(1, b"ok"))
+        time.sleep(0.1)
+        conn.sendall(_frame(9, b"idle?"))
+        conn.settimeout(10)
+        first = None
+        while (frame := _read_frame(conn)) is not None:
+            if frame[0] == 10 or (frame[0] == 1 and frame[1] == b"done"):
+                first = frame
+                break
+        if first is None:
+            conn.close()
+            return
+        self._send_then_wait(conn, _frame(1, b"pong first" if first[0] == 10 else b"done first"))
 
     @staticmethod
     def _reset(conn: socket.socket) -> None:

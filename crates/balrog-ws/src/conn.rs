@@ -1,9 +1,19 @@
 //! A live WebSocket connection: one tokio task reads the socket (answers pings, runs the
-//! keep-alive, handles the closing handshake, queues data frames); callers write directly
-//! under an async mutex, and take complete messages from the queue.
+//! keep-alive, handles the closing handshake, queues data frames) unless a blocking caller
+//! reads it on its own thread (`reader`, `caller`); callers write directly under an async
+//! mutex, and take complete messages from the queue.
 //!
 //! Phase changes Open -> Closing happen only while holding the writer lock (they send a
 //! close frame), so a data frame can never follow our close frame on the wire.
+//!
+//! Lock order: `Shared::read` before `Shared::inner`; neither is held across an await or a
+//! blocking wait.
+
+mod caller;
+mod reader;
+
+pub use caller::CallerWait;
+pub use reader::reader_task;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -13,19 +23,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::deflate::{Deflater, InflateError, Inflater, Params};
+use crate::deflate::{Deflater, Params};
 use crate::errors::{Cause, Close, ClosedInfo, WsError};
 use crate::frame::{
-    encode_frame, encode_header, extend_masked, parse_header, valid_close_code, FrameError,
-    Utf8Stream, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
+    encode_frame, encode_header, extend_masked, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT,
 };
 use crate::net::{ReadIo, WriteIo};
+use reader::ReadCore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -249,8 +259,12 @@ impl Writer {
             while self.written < self.buf.len() {
                 let pending = &self.buf[self.written..];
                 let n = match &mut self.io {
-                    WriteIo::Plain(w) => w.write(pending).await?,
-                    WriteIo::Unix(w) => w.write(pending).await?,
+                    WriteIo::Socket(w) => loop {
+                        let mut ready = w.writable().await?;
+                        if let Ok(sent) = ready.try_io(|w| w.get_ref().send(pending)) {
+                            break sent?;
+                        }
+                    },
                     WriteIo::Tls(w) => w.write(pending).await?,
                 };
                 if n == 0 {
@@ -279,9 +293,10 @@ impl Writer {
         loop {
             while self.written < self.buf.len() {
                 let pending = &self.buf[self.written..];
+                // Straight to the socket: tokio's readiness flag is only consulted (and
+                // cleared) by `flush` when this one could not write everything.
                 let attempt = match &mut self.io {
-                    WriteIo::Plain(w) => w.try_write(pending),
-                    WriteIo::Unix(w) => w.try_write(pending),
+                    WriteIo::Socket(w) => w.get_ref().send(pending),
                     WriteIo::Tls(_) => return Ok(false),
                 };
                 match attempt {
@@ -301,11 +316,13 @@ impl Writer {
     }
 
     fn can_try(&self) -> bool {
-        matches!(self.io, WriteIo::Plain(_) | WriteIo::Unix(_))
+        matches!(self.io, WriteIo::Socket(_))
     }
 }
 
 pub struct Shared {
+    /// The reader's state: whoever reads the socket (task or blocking caller) holds it.
+    read: Mutex<ReadCore>,
     inner: Mutex<Inner>,
     /// Fragments arrived, or the phase changed.
     readable: Notify,
@@ -313,6 +330,8 @@ pub struct Shared {
     drained: Notify,
     /// Something the reader must look at (closing started, abort).
     reader_wake: Notify,
+    /// A caller took the read side over: the task starts watching whether it stays used.
+    caller_took: Notify,
     writer: tokio::sync::Mutex<Writer>,
     config: Config,
     fd: RawFd,
@@ -331,6 +350,8 @@ pub enum TrySend {
 impl Shared {
     pub fn new(
         config: Config,
+        read: ReadIo,
+        leftover: BytesMut,
         write: WriteIo,
         fd: RawFd,
         local: Option<SocketAddr>,
@@ -338,7 +359,9 @@ impl Shared {
     ) -> Arc<Self> {
         let seed = getrandom::u64().unwrap_or(0x9E37_79B9_7F4A_7C15) | 1;
         let deflater = config.deflate.as_ref().map(Deflater::new);
+        let read = Mutex::new(ReadCore::new(read, leftover, &config));
         Arc::new(Shared {
+            read,
             inner: Mutex::new(Inner {
                 phase: Phase::Open,
                 frames: VecDeque::new(),
@@ -356,6 +379,7 @@ impl Shared {
             readable: Notify::new(),
             drained: Notify::new(),
             reader_wake: Notify::new(),
+            caller_took: Notify::new(),
             writer: tokio::sync::Mutex::new(Writer {
                 io: write,
                 buf: Vec::with_capacity(256),
@@ -452,6 +476,7 @@ impl Shared {
         streaming: bool,
     ) -> Result<Fragment, WsError> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        self.reader_needed();
         loop {
             let notified = self.readable.notified();
             let mut notified = pin!(notified);
@@ -489,6 +514,7 @@ impl Shared {
     /// Wait until the connection is closed; `false` on timeout.
     pub async fn wait_closed(&self, timeout: Option<Duration>) -> bool {
         let deadline = timeout.map(|t| Instant::now() + t);
+        self.reader_needed();
         loop {
             let notified = self.readable.notified();
             let mut notified = pin!(notified);
@@ -637,6 +663,8 @@ impl Shared {
             payload
         };
         self.send(OP_PING, &payload, true).await?;
+        // The pong must be read even if no caller reads the socket now.
+        self.reader_needed();
         Ok(signal)
     }
 
@@ -736,449 +764,4 @@ impl Shared {
         drop(inner);
         self.readable.notify_waiters();
     }
-}
-
-// ---- the reader task ------------------------------------------------------------------------
-
-enum ReadEnd {
-    Eof,
-    Error(std::io::Error),
-    CloseTimeout,
-    Abort,
-}
-
-struct Assembly {
-    /// Opcode of the message in progress, if any.
-    opcode: Option<u8>,
-    compressed: bool,
-    size: usize,
-    utf8: Utf8Stream,
-    inflater: Option<Inflater>,
-}
-
-/// How a frame handler ends the connection.
-struct Failure {
-    code: u16,
-    reason: String,
-    cause: Cause,
-}
-
-impl Failure {
-    fn protocol(msg: impl Into<String>) -> Self {
-        let msg = msg.into();
-        Failure {
-            code: 1002,
-            reason: msg.clone(),
-            cause: Cause::Protocol(msg),
-        }
-    }
-
-    fn unicode((reason, at): (&str, usize)) -> Self {
-        let text = format!("{reason} at position {at}");
-        Failure {
-            code: 1007,
-            reason: text.clone(),
-            cause: Cause::Unicode(text),
-        }
-    }
-
-    fn too_big(text: String) -> Self {
-        Failure {
-            code: 1009,
-            reason: text.clone(),
-            cause: Cause::PayloadTooBig(text),
-        }
-    }
-}
-
-fn too_big_text(size: Option<u64>, max: u64, current: Option<u64>) -> String {
-    let mut text = String::from("frame ");
-    if let Some(s) = size {
-        text.push_str(&format!("with {s} bytes "));
-    }
-    let mut limit = max;
-    if let Some(c) = current {
-        text.push_str(&format!("after reading {c} bytes "));
-        limit += c;
-    }
-    text.push_str(&format!("exceeds limit of {limit} bytes"));
-    text
-}
-
-pub async fn reader_task(shared: Arc<Shared>, mut io: ReadIo, leftover: BytesMut) {
-    let end = read_loop(&shared, &mut io, leftover).await;
-    {
-        let mut inner = shared.inner.lock();
-        match &end {
-            ReadEnd::Eof => {
-                if inner.phase == Phase::Open && inner.cause.is_none() {
-                    inner.cause = Some(Cause::Eof(
-                        "stream ends after 0 bytes, before end of frame".into(),
-                    ));
-                }
-            }
-            ReadEnd::Error(err) => {
-                if inner.cause.is_none() {
-                    inner.cause = Some(Cause::Os(err.to_string()));
-                }
-            }
-            ReadEnd::CloseTimeout | ReadEnd::Abort => {}
-        }
-    }
-    // Wake a writer stuck on a peer that stopped reading, then let the socket go.
-    // SAFETY: the fd is open: the write half (owned by `shared`) keeps it alive.
-    unsafe { libc_shutdown(shared.fd) };
-    drop(io);
-    shared.finish();
-}
-
-unsafe fn libc_shutdown(fd: RawFd) {
-    extern "C" {
-        fn shutdown(fd: i32, how: i32) -> i32;
-    }
-    const SHUT_RDWR: i32 = 2;
-    shutdown(fd, SHUT_RDWR);
-}
-
-async fn read_loop(shared: &Arc<Shared>, io: &mut ReadIo, leftover: BytesMut) -> ReadEnd {
-    let config = &shared.config;
-    let mut buf = leftover;
-    let mut asm = Assembly {
-        opcode: None,
-        compressed: false,
-        size: 0,
-        utf8: Utf8Stream::default(),
-        inflater: config.deflate.as_ref().map(Inflater::new),
-    };
-    let mut next_ping = config.ping_interval.map(|i| Instant::now() + i);
-    let mut keepalive: Option<(Arc<PongSignal>, Instant)> = None;
-    loop {
-        // Handle every complete frame already buffered.
-        loop {
-            let discard = shared.inner.lock().discard;
-            let max_payload = if discard {
-                None
-            } else {
-                payload_limit(config, &asm)
-            };
-            let header = match parse_header(&buf, false, config.deflate.is_some(), max_payload) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(err) => {
-                    if discard {
-                        // Nothing more will be read for the user: wait for EOF.
-                        buf.clear();
-                        break;
-                    }
-                    let failure = match err {
-                        FrameError::Protocol(msg) => Failure::protocol(msg),
-                        FrameError::TooBig { size, max, current } => {
-                            Failure::too_big(too_big_text(Some(size), max, current))
-                        }
-                    };
-                    shared
-                        .fail(failure.code, failure.reason, Some(failure.cause))
-                        .await;
-                    buf.clear();
-                    break;
-                }
-            };
-            let total = header.header_len + header.payload_len;
-            if buf.len() < total {
-                buf.reserve(total - buf.len());
-                break;
-            }
-            // The payload keeps sharing the read buffer's allocation: no copy.
-            let payload = buf.split_to(total).split_off(header.header_len);
-            if discard {
-                continue;
-            }
-            if let Err(failure) = handle_frame(
-                shared,
-                &mut asm,
-                header.opcode,
-                header.fin,
-                header.rsv1,
-                payload,
-            )
-            .await
-            {
-                shared
-                    .fail(failure.code, failure.reason, Some(failure.cause))
-                    .await;
-            }
-        }
-
-        let (phase, closing_since, abort, paused) = {
-            let inner = shared.inner.lock();
-            let paused = config.queue_high.is_some_and(|h| inner.frames.len() >= h);
-            (inner.phase, inner.closing_since, inner.abort, paused)
-        };
-        if abort {
-            return ReadEnd::Abort;
-        }
-        let close_deadline = match (closing_since, config.close_timeout) {
-            (Some(since), Some(t)) => Some(since + t),
-            _ => None,
-        };
-        let keepalive_on = phase == Phase::Open;
-        let pong_deadline = keepalive.as_ref().map(|(_, d)| *d);
-
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(64 * 1024);
-        }
-        tokio::select! {
-            biased;
-            _ = shared.reader_wake.notified() => {}
-            _ = shared.drained.notified(), if paused => {}
-            read = io.read_buf(&mut buf), if !paused => match read {
-                Ok(0) => return ReadEnd::Eof,
-                Ok(_) => {}
-                Err(err) => return ReadEnd::Error(err),
-            },
-            _ = sleep_opt(close_deadline), if close_deadline.is_some() => return ReadEnd::CloseTimeout,
-            _ = sleep_opt(pong_deadline), if keepalive_on && pong_deadline.is_some() => {
-                let acknowledged = keepalive.as_ref().is_some_and(|(s, _)| s.is_set());
-                keepalive = None;
-                if !acknowledged {
-                    shared.fail(1011, "keepalive ping timeout".into(), None).await;
-                }
-            }
-            _ = sleep_opt(next_ping), if keepalive_on && next_ping.is_some() => {
-                let interval = config.ping_interval.unwrap_or(Duration::from_secs(20));
-                let latency = Duration::from_secs_f64(shared.latency().max(0.0));
-                next_ping = Some(Instant::now() + interval.saturating_sub(latency).max(Duration::from_millis(1)));
-                let waiting = keepalive.as_ref().is_some_and(|(s, _)| !s.is_set());
-                if !waiting {
-                    let sent = Box::pin(shared.ping(None, true)).await;
-                    if let (Ok(signal), Some(timeout)) = (sent, config.ping_timeout) {
-                        keepalive = Some((signal, Instant::now() + timeout));
-                    }
-                }
-            }
-        }
-        if let Some((signal, _)) = &keepalive {
-            if signal.is_set() {
-                keepalive = None;
-            }
-        }
-    }
-}
-
-async fn sleep_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// How many payload bytes the next data frame may carry (message and frame limits).
-fn payload_limit(config: &Config, asm: &Assembly) -> Option<(u64, Option<u64>)> {
-    let current = asm.opcode.map(|_| asm.size as u64);
-    let by_message = config
-        .max_message
-        .map(|m| (m as u64).saturating_sub(current.unwrap_or(0)));
-    let limit = match (by_message, config.max_frame) {
-        (Some(a), Some(b)) => Some(a.min(b as u64)),
-        (Some(a), None) => Some(a),
-        (None, Some(b)) => Some(b as u64),
-        (None, None) => None,
-    };
-    limit.map(|l| (l, current))
-}
-
-async fn handle_frame(
-    shared: &Arc<Shared>,
-    asm: &mut Assembly,
-    opcode: u8,
-    fin: bool,
-    rsv1: bool,
-    payload: BytesMut,
-) -> Result<(), Failure> {
-    match opcode {
-        OP_PING => {
-            if shared.phase() == Phase::Open {
-                let _ = shared.send(OP_PONG, &payload, true).await;
-            }
-            Ok(())
-        }
-        OP_PONG => {
-            acknowledge(shared, &payload);
-            Ok(())
-        }
-        OP_CLOSE => handle_close(shared, asm, &payload).await,
-        OP_TEXT | OP_BINARY | OP_CONT => handle_data(shared, asm, opcode, fin, rsv1, payload),
-        _ => Err(Failure::protocol("invalid opcode")),
-    }
-}
-
-fn acknowledge(shared: &Shared, data: &[u8]) {
-    let mut inner = shared.inner.lock();
-    let Some(index) = inner.pings.iter().position(|p| p.data == data) else {
-        return; // unsolicited pong
-    };
-    let now = Instant::now();
-    // A pong for a later ping acknowledges the earlier ones too.
-    let acked: Vec<PendingPing> = inner.pings.drain(..=index).collect();
-    if let Some(last) = acked.last() {
-        inner.latency = now.duration_since(last.sent).as_secs_f64();
-    }
-    drop(inner);
-    for ping in acked {
-        ping.signal.fire();
-    }
-}
-
-async fn handle_close(
-    shared: &Arc<Shared>,
-    asm: &mut Assembly,
-    payload: &[u8],
-) -> Result<(), Failure> {
-    let close = match payload.len() {
-        0 => Close {
-            code: 1005,
-            reason: String::new(),
-        },
-        1 => return Err(Failure::protocol("close frame too short")),
-        _ => {
-            let code = u16::from_be_bytes([payload[0], payload[1]]);
-            let reason = match std::str::from_utf8(&payload[2..]) {
-                Ok(r) => r.to_owned(),
-                Err(e) => {
-                    let mut stream = Utf8Stream::default();
-                    let fault = stream
-                        .feed(&payload[2..], true)
-                        .err()
-                        .unwrap_or(("invalid start byte", e.valid_up_to()));
-                    return Err(Failure::unicode(fault));
-                }
-            };
-            if !valid_close_code(code) {
-                return Err(Failure::protocol("invalid status code"));
-            }
-            Close { code, reason }
-        }
-    };
-    let mut writer = shared.writer.lock().await;
-    let echo = {
-        let mut inner = shared.inner.lock();
-        inner.rcvd = Some(close.clone());
-        inner.discard = true;
-        match inner.phase {
-            Phase::Open => {
-                // RFC 6455 allows a close between fragments: the unfinished message is
-                // dropped and the close echoed (websockets fails with 1002 here; Autobahn
-                // 7.1.5 expects the echo).
-                if asm.opcode.take().is_some() {
-                    drop_partial_message(&mut inner);
-                }
-                inner.sent = Some(close.clone());
-                inner.rcvd_then_sent = Some(true);
-                inner.phase = Phase::Closing;
-                inner.closing_since = Some(Instant::now());
-                true
-            }
-            _ => {
-                if inner.rcvd_then_sent.is_none() && inner.sent.is_some() {
-                    inner.rcvd_then_sent = Some(false);
-                }
-                false
-            }
-        }
-    };
-    if echo {
-        let ok = match writer.queue(true, OP_CLOSE, payload) {
-            Ok(()) => writer.flush().await.is_ok(),
-            Err(_) => false,
-        };
-        if !ok {
-            shared.inner.lock().abort = true;
-        }
-    }
-    drop(writer);
-    shared.readable.notify_waiters();
-    Ok(())
-}
-
-/// Remove the fragments of a message that will never complete from the queue's tail.
-fn drop_partial_message(inner: &mut Inner) {
-    while inner.frames.back().is_some_and(|f| !f.fin) {
-        inner.frames.pop_back();
-    }
-}
-
-fn handle_data(
-    shared: &Arc<Shared>,
-    asm: &mut Assembly,
-    opcode: u8,
-    fin: bool,
-    rsv1: bool,
-    payload: BytesMut,
-) -> Result<(), Failure> {
-    let config = &shared.config;
-    let first = opcode != OP_CONT;
-    if first && asm.opcode.is_some() {
-        return Err(Failure::protocol("expected a continuation frame"));
-    }
-    if !first && asm.opcode.is_none() {
-        return Err(Failure::protocol("unexpected continuation frame"));
-    }
-    if first {
-        asm.opcode = Some(opcode);
-        asm.compressed = rsv1;
-        asm.size = 0;
-        asm.utf8.reset();
-    }
-    let text = asm.opcode == Some(OP_TEXT);
-    let data = if asm.compressed {
-        let Some(inflater) = asm.inflater.as_mut() else {
-            return Err(Failure::protocol("reserved bits must be 0"));
-        };
-        let mut out = Vec::new();
-        let limit = config.max_message.map(|m| m.saturating_sub(asm.size));
-        match inflater.inflate_frame(&payload, fin, &mut out, limit) {
-            Ok(()) => BytesMut::from(Bytes::from(out)),
-            Err(InflateError::TooBig) => {
-                let max = limit.unwrap_or(0) as u64;
-                let current = (!first).then_some(asm.size as u64);
-                return Err(Failure::too_big(too_big_text(None, max, current)));
-            }
-            Err(InflateError::Corrupt(msg)) => {
-                return Err(Failure::protocol(format!("decompression failed: {msg}")));
-            }
-        }
-    } else if payload.len() < 4096 {
-        // A small payload is copied so it does not pin the whole read buffer while queued.
-        BytesMut::from(&payload[..])
-    } else {
-        payload
-    };
-    if text {
-        asm.utf8.feed(&data, fin).map_err(Failure::unicode)?;
-    }
-    asm.size += data.len();
-    if fin {
-        asm.opcode = None;
-    }
-    {
-        let mut inner = shared.inner.lock();
-        // When the queue nears its high-water mark, fragments of the message in progress
-        // are merged into one slot: a message of 65,536 fragments then cannot fill the
-        // queue and stall (recv waits for its end while the reader waits for room).
-        let crowded = config
-            .queue_high
-            .is_some_and(|h| inner.frames.len() + 1 >= h);
-        match inner.frames.back_mut() {
-            Some(last) if crowded && !first && !last.fin => {
-                last.data.extend_from_slice(&data);
-                last.fin = fin;
-            }
-            _ => inner.frames.push_back(Fragment { text, data, fin }),
-        }
-        if fin {
-            inner.complete += 1;
-        }
-    }
-    shared.readable.notify_waiters();
-    Ok(())
 }

@@ -9,10 +9,11 @@ mod deflate;
 mod errors;
 mod frame;
 mod net;
+mod sock;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use balrog_core::{fork_generation, runtime, Op};
 use parking_lot::Mutex;
@@ -21,10 +22,15 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use crate::conn::{reader_task, Config, Data, Fragment, Phase, PongSignal, Shared, TrySend};
+use crate::conn::{
+    reader_task, CallerWait, Config, Data, Fragment, Phase, PongSignal, Shared, TrySend,
+};
 use crate::deflate::Params;
 use crate::errors::{forked, WsError};
 use crate::net::{Adopted, OpenParams, Opened, ProxySettings, TlsSettings};
+
+/// A blocking wait runs Python's signal handlers (Ctrl-C) at least this often.
+const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 
 fn duration(seconds: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
     match seconds {
@@ -147,6 +153,7 @@ impl Handshake {
     #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
+        py: Python<'_>,
         max_message: Option<usize>,
         max_frame: Option<usize>,
         queue_high: Option<usize>,
@@ -180,9 +187,24 @@ impl Handshake {
             }),
         };
         let fd = opened.stream.raw_fd();
-        let (read, write) = opened.stream.split();
-        let shared = Shared::new(config, write, fd, opened.local, opened.peer);
-        drop(runtime().spawn(reader_task(shared.clone(), read, opened.leftover)));
+        let rt = runtime();
+        let (read, write) = {
+            let _inside = rt.enter();
+            opened
+                .stream
+                .split()
+                .map_err(|e| WsError::from(e).into_pyerr(py))?
+        };
+        let shared = Shared::new(
+            config,
+            read,
+            opened.leftover,
+            write,
+            fd,
+            opened.local,
+            opened.peer,
+        );
+        drop(rt.spawn(reader_task(shared.clone())));
         Ok(Connection {
             shared,
             generation: self.generation,
@@ -270,6 +292,34 @@ impl Connection {
                 message_object(py, frag.text, &frag.data, decode)
             },
         ))
+    }
+
+    /// The next message, waiting on this thread (blocking mode: GIL released, Ctrl-C
+    /// works); on a plain socket the socket is read right here. ConnectionClosed /
+    /// TimeoutError.
+    #[pyo3(signature = (timeout, decode))]
+    fn recv_blocking(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        decode: i8,
+    ) -> PyResult<PyObject> {
+        let shared = self.check()?;
+        let deadline = duration(timeout, "timeout")?.map(|t| Instant::now() + t);
+        loop {
+            let slice_end = Instant::now() + SIGNAL_SLICE;
+            let until = deadline.map_or(slice_end, |d| d.min(slice_end));
+            match map_err(py, py.allow_threads(|| shared.recv_blocking(until)))? {
+                CallerWait::Message(text, data) => return message_object(py, text, &data, decode),
+                CallerWait::SliceOver => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        let err = WsError::Timeout("timed out while receiving a message".into());
+                        return Err(err.into_pyerr(py));
+                    }
+                    py.check_signals()?;
+                }
+            }
+        }
     }
 
     /// Op: `(bytes, fin, is_text)` for the next data frame of a message.

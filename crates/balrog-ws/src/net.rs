@@ -11,13 +11,14 @@ use std::time::Duration;
 use bytes::BytesMut;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{unix, TcpStream, UnixStream};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use crate::errors::WsError;
+use crate::sock::Socket;
 
 /// Largest response head we read (websockets: 8 KiB lines, 128 headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -63,11 +64,18 @@ pub enum Stream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-pub type ReadIo = Box<dyn AsyncRead + Send + Unpin>;
+/// The read side: a plain socket (TCP or Unix) is read with raw calls, by the connection's
+/// task or by a blocking caller (`conn::reader`); TLS only by the task.
+pub enum ReadIo {
+    Socket(Socket),
+    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+}
 
+/// The write side. A plain socket is registered with tokio for writability only, on its
+/// own descriptor: incoming data then never wakes the runtime's I/O driver (the read
+/// side's descriptor is registered only while the task reads).
 pub enum WriteIo {
-    Plain(OwnedWriteHalf),
-    Unix(unix::OwnedWriteHalf),
+    Socket(AsyncFd<Socket>),
     Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
 }
 
@@ -80,21 +88,23 @@ impl Stream {
         }
     }
 
-    pub fn split(self) -> (ReadIo, WriteIo) {
-        match self {
-            Stream::Plain(s) => {
-                let (r, w) = s.into_split();
-                (Box::new(r), WriteIo::Plain(w))
-            }
-            Stream::Unix(s) => {
-                let (r, w) = s.into_split();
-                (Box::new(r), WriteIo::Unix(w))
-            }
+    /// Separate the read and write sides. Call inside the runtime (the write side of a
+    /// plain socket is registered with it).
+    pub fn split(self) -> std::io::Result<(ReadIo, WriteIo)> {
+        let fd: OwnedFd = match self {
+            Stream::Plain(s) => s.into_std()?.into(),
+            Stream::Unix(s) => s.into_std()?.into(),
             Stream::Tls(s) => {
                 let (r, w) = tokio::io::split(*s);
-                (Box::new(r), WriteIo::Tls(w))
+                return Ok((ReadIo::Tls(r), WriteIo::Tls(w)));
             }
-        }
+        };
+        let write = Socket::new(fd);
+        let read = write.try_clone()?;
+        // SAFETY: `Socket` owns its descriptor, which stays open as long as the AsyncFd.
+        let write = unsafe { AsyncFd::register_with_interest(write, Interest::WRITABLE) }
+            .map_err(std::io::Error::from)?;
+        Ok((ReadIo::Socket(read), WriteIo::Socket(write)))
     }
 
     async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {

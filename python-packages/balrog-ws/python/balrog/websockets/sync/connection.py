@@ -3,7 +3,9 @@ connection): websockets' ``sync.connection.Connection`` on balrog's bridge.
 
 Every wait goes through ``balrog._bridge.wait``: in a thread it blocks with the GIL
 released; in a green task it suspends only that task. A message already queued (or a frame
-the socket takes at once) is handled right here without waiting at all.
+the socket takes at once) is handled right here without waiting at all. A blocking
+``recv`` waits in the native ``recv_blocking`` instead, which reads the socket on the
+caller's own thread (no wake-up of a runtime thread per message).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal, overload
 
-from balrog._bridge import wait
+from balrog._bridge import mode, wait
 
 from ..exceptions import ConcurrencyError, ConnectionClosed, ConnectionClosedOK, ProtocolError
 from ..frames import Close, CloseCode, Opcode
@@ -174,13 +176,20 @@ class Connection:
                 "cannot call recv while another thread is already running recv or recv_streaming"
             )
         flag = _decode_flag(decode)
-        message = self._native.try_recv(flag)
-        if message is None:
+        if mode() == "blocking":
             self._receiving = True
             try:
-                message = wait(self._native.recv(timeout, flag))
+                message = self._native.recv_blocking(timeout, flag)
             finally:
                 self._receiving = False
+        else:
+            message = self._native.try_recv(flag)
+            if message is None:
+                self._receiving = True
+                try:
+                    message = wait(self._native.recv(timeout, flag))
+                finally:
+                    self._receiving = False
         if decode and type(message) is bytes:
             return self._decode_or_fail(message)
         return message  # type: ignore[no-any-return]
