@@ -8,6 +8,7 @@ is compared attribute by attribute with a general one for the same URL.
 
 from __future__ import annotations
 
+import os
 import pickle
 import socket
 from collections import OrderedDict
@@ -63,7 +64,19 @@ def _same_response(general: Any, plain: Any) -> None:
     assert request.path_url == expected.path_url
 
 
-@pytest.mark.parametrize("path", ["/get", "/small", "/encoding/utf-8", "/html", "/bytes/3000", "/status/404"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/get",
+        "/small",
+        "/encoding/utf-8",
+        "/html",
+        "/bytes/3000",
+        "/bytes/300000",
+        "/large/1000000",
+        "/status/404",
+    ],
+)
 def test_plain_response_equals_general(httpbin: Any, path: str) -> None:
     with requests.Session() as session:
         general, plain = _general_and_plain(session, httpbin(path))
@@ -323,3 +336,150 @@ def test_request_replaced_on_the_instance_is_honoured(httpbin: Any) -> None:
         session.get(url)
         session.get(url)
         assert calls == ["GET", "GET"]
+
+
+@pytest.mark.parametrize("path", ["/close-mid-body", "/close-mid-chunked", "/unknown-length", "/gzip"])
+def test_bodies_read_whole_alike(httpbin: Any, path: str) -> None:
+    """Bodies written straight into their ``bytes`` object (known length, no coding) and
+    gathered ones fail or succeed as the general path's do."""
+    with requests.Session() as session:
+        url = httpbin(path)
+        try:
+            general = session.get(url, params={})
+        except requests.exceptions.RequestException as exc:
+            with pytest.raises(type(exc)) as failure:
+                session.get(url)
+            assert type(failure.value) is type(exc) and str(failure.value) == str(exc)
+            return
+        plain = session.get(url)
+        assert _plain(plain) and plain.content == general.content
+
+
+def test_dict_version_moves_with_every_change() -> None:
+    from balrog._http import dict_version
+
+    d: dict[str, Any] = {}
+    seen = [dict_version(d)]
+    if seen[0] is None:
+        pytest.skip("this interpreter keeps no dict version tags")
+    assert dict_version(d) == seen[0], "reading does not change it"
+    value = ("a", "1")
+    for change in (
+        lambda: d.__setitem__("a", value),
+        lambda: d.__setitem__("a", tuple(["a", "1"])),  # an equal value, another object
+        lambda: d.update(b=2),
+        lambda: d.pop("a"),
+        lambda: d.clear(),
+    ):
+        change()
+        assert dict_version(d) not in seen
+        seen.append(dict_version(d))
+    # PEP 509: storing the very object already there is no change (nor is it one).
+    d["a"] = value
+    before = dict_version(d)
+    d["a"] = value
+    assert dict_version(d) == before
+    assert dict_version({}) not in seen, "another dict never shares a tag"
+
+
+def test_environment_snapshot_follows_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    from balrog._http import dict_version
+    from balrog.requests._environ import snapshot_of
+
+    monkeypatch.setenv("BALROG_TEST_A", "1")
+    snapshot = snapshot_of(("BALROG_TEST_A", "BALROG_TEST_B"))
+    first = snapshot()
+    assert first == (b"1", None)
+    if dict_version({}) is not None:
+        assert snapshot() is first, "the same tuple while nothing changed"
+    monkeypatch.setenv("BALROG_TEST_OTHER", "x")
+    assert snapshot() == (b"1", None)
+    monkeypatch.setenv("BALROG_TEST_A", "1")
+    assert snapshot() == (b"1", None)
+    monkeypatch.setenv("BALROG_TEST_B", "2")
+    assert snapshot() == (b"1", b"2")
+    os.environ.pop("BALROG_TEST_A")
+    assert snapshot() == (None, b"2")
+    os.environ.update(BALROG_TEST_A="3")
+    assert snapshot() == (b"3", b"2")
+
+
+def test_proxy_environment_changes_between_plain_requests(
+    httpbin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proxy variables set, set again to the same value, or removed between two plain
+    requests take effect at once, as they do in requests (checked side by side)."""
+    import requests as upstream
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    url = httpbin("/get")
+
+    def outcome(session: Any) -> str:
+        try:
+            return str(session.get(url).status_code)
+        except Exception as exc:  # the class is what is compared
+            return type(exc).__name__
+
+    with requests.Session() as session, upstream.Session() as reference:
+        _general_and_plain(session, url)
+        steps = [
+            lambda: monkeypatch.setenv("HTTP_PROXY", refused),
+            lambda: monkeypatch.setenv("NO_PROXY", "127.0.0.1"),
+            lambda: os.environ.__setitem__("NO_PROXY", "127.0.0.1"),
+            lambda: monkeypatch.setenv("NO_PROXY", "example.org"),
+            lambda: monkeypatch.delenv("HTTP_PROXY"),
+        ]
+        expected = ["ProxyError", "200", "200", "ProxyError", "200"]
+        for step, want in zip(steps, expected, strict=True):
+            step()
+            assert outcome(session) == outcome(reference) == want
+        # (A non-empty NO_PROXY alone is a "proxy" entry to getproxies(): general path.)
+        monkeypatch.setenv("NO_PROXY", "")
+        assert _plain(session.get(url))
+
+
+def test_session_header_order_and_rewrites_are_seen(httpbin: Any) -> None:
+    with requests.Session() as session:
+        url = httpbin("/headers")
+        _general_and_plain(session, url)
+        session.headers["X-A"] = "1"
+        session.headers["X-B"] = "2"
+        first = session.get(url)
+        session.headers["X-A"] = "1"  # the same value again: the same request
+        again = session.get(url)
+        assert _plain(again) and list(again.request.headers.items()) == list(first.request.headers.items())
+        del session.headers["X-A"]
+        session.headers["X-A"] = "1"  # now after X-B
+        general, plain = _general_and_plain(session, url)
+        assert list(plain.request.headers) == list(general.request.headers)
+        assert list(plain.request.headers)[-2:] == ["X-B", "X-A"]
+        sent = [name for name in plain.json()["headers"] if name.startswith("X-")]
+        assert sent == [name for name in general.json()["headers"] if name.startswith("X-")]
+        session.headers.clear()
+        assert "X-A" not in session.get(url).json()["headers"]
+
+
+def test_netrc_directory_replaced_is_seen(
+    httpbin: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remembered absence belongs to one directory: another one at the same path (new
+    inode) holding a netrc file is looked into."""
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("NETRC", str(home / ".netrc"))
+    url = httpbin("/basic-auth/user/pass")
+    with requests.Session() as session:
+        assert session.get(url, params={}).status_code == 401
+        time.sleep(2.2)
+        assert session.get(url).status_code == 401
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / ".netrc").write_text("machine 127.0.0.1 login user password pass\n")
+        (other / ".netrc").chmod(0o600)
+        home.rename(tmp_path / "old-home")
+        other.rename(home)
+        assert session.get(url).status_code == 200

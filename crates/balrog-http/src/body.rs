@@ -1,5 +1,6 @@
 //! Response bodies: read whole (one op) or streamed one chunk per op.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,6 +88,46 @@ impl BodyReader {
                     None => return Ok(Bytes::new()),
                 },
             }
+        }
+    }
+
+    /// The body's exact size when it arrives as sent (no content decoding) with a known
+    /// length: the caller can then allocate its final buffer before reading.
+    pub fn exact_length(&self) -> Option<u64> {
+        match self.decoder {
+            None if !self.finished => self.response.content_length(),
+            _ => None,
+        }
+    }
+
+    /// Read the rest of the body into `buf`, which `exact_length` sized: each network piece
+    /// is copied once, straight to its place. Returns how many bytes were written (less
+    /// than `buf.len()` only if the body ended early without an error); only those are
+    /// initialised.
+    pub async fn read_into(&mut self, buf: &mut [MaybeUninit<u8>]) -> Result<usize, HttpError> {
+        let mut filled = 0;
+        loop {
+            let piece = self.next(true).await?;
+            if piece.is_empty() {
+                return Ok(filled);
+            }
+            // hyper ends a Content-Length body at that length; more would be a bug there.
+            let Some(room) = buf.get_mut(filled..filled + piece.len()) else {
+                return Err(HttpError::new(
+                    Kind::ConnectionError,
+                    "response body longer than its Content-Length".to_owned(),
+                ));
+            };
+            // SAFETY: `room` is exactly `piece.len()` writable bytes, and a fresh network
+            // buffer never overlaps the caller's.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    piece.as_ptr(),
+                    room.as_mut_ptr().cast::<u8>(),
+                    piece.len(),
+                );
+            }
+            filled += piece.len();
         }
     }
 

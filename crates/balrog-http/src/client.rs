@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -260,7 +261,8 @@ struct Head {
     status: u16,
     reason: Option<String>,
     version: u8,
-    headers: Vec<(String, Vec<u8>)>,
+    /// The response's own header map, moved out of it (no copy).
+    headers: HeaderMap,
     /// A `Set-Cookie` (or `Set-Cookie2`) header is present: the caller must update its jar.
     sets_cookie: bool,
 }
@@ -275,8 +277,47 @@ fn title_case(name: &str) -> String {
     out
 }
 
+/// Python strings for the header names seen so far, as handed to Python (title case for
+/// HTTP/1, as received for HTTP/2): the same few names come back in every response, so
+/// each is case-converted and allocated once. Bounded: past the limit, names are made anew.
+struct NameCache {
+    title: HashMap<HeaderName, Py<PyString>>,
+    lower: HashMap<HeaderName, Py<PyString>>,
+}
+
+const NAME_CACHE_SIZE: usize = 256;
+
+static NAME_CACHE: Mutex<Option<NameCache>> = Mutex::new(None);
+
+fn header_name<'py>(py: Python<'py>, name: &HeaderName, title: bool) -> Bound<'py, PyString> {
+    let mut guard = NAME_CACHE.lock();
+    let cache = guard.get_or_insert_with(|| NameCache {
+        title: HashMap::new(),
+        lower: HashMap::new(),
+    });
+    let map = if title {
+        &mut cache.title
+    } else {
+        &mut cache.lower
+    };
+    if let Some(known) = map.get(name) {
+        return known.bind(py).clone();
+    }
+    let text = if title {
+        PyString::new(py, &title_case(name.as_str()))
+    } else {
+        PyString::new(py, name.as_str())
+    };
+    if map.len() < NAME_CACHE_SIZE {
+        map.insert(name.clone(), text.clone().unbind());
+    }
+    text
+}
+
 impl Head {
-    fn of(response: &reqwest::Response) -> Head {
+    /// Take the status line and headers of `response` (its header map is left empty:
+    /// reading the body needs none of it).
+    fn of(response: &mut reqwest::Response) -> Head {
         let version = match response.version() {
             reqwest::Version::HTTP_09 => 9,
             reqwest::Version::HTTP_10 => 10,
@@ -289,24 +330,10 @@ impl Head {
             Some(phrase) => Some(String::from_utf8_lossy(phrase.as_bytes()).into_owned()),
             None => status.canonical_reason().map(str::to_owned),
         };
-        // HTTP/1 names lose their case in the `http` crate; title case is what servers send
-        // nearly always (HTTP/2 names are lower case on the wire and stay so).
-        let sets_cookie = response
-            .headers()
+        let headers = std::mem::take(response.headers_mut());
+        let sets_cookie = headers
             .keys()
             .any(|name| name.as_str().starts_with("set-cookie"));
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                let name = if version < 20 {
-                    title_case(name.as_str())
-                } else {
-                    name.as_str().to_owned()
-                };
-                (name, value.as_bytes().to_vec())
-            })
-            .collect();
         Head {
             status: status.as_u16(),
             reason,
@@ -345,8 +372,12 @@ impl Head {
     }
 
     fn py_headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        // HTTP/1 names lose their case in the `http` crate; title case is what servers send
+        // nearly always (HTTP/2 names are lower case on the wire and stay so).
+        let title = self.version < 20;
         let mut items = Vec::with_capacity(self.headers.len());
         for (name, value) in &self.headers {
+            let value = value.as_bytes();
             // http.client decodes header bytes as Latin-1: every byte maps to one char.
             // ASCII (nearly every value) is the same in both and needs no re-encoding.
             let text = match std::str::from_utf8(value) {
@@ -356,7 +387,7 @@ impl Head {
                     PyString::new(py, &latin1)
                 }
             };
-            items.push(PyTuple::new(py, [PyString::new(py, name), text])?);
+            items.push(PyTuple::new(py, [header_name(py, name, title), text])?);
         }
         PyList::new(py, items)
     }
@@ -368,6 +399,23 @@ struct Exchange<F> {
     fut: F,
     runtime: Option<Arc<Runtime>>,
 }
+
+/// How `exchange` delivers the response body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyMode {
+    /// Read whole before returning (`Outcome::Whole`).
+    Whole,
+    /// Left on the wire for the caller (`Outcome::Streamed`).
+    Stream,
+    /// Whole, unless it is large and its exact size is known: then streamed, for the
+    /// caller to read straight into a buffer of that size (see `whole_body`).
+    WholeOrSized,
+}
+
+/// Below this size a known-length body is read whole in the same wait as the head (one
+/// copy of a small body costs less than a second wait); above it, straight into its
+/// `bytes` object (saving a copy of the whole body).
+const PRESIZED_MIN: u64 = 32 * 1024;
 
 enum Outcome {
     Whole(Head, Bytes),
@@ -432,7 +480,7 @@ impl Client {
         headers: HeaderMap,
         body: Option<reqwest::Body>,
         read_timeout: Option<f64>,
-        stream: bool,
+        mode: BodyMode,
         green: bool,
     ) -> PyResult<Exchange<impl Future<Output = Result<Outcome, HttpError>> + Send + 'static>> {
         let method = reqwest::Method::from_bytes(method.as_bytes())
@@ -468,13 +516,21 @@ impl Client {
                 None => sent.await,
             }
             .map_err(|err| classify_send(&err, via_proxy))?;
-            let head = Head::of(&response);
+            let mut response = response;
             let encoding = response
                 .headers()
                 .get(CONTENT_ENCODING)
                 .and_then(|value| value.to_str().ok());
             let decoder = Decoder::for_header(encoding)?;
+            let head = Head::of(&mut response);
             let reader = BodyReader::new(response, decoder, read_timeout);
+            let stream = match mode {
+                BodyMode::Whole => false,
+                BodyMode::Stream => true,
+                BodyMode::WholeOrSized => reader
+                    .exact_length()
+                    .is_some_and(|size| (PRESIZED_MIN..=PRESIZED_LIMIT).contains(&size)),
+            };
             if stream {
                 Ok(Outcome::Streamed(head, reader))
             } else {
@@ -522,6 +578,68 @@ where
             Err(_elapsed) => py.check_signals()?,
         }
     }
+}
+
+/// Wait for `fut` on this thread: on the client's own runtime when it has one (`exchange`
+/// gives the blocking side one), else on the shared runtime.
+fn drive<F>(py: Python<'_>, runtime: Option<&Runtime>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    match runtime {
+        Some(rt) => block_here(py, rt, fut),
+        None => balrog_core::block_on(py, fut),
+    }
+}
+
+/// The largest body read straight into a `bytes` object allocated from its Content-Length.
+/// The length is the server's claim, made before any byte arrives: beyond this the body is
+/// gathered as it comes instead.
+const PRESIZED_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The rest of a response body as one `bytes` object, read on this thread.
+///
+/// A body sent as is with a known length is written straight into the `bytes` object (one
+/// copy per network piece, no intermediate buffer); a decoded or unsized one is gathered
+/// first, then copied once.
+fn whole_body<'py>(
+    py: Python<'py>,
+    runtime: Option<&Runtime>,
+    mut reader: BodyReader,
+) -> PyResult<Bound<'py, PyAny>> {
+    let size = match reader.exact_length() {
+        Some(size) if (1..=PRESIZED_LIMIT).contains(&size) => size as usize,
+        _ => {
+            let body = drive(py, runtime, reader.read_all())?.map_err(|err| err.into_py(py))?;
+            return Ok(PyBytes::new(py, &body).into_any());
+        }
+    };
+    // A NULL source makes CPython allocate `size` bytes left uninitialised.
+    // SAFETY: plain C-API call with the GIL held; a NULL result is turned into the error.
+    let bytes = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size as pyo3::ffi::Py_ssize_t),
+        )?
+    };
+    // SAFETY: the object's buffer holds `size` bytes, and nothing but this function refers
+    // to the object until it is returned, so writing it with the GIL released races with
+    // nothing. It is viewed as uninitialised memory until written.
+    let buf = unsafe {
+        std::slice::from_raw_parts_mut(
+            pyo3::ffi::PyBytes_AsString(bytes.as_ptr()).cast::<MaybeUninit<u8>>(),
+            size,
+        )
+    };
+    let filled = drive(py, runtime, reader.read_into(buf))?.map_err(|err| err.into_py(py))?;
+    if filled == size {
+        return Ok(bytes);
+    }
+    // The body ended early without an error: only the written prefix is the body.
+    // SAFETY: `read_into` initialised the first `filled` bytes.
+    let written = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), filled) };
+    Ok(PyBytes::new(py, written).into_any())
 }
 
 #[pymethods]
@@ -588,8 +706,13 @@ impl Client {
     ) -> PyResult<Op> {
         let headers = header_map(py, headers)?;
         let body = request_body(body)?;
+        let mode = if stream {
+            BodyMode::Stream
+        } else {
+            BodyMode::Whole
+        };
         let Exchange { fut, runtime } =
-            self.exchange(py, method, url, headers, body, read_timeout, stream, green)?;
+            self.exchange(py, method, url, headers, body, read_timeout, mode, green)?;
         let exec = match &runtime {
             Some(rt) => Exec::Dedicated(rt.clone()),
             None => Exec::Shared,
@@ -631,7 +754,7 @@ impl Client {
             headers.map.clone(),
             None,
             read_timeout,
-            false,
+            BodyMode::Whole,
             green,
         )?;
         let exec = match runtime {
@@ -657,6 +780,8 @@ impl Client {
         headers: &Headers,
         read_timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        // A large body of known size comes back unread, to go straight into a `bytes`
+        // object of that size; any other is read whole in the same wait as the head.
         let Exchange { fut, runtime } = self.exchange(
             py,
             method,
@@ -664,16 +789,21 @@ impl Client {
             headers.map.clone(),
             None,
             read_timeout,
-            false,
+            BodyMode::WholeOrSized,
             false,
         )?;
-        let outcome = match runtime {
-            Some(rt) => block_here(py, &rt, fut)?,
-            // `exchange` gives the blocking side its own runtime; the shared one would do
-            // too, but is never chosen for `green = false`.
-            None => balrog_core::block_on(py, fut)?,
-        };
-        plain_result(py, outcome)
+        let runtime = runtime.as_deref();
+        match drive(py, runtime, fut)? {
+            Ok(Outcome::Whole(head, body)) => {
+                let body = PyBytes::new(py, &body).into_any();
+                head.into_py_flagged(py, body)
+            }
+            Ok(Outcome::Streamed(head, reader)) => {
+                let body = whole_body(py, runtime, reader)?;
+                head.into_py_flagged(py, body)
+            }
+            Err(err) => Err(err.into_py(py)),
+        }
     }
 
     /// Drop idle pooled connections (`Session.close()`); in-flight requests keep theirs.

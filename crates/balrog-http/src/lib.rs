@@ -9,6 +9,7 @@ mod body;
 mod client;
 mod decode;
 mod errors;
+mod watch;
 
 use pyo3::prelude::*;
 
@@ -17,5 +18,8 @@ fn _http(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Headers>()?;
     m.add_class::<body::BodyStream>()?;
+    m.add_class::<watch::EnvironSnapshot>()?;
+    m.add_class::<watch::AbsentFiles>()?;
+    m.add_function(wrap_pyfunction!(watch::dict_version, m)?)?;
     Ok(())
 }

@@ -62,4 +62,24 @@ class BodyStream:
         """Op result: the next chunk, ``b""`` at the end."""
     def close(self) -> None: ...
 
-__all__ = ["BodyStream", "Client", "Headers"]
+@final
+class EnvironSnapshot:
+    """The values of some keys of ``os.environ._data`` (None when missing), read again only
+    when that dict changed (PEP 509 version tag); otherwise the previous tuple itself."""
+
+    def __init__(self, data: dict[bytes, bytes], keys: tuple[bytes, ...]) -> None: ...
+    def __call__(self) -> tuple[bytes | None, ...]: ...
+
+@final
+class AbsentFiles:
+    """Files of one directory that usually do not exist (the netrc candidates)."""
+
+    def __init__(self, directory: str, paths: tuple[str, ...]) -> None: ...
+    def none_exist(self) -> bool:
+        """``not any(map(os.path.exists, paths))``, in one stat of the directory while it
+        is unchanged since none of them existed."""
+
+def dict_version(d: dict[object, object]) -> int | None:
+    """The dict's PEP 509 version tag (None where the interpreter keeps none)."""
+
+__all__ = ["AbsentFiles", "BodyStream", "Client", "EnvironSnapshot", "Headers", "dict_version"]

@@ -4,7 +4,8 @@ requests consults a dozen environment variables on every request (proxies, CA bu
 netrc). ``os.environ[...]`` encodes the name and decodes the value each time; CPython
 keeps the real store as a byte-keyed dict (``os.environ._data``), so reading it directly
 costs one dict lookup and returns raw bytes — good enough as cache keys, which is all the
-callers use them for. Other interpreters fall back to ``os.environ``.
+callers use them for; and every change of that dict moves its version tag (PEP 509), which
+tells when nothing needs reading at all. Other interpreters fall back to ``os.environ``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any
+
+from balrog._http import EnvironSnapshot
 
 _ENVIRON_DATA: dict[bytes, bytes] | None = getattr(os.environ, "_data", None)
 
@@ -44,9 +47,12 @@ def raw(name: str) -> Any:
 
 
 def snapshot_of(names: tuple[str, ...]) -> Callable[[], tuple[Any, ...]]:
-    """A function returning the raw values of ``names``, read in one C-level pass."""
-    if _ENVIRON_DATA is None:
+    """A function returning the raw values of ``names``.
+
+    On CPython it is native: the values are read again only when the store changed since
+    the previous call (its dict version tag moved), and otherwise the previous tuple itself
+    is returned, so that callers may compare snapshots by identity before comparing them.
+    """
+    if type(_ENVIRON_DATA) is not dict:
         return lambda: tuple(map(os.environ.get, names))
-    keys = tuple(map(os.fsencode, names))
-    data = _ENVIRON_DATA
-    return lambda: tuple(map(data.get, keys))
+    return EnvironSnapshot(_ENVIRON_DATA, tuple(map(os.fsencode, names)))

@@ -20,13 +20,13 @@ import os
 from asyncio.events import _get_running_loop
 from collections import OrderedDict
 from datetime import timedelta
-from time import perf_counter, time_ns
+from time import perf_counter
 from typing import Any
 
 from greenlet import getcurrent
 
 from balrog._bridge import GreenTask, wait
-from balrog._http import Headers
+from balrog._http import AbsentFiles, Headers, dict_version
 
 from ._environ import CA_BUNDLE_VARIABLES, PROXY_VARIABLES, snapshot_of
 from ._raw import RawResponse
@@ -40,8 +40,9 @@ from .utils import _netrc_paths, get_encoding_from_headers, get_environ_proxies,
 # Only body-less methods that get no Content-Length: 0 from prepare_body.
 _PLAIN_METHODS = {"GET": "GET", "get": "GET", "HEAD": "HEAD", "head": "HEAD"}
 
-# Everything in the environment that merge_environment_settings and prepare_request read.
-_environment_snapshot = snapshot_of(PROXY_VARIABLES + CA_BUNDLE_VARIABLES)
+# Everything in the environment that merge_environment_settings and prepare_request read:
+# the proxy and CA variables, and those that say where the netrc file is.
+_environment_snapshot = snapshot_of(PROXY_VARIABLES + CA_BUNDLE_VARIABLES + ("NETRC", "HOME"))
 # (environment snapshot, scheme, host) → the ``verify`` merge_environment_settings gives
 # (True, or the CA bundle path from the environment), or None when the environment has a
 # proxy for the request.
@@ -58,68 +59,60 @@ def _environment_verify(url: str, route: _Route) -> Any:
     snapshot = _environment_snapshot()
     # One tuple, assigned at once: a thread sharing the session never pairs one snapshot
     # with another's verdict.
-    seen, verify = route.environment
-    if snapshot != seen:
-        key = (snapshot, *url.split("/", 3)[:3])
-        verify = _env_verdicts.get(key, False)
-        if verify is False:
-            if len(_env_verdicts) > 256:
-                _env_verdicts.clear()
-            if get_environ_proxies(url, no_proxy=None):
-                verify = None
-            else:
-                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            _env_verdicts[key] = verify
-        route.environment = (snapshot, verify)
+    seen, verify, netrc = route.environment
+    # While the environment is unchanged the snapshot is the very same object.
+    if snapshot is not seen:
+        if snapshot != seen:
+            key = (snapshot, *url.split("/", 3)[:3])
+            verify = _env_verdicts.get(key, False)
+            if verify is False:
+                if len(_env_verdicts) > 256:
+                    _env_verdicts.clear()
+                if get_environ_proxies(url, no_proxy=None):
+                    verify = None
+                else:
+                    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+                _env_verdicts[key] = verify
+        netrc = _netrc_watch(_netrc_paths())
+        route.environment = (snapshot, verify, netrc)
     if verify is None:
         return None
-    # requests looks for the netrc file on every request; so does this (see _no_netrc_file),
+    # requests looks for the netrc file on every request; so does this (see AbsentFiles),
     # and reads it when there is one, as requests does.
-    if not _no_netrc_file(_netrc_paths()) and get_netrc_auth(url) is not None:
+    if not netrc.none_exist() and get_netrc_auth(url) is not None:
         return None
     return verify
 
 
-# netrc candidate paths → their common directory (None when they have none).
-_netrc_dirs: dict[tuple[str, ...], str | None] = {}
-# netrc candidate paths → the (device, inode, mtime, ctime) of their directory when none of
-# them existed, not even as a dangling symlink.
-_netrc_absent: dict[tuple[str, ...], tuple[int, int, int, int]] = {}
-# A directory changed less than this long ago may change again within the same timestamp
-# tick (file systems stamp with a coarse clock), so its times do not prove anything yet.
-_RACY_NS = 2_000_000_000
+class _Candidates:
+    """netrc candidates without a common directory: looked for one by one."""
+
+    __slots__ = ("paths",)
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        self.paths = paths
+
+    def none_exist(self) -> bool:
+        return not any(map(os.path.exists, self.paths))
 
 
-def _no_netrc_file(paths: tuple[str, ...]) -> bool:
-    """``not any(map(os.path.exists, paths))``, in one stat while nothing changes.
+# netrc candidate paths → what tells whether any of them exists.
+_netrc_watches: dict[tuple[str, ...], AbsentFiles | _Candidates] = {}
 
-    Creating, removing or renaming an entry of a directory updates its mtime (and chmod its
-    ctime), so when the directory holding the candidates has the same identity and times
-    as when none of them existed, none exists now either. Dangling symlinks are not cached
-    (their target can appear elsewhere), nor is a directory that changed very recently.
-    """
-    directory = _netrc_dirs.get(paths, False)
-    if directory is False:
+
+def _netrc_watch(paths: tuple[str, ...]) -> AbsentFiles | _Candidates:
+    """The object whose ``none_exist()`` is ``not any(map(os.path.exists, paths))``: for
+    candidates sharing a directory, an ``AbsentFiles``, which answers in one stat while the
+    directory is unchanged (see its docs for why that is sound)."""
+    watch = _netrc_watches.get(paths)
+    if watch is None:
         parents = {os.path.dirname(path) for path in paths}
         directory = parents.pop() if len(parents) == 1 else None
-        _netrc_dirs[paths] = directory
-    if not directory:
-        return not any(map(os.path.exists, paths))
-    try:
-        st = os.stat(directory)
-    except OSError:
-        return not any(map(os.path.exists, paths))
-    signature = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
-    if _netrc_absent.get(paths) == signature:
-        return True
-    if any(map(os.path.lexists, paths)):
-        _netrc_absent.pop(paths, None)
-        return not any(map(os.path.exists, paths))
-    if time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS:
-        if len(_netrc_absent) > 64:
-            _netrc_absent.clear()
-        _netrc_absent[paths] = signature
-    return True
+        watch = AbsentFiles(directory, paths) if directory else _Candidates(paths)
+        if len(_netrc_watches) > 64:
+            _netrc_watches.clear()
+        _netrc_watches[paths] = watch
+    return watch
 
 
 class _Route:
@@ -130,8 +123,8 @@ class _Route:
     def __init__(self, prepared_url: str) -> None:
         # prepare_url's output for the URL (a pure function of the URL string).
         self.prepared_url = prepared_url
-        # (environment snapshot, the ``verify`` worked out for it).
-        self.environment: tuple[Any, Any] = (None, None)
+        # (environment snapshot, the ``verify`` worked out for it, the netrc watch for it).
+        self.environment: tuple[Any, Any, Any] = (None, None, None)
         # (session.adapters, its keys, the matching prefix, get_adapter's answer): valid
         # while session.adapters is the same mapping with the same keys in the same order
         # and the same adapter under that prefix.
@@ -184,36 +177,49 @@ def _is_plain_class(cls: type, base: type) -> bool:
 class _SessionHeaders:
     """The session's headers as prepare_request would send them, for one header store."""
 
-    __slots__ = ("key", "native", "prepared")
+    __slots__ = ("key", "native", "prepared", "stamp")
 
     def __init__(self, key: tuple[Any, ...], prepared: CaseInsensitiveDict, native: Headers) -> None:
         self.key = key
         self.prepared = prepared
         # Converted to wire form once, not on every request.
         self.native = native
+        # (the header store, its dict version) when ``key`` was last found equal to its
+        # contents; one tuple, replaced at once (threads may share the session).
+        self.stamp: tuple[Any, Any] = (None, None)
 
 
 def _session_headers(session: Any) -> _SessionHeaders | None:
     headers = session.headers
     if type(headers) is not CaseInsensitiveDict:
         return None
+    store = headers._store
+    version = dict_version(store)
+    cached: _SessionHeaders | None = session.__dict__.get("_balrog_plain_headers")
+    if cached is not None:
+        seen_store, seen_version = cached.stamp
+        # The same store with the same version tag: not changed at all since it was last
+        # compared (CaseInsensitiveDict changes its store only through dict operations,
+        # each of which moves the tag; it never reorders it in place).
+        if seen_store is store and version is not None and seen_version == version:
+            return cached
     # The store's (name, value) pairs, compared by value: any change made through the
     # mapping API (or by replacing session.headers) gives another key.
-    key = tuple(headers._store.values())
-    cached: _SessionHeaders | None = session.__dict__.get("_balrog_plain_headers")
-    if cached is not None and cached.key == key:
-        return cached
-    # merge_setting(None, session.headers) is session.headers itself; prepare_headers
-    # validates it exactly as the general path would (a bad value goes that way to raise).
-    prepared = PreparedRequest()
-    try:
-        prepared.prepare_headers(headers)
-        # A value the wire refuses makes the general path raise its error at send time.
-        native = Headers(list(prepared.headers.items()))
-    except Exception:
-        return None
-    cached = _SessionHeaders(key, prepared.headers, native)
-    session.__dict__["_balrog_plain_headers"] = cached
+    key = tuple(store.values())
+    if cached is None or cached.key != key:
+        # merge_setting(None, session.headers) is session.headers itself; prepare_headers
+        # validates it exactly as the general path would (a bad value goes that way to
+        # raise).
+        prepared = PreparedRequest()
+        try:
+            prepared.prepare_headers(headers)
+            # A value the wire refuses makes the general path raise its error at send time.
+            native = Headers(list(prepared.headers.items()))
+        except Exception:
+            return None
+        cached = _SessionHeaders(key, prepared.headers, native)
+        session.__dict__["_balrog_plain_headers"] = cached
+    cached.stamp = (store, version)
     return cached
 
 
@@ -224,7 +230,10 @@ def send_plain(
     verb = _PLAIN_METHODS.get(method) if type(method) is str else None
     if verb is None or type(url) is not str:
         return None
-    if not _is_plain_class(type(session), session_class):
+    plain_class = _plain_classes.get(type(session))
+    if plain_class is None:
+        plain_class = _is_plain_class(type(session), session_class)
+    if not plain_class:
         return None
     if (
         session.auth is not None

@@ -147,14 +147,22 @@ def super_len(o: Any) -> int:
 
 
 _netrc_candidates: dict[tuple[Any, Any], tuple[str, ...]] = {}
+# The last (environment snapshot, paths) pair: the snapshot is the same object while the
+# environment is unchanged, which an identity test sees without hashing it.
+_netrc_last: tuple[Any, tuple[str, ...]] = (None, ())
 
 
 _netrc_env_snapshot = snapshot_of(("NETRC", "HOME"))
 
 
 def _netrc_paths() -> tuple[str, ...]:
+    global _netrc_last
     # Expanding "~" on every request is measurable; the answer only changes with the env.
     key = _netrc_env_snapshot()
+    last_key, paths = _netrc_last
+    if key is last_key:
+        # The snapshot itself again: the environment has not changed.
+        return paths
     paths = _netrc_candidates.get(key)
     if paths is None:
         netrc_file = os.environ.get("NETRC")
@@ -164,6 +172,8 @@ def _netrc_paths() -> tuple[str, ...]:
         except KeyError:
             paths = ()
         _netrc_candidates[key] = paths
+    # One tuple, assigned at once: another thread never pairs a key with other paths.
+    _netrc_last = (key, paths)
     return paths
 
 
