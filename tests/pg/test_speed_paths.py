@@ -323,3 +323,62 @@ def test_loader_registered_after_cursors_exist(pg_cluster):
         assert conn.execute("select 'x'::text").fetchone() == ("x",)
         conn.adapters.register_loader("text", Upper)
         assert conn.execute("select 'y'::text").fetchone() == ("Y",)
+
+
+def test_repeated_execute_reuses_prepared_statement(pg_cluster):
+    # Past prepare_threshold the query runs as a named statement; the cursor's shortcut for
+    # an already prepared query must keep psycopg's behaviour, also across DISCARD ALL.
+    with bp.connect(pg_cluster.conninfo, autocommit=True) as conn:
+        cur = conn.cursor()
+        for i in range(8):
+            assert cur.execute("select 1").fetchall() == [(1,)]
+            assert cur.execute("select %s::int, %s::text", (i, "x")).fetchall() == [(i, "x")]
+        names = {r[0] for r in cur.execute("select statement from pg_prepared_statements").fetchall()}
+        assert "select 1" in names and "select $1::int, $2::text" in names
+        assert cur.execute("discard all").statusmessage == "DISCARD ALL"
+        assert cur.execute("select count(*) from pg_prepared_statements").fetchall() == [(0,)]
+        for _ in range(8):
+            assert cur.execute("select 1").fetchall() == [(1,)]
+        cur.execute("select 2; deallocate all")  # the second result drops them
+        assert cur.nextset() and cur.statusmessage == "DEALLOCATE ALL"
+        for _ in range(8):  # the cache was dropped with the server's statements
+            assert cur.execute("select 1").fetchall() == [(1,)]
+
+
+def test_fetch_follows_the_current_result(pg_cluster):
+    with bp.connect(pg_cluster.conninfo, autocommit=True) as conn:
+        cur = conn.cursor()
+        cur.execute("create temp table fetch_t (a int)")
+        with pytest.raises(bp.ProgrammingError):
+            cur.fetchall()
+        cur.execute("select 1 union all select 2")
+        assert cur.fetchone() == (1,)
+        assert cur.fetchall() == [(2,)]
+        assert cur.fetchall() == []
+        assert cur.rownumber == 2
+        cur.executemany("insert into fetch_t values (%s)", [(1,), (2,)])
+        assert cur.rowcount == 2
+        with pytest.raises(bp.ProgrammingError):
+            cur.fetchone()
+        cur.execute("select a from fetch_t order by a; select 'x'")
+        assert cur.fetchall() == [(1,), (2,)]
+        assert cur.nextset()
+        assert cur.fetchall() == [("x",)]
+        cur.close()
+        with pytest.raises(bp.InterfaceError):
+            cur.fetchall()
+
+
+def test_shared_decoders_follow_the_time_zone(pg_cluster):
+    # Decoders without a time zone are built once per row type and shared; timestamptz
+    # ones still follow the session's TimeZone.
+    q = "select '2020-01-01 12:00:00+00'::timestamptz, 1, 'a'::text"
+    with bp.connect(pg_cluster.conninfo, autocommit=True) as conn:
+        for _ in range(3):
+            assert conn.execute(q).fetchone()[0].utcoffset() == dt.timedelta(0)
+        conn.execute("set timezone to 'Asia/Kolkata'")
+        got = conn.execute(q).fetchone()
+        assert got[0].utcoffset() == dt.timedelta(hours=5, minutes=30)
+        assert got[1:] == (1, "a")
+        for _ in range(3):
+            assert conn.execute("select 1, 'a'::text").fetchone() == (1, "a")

@@ -17,6 +17,7 @@ use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::connect::{connect, Params, Target};
+use crate::encode::{Params as Encoded, Values};
 use crate::errors::{to_py, PgError};
 use crate::proto::{self, Collected, CopyMode, Io, Shared, Status};
 use crate::recover::{set_phase, Phase};
@@ -167,6 +168,64 @@ pub(crate) async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, 
         ));
     }
     Ok(s)
+}
+
+/// One statement for the extended protocol (`PgConn.extended`, `PgConn.run`).
+struct Statement {
+    /// Parse first: the query text and its parameter types.
+    parse: Option<(Vec<u8>, Vec<u32>)>,
+    /// The prepared statement ("" for the unnamed one).
+    name: String,
+    values: Arc<Values>,
+    formats: Vec<i16>,
+    result_format: i16,
+    /// Prepared statements to close first (evicted from the cache).
+    deallocate: Vec<String>,
+}
+
+/// The shared empty parameter list (a statement without parameters).
+fn no_values() -> Arc<Values> {
+    static EMPTY: std::sync::OnceLock<Arc<Values>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::new(Values::default())).clone()
+}
+
+/// [Close*] [Parse] Bind Describe Execute Sync in one write, then the results.
+async fn run_statement(
+    slot: Slot,
+    shared: Arc<Shared>,
+    statement: Statement,
+) -> Result<Collected, PgError> {
+    let mut s = session(slot, shared.clone()).await?;
+    let outcome = async {
+        let io = s.io()?;
+        for old in &statement.deallocate {
+            proto::msg_close_statement(&mut io.wbuf, old)?;
+        }
+        if let Some((query, types)) = &statement.parse {
+            proto::msg_parse(&mut io.wbuf, &statement.name, query, types)?;
+        }
+        let width = statement.values.spans.len();
+        proto::msg_bind(
+            &mut io.wbuf,
+            &statement.name,
+            statement.values.row(0, width),
+            &statement.formats,
+            statement.result_format,
+        )?;
+        proto::msg_describe_portal(&mut io.wbuf)?;
+        proto::msg_execute(&mut io.wbuf)?;
+        proto::msg_sync(&mut io.wbuf);
+        io.flush().await?;
+        set_phase(&shared, Phase::Awaiting);
+        io.collect(&shared, false).await
+    }
+    .await;
+    if outcome.is_err() {
+        if let Ok(io) = s.io() {
+            io.wbuf.clear();
+        }
+    }
+    s.settle(outcome)
 }
 
 fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
@@ -374,46 +433,60 @@ impl PgConn {
         result_format: i16,
         deallocate: Vec<String>,
     ) -> Op {
-        let query = query.into_owned();
         // `params`: an encoded `Params` (crate::encode) or a list of bytes/None.
-        let params = match crate::encode::values_arg(params) {
+        let values = match crate::encode::values_arg(params) {
             Ok(values) => values,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
+        let statement = Statement {
+            parse: parse.then(|| (query.into_owned(), types)),
+            name,
+            values,
+            formats,
+            result_format,
+            deallocate,
+        };
         self.socket_op(
-            move |slot, shared| async move {
-                let mut s = session(slot, shared.clone()).await?;
-                let outcome = async {
-                    let io = s.io()?;
-                    for old in &deallocate {
-                        proto::msg_close_statement(&mut io.wbuf, old)?;
-                    }
-                    if parse {
-                        proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
-                    }
-                    let width = params.spans.len();
-                    proto::msg_bind(
-                        &mut io.wbuf,
-                        &name,
-                        params.row(0, width),
-                        &formats,
-                        result_format,
-                    )?;
-                    proto::msg_describe_portal(&mut io.wbuf)?;
-                    proto::msg_execute(&mut io.wbuf)?;
-                    proto::msg_sync(&mut io.wbuf);
-                    io.flush().await?;
-                    set_phase(&shared, Phase::Awaiting);
-                    io.collect(&shared, false).await
-                }
-                .await;
-                if outcome.is_err() {
-                    if let Ok(io) = s.io() {
-                        io.wbuf.clear();
-                    }
-                }
-                s.settle(outcome)
-            },
+            move |slot, shared| run_statement(slot, shared, statement),
+            results_to_py,
+        )
+    }
+
+    /// `cursor.execute`'s call: `extended` with the types and formats taken from `params`
+    /// (an encoded `Params`, or None for a statement without parameters), text results,
+    /// and the query text copied only when it is parsed. Fewer arguments to convert: the
+    /// call is on every execute's path.
+    #[pyo3(signature = (query, name, parse, params=None, deallocate=None))]
+    fn run(
+        &self,
+        query: QueryBytes<'_>,
+        name: String,
+        parse: bool,
+        params: Option<&Bound<'_, Encoded>>,
+        deallocate: Option<Vec<String>>,
+    ) -> Op {
+        let (values, types, formats) = match params {
+            Some(params) => {
+                let params = params.get();
+                let types = if parse {
+                    params.types.clone()
+                } else {
+                    Vec::new()
+                };
+                (params.values.clone(), types, params.formats.clone())
+            }
+            None => (no_values(), Vec::new(), Vec::new()),
+        };
+        let statement = Statement {
+            parse: parse.then(|| (query.into_owned(), types)),
+            name,
+            values,
+            formats,
+            result_format: 0,
+            deallocate: deallocate.unwrap_or_default(),
+        };
+        self.socket_op(
+            move |slot, shared| run_statement(slot, shared, statement),
             results_to_py,
         )
     }

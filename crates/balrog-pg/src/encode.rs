@@ -101,22 +101,23 @@ impl Values {
 #[pyclass(frozen, module = "balrog._pg", name = "Params")]
 pub struct Params {
     pub values: Arc<Values>,
-    types: Vec<u32>,
-    formats: Vec<i16>,
+    pub(crate) types: Vec<u32>,
+    pub(crate) formats: Vec<i16>,
 }
 
 #[pymethods]
 impl Params {
-    /// The parameters' type oids (0: let the server infer).
+    /// The parameters' type oids (0: let the server infer), as a tuple: what the
+    /// prepared-statement cache keys on, as it is.
     #[getter]
-    fn types(&self) -> Vec<u32> {
-        self.types.clone()
+    fn types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.types)
     }
 
-    /// The parameters' wire formats (0 text, 1 binary).
+    /// The parameters' wire formats (0 text, 1 binary), as a tuple.
     #[getter]
-    fn formats(&self) -> Vec<i16> {
-        self.formats.clone()
+    fn formats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.formats)
     }
 
     fn __len__(&self) -> usize {
@@ -434,10 +435,21 @@ fn format_indices(fmts: &[u8], count: usize) -> impl Iterator<Item = u8> + '_ {
 #[pyfunction]
 pub fn encode_params(
     values: &Bound<'_, PyAny>,
-    fmts: Vec<u8>,
-    maps: Vec<Bound<'_, PyDict>>,
+    fmts: &Bound<'_, PyAny>,
+    maps: &Bound<'_, PyAny>,
     fallback: &Bound<'_, PyAny>,
 ) -> PyResult<Params> {
+    // The arguments are taken apart by hand: pyo3's `Vec` extraction goes through the
+    // generic sequence protocol (an iterator object per argument), and this call is on
+    // every execute with parameters.
+    let fmts = sequence_items(fmts)?
+        .iter()
+        .map(|f| f.extract::<u8>())
+        .collect::<PyResult<Vec<u8>>>()?;
+    let maps = sequence_items(maps)?
+        .into_iter()
+        .map(|m| m.downcast_into::<PyDict>().map_err(PyErr::from))
+        .collect::<PyResult<Vec<_>>>()?;
     let encoder = Encoder::new(&maps, fallback);
     let items = sequence_items(values)?;
     let mut out = Values::default();

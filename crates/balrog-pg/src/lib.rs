@@ -26,6 +26,7 @@ use pyo3::prelude::*;
 fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<conn::PgConn>()?;
     m.add_class::<result::PgResult>()?;
+    m.add_class::<result::LoaderSet>()?;
     m.add_class::<stream::PgStream>()?;
     m.add_function(wrap_pyfunction!(conn::connect_op, m)?)?;
     m.add_function(wrap_pyfunction!(decode_value, m)?)?;

@@ -130,7 +130,11 @@ class ConnectionLock:
         self._depth = depth
         if depth == 0:
             with self._mutex:
-                self._hand_over()
+                if self._waiters:
+                    self._hand_over()
+                else:  # _hand_over's uncontended case, inlined (every execute comes here)
+                    self._owner = None
+                    self._held.release()
 
     def _hand_over(self) -> None:
         """Give the lock to the first waiter, or free it (called with ``_mutex`` held)."""

@@ -18,19 +18,34 @@ class PrepareManager:
         self.prepared_max = prepared_max
         self._counts: OrderedDict[Key, int] = OrderedDict()
         self._names: OrderedDict[Key, str] = OrderedDict()
+        # The statement at the end of ``_names`` (most recently used): running it again
+        # leaves the LRU order as it is, without a move_to_end.
+        self._last: str | None = None
         self._next = 0
 
-    def decide(
-        self, query: bytes, types: list[int], prepare: bool | None
-    ) -> tuple[str, bool, list[str]] | None:
-        """None to run unprepared; else (statement name, parse it now, names to deallocate)."""
+    def prepared_name(self, pgq: Any) -> str | None:
+        """The name ``pgq`` is prepared under, if it is (then it is the most recently used)."""
+        types = pgq.types
+        key = (pgq.query, tuple(types) if types else ())
+        name = self._names.get(key)
+        if name is not None and name is not self._last:
+            self._names.move_to_end(key)
+            self._last = name
+        return name
+
+    def decide(self, pgq: Any, prepare: bool | None) -> tuple[str, bool, tuple[str, ...]] | None:
+        """None to run ``pgq`` (a PostgresQuery) unprepared; else (statement name, parse
+        it now, names to deallocate)."""
         if prepare is False or self.prepare_threshold is None:
             return None
-        key = (query, tuple(types))
+        types = pgq.types
+        key = (pgq.query, tuple(types) if types else ())
         name = self._names.get(key)
         if name is not None:
-            self._names.move_to_end(key)
-            return name, False, []
+            if name is not self._last:
+                self._names.move_to_end(key)
+                self._last = name
+            return name, False, ()
         count = self._counts.get(key, 0)
         if not prepare and count < self.prepare_threshold:
             self._counts[key] = count + 1
@@ -44,13 +59,15 @@ class PrepareManager:
             evicted.append(self._names.popitem(last=False)[1])
         name = f"_pg3_{self._next}"
         self._next += 1
-        return name, True, evicted
+        return name, True, tuple(evicted)
 
-    def prepared(self, query: bytes, types: list[int], name: str) -> None:
-        """The statement ``name`` now exists on the server."""
-        key = (query, tuple(types))
+    def prepared(self, pgq: Any, name: str) -> None:
+        """The statement ``name`` (for ``pgq``) now exists on the server."""
+        types = pgq.types
+        key = (pgq.query, tuple(types) if types else ())
         self._counts.pop(key, None)
         self._names[key] = name
+        self._last = name
 
     def check_command(self, status: Any) -> None:
         """Forget everything after a command that drops the server's prepared statements."""
@@ -60,3 +77,4 @@ class PrepareManager:
     def clear(self) -> None:
         self._counts.clear()
         self._names.clear()
+        self._last = None

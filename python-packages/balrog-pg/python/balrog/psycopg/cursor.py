@@ -11,12 +11,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from balrog._bridge import wait
+
 from .. import _pg
 from . import errors as e
 from . import pq
 from ._column import Column
+from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._queries import PostgresQuery, _check_params, query_bytes, query_plan
 from .adapt import FORMAT_INDEX, AdaptersMap, Transformer, _registry_version
+from .rows import tuple_row
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -47,6 +51,9 @@ class BaseCursor:
         self._results: list[Any] = []
         self._iresult = 0
         self._pgresult: Any = None
+        # The current result when it has rows to fetch (status TUPLES_OK), else None: the
+        # fetch methods compare it with _pgresult instead of asking the native result.
+        self._rows_result: Any = None
         self._pos = 0
         self._rowcount = -1
         self._make_row: Any = None
@@ -161,8 +168,17 @@ class BaseCursor:
                 derived = plan[1] = query_plan(plan[0])
             _, dollar, positional = derived
             if positional is not None and type(params) in (tuple, list) and len(params) == positional[0]:
-                # The common case in one native call (what PostgresQuery.convert does).
-                encoded = self._transformer().encode_params(params, positional[1])
+                # The common case in one native call (what PostgresQuery.convert does, with
+                # Transformer.encode_params and AdaptersMap.native_encoders' fast path inlined).
+                tx = self._tx
+                if tx is None:
+                    tx = self._transformer()
+                cached = self._adapters._encoders
+                if cached is not None and cached[0] == _registry_version[0]:
+                    encoders = cached[1]
+                else:
+                    encoders = self._adapters.native_encoders()
+                encoded = _encode_params(params, positional[1], encoders, tx.dump_one)
                 pgq.query = dollar
                 pgq.params = encoded
                 pgq.types = encoded.types
@@ -185,79 +201,114 @@ class BaseCursor:
         """Run one converted query; the list of its results."""
         conn = self._conn
         native = conn._native
-        if (
-            pgq.params is None
-            and not force_extended
-            and prepare is None
-            and conn._prepared.prepare_threshold is None
-        ):
-            return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
-        decision = conn._prepared.decide(pgq.query, pgq.types, prepare)
+        manager = conn._prepared
+        params = pgq.params
+        if manager.prepare_threshold is None and not prepare:
+            decision = None
+        elif prepare is None and (name := manager.prepared_name(pgq)) is not None:
+            decision = (name, False, ())  # the common case of a repeated query
+        else:
+            decision = manager.decide(pgq, prepare)
         if decision is None:
-            if pgq.params is None and not force_extended:
-                return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
-            return self._wait(  # type: ignore[no-any-return]
-                native.extended(pgq.query, "", True, pgq.types, pgq.params or [], pgq.formats or [])
-            )
-        name, parse, deallocate = decision
-        results = self._wait(
-            native.extended(
-                pgq.query, name, parse, pgq.types, pgq.params or [], pgq.formats or [], 0, deallocate
-            )
-        )
-        if parse:
-            conn._prepared.prepared(pgq.query, pgq.types, name)
+            if params is None and not force_extended:
+                op = native.simple(pgq.query)
+            elif params is None or type(params) is _Params:
+                op = native.run(pgq.query, "", True, params)
+            else:
+                op = native.extended(pgq.query, "", True, pgq.types, params, pgq.formats or [])
+        else:
+            name, parse, deallocate = decision
+            if params is None or type(params) is _Params:
+                op = native.run(pgq.query, name, parse, params, deallocate or None)
+            else:
+                formats = pgq.formats or []
+                op = native.extended(pgq.query, name, parse, pgq.types, params, formats, 0, deallocate)
+        # conn._wait and self._wait, inlined: this is every execute's path.
+        try:
+            results = wait(op)
+        except _INTERRUPTED:
+            # Ctrl-C / a cancelled green task: cancel the statement, keep the connection usable.
+            conn._recover_after_interrupt()
+            raise
+        finally:
+            if native.has_pending:
+                conn._dispatch_pending()
+        if decision is not None and decision[1]:
+            manager.prepared(pgq, decision[0])
         return results  # type: ignore[no-any-return]
 
     def _set_results(self, results: list[Any]) -> None:
         self._results = results
         self._iresult = 0
-        self._select_result(0)
-        for res in results:
-            status = res.command_status
-            if status is not None and status[:4] in _DROPS_PREPARED:
-                self._conn._prepared.check_command(status)
+        # After DISCARD or DEALLOCATE, the server's prepared statements may be gone.
+        if self._select_result(0):
+            self._conn._prepared.check_command(results[0].command_status)
+        if len(results) > 1:
+            for res in results[1:]:
+                if res.drops_prepared:
+                    self._conn._prepared.check_command(res.command_status)
 
-    def _select_result(self, i: int) -> None:
+    def _select_result(self, i: int) -> bool:
+        """Position the cursor on result ``i``; true if that result's command may have
+        dropped prepared statements (DISCARD, DEALLOCATE)."""
         res = self._results[i] if i < len(self._results) else None
         self._pgresult = res
+        self._rows_result = None
         self._pos = 0
         if res is None:
             self._rowcount = -1
-            return
-        tuples = res.command_tuples
-        if res.status == TUPLES_OK:
-            self._rowcount = res.ntuples if tuples is None else tuples
-            oids = res.type_oids()
+            return False
+        status, ntuples, tuples, oids, drops = res.summary()
+        if status == TUPLES_OK:
+            self._rows_result = res
+            self._rowcount = ntuples if tuples is None else tuples
             # Loader choices made of native decoders only are shared by every cursor on
             # these adapters (keyed by the row's type oids); others hold this cursor's
             # loader instances and live as long as the execute.
-            shared = self._adapters.native_specs()
+            cached = self._adapters._specs  # AdaptersMap.native_specs(), its fast path inlined
+            if cached is not None and cached[0] == _registry_version[0]:
+                shared = cached[1]
+            else:
+                shared = self._adapters.native_specs()
             choice = shared.get(oids)
             if choice is None:
-                tx = self._transformer()
-                specs = self._specs
-                loaders = []
-                for oid in oids:
-                    spec = specs.get(oid)
-                    if spec is None:
-                        spec = specs[oid] = tx.loader_spec(oid)
-                    loaders.append(spec)
-                # Only tz-aware decoders (and Python loaders, which may ask) need the zone.
-                choice = (loaders, not all(_is_native_spec(s) and not _needs_tz(s) for s in loaders))
-                if all(_is_native_spec(s) for s in loaders):
-                    if len(shared) > 1000:
-                        shared.clear()
-                    shared[oids] = choice
-            loaders, needs_tz = choice
-            if needs_tz:
+                choice = self._loader_choice(oids, shared)
+            loaders, built = choice
+            if built is not None:
+                res.use_loaders(built)
+            else:
                 tz, utc = self._conn._timezone()
                 res.set_loaders(loaders, tz, utc)
-            else:
-                res.set_loaders(loaders, _UTC, True)
         else:
             self._rowcount = tuples if tuples is not None else -1
-        self._set_maker()
+        factory = self._row_factory
+        if factory is tuple_row:  # the default: rows stay the decoder's tuples
+            self._make_row = tuple
+            self._maker_arg = None
+        else:
+            self._set_maker()
+        return drops  # type: ignore[no-any-return]
+
+    def _loader_choice(self, oids: tuple[int, ...], shared: dict[Any, Any]) -> tuple[list[Any], Any]:
+        """(loader specs, a prebuilt native LoaderSet or None) for a row of types ``oids``;
+        kept in ``shared`` when the specs are all native decoders."""
+        tx = self._transformer()
+        specs = self._specs
+        loaders = []
+        for oid in oids:
+            spec = specs.get(oid)
+            if spec is None:
+                spec = specs[oid] = tx.loader_spec(oid)
+            loaders.append(spec)
+        if not all(_is_native_spec(s) for s in loaders):
+            return (loaders, None)  # Python loaders: built per execute, with the zone
+        if len(shared) > 1000:
+            shared.clear()
+        # Only tz-aware decoders need the session zone (looked up per execute); the others
+        # are built once for every execute.
+        needs_tz = any(_needs_tz(s) for s in loaders)
+        choice = shared[oids] = (loaders, None if needs_tz else _pg.LoaderSet(loaders, _UTC, True))
+        return choice
 
     def _set_maker(self) -> None:
         maker = self._row_factory(self)
@@ -300,14 +351,27 @@ class BaseCursor:
             self._specs = {}
             self._tx_for = query
             self._tx_version = _registry_version[0]
-        pgq = self._convert_query(query, params)
+        if params is None and type(query) is str and self._query_class is PostgresQuery:
+            # _convert_query's first case, inlined: a query without parameters. Every slot
+            # is set here, so PostgresQuery.__init__ (one more Python frame) is skipped.
+            plan = conn._plans.get(query)
+            if plan is None:
+                plan = conn._plan_for(query)
+            pgq = _new_query(PostgresQuery)
+            pgq.query = plan[0]
+            pgq.params = None
+            pgq.types = []
+            pgq.formats = []
+        else:
+            pgq = self._convert_query(query, params)
         self._query = pgq
         if conn._pipeline is not None:  # queued until the next sync (pipeline.py)
             return conn._pipeline.queue_execute(self, pgq)
         lock = conn.lock
         lock.acquire()  # the implicit BEGIN and the query go together
         try:
-            conn._start_query()
+            if not conn._autocommit:
+                conn._start_query()
             self._set_results(self._send(pgq, prepare))
         finally:
             lock.release()
@@ -371,6 +435,7 @@ class BaseCursor:
         else:
             self._results = []
             self._pgresult = results[-1] if results else None
+            self._rows_result = None
         self._rowcount = total
 
     def nextset(self) -> bool | None:
@@ -411,7 +476,7 @@ class BaseCursor:
 
     def fetchone(self) -> Any:
         res = self._pgresult
-        if res is None or res.status != TUPLES_OK or self._closed or self._conn._pipeline is not None:
+        if res is None or res is not self._rows_result or self._closed or self._conn._pipeline is not None:
             res = self._check_result_for_fetch()  # raises, or flushes a pipeline
         if self._pos < res.ntuples:
             row = res.fetch_one(self._pos, self._maker_arg)
@@ -431,11 +496,10 @@ class BaseCursor:
 
     def fetchall(self) -> list[Any]:
         res = self._pgresult
-        if res is None or res.status != TUPLES_OK or self._closed or self._conn._pipeline is not None:
+        if res is None or res is not self._rows_result or self._closed or self._conn._pipeline is not None:
             res = self._check_result_for_fetch()  # raises, or flushes a pipeline
-        stop = res.ntuples
-        rows = res.fetch(self._pos, stop, self._maker_arg)
-        self._pos = stop
+        rows = res.fetch(self._pos, None, self._maker_arg)  # stop None: to the last row
+        self._pos += len(rows)
         return rows  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Any]:
@@ -465,6 +529,7 @@ class BaseCursor:
         self._closed = True
         self._results = []
         self._pgresult = None
+        self._rows_result = None
 
     # -- copy ---------------------------------------------------------------------------------
 
@@ -503,8 +568,9 @@ class Cursor(BaseCursor):
 
 
 _UTC = dt.UTC
-# Command tags (first four letters) after which the server's prepared statements may be gone.
-_DROPS_PREPARED = ("DISC", "DEAL")
+_Params = _pg.Params
+_encode_params = _pg.encode_params
+_new_query = object.__new__
 # Native decoders whose result depends on the session TimeZone: timestamptz, timetz, their
 # arrays, ranges and multiranges.
 _TZ_OIDS = frozenset({1184, 1266, 1185, 1270, 3910, 3911, 4534})

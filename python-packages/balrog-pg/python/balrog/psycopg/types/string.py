@@ -27,6 +27,9 @@ _NUL_MESSAGE = "PostgreSQL text fields cannot contain NUL (0x00) bytes"
 
 class _BaseStrDumper(Dumper):
     def dump(self, obj: str) -> bytes:
+        if not isinstance(obj, str):  # e.g. a non-str enum in a list of str ones
+            # What psycopg's C dumper raises for it (not obj.encode's AttributeError).
+            raise TypeError("bad argument type for built-in operation")
         data = obj.encode()
         if b"\x00" in data:
             raise e.DataError(_NUL_MESSAGE)
