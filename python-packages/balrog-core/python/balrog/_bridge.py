@@ -8,8 +8,8 @@ completions), and the hub's reader callback switches straight back into the gree
 no asyncio future, no task step per op.
 
 An op that runs on a connection's own runtime and waits only for its socket is not handed
-to a thread at all: the loop watches the socket (``add_reader`` / ``add_writer``) and polls
-the op on readiness (``Op._drive``, see :class:`_SocketWait`). No thread hop per query.
+to a thread at all: its socket is armed in the loop's ``SocketWatch`` and the loop polls the
+op on readiness (``Op._drive``, see :meth:`_Hub._on_sockets`). No thread hop per query.
 """
 
 from __future__ import annotations
@@ -105,6 +105,9 @@ _START_WAIT_SOCKET = 2
 # BALROG_LOOP_DRIVE=0 keeps every op on the hub path (for comparisons and diagnosis).
 _LOOP_DRIVE = os.environ.get("BALROG_LOOP_DRIVE", "1") != "0"
 
+# Readiness passes per SocketWatch callback (see _Hub._on_sockets).
+_DRIVE_PASSES = 4
+
 
 class _Hub:
     """One per event loop: the native completion queue and who waits for which key."""
@@ -113,8 +116,10 @@ class _Hub:
         "__weakref__",
         "add_reader",
         "address",
+        "arm_socket",
         "call_later",
         "call_soon",
+        "call_soon_threadsafe",
         "keys",
         "native",
         "socket_waits",
@@ -128,11 +133,18 @@ class _Hub:
         self.waiters: dict[int, Callable[[], object]] = {}
         self.keys = itertools.count(1)
         self.call_soon = loop.call_soon
+        self.call_soon_threadsafe = loop.call_soon_threadsafe
         self.call_later = loop.call_later
         self.add_reader = loop.add_reader
-        # Loop-driven ops by key; their sockets are armed in `watch`, created on first use.
-        self.socket_waits: dict[int, _SocketWait] = {}
+        # Loop-driven ops by key: (op, its socket, who waits). Their sockets are armed in
+        # `watch`, created on first use; `arm_socket(fd, interest, key)` is its bound `arm`.
+        # Only the op holding a connection's session is ever pending on its socket (an op
+        # waiting for the connection's lock moves to a thread instead), so a socket is never
+        # armed for two ops at once. A finished op's waiter is switched to directly; one
+        # that moves to a thread gets a `waiters` entry, and its key comes out of the hub.
+        self.socket_waits: dict[int, tuple[NativeOp, int, _SocketWaiter]] = {}
         self.watch: Any = None
+        self.arm_socket: Callable[[int, int, int], None] = self._first_arm
         loop.add_reader(self.native.fileno(), self._on_ready)
 
     def schedule_flush(self, op: NativeOp) -> None:
@@ -146,20 +158,71 @@ class _Hub:
             if resume is not None:
                 resume()
 
-    def arm(self, fd: int, interest: int, key: int) -> None:
-        """Report ``key`` to :meth:`_on_sockets` once ``fd`` is ready for ``interest``."""
-        watch = self.watch
-        if watch is None:
-            watch = self.watch = _core.SocketWatch()
-            self.add_reader(watch.fileno(), self._on_sockets)
+    def forget(self, key: int) -> None:
+        """Stop waiting for ``key`` (the op is being cancelled): no resume will come."""
+        self.waiters.pop(key, None)
+        self.socket_waits.pop(key, None)
+
+    def _first_arm(self, fd: int, interest: int, key: int) -> None:
+        watch = self.watch = _core.SocketWatch()
+        self.add_reader(watch.fileno(), self._on_sockets)
+        self.arm_socket = watch.arm
         watch.arm(fd, interest, key)
 
+    def wait_socket(self, op: NativeOp, key: int, code: int, waiter: _SocketWaiter) -> None:
+        """Drive ``op`` on this loop: arm its socket; ``waiter.switch()`` when it is done."""
+        fd: int = op._fd  # type: ignore[attr-defined]
+        try:
+            self.arm_socket(fd, code - _START_WAIT_SOCKET, key)
+        except BaseException:
+            op.cancel()
+            raise
+        self.socket_waits[key] = (op, fd, waiter)
+
     def _on_sockets(self) -> None:
-        pop = self.socket_waits.pop
-        for key in self.watch.ready():
-            wait = pop(key, None)
-            if wait is not None:  # else: cancelled meanwhile (a stale one-shot event)
-                wait.ready()
+        """Poll every op whose socket became ready, all in this one loop callback.
+
+        A finished op's green task is switched to right here and runs until its next wait:
+        no asyncio handle, future or dict of waiters per op.
+        """
+        ready = self.watch.ready
+        keys = ready()
+        for _ in range(_DRIVE_PASSES):
+            if not keys:
+                return
+            self._drive_ready(keys)
+            # The tasks just resumed sent their next queries; answers that arrived
+            # meanwhile are served now rather than after a full asyncio loop turn
+            # (selector, handles). Bounded, so other callbacks still get their turn.
+            keys = ready()
+        if keys:
+            self._drive_ready(keys)
+
+    def _drive_ready(self, keys: list[int]) -> None:
+        """Poll the ops of ``keys`` once each: resume, re-arm, or hand over to a thread."""
+        waits = self.socket_waits
+        pop = waits.pop
+        for key in keys:
+            entry = pop(key, None)
+            if entry is None:
+                continue  # cancelled meanwhile (a stale one-shot event)
+            op, fd, waiter = entry
+            try:
+                code = op._drive()  # type: ignore[attr-defined]
+                if code > _START_WAIT_SOCKET:
+                    self.arm_socket(fd, code - _START_WAIT_SOCKET, key)
+                    waits[key] = entry
+                    continue
+            except BaseException as exc:  # a bug, not an I/O error (those are the op's result)
+                _drive_failed(waiter, key, exc)
+                continue
+            if code == _START_DONE:
+                waiter.switch()
+            else:
+                # It continues on a thread; its key comes out of the hub.
+                self.waiters[key] = waiter.switch
+                if code == _START_NEEDS_FLUSH:
+                    self.schedule_flush(op)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
@@ -172,61 +235,37 @@ def _hub_for(loop: asyncio.AbstractEventLoop) -> _Hub:
     return hub
 
 
-class _SocketWait:
-    """A loop-driven op: its socket is armed in the hub's ``SocketWatch``, and the loop polls
-    the op (``op._drive()``) when the socket is ready.
+class _SocketWaiter(Protocol):
+    """Who waits for a loop-driven op: a :class:`GreenTask`, or :class:`_FutureWaiter`."""
 
-    Only the op holding a connection's session is ever pending on that connection's socket
-    (an op waiting for the connection's lock moves to a thread instead), so one socket is
-    never armed for two ops at once. When the op finishes, the waiter registered under
-    ``key`` in the hub is called, exactly as if the key had come out of the hub; when the op
-    has to move to a thread after all, the key comes out of the hub later.
-    """
+    def switch(self) -> Any: ...
+    def throw(self, exc: BaseException) -> Any: ...
 
-    __slots__ = ("fail", "fd", "hub", "key", "op")
 
-    def __init__(
-        self, hub: _Hub, op: NativeOp, key: int, code: int, fail: Callable[[BaseException], object]
-    ) -> None:
-        self.hub = hub
-        self.op = op
-        self.key = key
-        self.fail = fail
-        self.fd: int = op._fd  # type: ignore[attr-defined]
-        hub.arm(self.fd, code - _START_WAIT_SOCKET, key)
-        hub.socket_waits[key] = self
+class _FutureWaiter:
+    """An asyncio awaiter of a loop-driven op (:func:`await_op`)."""
 
-    def ready(self) -> None:
-        hub = self.hub
-        try:
-            code = self.op._drive()  # type: ignore[attr-defined]
-            if code > _START_WAIT_SOCKET:
-                hub.arm(self.fd, code - _START_WAIT_SOCKET, self.key)
-                hub.socket_waits[self.key] = self
-                return
-        except BaseException as exc:  # a bug, not an I/O error (those are the op's result)
-            hub.waiters.pop(self.key, None)
-            self.fail(exc)
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+
+    def switch(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def throw(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
+
+
+def _drive_failed(waiter: _SocketWaiter, key: int, exc: BaseException) -> None:
+    """Driving a loop-driven op raised: raise it at its waiter's wait."""
+    if type(waiter) is GreenTask:
+        waiting = waiter.waiting
+        if waiting is None or waiting[0] != key:
             return
-        if code == _START_DONE:
-            resume = hub.waiters.pop(self.key, None)
-            if resume is not None:
-                resume()
-        elif code == _START_NEEDS_FLUSH:
-            hub.schedule_flush(self.op)
-        # 0: it continues on a thread; its key comes out of the hub.
-
-    @property
-    def watching(self) -> bool:
-        return self.key in self.hub.socket_waits
-
-    def cancel(self) -> None:
-        """Stop waiting, then cancel the op (a loop-driven one is dropped right here).
-
-        A one-shot arm may still fire once; its key is then no longer waited for.
-        """
-        self.hub.socket_waits.pop(self.key, None)
-        self.op.cancel()
+    waiter.throw(exc)
 
 
 def _forget_hubs_after_fork() -> None:
@@ -281,7 +320,7 @@ class GreenTask(greenlet):  # type: ignore[misc]
         if waiting is not None:
             key, target = waiting
             if key is not None:
-                self.hub.waiters.pop(key, None)
+                self.hub.forget(key)
             target.cancel()
         self.throw(asyncio.CancelledError())
 
@@ -317,35 +356,36 @@ def wait(op: NativeOp, timeout: float | None = None) -> Any:
         started = op._start(hub.address, key)
         if started == _START_DONE:
             return op._result()  # finished inline: no suspension needed
-        target: Any = op
-        if started > _START_WAIT_SOCKET:
-            target = _SocketWait(hub, op, key, started, functools.partial(_fail, current, key))
-        elif started == _START_NEEDS_FLUSH:
-            hub.schedule_flush(op)
-        hub.waiters[key] = current.switch
+        driven = started > _START_WAIT_SOCKET
+        if driven:
+            # Hub.wait_socket, inlined.
+            fd: int = op._fd  # type: ignore[attr-defined]
+            try:
+                hub.arm_socket(fd, started - _START_WAIT_SOCKET, key)
+            except BaseException:
+                op.cancel()
+                raise
+            hub.socket_waits[key] = (op, fd, current)
+        else:
+            if started == _START_NEEDS_FLUSH:
+                hub.schedule_flush(op)
+            hub.waiters[key] = current.switch
         timer = None if timeout is None else hub.call_later(timeout, _expire, current, key)
         # GreenTask._suspend, inlined: this is the hottest path of green mode.
-        current.waiting = (key, target)
+        current.waiting = (key, op)
         try:
             current.parent.switch()
         finally:
             current.waiting = None
             if timer is not None:
                 timer.cancel()
-            if target is not op and target.watching:
+            if driven and hub.socket_waits.pop(key, None) is not None:
                 # Left without the op finishing (e.g. GreenletExit): stop driving it.
-                target.cancel()
+                op.cancel()
         return op._result()
     if events._get_running_loop() is not None and not _blocking_allowed():
         raise WrongModeError(_WRONG_MODE_MESSAGE)
     return op.wait() if timeout is None else op.wait(timeout)
-
-
-def _fail(task: GreenTask, key: int, exc: BaseException) -> None:
-    """Driving a loop-driven op raised: raise it at the task's wait."""
-    waiting = task.waiting
-    if waiting is not None and waiting[0] == key:
-        task.throw(exc)
 
 
 def _expire(task: GreenTask, key: int) -> None:
@@ -353,7 +393,7 @@ def _expire(task: GreenTask, key: int) -> None:
     waiting = task.waiting
     if waiting is None or waiting[0] != key:
         return  # resumed meanwhile
-    task.hub.waiters.pop(key, None)
+    task.hub.forget(key)
     waiting[1].cancel()
     task.throw(TimeoutError("the balrog operation timed out"))
 
@@ -367,27 +407,18 @@ async def await_op(op: NativeOp) -> Any:
     started = op._start(hub.address, key)
     if started == _START_DONE:
         return op._result()
-    target: Any = op
+    waiter = _FutureWaiter(future)
     if started > _START_WAIT_SOCKET:
-
-        def fail(exc: BaseException) -> None:
-            if not future.done():
-                future.set_exception(exc)
-
-        target = _SocketWait(hub, op, key, started, fail)
-    elif started == _START_NEEDS_FLUSH:
-        hub.schedule_flush(op)
-
-    def resolve() -> None:
-        if not future.done():
-            future.set_result(None)
-
-    hub.waiters[key] = resolve
+        hub.wait_socket(op, key, started, waiter)
+    else:
+        if started == _START_NEEDS_FLUSH:
+            hub.schedule_flush(op)
+        hub.waiters[key] = waiter.switch
     try:
         await future
     except BaseException:
-        hub.waiters.pop(key, None)
-        target.cancel()
+        hub.forget(key)
+        op.cancel()
         raise
     return op._result()
 

@@ -358,9 +358,11 @@ class ConnectionPool(Generic[CT]):
             try:
                 conn = handoff.wait(timeout)
             except TimeoutError:
+                self._leave_queue(handoff)
                 self._stats[self._REQUESTS_ERRORS] += 1
                 raise PoolTimeout() from None
             except BaseException:
+                self._leave_queue(handoff)
                 # Cancelled or interrupted: a connection given meanwhile goes back.
                 given = handoff.value
                 if given is not None:
@@ -368,11 +370,14 @@ class ConnectionPool(Generic[CT]):
                 self._stats[self._REQUESTS_ERRORS] += 1
                 raise
             finally:
-                with self._lock, suppress(ValueError):
-                    self._waiting.remove(handoff)
                 self._stats[self._REQUESTS_WAIT_MS] += int(1000.0 * (monotonic() - t0))
         conn._pool = self  # type: ignore[attr-defined]
         return conn
+
+    def _leave_queue(self, handoff: Handoff[CT]) -> None:
+        # A served client was taken off the queue by its giver; one that gave up was not.
+        with self._lock, suppress(ValueError):
+            self._waiting.remove(handoff)
 
     def _take_idle(self) -> CT | None:
         # called with self._lock held
