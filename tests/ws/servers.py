@@ -121,6 +121,10 @@ class WebsocketsServer:
             await ws.close(4000, "unknown path")
 
 
+#: The 1 MiB payload of the large-frame scripts.
+BIG_BLOB = bytes(range(256)) * 4096
+
+
 def _frame(opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes:
     head = bytes([(0x80 if fin else 0) | rsv | opcode])
     n = len(payload)
@@ -184,6 +188,9 @@ class RawServer:
             "/bad-frame-while-waiting": lambda s: self._after_go(s, _frame(5, b"x")),
             "/fragments-while-waiting": self._fragments_while_waiting,
             "/ping-while-idle": self._ping_while_idle,
+            "/big-in-halves-while-waiting": self._big_in_halves,
+            "/eof-mid-frame-while-waiting": self._eof_mid_frame,
+            "/huge-length-while-waiting": self._huge_length,
         }
 
     @property
@@ -323,6 +330,50 @@ class RawServer:
             return
         self._send_then_wait(conn, _frame(1, b"pong first" if first[0] == 10 else b"done first"))
 
+    def _big_in_halves(self, conn: socket.socket) -> None:
+        """A 1 MiB binary frame cut in two: the first half while the client waits, the
+        rest once it says "again" (after its recv() timed out or was interrupted), then a
+        text message "after"."""
+        if self._wait_for(conn, 1, b"go") is None:
+            conn.close()
+            return
+        time.sleep(0.2)
+        frame = _frame(2, BIG_BLOB)
+        conn.sendall(frame[: len(frame) // 2])
+        if self._wait_for(conn, 1, b"again") is None:
+            conn.close()
+            return
+        conn.sendall(frame[len(frame) // 2 :])
+        self._send_then_wait(conn, _frame(1, b"after"))
+
+    def _eof_mid_frame(self, conn: socket.socket) -> None:
+        """Half of a 1 MiB binary frame while the client waits, then the end of the stream."""
+        if self._wait_for(conn, 1, b"go") is None:
+            conn.close()
+            return
+        time.sleep(0.2)
+        frame = _frame(2, BIG_BLOB)
+        conn.sendall(frame[: len(frame) // 2])
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(10)
+        while _read_frame(conn) is not None:
+            pass
+        conn.close()
+
+    def _huge_length(self, conn: socket.socket) -> None:
+        """A binary frame declaring 2**62 bytes of payload, a little of it, then the end of
+        the stream: a client without a size limit must not try to allocate that much."""
+        if self._wait_for(conn, 1, b"go") is None:
+            conn.close()
+            return
+        time.sleep(0.2)
+        conn.sendall(bytes([0x82, 127]) + struct.pack("!Q", 1 << 62) + BIG_BLOB[:100_000])
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(10)
+        while _read_frame(conn) is not None:
+            pass
+        conn.close()
+
     @staticmethod
     def _reset(conn: socket.socket) -> None:
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -337,7 +388,7 @@ class RawServer:
         conn.close()
 
 
-__all__ = ["RawServer", "WebsocketsServer", "WsHeaders"]
+__all__ = ["BIG_BLOB", "RawServer", "WebsocketsServer", "WsHeaders"]
 
 
 class ConnectProxy:

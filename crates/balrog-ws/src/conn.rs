@@ -10,6 +10,7 @@
 //! blocking wait.
 
 mod caller;
+mod direct;
 mod reader;
 
 pub use caller::CallerWait;
@@ -436,8 +437,23 @@ impl Shared {
         }
         let first = inner.frames.pop_front()?;
         let text = first.text;
-        let mut data = first.data;
         let mut fin = first.fin;
+        let mut data = if fin {
+            first.data
+        } else {
+            // A fragmented message: one buffer of the final size, not one that grows (and
+            // copies what it holds) fragment by fragment.
+            let mut size = first.data.len();
+            for next in &inner.frames {
+                size += next.data.len();
+                if next.fin {
+                    break;
+                }
+            }
+            let mut data = BytesMut::with_capacity(size);
+            data.extend_from_slice(&first.data);
+            data
+        };
         while !fin {
             let Some(next) = inner.frames.pop_front() else {
                 break;

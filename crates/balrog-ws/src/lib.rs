@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyBytes, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyTuple};
 
 use crate::conn::{
     reader_task, CallerWait, Config, Data, Fragment, Phase, PongSignal, Shared, TrySend,
@@ -216,8 +216,16 @@ impl Handshake {
 /// (0), bytes otherwise (Python decodes binary when `decode` is True).
 fn message_object(py: Python<'_>, text: bool, data: &[u8], decode: i8) -> PyResult<PyObject> {
     if text && decode != 0 {
-        match std::str::from_utf8(data) {
-            Ok(s) => Ok(PyString::new(py, s).into_any().unbind()),
+        // The reader validated a text message already: let CPython's decoder (which
+        // validates as it copies) be the only other pass over it, not `from_utf8` too.
+        let len = isize::try_from(data.len()).map_err(|_| PyValueError::new_err("too long"))?;
+        // SAFETY: pointer and length describe `data`; "strict" is a NUL-terminated literal.
+        let obj = unsafe {
+            pyo3::ffi::PyUnicode_DecodeUTF8(data.as_ptr().cast(), len, c"strict".as_ptr())
+        };
+        // SAFETY: a new reference or NULL with an exception set.
+        match unsafe { Bound::from_owned_ptr_or_err(py, obj) } {
+            Ok(s) => Ok(s.unbind()),
             Err(_) => Ok(PyBytes::new(py, data).into_any().unbind()),
         }
     } else {
@@ -311,6 +319,7 @@ impl Connection {
             let until = deadline.map_or(slice_end, |d| d.min(slice_end));
             match map_err(py, py.allow_threads(|| shared.recv_blocking(until)))? {
                 CallerWait::Message(text, data) => return message_object(py, text, &data, decode),
+                CallerWait::Bytes(obj) => return Ok(obj.into_any()),
                 CallerWait::SliceOver => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         let err = WsError::Timeout("timed out while receiving a message".into());

@@ -3,6 +3,7 @@
 //! waiting in `poll(2)` with the GIL released, and writes go straight to the socket.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -42,23 +43,20 @@ impl Socket {
 
     /// Read what the socket holds into the spare capacity of `buf` (0: end of stream).
     pub fn recv_into(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        let spare = buf.spare_capacity_mut();
-        // SAFETY: the kernel writes at most `spare.len()` bytes into the spare capacity.
-        let n = unsafe {
-            libc::recv(
-                self.0.as_raw_fd(),
-                spare.as_mut_ptr().cast(),
-                spare.len(),
-                0,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let n = n as usize;
+        let n = self.recv_uninit(buf.spare_capacity_mut())?;
         // SAFETY: `recv` initialised the first `n` spare bytes.
         unsafe { buf.set_len(buf.len() + n) };
         Ok(n)
+    }
+
+    /// Read at most `buf.len()` bytes into `buf`; the first `n` returned are initialised.
+    pub fn recv_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+        let n = unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
     }
 }
 

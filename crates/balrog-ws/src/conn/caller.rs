@@ -18,14 +18,21 @@ use std::time::Instant;
 use balrog_core::runtime;
 use bytes::BytesMut;
 
-use super::reader::{process, Action, Owner, ReadEnd, Source};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::direct::DirectFrame;
+use super::reader::{direct_candidate, process, Action, Owner, ReadEnd, Source};
 use super::{Phase, Shared};
 use crate::errors::WsError;
+use crate::frame::Header;
 use crate::sock;
 
 /// How a slice of a blocking receive ended without a message or an error.
 pub enum CallerWait {
     Message(bool, BytesMut),
+    /// A binary message read straight into its `bytes` object (`direct.rs`).
+    Bytes(Py<PyBytes>),
     /// The slice ended (or a signal arrived): check signals and the deadline, then go on.
     SliceOver,
 }
@@ -34,6 +41,8 @@ pub enum CallerWait {
 enum Read {
     /// Something changed (a message, a hand-back to the task): look at the queue again.
     Progress,
+    /// A binary message read straight into its `bytes` object: the queue was empty.
+    Bytes(Py<PyBytes>),
     SliceOver,
 }
 
@@ -51,6 +60,7 @@ impl Shared {
                 self.read.lock().caller_active = false;
                 match read {
                     Read::Progress => continue,
+                    Read::Bytes(obj) => return Ok(CallerWait::Bytes(obj)),
                     Read::SliceOver => return Ok(CallerWait::SliceOver),
                 }
             }
@@ -105,7 +115,7 @@ impl Shared {
             // The closing handshake is the task's: give it the socket now rather than at
             // its next look (`claimable` means no other caller is reading it).
             if core.owner == Owner::Caller {
-                core.owner = Owner::Task;
+                core.hand_to_task();
                 drop(core);
                 self.reader_wake.notify_one();
             }
@@ -139,6 +149,7 @@ impl Shared {
         loop {
             let fd = {
                 let mut core = self.read.lock();
+                // (While a frame is read directly the buffer holds nothing to process.)
                 if let Some(action) = process(self, &mut core) {
                     drop(core);
                     self.hand_back(Some(action));
@@ -166,7 +177,17 @@ impl Shared {
                     self.hand_back(None);
                     return Read::Progress;
                 }
-                socket.as_raw_fd()
+                let fd = socket.as_raw_fd();
+                if let Some(header) = direct_candidate(self, &core) {
+                    // Allocating the `bytes` takes the GIL: not under the read lock.
+                    drop(core);
+                    if self.start_direct(&header) {
+                        continue;
+                    }
+                    // No memory for it now: this read goes to the buffer as usual (the
+                    // next one tries again; no retry without reading, so no spinning).
+                }
+                fd
             };
             // Outside the lock: while this caller is active nobody else touches the socket,
             // and its descriptor stays open as long as `self`.
@@ -185,9 +206,24 @@ impl Shared {
             let Source::Bare(socket) = &core.source else {
                 continue;
             };
-            let end = match socket.recv_into(&mut core.buf) {
+            let read = match core.direct.as_mut() {
+                Some(frame) => socket
+                    .recv_uninit(frame.spare())
+                    .inspect(|&n| frame.advance(n)),
+                None => socket.recv_into(&mut core.buf),
+            };
+            let end = match read {
                 Ok(0) => ReadEnd::Eof,
-                Ok(_) => continue,
+                Ok(_) => {
+                    if core.direct.as_ref().is_some_and(|f| f.is_complete()) {
+                        if let Some(frame) = core.direct.take() {
+                            // In use, as for a queued message.
+                            core.claims = core.claims.wrapping_add(1);
+                            return Read::Bytes(frame.finish());
+                        }
+                    }
+                    continue;
+                }
                 Err(err)
                     if matches!(
                         err.kind(),
@@ -199,11 +235,30 @@ impl Shared {
                 Err(err) => ReadEnd::Error(err),
             };
             core.pending = Some(Action::End(end));
-            core.owner = Owner::Task;
+            core.hand_to_task();
             core.caller_active = false;
             self.reader_wake.notify_one();
             return Read::Progress;
         }
+    }
+
+    /// Begin reading the frame whose `header` starts the read buffer straight into its
+    /// `bytes` object. The read lock is not held here; this caller still owns the read
+    /// side (`caller_active`), so the buffer cannot change meanwhile.
+    /// False when Python could not allocate it.
+    fn start_direct(&self, header: &Header) -> bool {
+        let buffered = self.read.lock().buf.split();
+        let frame = DirectFrame::start(header, &buffered);
+        let mut core = self.read.lock();
+        core.buf.unsplit(buffered);
+        let Some(frame) = frame else {
+            return false;
+        };
+        // The buffer held only this frame's beginning (it is incomplete): all of it is in
+        // the frame now. Its allocation stays for the frames that follow.
+        core.direct = Some(frame);
+        core.buf.clear();
+        true
     }
 
     /// Give the read side back to the task, with what it must do first.
@@ -213,7 +268,7 @@ impl Shared {
             if action.is_some() {
                 core.pending = action;
             }
-            core.owner = Owner::Task;
+            core.hand_to_task();
             core.caller_active = false;
         }
         self.reader_wake.notify_one();

@@ -34,15 +34,19 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
+use super::direct::{self, DirectFrame};
 use super::{Config, Fragment, Inner, PendingPing, Phase, Shared};
 use crate::deflate::{InflateError, Inflater};
 use crate::errors::{Cause, Close};
 use crate::frame::{
-    parse_header, valid_close_code, FrameError, Utf8Stream, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING,
-    OP_PONG, OP_TEXT,
+    parse_header, valid_close_code, FrameError, Header, Utf8Stream, OP_BINARY, OP_CLOSE, OP_CONT,
+    OP_PING, OP_PONG, OP_TEXT,
 };
 use crate::net::ReadIo;
 use crate::sock::{self, Socket};
+
+/// The most the read buffer reserves ahead for a frame whose payload has not arrived yet.
+const UPFRONT_RESERVE: usize = 16 * 1024 * 1024;
 
 /// While a caller owns the read side, the task checks this often whether it is still used.
 const RECLAIM_TICK: Duration = Duration::from_millis(20);
@@ -118,6 +122,9 @@ pub(super) struct ReadCore {
     task_busy: bool,
     /// What a caller handed back to the task.
     pub(super) pending: Option<Action>,
+    /// A large binary frame a caller is reading straight into its `bytes` object
+    /// (`direct.rs`); only while a caller owns the read side.
+    pub(super) direct: Option<DirectFrame>,
 }
 
 impl ReadCore {
@@ -140,7 +147,22 @@ impl ReadCore {
             claims: 0,
             task_busy: false,
             pending: None,
+            direct: None,
         }
+    }
+
+    /// Give the read side to the task; a frame a caller was reading into its `bytes`
+    /// object goes back into the read buffer, for the task's parser.
+    pub(super) fn hand_to_task(&mut self) {
+        if let Some(frame) = self.direct.take() {
+            frame.spill(&mut self.buf);
+        }
+        self.owner = Owner::Task;
+    }
+
+    /// Whether no fragmented message is in progress (a new message may start).
+    pub(super) fn between_messages(&self) -> bool {
+        self.asm.opcode.is_none()
     }
 
     /// Whether a caller may take the read side over now.
@@ -353,7 +375,7 @@ impl Shared {
         if core.caller_active {
             return Reclaim::SameCall;
         }
-        core.owner = Owner::Task;
+        core.hand_to_task();
         Reclaim::Done
     }
 
@@ -401,7 +423,11 @@ pub(super) fn process(shared: &Shared, core: &mut ReadCore) -> Option<Action> {
         };
         let total = header.header_len + header.payload_len;
         if core.buf.len() < total {
-            core.buf.reserve(total - core.buf.len());
+            // The length is the peer's word: with `max_size=None` it can be anything up to
+            // 2^63, and an allocation that fails aborts the process. Reserve at most
+            // UPFRONT_RESERVE ahead; beyond that the buffer grows as the bytes arrive.
+            core.buf
+                .reserve((total - core.buf.len()).min(UPFRONT_RESERVE));
             return None;
         }
         // The payload keeps sharing the read buffer's allocation: no copy.
@@ -433,6 +459,22 @@ pub(super) fn process(shared: &Shared, core: &mut ReadCore) -> Option<Action> {
             _ => return Some(Action::Fail(Failure::protocol("invalid opcode"))),
         }
     }
+}
+
+/// The header of the frame at the start of `core.buf` if that frame is incomplete and may
+/// be read straight into its `bytes` object (`direct.rs`). Called after [`process`] left
+/// no complete frame in the buffer.
+pub(super) fn direct_candidate(shared: &Shared, core: &ReadCore) -> Option<Header> {
+    // Cheapest checks first: this runs before every wait for data.
+    if core.buf.len() < 2 || core.direct.is_some() || !core.between_messages() {
+        return None;
+    }
+    let config = &shared.config;
+    let max_payload = payload_limit(config, &core.asm);
+    let header = parse_header(&core.buf, false, config.deflate.is_some(), max_payload).ok()??;
+    let incomplete = core.buf.len() < header.header_len + header.payload_len;
+    let wanted = incomplete && direct::eligible(&header) && !shared.inner.lock().discard;
+    wanted.then_some(header)
 }
 
 /// Carry out an action (on the task); `Some` when the connection ends.
