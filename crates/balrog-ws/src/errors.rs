@@ -41,6 +41,8 @@ pub enum WsError {
     InvalidMessage(String, Option<String>),
     InvalidProxyMessage(String),
     ProxyStatus(u16, String, Vec<(String, Vec<u8>)>),
+    /// A SOCKS proxy refused the tunnel or broke the protocol; the text is the detail.
+    SocksProxy(String),
     Security(String),
     Tls(String),
     TlsCertificate(String),
@@ -153,6 +155,12 @@ impl WsError {
             WsError::Io(err) => {
                 if err.kind() == std::io::ErrorKind::TimedOut {
                     PyTimeoutError::new_err(err.to_string())
+                } else if let Some(code) = err.raw_os_error() {
+                    // OSError(errno, strerror) picks the subclass (ConnectionRefusedError...)
+                    // and sets `errno`, as a failing Python socket call does.
+                    let strerror = py.import("os")?.call_method1("strerror", (code,))?;
+                    let builtins = py.import("builtins")?;
+                    PyErr::from_value(builtins.getattr("OSError")?.call1((code, strerror))?)
                 } else {
                     PyErr::from(err)
                 }
@@ -187,6 +195,17 @@ impl WsError {
                         PyBytes::new(py, b""),
                     ))?;
                 PyErr::from_value(exc_class(py, "InvalidProxyStatus")?.call1((response,))?)
+            }
+            WsError::SocksProxy(detail) => {
+                // websockets raises this fixed message, chained to python-socks' error.
+                let exc =
+                    exc_class(py, "ProxyError")?.call1(("failed to connect to SOCKS proxy",))?;
+                let cause = py
+                    .import("builtins")?
+                    .getattr("Exception")?
+                    .call1((detail,))?;
+                exc.setattr("__cause__", cause)?;
+                PyErr::from_value(exc)
             }
             WsError::Security(msg) => {
                 PyErr::from_value(exc_class(py, "SecurityError")?.call1((msg,))?)

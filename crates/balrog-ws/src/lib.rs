@@ -10,6 +10,7 @@ mod errors;
 mod frame;
 mod net;
 mod sock;
+mod socks;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -27,7 +28,8 @@ use crate::conn::{
 };
 use crate::deflate::Params;
 use crate::errors::{forked, WsError};
-use crate::net::{Adopted, OpenParams, Opened, ProxySettings, TlsSettings};
+use crate::net::{Adopted, OpenParams, Opened, ProxyKind, ProxySettings, TlsSettings};
+use crate::socks::{SocksSettings, SocksVersion};
 
 /// A blocking wait runs Python's signal handlers (Ctrl-C) at least this often.
 const SIGNAL_SLICE: Duration = Duration::from_millis(100);
@@ -44,6 +46,56 @@ fn map_err<T>(py: Python<'_>, result: Result<T, WsError>) -> PyResult<T> {
     result.map_err(|e| e.into_pyerr(py))
 }
 
+type TlsArgs = (String, bool, Vec<Vec<u8>>);
+
+/// `(scheme, host, port, username, password, connect_request, tls)` as
+/// `client._proxy_params` builds it; `connect_request` is for `http(s)://` proxies only.
+type ProxyArgs = (
+    String,
+    String,
+    u16,
+    Option<String>,
+    Option<String>,
+    Vec<u8>,
+    Option<TlsArgs>,
+);
+
+fn tls_settings((server_name, verify, ca_der): TlsArgs) -> TlsSettings {
+    TlsSettings {
+        server_name,
+        verify,
+        ca_der,
+    }
+}
+
+fn proxy_settings(args: ProxyArgs) -> PyResult<ProxySettings> {
+    let (scheme, host, port, username, password, connect_request, tls) = args;
+    let socks = |version, remote_dns| {
+        ProxyKind::Socks(SocksSettings {
+            version,
+            remote_dns,
+            username: username.clone(),
+            password: password.clone(),
+        })
+    };
+    let kind = match scheme.as_str() {
+        "http" | "https" => ProxyKind::Http {
+            connect_request,
+            tls: tls.map(tls_settings),
+        },
+        "socks5h" => socks(SocksVersion::V5, true),
+        "socks5" => socks(SocksVersion::V5, false),
+        "socks4a" => socks(SocksVersion::V4, true),
+        "socks4" => socks(SocksVersion::V4, false),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unsupported proxy scheme: {other}"
+            )))
+        }
+    };
+    Ok(ProxySettings { host, port, kind })
+}
+
 /// `open(host, port, request, timeout, tls, proxy, sock)`: connect (or take over `sock`, a
 /// connected socket's `(fd, is_unix)` that Python detached) and send the upgrade request;
 /// the op's result is a `Handshake` holding the response and the stream.
@@ -55,8 +107,8 @@ fn open(
     port: u16,
     request: Vec<u8>,
     timeout: Option<f64>,
-    tls: Option<(String, bool, Vec<Vec<u8>>)>,
-    proxy: Option<(String, u16, Vec<u8>)>,
+    tls: Option<TlsArgs>,
+    proxy: Option<ProxyArgs>,
     sock: Option<(RawFd, bool)>,
 ) -> PyResult<Op> {
     let adopt = match sock {
@@ -73,16 +125,8 @@ fn open(
         host,
         port,
         adopt,
-        tls: tls.map(|(server_name, verify, ca_der)| TlsSettings {
-            server_name,
-            verify,
-            ca_der,
-        }),
-        proxy: proxy.map(|(host, port, connect_request)| ProxySettings {
-            host,
-            port,
-            connect_request,
-        }),
+        tls: tls.map(tls_settings),
+        proxy: proxy.map(proxy_settings).transpose()?,
         request,
         timeout: duration(timeout, "open_timeout")?,
     };

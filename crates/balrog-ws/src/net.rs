@@ -1,24 +1,28 @@
-//! Opening a connection: TCP (optionally through an HTTP CONNECT proxy) or a socket handed
-//! over by Python (`sock=`, Unix sockets), TLS with rustls,
+//! Opening a connection: TCP (optionally through a proxy: HTTP CONNECT over TCP or TLS,
+//! or SOCKS4/4a/5/5h) or a socket handed over by Python (`sock=`, Unix sockets), TLS with
+//! rustls (inside the proxy's TLS for `wss://` through an `https://` proxy),
 //! the HTTP/1.1 upgrade request and its response. What comes after the response headers
 //! is kept: it is already WebSocket data.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use crate::errors::WsError;
 use crate::sock::Socket;
+use crate::socks::{self, SocksSettings};
 
 /// Largest response head we read (websockets: 8 KiB lines, 128 headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -39,7 +43,75 @@ pub struct TlsSettings {
 pub struct ProxySettings {
     pub host: String,
     pub port: u16,
-    pub connect_request: Vec<u8>,
+    pub kind: ProxyKind,
+}
+
+pub enum ProxyKind {
+    /// `http://` (`tls` is `None`) or `https://`: this CONNECT request, byte for byte.
+    Http {
+        connect_request: Vec<u8>,
+        tls: Option<TlsSettings>,
+    },
+    Socks(SocksSettings),
+}
+
+/// What the WebSocket's own TLS runs over: the TCP connection, or the TLS session with an
+/// `https://` proxy (TLS in TLS).
+pub enum Transport {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream<Transport>>),
+}
+
+/// A TLS session, directly over TCP or inside a proxy's TLS.
+pub type TlsIo = TlsStream<Transport>;
+
+impl Transport {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Transport::Tcp(tcp) => tcp,
+            Transport::Tls(tls) => tls.get_ref().0.tcp(),
+        }
+    }
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_write(cx, data),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 /// A connected socket Python handed over (`sock=`, `unix_connect`).
@@ -61,14 +133,14 @@ pub struct OpenParams {
 pub enum Stream {
     Plain(TcpStream),
     Unix(UnixStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsIo>),
 }
 
 /// The read side: a plain socket (TCP or Unix) is read with raw calls, by the connection's
 /// task or by a blocking caller (`conn::reader`); TLS only by the task.
 pub enum ReadIo {
     Socket(Socket),
-    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+    Tls(tokio::io::ReadHalf<TlsIo>),
 }
 
 /// The write side. A plain socket is registered with tokio for writability only, on its
@@ -76,7 +148,7 @@ pub enum ReadIo {
 /// side's descriptor is registered only while the task reads).
 pub enum WriteIo {
     Socket(AsyncFd<Socket>),
-    Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+    Tls(tokio::io::WriteHalf<TlsIo>),
 }
 
 impl Stream {
@@ -84,7 +156,7 @@ impl Stream {
         match self {
             Stream::Plain(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
-            Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().0.tcp().as_raw_fd(),
         }
     }
 
@@ -169,7 +241,7 @@ fn adopt(adopted: Adopted) -> Result<Stream, WsError> {
 async fn open_inner(mut params: OpenParams) -> Result<Opened, WsError> {
     if let Some(adopted) = params.adopt.take() {
         let stream = match adopt(adopted)? {
-            Stream::Plain(tcp) => return finish_open(tcp, &params).await,
+            Stream::Plain(tcp) => return finish_open(Transport::Tcp(tcp), &params).await,
             other => other,
         };
         if params.tls.is_some() {
@@ -179,43 +251,62 @@ async fn open_inner(mut params: OpenParams) -> Result<Opened, WsError> {
         }
         return handshake(stream, None, None, &params).await;
     }
-    let tcp = match &params.proxy {
-        Some(proxy) => {
-            let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port)).await?;
-            tcp.set_nodelay(true)?;
-            tcp.write_all(&proxy.connect_request).await?;
-            let mut plain = Stream::Plain(tcp);
-            let mut buf = BytesMut::with_capacity(4096);
-            let head = read_head(&mut plain, &mut buf, true).await?;
-            if !(200..300).contains(&head.status) {
-                return Err(WsError::ProxyStatus(head.status, head.reason, head.headers));
-            }
-            if !buf.is_empty() {
-                return Err(WsError::InvalidProxyMessage(
-                    "unexpected data after CONNECT response".into(),
-                ));
-            }
-            match plain {
-                Stream::Plain(tcp) => tcp,
-                _ => return Err(WsError::Runtime("proxy stream changed type".into())),
-            }
-        }
+    let transport = match &params.proxy {
+        Some(proxy) => through_proxy(proxy, &params.host, params.port).await?,
         None => {
             let tcp = TcpStream::connect((params.host.as_str(), params.port)).await?;
             tcp.set_nodelay(true)?;
-            tcp
+            Transport::Tcp(tcp)
         }
     };
-    finish_open(tcp, &params).await
+    finish_open(transport, &params).await
+}
+
+/// Connect to the proxy and open the tunnel to `host:port` through it.
+async fn through_proxy(proxy: &ProxySettings, host: &str, port: u16) -> Result<Transport, WsError> {
+    let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port)).await?;
+    tcp.set_nodelay(true)?;
+    let (connect_request, tls) = match &proxy.kind {
+        ProxyKind::Socks(settings) => {
+            socks::handshake(&mut tcp, settings, host, port).await?;
+            return Ok(Transport::Tcp(tcp));
+        }
+        ProxyKind::Http {
+            connect_request,
+            tls,
+        } => (connect_request, tls),
+    };
+    let mut stream = match tls {
+        Some(tls) => Stream::Tls(Box::new(tls_handshake(Transport::Tcp(tcp), tls).await?)),
+        None => Stream::Plain(tcp),
+    };
+    stream.write_all(connect_request).await?;
+    let mut buf = BytesMut::with_capacity(4096);
+    let head = read_head(&mut stream, &mut buf, true).await?;
+    if !(200..300).contains(&head.status) {
+        return Err(WsError::ProxyStatus(head.status, head.reason, head.headers));
+    }
+    if !buf.is_empty() {
+        return Err(WsError::InvalidProxyMessage(
+            "unexpected data after CONNECT response".into(),
+        ));
+    }
+    match stream {
+        Stream::Plain(tcp) => Ok(Transport::Tcp(tcp)),
+        Stream::Tls(tls) => Ok(Transport::Tls(tls)),
+        Stream::Unix(_) => Err(WsError::Runtime("proxy stream changed type".into())),
+    }
 }
 
 /// TLS if asked, then the upgrade.
-async fn finish_open(tcp: TcpStream, params: &OpenParams) -> Result<Opened, WsError> {
-    let local = tcp.local_addr().ok();
-    let peer = tcp.peer_addr().ok();
-    let stream = match &params.tls {
-        Some(tls) => Stream::Tls(Box::new(tls_handshake(tcp, tls).await?)),
-        None => Stream::Plain(tcp),
+async fn finish_open(transport: Transport, params: &OpenParams) -> Result<Opened, WsError> {
+    let local = transport.tcp().local_addr().ok();
+    let peer = transport.tcp().peer_addr().ok();
+    let stream = match (&params.tls, transport) {
+        (Some(tls), transport) => Stream::Tls(Box::new(tls_handshake(transport, tls).await?)),
+        (None, Transport::Tcp(tcp)) => Stream::Plain(tcp),
+        // ws:// through an https:// proxy: the proxy's TLS carries the WebSocket.
+        (None, Transport::Tls(tls)) => Stream::Tls(tls),
     };
     handshake(stream, local, peer, params).await
 }
@@ -451,7 +542,7 @@ fn client_config(tls: &TlsSettings) -> Result<ClientConfig, WsError> {
     Ok(config)
 }
 
-async fn tls_handshake(tcp: TcpStream, tls: &TlsSettings) -> Result<TlsStream<TcpStream>, WsError> {
+async fn tls_handshake(transport: Transport, tls: &TlsSettings) -> Result<TlsIo, WsError> {
     let config = client_config(tls)?;
     let name = ServerName::try_from(tls.server_name.clone()).map_err(|e| {
         WsError::Value(format!(
@@ -460,7 +551,7 @@ async fn tls_handshake(tcp: TcpStream, tls: &TlsSettings) -> Result<TlsStream<Tc
         ))
     })?;
     let connector = TlsConnector::from(Arc::new(config));
-    connector.connect(name, tcp).await.map_err(|err| {
+    connector.connect(name, transport).await.map_err(|err| {
         let text = err.to_string();
         if text.contains("certificate") || text.contains("Certificate") {
             WsError::TlsCertificate(text)

@@ -30,9 +30,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncReadExt, Interest};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_rustls::client::TlsStream;
 
 use super::direct::{self, DirectFrame};
 use super::{Config, Fragment, Inner, PendingPing, Phase, Shared};
@@ -71,7 +69,7 @@ pub(super) enum Source {
     Watched(AsyncFd<Socket>),
     /// A plain socket not registered (a caller reads it, or the task will register it).
     Bare(Socket),
-    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+    Tls(tokio::io::ReadHalf<crate::net::TlsIo>),
     /// Only while switching between `Watched` and `Bare` (or after registering failed).
     Gone,
 }

@@ -4,19 +4,23 @@ from typing import Any
 
 from balrog._core import Op
 
+_Tls = tuple[str, bool, list[bytes]]
+
 def open(
     host: str,
     port: int,
     request: bytes,
     timeout: float | None,
     tls: tuple[str, bool, list[bytes]] | None = None,
-    proxy: tuple[str, int, bytes] | None = None,
+    proxy: tuple[str, str, int, str | None, str | None, bytes, _Tls | None] | None = None,
     sock: tuple[int, bool] | None = None,
 ) -> Op:
     """Op resolving to a :class:`Handshake` (TCP/TLS connected, upgrade request sent).
 
     ``sock`` is ``(fd, is_unix)`` of a connected socket whose descriptor the caller
-    detached: the connection owns it from then on."""
+    detached: the connection owns it from then on. ``proxy`` is ``(scheme, host, port,
+    username, password, connect_request, proxy_tls)``: SOCKS handshakes run in Rust,
+    ``connect_request`` is sent to ``http(s)://`` proxies (over TLS for ``https://``)."""
 
 class Handshake:
     def response(self) -> tuple[int, str, list[tuple[str, bytes]], bytes]: ...

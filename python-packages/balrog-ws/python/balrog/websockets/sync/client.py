@@ -72,9 +72,20 @@ def _proxy_for(wsuri: WebSocketURI, proxy: str | bool | None) -> str | None:
     return None
 
 
-def _proxy_params(proxy: str, wsuri: WebSocketURI, user_agent: str | None) -> tuple[str, int, bytes]:
-    """Validate ``proxy`` as websockets does; for an ``http://`` proxy return its address
-    and the CONNECT request (the same bytes websockets sends)."""
+ProxyParams = tuple[str, str, int, str | None, str | None, bytes, tuple[str, bool, list[bytes]] | None]
+
+
+def _proxy_params(
+    proxy: str,
+    wsuri: WebSocketURI,
+    user_agent: str | None,
+    proxy_ssl: ssl_module.SSLContext | None,
+    proxy_server_hostname: str | None,
+) -> ProxyParams:
+    """Validate ``proxy`` as websockets does and return what ``_ws.open`` needs:
+    ``(scheme, host, port, username, password, connect_request, proxy_tls)``. SOCKS
+    handshakes are made in Rust; ``http(s)://`` proxies get the CONNECT request websockets
+    sends, byte for byte (over TLS to the proxy for ``https://``)."""
     parsed = urllib.parse.urlparse(proxy)
     if parsed.scheme not in ("socks5h", "socks5", "socks4a", "socks4", "https", "http"):
         raise InvalidProxy(proxy, f"scheme {parsed.scheme} isn't supported")
@@ -89,15 +100,24 @@ def _proxy_params(proxy: str, wsuri: WebSocketURI, user_agent: str | None) -> tu
     username, password = parsed.username, parsed.password
     if username is not None and password is None:
         raise InvalidProxy(proxy, "username provided without password")
-    if parsed.scheme != "http":
-        # TLS to the proxy would run inside the proxy's TLS (rustls here, not OpenSSL), and
-        # SOCKS needs python-socks' blocking connect: neither is wired up yet.
-        raise NotImplementedError(f"{parsed.scheme}:// proxies aren't supported by balrog.websockets yet")
+    scheme = parsed.scheme
     host = parsed.hostname
+    port = parsed.port or (443 if scheme == "https" else 80)
     try:
         proxy.encode("ascii")
     except UnicodeEncodeError:
         host = host.encode("idna").decode()
+    user = pwd = None
+    if username is not None and password is not None:
+        user = urllib.parse.unquote(username, errors="strict")
+        pwd = urllib.parse.unquote(password, errors="strict")
+    if scheme.startswith("socks"):
+        # websockets leaves proxy_ssl to its TLS-in-TLS wrapper, which adds nothing
+        # over a SOCKS tunnel's plain TCP: ignored here.
+        return (scheme, host, port, user, pwd, b"", None)
+    if scheme == "http" and proxy_ssl is not None:
+        raise ValueError("proxy_ssl argument is incompatible with an http:// proxy")
+    proxy_tls = _tls_settings(proxy_ssl, proxy_server_hostname or host) if scheme == "https" else None
     target = build_host(wsuri.host, wsuri.port, wsuri.secure)
     if ":" not in target.rsplit("]", 1)[-1]:
         target = f"{target}:{wsuri.port}"
@@ -105,12 +125,11 @@ def _proxy_params(proxy: str, wsuri: WebSocketURI, user_agent: str | None) -> tu
     headers["Host"] = build_host(wsuri.host, wsuri.port, wsuri.secure)
     if user_agent is not None:
         headers["User-Agent"] = user_agent
-    if username is not None and password is not None:
-        user = urllib.parse.unquote(username, errors="strict")
-        token = f"{user}:{urllib.parse.unquote(password, errors='strict')}"
+    if user is not None and pwd is not None:
+        token = f"{user}:{pwd}"
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
     request = f"CONNECT {target} HTTP/1.1\r\n".encode() + headers.serialize()
-    return (host, parsed.port or 80, request)
+    return (scheme, host, port, user, pwd, request, proxy_tls)
 
 
 def _adopt(sock: socket.socket) -> tuple[int, bool, Any, Any]:
@@ -166,14 +185,12 @@ def connect(
     """Connect to the WebSocket server at ``uri`` and return the connection.
 
     Same options and defaults as ``websockets.sync.client.connect``. Not supported:
-    ``sock``, custom ``extensions``, HTTPS/SOCKS proxies, client certificates in ``ssl``.
+    custom ``extensions``, client certificates in ``ssl`` (and in ``proxy_ssl``).
     """
     if extensions is not None:
         raise NotImplementedError("balrog.websockets supports permessage-deflate only (compression=)")
     if compression not in (None, "deflate"):
         raise ValueError(f"unsupported compression: {compression}")
-    if proxy_ssl is not None or proxy_server_hostname is not None:
-        raise NotImplementedError("HTTPS proxies aren't supported by balrog.websockets yet")
     # websockets' legacy= switch (connect without a context manager) changes nothing here.
     kwargs.pop("legacy", None)
     if ssl is None:
@@ -205,6 +222,8 @@ def connect(
                 additional_headers=additional_headers,
                 user_agent_header=user_agent_header,
                 proxy=proxy,
+                proxy_ssl=proxy_ssl,
+                proxy_server_hostname=proxy_server_hostname,
                 ping_interval=ping_interval,
                 ping_timeout=ping_timeout,
                 close_timeout=close_timeout,
@@ -275,6 +294,8 @@ def _open(
     additional_headers: HeadersLike | None,
     user_agent_header: str | None,
     proxy: str | bool | None,
+    proxy_ssl: ssl_module.SSLContext | None,
+    proxy_server_hostname: str | None,
     ping_interval: float | None,
     ping_timeout: float | None,
     close_timeout: float | None,
@@ -300,7 +321,11 @@ def _open(
         adopted = _adopt(sock)
     else:
         proxy_uri = _proxy_for(wsuri, proxy)
-        proxy_params = _proxy_params(proxy_uri, wsuri, user_agent_header) if proxy_uri else None
+        proxy_params = (
+            _proxy_params(proxy_uri, wsuri, user_agent_header, proxy_ssl, proxy_server_hostname)
+            if proxy_uri
+            else None
+        )
     remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
     handshake = wait(
         _ws.open(
