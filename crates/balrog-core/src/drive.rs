@@ -178,6 +178,52 @@ pub(crate) fn turn_driver(rt: &Runtime) -> bool {
     turned
 }
 
+/// Arm `fd` one-shot in the epoll instance `epfd` (a `SocketWatch`'s): `key` is reported
+/// once when it is ready for `interest` (READ, WRITE or both).
+///
+/// Ops call it directly with the loop's `SocketWatch` file descriptor (`Op._start(hub, key, epfd)`),
+/// which saves the event loop a getter and a method call per wait.
+pub(crate) fn arm_socket(
+    epfd: libc::c_int,
+    fd: i32,
+    interest: u32,
+    key: u64,
+) -> std::io::Result<()> {
+    if fd < 0 || interest & (u32::from(READ | WRITE)) == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "nothing to watch",
+        ));
+    }
+    let mut events = libc::EPOLLONESHOT as u32;
+    if interest & u32::from(READ) != 0 {
+        // Hang-ups count as readable: a read then reports the lost connection.
+        events |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
+    }
+    if interest & u32::from(WRITE) != 0 {
+        events |= libc::EPOLLOUT as u32;
+    }
+    let mut event = libc::epoll_event { events, u64: key };
+    // Usually the socket is registered already (a previous op on the connection): re-arm
+    // it; the first time, or after its fd was closed and reused, add it.
+    // SAFETY: `event` is a live epoll_event; the kernel validates the fds.
+    let modified = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_MOD, fd, &mut event) };
+    if modified == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::ENOENT) {
+        return Err(err);
+    }
+    // SAFETY: as above.
+    let added = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut event) };
+    if added == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// 0 not looked up yet, 1 off, 2 on.
 static LOOP_DRIVE: AtomicU8 = AtomicU8::new(0);
 

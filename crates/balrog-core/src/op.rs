@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::FutureExt;
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::capi::{api, BridgeApi};
-use crate::drive::{loop_drive_enabled, poll_watching, turn_driver, Polled};
+use crate::drive::{arm_socket, loop_drive_enabled, poll_watching, turn_driver, Polled};
 use crate::runtime::{runtime, Exec};
 
 pub(crate) const START_PENDING: u8 = 0;
@@ -101,6 +101,9 @@ enum State {
         fut: BoxedFuture,
         rt: Arc<tokio::runtime::Runtime>,
         fd: RawFd,
+        /// The event loop's `SocketWatch` (its epoll fd) when the op arms `fd` there itself
+        /// (re-armed by `_drive` while it stays pending); -1 when the bridge arms it.
+        epfd: RawFd,
         /// Used if the op has to continue on a blocking-pool thread after all.
         notifier: Notifier,
     },
@@ -254,6 +257,37 @@ impl Op {
         }
     }
 
+    /// Park an op that waits for its socket: arm the socket in the loop's watch `epfd`
+    /// (when given) and keep the future for `_drive`. Returns the `_start` code.
+    ///
+    /// If arming fails the op is dropped (inside its runtime, as `cancel` does) and the
+    /// error is raised at the wait.
+    fn park_driven(
+        &self,
+        fut: BoxedFuture,
+        rt: Arc<tokio::runtime::Runtime>,
+        fd: RawFd,
+        epfd: RawFd,
+        interest: u8,
+        notifier: Notifier,
+    ) -> PyResult<u8> {
+        if epfd >= 0 {
+            if let Err(err) = arm_socket(epfd, fd, u32::from(interest), notifier.key) {
+                let _entered = rt.enter();
+                drop(fut);
+                return Err(PyOSError::new_err(err.to_string()));
+            }
+        }
+        *self.state.lock() = State::Driven {
+            fut,
+            rt,
+            fd,
+            epfd,
+            notifier,
+        };
+        Ok(START_WAIT_SOCKET + interest)
+    }
+
     fn take_lazy(&self) -> PyResult<(BoxedFuture, Exec, Option<RawFd>)> {
         let mut state = self.state.lock();
         match std::mem::replace(&mut *state, State::Spent) {
@@ -327,13 +361,17 @@ impl Op {
     /// An op built with [`Op::on_socket`] may also return 3, 4 or 5: it waits for its socket
     /// (`Op._fd`) to be readable, writable, or either; the caller's event loop calls
     /// `Op._drive()` when it is (only if `balrog._bridge` announces `_LOOP_DRIVE`).
+    /// With `epfd` (the loop's `SocketWatch` file descriptor) such an op has armed its
+    /// socket there itself, with `key`, and `_drive` re-arms it: the bridge then needs
+    /// neither `_fd` nor `SocketWatch.arm`. Wheels older than this argument take two.
     ///
     /// A shared-runtime op is first polled right here (inside the runtime's context): an op
     /// that can finish without waiting — buffered data, a no-op — returns True and its
     /// result is ready without any thread hop. Otherwise it continues on a tokio thread
     /// (tokio polls it again at once, so wakers registered now are replaced) and, when it
     /// finishes, `key` is queued on the hub at address `hub` (a `balrog._core.Hub`).
-    fn _start(&self, py: Python<'_>, hub: usize, key: u64) -> PyResult<u8> {
+    #[pyo3(signature = (hub, key, epfd=-1))]
+    fn _start(&self, py: Python<'_>, hub: usize, key: u64, epfd: RawFd) -> PyResult<u8> {
         if hub == 0 {
             return Err(PyValueError::new_err("null hub"));
         }
@@ -352,13 +390,8 @@ impl Op {
                     return Ok(START_DONE);
                 }
                 Polled::Socket(interest) => {
-                    *self.state.lock() = State::Driven {
-                        fut,
-                        rt: rt.clone(),
-                        fd,
-                        notifier: Notifier::new(api, hub as *const c_void, key),
-                    };
-                    return Ok(START_WAIT_SOCKET + interest);
+                    let notifier = Notifier::new(api, hub as *const c_void, key);
+                    return self.park_driven(fut, rt.clone(), fd, epfd, interest, notifier);
                 }
                 // Waiting on something else (the connection's lock): a thread takes over.
                 Polled::Other => {}
@@ -398,15 +431,16 @@ impl Op {
                     fut,
                     rt,
                     fd,
+                    epfd,
                     notifier,
-                } => Some((fut, rt, fd, notifier)),
+                } => Some((fut, rt, fd, epfd, notifier)),
                 other => {
                     *state = other;
                     None
                 }
             }
         };
-        let Some((mut fut, rt, fd, notifier)) = taken else {
+        let Some((mut fut, rt, fd, epfd, notifier)) = taken else {
             return Err(PyRuntimeError::new_err(
                 "this balrog operation is not waiting for its socket",
             ));
@@ -419,13 +453,7 @@ impl Op {
                 Ok(START_DONE)
             }
             Polled::Socket(interest) if turned => {
-                *self.state.lock() = State::Driven {
-                    fut,
-                    rt,
-                    fd,
-                    notifier,
-                };
-                Ok(START_WAIT_SOCKET + interest)
+                self.park_driven(fut, rt, fd, epfd, interest, notifier)
             }
             _ => Ok(self.hand_off(fut, Exec::Dedicated(rt), notifier)),
         }

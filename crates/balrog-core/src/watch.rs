@@ -15,9 +15,7 @@ use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-/// Interest bits as in `Op._start`'s codes (3 = 2 + read, 4 = 2 + write, 5 = both).
-const READ: u32 = 1;
-const WRITE: u32 = 2;
+use crate::drive::arm_socket;
 
 /// Ready keys taken per `ready()` call; more stay queued in the epoll instance (and keep its
 /// file descriptor readable, so the loop calls again).
@@ -60,35 +58,7 @@ impl SocketWatch {
     /// Report `key` (once) when `fd` is ready for `interest` (1 read, 2 write, 3 either).
     /// A socket that is ready already is reported at the next `ready()`.
     fn arm(&self, fd: i32, interest: u32, key: u64) -> PyResult<()> {
-        if fd < 0 || interest & (READ | WRITE) == 0 {
-            return Err(PyOSError::new_err("nothing to watch"));
-        }
-        let mut events = libc::EPOLLONESHOT as u32;
-        if interest & READ != 0 {
-            // Hang-ups count as readable: a read then reports the lost connection.
-            events |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
-        }
-        if interest & WRITE != 0 {
-            events |= libc::EPOLLOUT as u32;
-        }
-        let mut event = libc::epoll_event { events, u64: key };
-        // Usually the socket is registered already (a previous op on the connection):
-        // re-arm it; the first time, or after its fd was closed and reused, add it.
-        // SAFETY: `event` is a live epoll_event; the kernel validates the fds.
-        let modified = unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_MOD, fd, &mut event) };
-        if modified == 0 {
-            return Ok(());
-        }
-        if std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
-            return Err(os_error());
-        }
-        // SAFETY: as above.
-        let added = unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut event) };
-        if added == 0 {
-            Ok(())
-        } else {
-            Err(os_error())
-        }
+        arm_socket(self.epfd, fd, interest, key).map_err(|err| PyOSError::new_err(err.to_string()))
     }
 
     /// The keys of the sockets that became ready (never blocks).

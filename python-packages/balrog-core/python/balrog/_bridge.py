@@ -49,11 +49,13 @@ class NativeOp(Protocol):
     """What every balrog wheel's native op offers (``balrog._core.Op`` and its twins)."""
 
     def wait(self, timeout: float | None = None) -> Any: ...
-    def _start(self, hub: int, key: int) -> int:
+    def _start(self, hub: int, key: int, epfd: int = -1) -> int:
         """Start for a green/asyncio waiter: 0 pending, 1 finished inline, 2 pending and
         first of a new batch (call ``type(op)._flush()`` soon); ops of wheels built since
         the loop driver also 3/4/5: waiting for socket ``op._fd`` to be readable/writable/
-        either, call ``op._drive()`` then (only when this module sets ``_LOOP_DRIVE``)."""
+        either, call ``op._drive()`` then (only when this module sets ``_LOOP_DRIVE``).
+        With ``epfd`` (the loop's ``SocketWatch``) such an op arms its socket there itself,
+        and ``_drive`` re-arms it; wheels built before that take only two arguments."""
         ...
 
     @staticmethod
@@ -120,6 +122,7 @@ class _Hub:
         "call_later",
         "call_soon",
         "call_soon_threadsafe",
+        "epfd",
         "keys",
         "native",
         "socket_waits",
@@ -138,12 +141,15 @@ class _Hub:
         self.add_reader = loop.add_reader
         # Loop-driven ops by key: (op, its socket, who waits). Their sockets are armed in
         # `watch`, created on first use; `arm_socket(fd, interest, key)` is its bound `arm`.
+        # Once `epfd` (the watch's fd) is known, ops arm their sockets themselves (socket
+        # recorded as -1): see `_start_op`.
         # Only the op holding a connection's session is ever pending on its socket (an op
         # waiting for the connection's lock moves to a thread instead), so a socket is never
         # armed for two ops at once. A finished op's waiter is switched to directly; one
         # that moves to a thread gets a `waiters` entry, and its key comes out of the hub.
         self.socket_waits: dict[int, tuple[NativeOp, int, _SocketWaiter]] = {}
         self.watch: Any = None
+        self.epfd = -1
         self.arm_socket: Callable[[int, int, int], None] = self._first_arm
         loop.add_reader(self.native.fileno(), self._on_ready)
 
@@ -168,9 +174,14 @@ class _Hub:
         self.add_reader(watch.fileno(), self._on_sockets)
         self.arm_socket = watch.arm
         watch.arm(fd, interest, key)
+        self.epfd = watch.fileno()
 
-    def wait_socket(self, op: NativeOp, key: int, code: int, waiter: _SocketWaiter) -> None:
-        """Drive ``op`` on this loop: arm its socket; ``waiter.switch()`` when it is done."""
+    def wait_socket(self, op: NativeOp, key: int, code: int, armed: bool, waiter: _SocketWaiter) -> None:
+        """Drive ``op`` on this loop: arm its socket unless it did (``armed``, see
+        :func:`_start_op`); ``waiter.switch()`` when it is done."""
+        if armed:
+            self.socket_waits[key] = (op, -1, waiter)
+            return
         fd: int = op._fd  # type: ignore[attr-defined]
         try:
             self.arm_socket(fd, code - _START_WAIT_SOCKET, key)
@@ -210,7 +221,8 @@ class _Hub:
             try:
                 code = op._drive()  # type: ignore[attr-defined]
                 if code > _START_WAIT_SOCKET:
-                    self.arm_socket(fd, code - _START_WAIT_SOCKET, key)
+                    if fd >= 0:  # else the op re-armed its socket itself
+                        self.arm_socket(fd, code - _START_WAIT_SOCKET, key)
                     waits[key] = entry
                     continue
             except BaseException as exc:  # a bug, not an I/O error (those are the op's result)
@@ -343,6 +355,20 @@ async def _drive(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, 
             task._deliver_cancel()
 
 
+def _start_op(op: NativeOp, hub: _Hub, key: int) -> tuple[int, bool]:
+    """``op._start`` for ``hub``; also says whether a socket-waiting op armed its socket
+    in the hub's watch itself (then the bridge neither reads ``op._fd`` nor arms it)."""
+    epfd = hub.epfd
+    if epfd < 0:
+        return op._start(hub.address, key), False
+    try:
+        return op._start(hub.address, key, epfd), True
+    except TypeError:
+        # A wheel built before `_start` took the watch (argument parsing fails before the
+        # op does anything): the bridge arms its socket.
+        return op._start(hub.address, key), False
+
+
 def wait(op: NativeOp, timeout: float | None = None) -> Any:
     """Wait for a native op in the caller's mode and return its result.
 
@@ -353,19 +379,32 @@ def wait(op: NativeOp, timeout: float | None = None) -> Any:
     if type(current) is GreenTask:
         hub = current.hub
         key = next(hub.keys)
-        started = op._start(hub.address, key)
+        # _start_op, inlined: with the loop's watch known, the op arms its own socket.
+        epfd = hub.epfd
+        armed = epfd >= 0
+        if armed:
+            try:
+                started = op._start(hub.address, key, epfd)
+            except TypeError:  # a wheel built before `_start` took the watch
+                started = op._start(hub.address, key)
+                armed = False
+        else:
+            started = op._start(hub.address, key)
         if started == _START_DONE:
             return op._result()  # finished inline: no suspension needed
         driven = started > _START_WAIT_SOCKET
         if driven:
             # Hub.wait_socket, inlined.
-            fd: int = op._fd  # type: ignore[attr-defined]
-            try:
-                hub.arm_socket(fd, started - _START_WAIT_SOCKET, key)
-            except BaseException:
-                op.cancel()
-                raise
-            hub.socket_waits[key] = (op, fd, current)
+            if armed:
+                hub.socket_waits[key] = (op, -1, current)
+            else:
+                fd: int = op._fd  # type: ignore[attr-defined]
+                try:
+                    hub.arm_socket(fd, started - _START_WAIT_SOCKET, key)
+                except BaseException:
+                    op.cancel()
+                    raise
+                hub.socket_waits[key] = (op, fd, current)
         else:
             if started == _START_NEEDS_FLUSH:
                 hub.schedule_flush(op)
@@ -404,12 +443,12 @@ async def await_op(op: NativeOp) -> Any:
     hub = _hub_for(loop)
     future = loop.create_future()
     key = next(hub.keys)
-    started = op._start(hub.address, key)
+    started, armed = _start_op(op, hub, key)
     if started == _START_DONE:
         return op._result()
     waiter = _FutureWaiter(future)
     if started > _START_WAIT_SOCKET:
-        hub.wait_socket(op, key, started, waiter)
+        hub.wait_socket(op, key, started, armed, waiter)
     else:
         if started == _START_NEEDS_FLUSH:
             hub.schedule_flush(op)

@@ -54,6 +54,9 @@ class Wakeup:
             self._gate.release()  # type: ignore[union-attr]
             return True
         hub = task.hub
+        # Set before the resumption is scheduled: from another thread, the loop may run
+        # `_resume` (and the waiter read the flag) before this thread gets the GIL back.
+        self._is_set = True
         try:
             if threading.get_ident() == self._thread:
                 # Never switch from here: the caller may itself be a green task.
@@ -61,8 +64,8 @@ class Wakeup:
             else:
                 hub.call_soon_threadsafe(_resume, task, self)
         except RuntimeError:  # the loop is closed: nobody will run the waiter again
+            self._is_set = False
             return False
-        self._is_set = True
         return True
 
     def wait(self, timeout: float | None) -> bool:

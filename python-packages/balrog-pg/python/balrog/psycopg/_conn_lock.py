@@ -79,15 +79,25 @@ class _ThreadWaiter:
 
 
 class ConnectionLock:
-    """A reentrant lock whose waiters are threads or green tasks (see the module doc)."""
+    """A reentrant lock whose waiters are threads or green tasks (see the module doc).
+
+    The uncontended acquire and release take no mutex: ``_held`` alone says who owns the
+    lock, and the waiter queue is touched under ``_mutex`` only. Freeing ``_held`` and
+    queueing a waiter can then cross (a release checks the queue, finds it empty, and frees
+    the lock just after a waiter, having failed to take it, is queued). Both sides close
+    that window the same way, relying on the GIL running their steps in one total order:
+    a release frees ``_held`` and then looks at the queue again; a waiter is queued and then
+    tries ``_held`` again. Whichever comes second sees the other, so a queued waiter is
+    never left waiting on a free lock. Whoever takes ``_held`` while waiters are queued
+    hands it to the first of them (FIFO, no barging).
+    """
 
     __slots__ = ("_depth", "_held", "_mutex", "_owner", "_waiters")
 
     def __init__(self) -> None:
-        self._mutex = threading.Lock()  # guards the fields below, held only briefly
+        self._mutex = threading.Lock()  # guards the waiter queue and hand-overs
         # Held for as long as the connection lock is owned or being handed over: taking it
-        # without blocking is the uncontended acquire, one atomic step without the mutex.
-        # Invariant: waiters are queued only while it is held.
+        # without blocking is the uncontended acquire, one atomic step.
         self._held = threading.Lock()
         self._owner: Any = None
         self._depth = 0
@@ -99,17 +109,34 @@ class ConnectionLock:
             self._depth += 1
             return True
         if self._held.acquire(False):
-            self._owner = me
-            self._depth = 1
-            return True
-        with self._mutex:
-            if self._held.acquire(False):  # released meanwhile
+            if not self._waiters:
                 self._owner = me
                 self._depth = 1
                 return True
+            # Freed by a release that has yet to notice a waiter queued meanwhile.
+            return self._wait_for_turn(me, holding=True)
+        return self._wait_for_turn(me, holding=False)
+
+    __enter__ = acquire
+
+    def _wait_for_turn(self, me: Any, holding: bool) -> bool:
+        """Queue ``me`` and wait to be handed the lock (``holding``: ``_held`` is ours)."""
+        with self._mutex:
+            if holding or self._held.acquire(False):
+                if not self._waiters:
+                    self._owner = me
+                    self._depth = 1
+                    return True
+                self._hand_over()  # to the first waiter: it came before us
             waiter: _GreenWaiter | _ThreadWaiter
             waiter = _GreenWaiter(me) if current_green_task() is not None else _ThreadWaiter(me)
             self._waiters.append(waiter)
+            # A release may have freed the lock between our first try and the append,
+            # without seeing us queued (see the class doc): try again now that we are.
+            if self._held.acquire(False):
+                self._hand_over()
+            if waiter.granted:  # it was our turn already
+                return True
         try:
             waiter.wait()
         except BaseException:
@@ -128,16 +155,24 @@ class ConnectionLock:
             raise RuntimeError("cannot release a connection lock held by another task")
         depth = self._depth - 1
         self._depth = depth
-        if depth == 0:
+        if depth:
+            return
+        if self._waiters:
             with self._mutex:
-                if self._waiters:
-                    self._hand_over()
-                else:  # _hand_over's uncontended case, inlined (every execute comes here)
-                    self._owner = None
-                    self._held.release()
+                self._hand_over()
+            return
+        # Uncontended (every execute comes here): free the lock without the mutex, then
+        # look again for a waiter queued meanwhile (see the class doc). If the lock was
+        # taken again already, its new owner hands it over when it lets go.
+        self._owner = None
+        self._held.release()
+        if self._waiters and self._held.acquire(False):
+            with self._mutex:
+                self._hand_over()
 
     def _hand_over(self) -> None:
-        """Give the lock to the first waiter, or free it (called with ``_mutex`` held)."""
+        """Give the lock to the first waiter, or free it (called with ``_mutex`` and
+        ``_held`` held)."""
         if self._waiters:
             waiter = self._waiters.popleft()
             self._owner = waiter.owner
@@ -151,9 +186,6 @@ class ConnectionLock:
 
     def locked(self) -> bool:
         return self._held.locked()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self.release()
