@@ -162,14 +162,38 @@ def _read_frame(sock: socket.socket) -> tuple[int, bytes] | None:
         return None
 
 
-class RawServer:
+class _ThreadedServer:
+    """A listening socket on 127.0.0.1 whose connections are each served on a thread of
+    their own (``_serve``); ``start()`` begins accepting, ``close()`` stops."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self._sock.getsockname()[1]
+
+    def start(self) -> Any:
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class RawServer(_ThreadedServer):
     """Accepts the handshake, then plays the script named by the request path."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
+        super().__init__()
         self.received: list[tuple[int, bytes]] = []
         self._scripts: dict[str, Callable[[socket.socket], None]] = {
             "/invalid-utf8": lambda s: self._send_then_wait(s, _frame(1, b"caf\xc3(")),
@@ -197,21 +221,6 @@ class RawServer:
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
-
-    def start(self) -> RawServer:
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         data = b""
@@ -392,7 +401,7 @@ class RawServer:
 __all__ = ["BIG_BLOB", "RawServer", "SocksProxy", "WebsocketsServer", "WsHeaders"]
 
 
-class ConnectProxy:
+class ConnectProxy(_ThreadedServer):
     """A small HTTP CONNECT proxy on 127.0.0.1 (tunnels to 127.0.0.1/::1 only).
 
     Records each request head it receives (``requests``: request line plus headers, as
@@ -407,25 +416,12 @@ class ConnectProxy:
         self.reply = reply
         self.tls = tls  # set: an https:// proxy (TLS from the client to the proxy)
         self.requests: list[bytes] = []
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
+        super().__init__()
+        self.start()
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         if self.tls is not None:
@@ -487,7 +483,7 @@ class ConnectProxy:
             pass
 
 
-class SocksProxy:
+class SocksProxy(_ThreadedServer):
     """A small SOCKS4/4a and SOCKS5 proxy on 127.0.0.1 (tunnels to loopback only).
 
     Records each client's handshake bytes (``handshakes``: everything it sent before the
@@ -500,23 +496,11 @@ class SocksProxy:
         self.credentials = credentials
         self.refuse = refuse
         self.handshakes: list[bytes] = []
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._accept_loop, daemon=True).start()
+        super().__init__()
+        self.start()
 
     def url(self, scheme: str = "socks5h", userinfo: str = "") -> str:
         return f"{scheme}://{userinfo + '@' if userinfo else ''}127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         seen = bytearray()

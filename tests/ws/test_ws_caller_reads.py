@@ -7,9 +7,6 @@ is the one that reads them; in green mode the same tests cover the task."""
 from __future__ import annotations
 
 import hashlib
-import signal
-import subprocess
-import sys
 import textwrap
 import threading
 from collections.abc import Callable
@@ -18,9 +15,8 @@ from typing import Any
 import pytest
 
 import balrog
-import balrog.websockets as bws
 from balrog.websockets.sync.client import connect as balrog_connect
-from support.net import default_sigint
+from support.proc import interrupt_child
 
 from .servers import RawServer, WebsocketsServer
 from .test_ws_client import same
@@ -174,28 +170,6 @@ def test_two_native_receivers_share_the_socket(ws_server: WebsocketsServer, balr
     assert sorted(got) == ["one", "two"]
 
 
-def test_concurrent_recv_still_refused_after_the_caller_read(ws_server: WebsocketsServer) -> None:
-    with balrog_connect(ws_server.url + "/echo") as ws:
-        ws.send("first")
-        assert ws.recv(timeout=10) == "first"
-        results: list[str] = []
-        if balrog.mode() == "green":
-            task = balrog.spawn(ws.recv)
-            balrog.sleep(0.05)
-        else:
-            thread = threading.Thread(target=lambda: results.append(ws.recv()))
-            thread.start()
-            balrog.sleep(0.05)
-        with pytest.raises(bws.ConcurrencyError):
-            ws.recv(timeout=0)
-        ws.send("second")
-        if balrog.mode() == "green":
-            results.append(balrog.join(task))
-        else:
-            thread.join()
-        assert results == ["second"]
-
-
 _CTRL_C_CHILD = textwrap.dedent(
     """
     import sys
@@ -218,21 +192,5 @@ _CTRL_C_CHILD = textwrap.dedent(
 def test_ctrl_c_while_the_caller_reads(ws_server: WebsocketsServer, balrog_mode: str) -> None:
     if balrog_mode == "green":
         pytest.skip("Ctrl-C in green mode is the event loop's (tests/core)")
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CTRL_C_CHILD, ws_server.url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "waiting"
-        balrog.sleep(0.3)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=30)  # a generous bound that only catches a hang
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 0, err
+    out = interrupt_child(_CTRL_C_CHILD, ws_server.url, after=0.3)
     assert out.split() == ["interrupted", "still", "works"]

@@ -371,8 +371,13 @@ def test_attributes(ws_server: WebsocketsServer) -> None:
     assert ws.state == bws.State.CLOSED
 
 
-def test_concurrent_recv_is_refused(ws_server: WebsocketsServer) -> None:
+@pytest.mark.parametrize("after_a_read", [False, True])
+def test_concurrent_recv_is_refused(ws_server: WebsocketsServer, after_a_read: bool) -> None:
+    """Also once a blocking recv() has made this thread the socket's reader."""
     with balrog_connect(ws_server.url + "/echo") as ws:
+        if after_a_read:
+            ws.send("first")
+            assert ws.recv(timeout=10) == "first"
         results: list[str] = []
         if balrog.mode() == "green":
             task = balrog.spawn(ws.recv)

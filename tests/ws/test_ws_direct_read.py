@@ -7,9 +7,6 @@ one gives websockets' error. Green mode runs the same scripts through the task."
 from __future__ import annotations
 
 import hashlib
-import signal
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +14,7 @@ from typing import Any
 import pytest
 
 import balrog
-from support.net import default_sigint
+from support.proc import interrupt_child
 
 from .servers import BIG_BLOB, RawServer, WebsocketsServer
 from .test_ws_client import same
@@ -133,21 +130,6 @@ _CTRL_C_CHILD = textwrap.dedent(
 def test_ctrl_c_in_the_middle_of_a_big_frame(raw_server: RawServer, balrog_mode: str) -> None:
     if balrog_mode == "green":
         pytest.skip("Ctrl-C in green mode is the event loop's (tests/core)")
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CTRL_C_CHILD, raw_server.url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "waiting"
-        balrog.sleep(0.5)  # the server sends the first half 0.2 s after "go"
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=30)  # a generous bound that only catches a hang
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 0, err
+    # The server sends the first half 0.2 s after "go".
+    out = interrupt_child(_CTRL_C_CHILD, raw_server.url, after=0.5)
     assert out.split() == ["interrupted", "bytes", str(1 << 20), BIG_SHA, "after"]
