@@ -95,44 +95,36 @@ def test_green_waiter_times_out_and_other_tasks_run() -> None:
     assert ticks == [0, 1, 2]
 
 
-def test_green_waiter_cancelled() -> None:
+async def _cancelled_green_waiter() -> Wakeup:
+    """A Wakeup whose green waiter's task was cancelled while it waited."""
     boxes: list[Wakeup] = []
 
     def waiter() -> None:
         boxes.append(Wakeup())
         boxes[0].wait(None)
 
+    task = asyncio.ensure_future(balrog.green(waiter)())
+    while not boxes:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return boxes[0]
+
+
+def test_green_waiter_cancelled() -> None:
     async def main() -> None:
-        task = asyncio.ensure_future(balrog.green(waiter)())
-        while not boxes:
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        wakeup = await _cancelled_green_waiter()
         # A set() after the waiter left finds nobody: it must not resume a dead wait.
-        assert boxes[0].set() is True
+        assert wakeup.set() is True
         await asyncio.sleep(0.01)
 
     asyncio.run(main())
 
 
 def test_set_after_the_loop_closed_reports_false() -> None:
-    boxes: list[Wakeup] = []
-
-    def waiter() -> None:
-        boxes.append(Wakeup())
-        boxes[0].wait(None)
-
-    async def main() -> None:
-        task = asyncio.ensure_future(balrog.green(waiter)())
-        while not boxes:
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-    asyncio.run(main())
-    assert boxes[0].set() is False
+    wakeup = asyncio.run(_cancelled_green_waiter())
+    assert wakeup.set() is False
 
 
 def test_wait_from_another_greenlet_is_refused() -> None:
