@@ -466,6 +466,11 @@ def test_server_reads_back_the_value(conns: tuple[Any, Any], kind: str) -> None:
             assert got.is_nan()
         elif kind == "jsonb":
             assert got == want, (value, got)  # jsonb may write 1e+16 back as 10000000000000000
+        elif isinstance(want, dt.datetime) and want.tzinfo is not None:
+            # Compare instants: Python's == between two zones is False whenever one side is
+            # an ambiguous local time (PEP 495), e.g. 01:00 on a DST-end day in New York.
+            assert type(got) is dt.datetime, (value, got)
+            assert got.astimezone(dt.UTC) == want.astimezone(dt.UTC), (value, got)
         else:
             assert got == want and type(got) is type(want), (value, got)
         if isinstance(want, dt.datetime | dt.time) and want.tzinfo is not None:
