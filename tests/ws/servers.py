@@ -138,15 +138,20 @@ def _frame(opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes
     return head + payload
 
 
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    """Exactly ``n`` bytes from ``sock`` (EOFError if the peer closes first)."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
 def _read_frame(sock: socket.socket) -> tuple[int, bytes] | None:
     def exact(n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = sock.recv(n - len(data))
-            if not chunk:
-                raise EOFError
-            data += chunk
-        return data
+        return _recv_exact(sock, n)
 
     try:
         b0, b1 = exact(2)
@@ -506,12 +511,7 @@ class SocksProxy(_ThreadedServer):
         seen = bytearray()
 
         def exact(n: int) -> bytes:
-            data = b""
-            while len(data) < n:
-                chunk = conn.recv(n - len(data))
-                if not chunk:
-                    raise EOFError
-                data += chunk
+            data = _recv_exact(conn, n)
             seen.extend(data)
             return data
 
