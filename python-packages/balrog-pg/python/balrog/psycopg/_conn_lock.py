@@ -3,9 +3,9 @@
 psycopg serialises the operations of a connection with a ``threading.Lock``, so that the
 statements of one (an implicit BEGIN and its query, a transaction block's BEGIN and
 SAVEPOINT) never interleave with another's. Green tasks all run on the event loop's thread:
-a thread lock would either be shared by all of them or block the loop. Here a waiting
-green task suspends only itself (on an asyncio future, through ``balrog.hide``) and a
-waiting thread blocks on a lock of its own; the owner hands the lock to the first waiter
+a thread lock would either be shared by all of them or block the loop. Here each waiter
+has a ``balrog._wakeup.Wakeup``: a waiting green task suspends only itself and a waiting
+thread blocks on a lock of its own; the owner hands the lock to the first waiter
 when it lets go (FIFO, no barging).
 
 The lock is reentrant for its owner (the current greenlet, i.e. the thread itself in
@@ -14,68 +14,33 @@ blocking code): connection methods that hold it call each other freely.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import deque
 from typing import Any
 
 from greenlet import getcurrent
 
-from balrog import hide
-from balrog._bridge import current_green_task
+from balrog._wakeup import Wakeup
 
 __all__ = ["ConnectionLock"]
 
 
-async def _until(future: asyncio.Future[None]) -> None:
-    await future
+class _Waiter:
+    """A green task or a thread queued for the lock, woken in its own mode."""
 
-
-_wait_green = hide(_until)
-
-
-class _GreenWaiter:
-    """A green task waiting for the lock: woken through its event loop."""
-
-    __slots__ = ("future", "granted", "loop", "owner", "thread")
+    __slots__ = ("granted", "owner", "wakeup")
 
     def __init__(self, owner: Any) -> None:
         self.owner = owner
         self.granted = False
-        self.loop = asyncio.get_running_loop()
-        self.future: asyncio.Future[None] = self.loop.create_future()
-        self.thread = threading.get_ident()
+        self.wakeup = Wakeup()  # made by the waiter itself: it records who waits
 
     def wait(self) -> None:
-        _wait_green(self.future)
+        self.wakeup.wait(None)
 
     def wake(self) -> None:
-        if threading.get_ident() == self.thread:
-            self._resolve()
-        else:
-            self.loop.call_soon_threadsafe(self._resolve)
-
-    def _resolve(self) -> None:
-        if not self.future.done():
-            self.future.set_result(None)
-
-
-class _ThreadWaiter:
-    """A thread waiting for the lock: blocks on a lock of its own, released to wake it."""
-
-    __slots__ = ("gate", "granted", "owner")
-
-    def __init__(self, owner: Any) -> None:
-        self.owner = owner
-        self.granted = False
-        self.gate = threading.Lock()
-        self.gate.acquire()
-
-    def wait(self) -> None:
-        self.gate.acquire()
-
-    def wake(self) -> None:
-        self.gate.release()
+        if not self.wakeup.set():
+            raise RuntimeError("Event loop is closed")
 
 
 class ConnectionLock:
@@ -101,7 +66,7 @@ class ConnectionLock:
         self._held = threading.Lock()
         self._owner: Any = None
         self._depth = 0
-        self._waiters: deque[_GreenWaiter | _ThreadWaiter] = deque()
+        self._waiters: deque[_Waiter] = deque()
 
     def acquire(self) -> bool:
         me = getcurrent()
@@ -128,8 +93,7 @@ class ConnectionLock:
                     self._depth = 1
                     return True
                 self._hand_over()  # to the first waiter: it came before us
-            waiter: _GreenWaiter | _ThreadWaiter
-            waiter = _GreenWaiter(me) if current_green_task() is not None else _ThreadWaiter(me)
+            waiter = _Waiter(me)
             self._waiters.append(waiter)
             # A release may have freed the lock between our first try and the append,
             # without seeing us queued (see the class doc): try again now that we are.
