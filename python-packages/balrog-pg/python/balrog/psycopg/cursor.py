@@ -155,13 +155,17 @@ class BaseCursor:
         return tx
 
     def _convert_query(self, query: Any, params: Any = None) -> Any:
-        pgq = self._query_class()
-        if type(query) is str and type(pgq) is PostgresQuery:
+        if type(query) is str and self._query_class is PostgresQuery:
             plan = self._conn._plans.get(query)
             if plan is None:
                 plan = self._conn._plan_for(query)
+            # Every slot is set below, so PostgresQuery.__init__ (a Python frame) is skipped.
+            pgq = _new_query(PostgresQuery)
             if params is None:
                 pgq.query = plan[0]  # nothing to adapt: no Transformer needed
+                pgq.params = None
+                pgq.types = []
+                pgq.formats = []
                 return pgq
             derived = plan[1]
             if derived is None:  # placeholders are parsed only once there are parameters
@@ -184,6 +188,11 @@ class BaseCursor:
                 pgq.types = encoded.types
                 pgq.formats = encoded.formats
                 return pgq
+            pgq.params = None
+            pgq.types = []
+            pgq.formats = []
+        else:
+            pgq = self._query_class()
         pgq.convert(query, params, self._transformer())
         return pgq
 
