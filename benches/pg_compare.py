@@ -163,6 +163,7 @@ def case_factories(key: str, t: wl.Target, s: wl.Sizes) -> list[tuple[str, Facto
         return [
             _pgbench("pgbench -M extended", t, "SELECT 1;", "extended", pgb),
             _pgbench("pgbench -M simple", t, "SELECT 1;", "simple", pgb),
+            _pgbench("pgbench -M prepared", t, "SELECT 1;", "prepared", pgb),
             *_sync_pair(wl.sync_select1, t, s, q)[:1],
             _async("psycopg async", wl.pa_select1, t, s, q),
             _async("asyncpg", wl.ap_select1, t, s, q),
@@ -177,6 +178,7 @@ def case_factories(key: str, t: wl.Target, s: wl.Sizes) -> list[tuple[str, Facto
         return [
             _pgbench("pgbench -M extended", t, script, "extended", pgb),
             _pgbench("pgbench -M simple", t, literal, "simple", pgb),
+            _pgbench("pgbench -M prepared", t, script, "prepared", pgb),
             *_sync_pair(wl.sync_params, t, s, q)[:1],
             _async("psycopg async", wl.pa_params, t, s, q),
             _async("asyncpg", wl.ap_params, t, s, q),
