@@ -199,7 +199,41 @@ def upload(base: str, rounds: int) -> dict[str, float]:
     out["pyreqwest"] = measure(
         lambda: client.post(url).body_bytes(body).build().send().bytes() and None, 10, rounds
     )
+    out["raw socket (floor)"] = measure(_raw_upload(base, body), 10, rounds)
     return out
+
+
+def _raw_upload(base: str, body: bytes) -> Callable[[], None]:
+    """The upload floor: no HTTP library, one keep-alive socket, the head and the body each
+    in one `sendall`, the short answer read back. What any client's upload costs at least
+    against this server."""
+    import socket
+
+    host, port = base.removeprefix("http://").split(":")
+    head = (
+        f"POST /upload HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    expected = str(len(body)).encode()
+
+    def upload_once() -> None:
+        sock.sendall(head)
+        sock.sendall(body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        _, _, rest = data.partition(b"\r\n\r\n")
+        while len(rest) < len(expected):
+            rest += sock.recv(65536)
+        if rest != expected:
+            raise RuntimeError(f"unexpected upload answer: {rest[:100]!r}")
+
+    return upload_once
 
 
 def run_all(pinned: bool, quick: bool) -> dict[str, Any]:
@@ -235,6 +269,10 @@ def report(label: str, results: dict[str, Any]) -> None:
             if peer != "balrog":
                 cells.append(f"{peer} {value:,.1f} (x{value / ours:.2f})")
         print(f"  {scenario:18s} " + " | ".join(cells))
+    upload = results.get("post_10mb", {})
+    if upload.get("raw socket (floor)") and upload.get("requests"):
+        best = upload["requests"] / upload["raw socket (floor)"]
+        print(f"  post_10mb: a client with no cost of its own would be x{best:.2f} requests (the floor)")
 
 
 def chart(all_results: dict[str, dict[str, Any]]) -> str:
