@@ -59,26 +59,26 @@ class Goal:
     informational: bool = False
 
 
+def _sequential_goals(case: str, label: str) -> list[Goal]:
+    """A sequential case's targets (≥ psycopg, within 1.3× of pgbench's fastest mode) and
+    the [info] line against `-M prepared`."""
+    return [
+        Goal(case, ("psycopg",), BLOCKING, 1.0, f"{label}: blocking at least as fast as psycopg"),
+        Goal(
+            case,
+            (PG_EXT, PG_SIMPLE, PG_PREPARED),
+            BLOCKING,
+            1 / 1.3,
+            f"{label}: blocking within 1.3× of pgbench",
+        ),
+        Goal(case, (PG_PREPARED,), BLOCKING, 1 / 1.3, "  vs pgbench -M prepared (same messages)", True),
+    ]
+
+
 GOALS = [
-    Goal("select1", ("psycopg",), BLOCKING, 1.0, "SELECT 1: blocking at least as fast as psycopg"),
-    Goal(
-        "select1",
-        (PG_EXT, PG_SIMPLE, PG_PREPARED),
-        BLOCKING,
-        1 / 1.3,
-        "SELECT 1: blocking within 1.3× of pgbench",
-    ),
-    Goal("select1", (PG_PREPARED,), BLOCKING, 1 / 1.3, "  vs pgbench -M prepared (same messages)", True),
+    *_sequential_goals("select1", "SELECT 1"),
     Goal("select1", (PG_SIMPLE,), "psycopg", 1 / 1.3, "  psycopg itself vs pgbench -M simple", True),
-    Goal("params", ("psycopg",), BLOCKING, 1.0, "two params: blocking at least as fast as psycopg"),
-    Goal(
-        "params",
-        (PG_EXT, PG_SIMPLE, PG_PREPARED),
-        BLOCKING,
-        1 / 1.3,
-        "two params: blocking within 1.3× of pgbench",
-    ),
-    Goal("params", (PG_PREPARED,), BLOCKING, 1 / 1.3, "  vs pgbench -M prepared (same messages)", True),
+    *_sequential_goals("params", "two params"),
     Goal("fetch", ("psycopg",), BLOCKING, 2.0, "fetch: 2× faster than psycopg"),
     Goal("fetch", ("asyncpg (jsonb→dict)",), BLOCKING, 1.5, "fetch: 1.5× faster than asyncpg (JSON decoded)"),
     Goal("executemany", ("asyncpg",), BLOCKING, 1.0, "executemany: at least as fast as asyncpg"),
