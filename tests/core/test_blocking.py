@@ -104,6 +104,8 @@ def test_sigint_interrupts_a_blocking_wait():
     assert "interrupted" in out
 
 
+# Forking a process that runs threads is the point of this test (3.12+ warns about it).
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_child_process_after_fork_uses_balrog_after_the_parent_did():
     balrog.sleep(0.001)  # the parent's runtime exists now
     assert _core.runtime_started()

@@ -69,6 +69,8 @@ def test_connect_timeout():
         srv.close()
 
 
+# Forking a process that runs threads is the point of this test (3.12+ warns about it).
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_fork_child_cannot_use_parent_connection(pg_cluster, balrog_mode):
     if balrog_mode == "green":

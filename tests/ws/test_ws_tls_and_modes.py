@@ -151,6 +151,8 @@ def test_green_recv_suspends_only_its_task(ws_server: WebsocketsServer) -> None:
     assert balrog.run(main) == ["timed out", 50]
 
 
+# Forking a process that runs threads is the point of this test (3.12+ warns about it).
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_connection_is_dead_in_a_forked_child(ws_server: WebsocketsServer) -> None:
     import os
 
