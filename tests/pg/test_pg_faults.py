@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -92,6 +94,42 @@ def test_fork_child_cannot_use_parent_connection(pg_cluster, balrog_mode):
     assert os.WEXITSTATUS(status) == 0
     assert conn.execute("select 2").fetchone() == (2,)
     conn.close()
+
+
+_FORK_IN_A_FRESH_PROCESS = """
+import os, sys
+import balrog.psycopg as bp
+conn = bp.connect(sys.argv[1], autocommit=True)
+conn.execute("select 1")
+pid = os.fork()
+if pid == 0:
+    try:
+        conn.execute("select 1")
+        os._exit(3)  # the parent's session, used from the child: the bug
+    except bp.OperationalError:
+        os._exit(0)
+    except BaseException:
+        os._exit(4)
+_, status = os.waitpid(pid, 0)
+print(os.WEXITSTATUS(status), conn.execute("select 2").fetchone())
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_is_seen_in_a_process_that_never_started_the_shared_runtime(pg_cluster, balrog_mode):
+    # A blocking connection runs on its own runtime; the fork count it checks must be kept
+    # even when nothing in the process ever started balrog's shared runtime (a fresh
+    # interpreter: in this one, earlier tests may have started it).
+    if balrog_mode == "green":
+        pytest.skip("the check runs in a fresh blocking process")
+    done = subprocess.run(
+        [sys.executable, "-c", _FORK_IN_A_FRESH_PROCESS, pg_cluster.conninfo],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "(2,)"]
 
 
 def test_many_connections_no_fd_leak(pg_cluster):

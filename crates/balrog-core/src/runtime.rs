@@ -28,7 +28,13 @@ static RUNTIME: Mutex<Option<(u64, Arc<Runtime>)>> = Mutex::new(None);
 static ATFORK: Once = Once::new();
 
 /// Incremented in the child after every `fork()`. Zero in a process that never forked.
+///
+/// Objects that must not be used across a fork record this when they are made and compare
+/// it before each use. The first call installs the fork handlers that keep the count, so
+/// that an object made before the shared runtime ever started (a PostgreSQL connection has
+/// its own runtime) still sees a later fork.
 pub fn fork_generation() -> u64 {
+    install_fork_handlers();
     FORK_GENERATION.load(Ordering::Acquire)
 }
 
