@@ -118,6 +118,13 @@ def sequential(base: str, path: str, count: int, rounds: int) -> dict[str, float
         out["httpx"] = measure(lambda: client.get(url).content and None, max(200, count // 4), rounds)
     client = SyncClientBuilder().build()
     out["pyreqwest"] = measure(lambda: client.get(url).build().send().bytes() and None, count, rounds)
+    # The same client sending the four headers requests (and so balrog) sends by default:
+    # the server's share of the difference, which a requests-compatible client must pay.
+    headers = dict(brequests.Session().headers)
+    same_headers = SyncClientBuilder().default_headers(headers).build()
+    out["pyreqwest, requests' headers"] = measure(
+        lambda: same_headers.get(url).build().send().bytes() and None, count, rounds
+    )
 
     async def aiohttp_run() -> float:
         async with aiohttp.ClientSession() as http:
