@@ -246,6 +246,13 @@ fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
     Ok(list.into_any().unbind())
 }
 
+/// `(earlier_tuples, [results])` for `many(.., summarize=True)`.
+fn summary_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
+    let earlier = collected.earlier_tuples;
+    let results = results_to_py(py, collected)?;
+    Ok((earlier, results).into_pyobject(py)?.into_any().unbind())
+}
+
 fn new_runtime() -> Result<Arc<Runtime>, PgError> {
     Builder::new_current_thread()
         .enable_all()
@@ -492,8 +499,10 @@ impl PgConn {
     }
 
     /// executemany: Parse once, then Bind/[Describe]/Execute per parameter set, one Sync,
-    /// written in chunks while the server already answers.
-    #[pyo3(signature = (query, name, parse, types, rows, formats, returning=false))]
+    /// written in chunks while the server already answers. Resolves to the list of
+    /// results; with `summarize`, to `(row count of the earlier results, [the last
+    /// result])`, so that a million statements do not make a million result objects.
+    #[pyo3(signature = (query, name, parse, types, rows, formats, returning=false, summarize=false))]
     #[allow(clippy::too_many_arguments)]
     fn many(
         &self,
@@ -504,6 +513,7 @@ impl PgConn {
         rows: &Bound<'_, PyAny>,
         formats: Vec<i16>,
         returning: bool,
+        summarize: bool,
     ) -> Op {
         let query = query.into_owned();
         // `rows`: an encoded `ParamBatch` (crate::encode) or a list of lists of bytes/None.
@@ -535,12 +545,18 @@ impl PgConn {
                     proto::msg_sync(&mut io.wbuf);
                     // The whole batch goes out before reading: the server's answers queue in
                     // the socket buffers (a client read loop would only add round trips).
-                    write_while_reading(io, &shared).await
+                    write_while_reading(io, &shared, summarize).await
                 }
                 .await;
                 s.settle(outcome)
             },
-            results_to_py,
+            move |py, collected| {
+                if summarize {
+                    summary_to_py(py, collected)
+                } else {
+                    results_to_py(py, collected)
+                }
+            },
         )
     }
 
@@ -877,12 +893,13 @@ impl PgConn {
 pub(crate) async fn write_while_reading(
     io: &mut Io,
     shared: &Shared,
+    last_only: bool,
 ) -> Result<Collected, PgError> {
     const CHUNK: usize = 256 * 1024;
     if io.wbuf.len() <= CHUNK {
         io.flush().await?;
         set_phase(shared, Phase::Awaiting);
-        return io.collect(shared, false).await;
+        return io.collect_keeping(shared, false, last_only).await;
     }
     let data = io.wbuf.split().freeze();
     // Split through `Stream` (not the raw socket) so that pending reads and writes are
@@ -916,5 +933,5 @@ pub(crate) async fn write_while_reading(
         merged.extend_from_slice(&incoming);
         io.rbuf = merged;
     }
-    io.collect(shared, false).await
+    io.collect_keeping(shared, false, last_only).await
 }

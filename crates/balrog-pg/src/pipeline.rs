@@ -52,7 +52,7 @@ pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
                 proto::msg_sync(&mut io.wbuf);
                 // A long pipeline is written while its answers are read (no deadlock on
                 // full socket buffers).
-                write_while_reading(io, &shared).await
+                write_while_reading(io, &shared, false).await
             }
             .await;
             if outcome.is_err() {

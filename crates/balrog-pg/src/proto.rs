@@ -425,6 +425,18 @@ impl Io {
         shared: &Shared,
         stop_at_copy: bool,
     ) -> Result<Collected, PgError> {
+        self.collect_keeping(shared, stop_at_copy, false).await
+    }
+
+    /// [`Io::collect`], keeping only the last result when `last_only`: the row counts of
+    /// the others are added up in [`Collected::earlier_tuples`]. For executemany without
+    /// `returning`, where a million statements must not become a million result objects.
+    pub async fn collect_keeping(
+        &mut self,
+        shared: &Shared,
+        stop_at_copy: bool,
+        last_only: bool,
+    ) -> Result<Collected, PgError> {
         let mut out = Collected::default();
         let mut current = ResultSet::default();
         loop {
@@ -438,6 +450,11 @@ impl Io {
                     } else {
                         COMMAND_OK
                     };
+                    if last_only {
+                        if let Some(earlier) = out.results.pop() {
+                            out.earlier_tuples += tag_tuples(earlier.tag.as_deref()).unwrap_or(0);
+                        }
+                    }
                     out.results.push(std::mem::take(&mut current));
                 }
                 Message::EmptyQueryResponse => {
@@ -496,8 +513,25 @@ impl Io {
 #[derive(Default)]
 pub struct Collected {
     pub results: Vec<ResultSet>,
+    /// With `collect_keeping(.., last_only)`: the row counts of the results not kept.
+    pub earlier_tuples: i64,
     pub error: Option<Vec<(u8, String)>>,
     pub copy_refused: bool,
+}
+
+/// The row count a command tag reports (`INSERT 0 5` → 5); None for commands that report
+/// none.
+pub fn tag_tuples(tag: Option<&str>) -> Option<i64> {
+    let tag = tag?;
+    let (verb, _) = tag.split_once(' ')?;
+    if !matches!(
+        verb,
+        "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MOVE" | "FETCH" | "COPY" | "MERGE"
+    ) {
+        return None;
+    }
+    let (_, count) = tag.rsplit_once(' ')?;
+    count.parse().ok()
 }
 
 /// PostgreSQL's names for UTF-8 as a client encoding (it reports "UTF8").

@@ -201,16 +201,7 @@ impl PgResult {
     /// The row count from the tag (None for commands that report none).
     #[getter]
     fn command_tuples(&self) -> Option<i64> {
-        let tag = self.tag.as_deref()?;
-        let (verb, _) = tag.split_once(' ')?;
-        if !matches!(
-            verb,
-            "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MOVE" | "FETCH" | "COPY" | "MERGE"
-        ) {
-            return None;
-        }
-        let (_, count) = tag.rsplit_once(' ')?;
-        count.parse().ok()
+        crate::proto::tag_tuples(self.tag.as_deref())
     }
 
     /// Whether the command may have dropped prepared statements (DISCARD, DEALLOCATE):

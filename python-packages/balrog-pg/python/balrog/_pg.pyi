@@ -128,7 +128,11 @@ class PgConn:
         rows: ParamBatch | list[list[bytes | None]],
         formats: list[int],
         returning: bool = False,
-    ) -> NativeOp: ...
+        summarize: bool = False,
+    ) -> NativeOp:
+        """Resolves to the list of results; with ``summarize``, to ``(row count of the
+        earlier results, [the last result])``."""
+        ...
     def stream(
         self, query: bytes, types: list[int], params: list[bytes | None], formats: list[int]
     ) -> NativeOp: ...

@@ -51,12 +51,19 @@ class ClientCursorMixin(BaseCursor):
         self._conn._start_query()
         native = self._conn._native
         results: list[Any] = []
+        earlier = 0  # without `returning`: the row count of the results not kept
         # Batches of statements, each one round trip; one statement per query string keeps
         # the server's error position meaningful.
         for i in range(0, len(statements), 1000):
             chunk = statements[i : i + 1000]
             results.extend(self._wait(native.simple(b";\n".join(chunk))))
-        self._finish_many(results, returning)
+            if not returning:
+                # Only the last result is kept (a million statements, a million objects).
+                for res in results[:-1]:
+                    n = res.command_tuples
+                    earlier += n if n is not None else 0
+                del results[:-1]
+        self._finish_many(results, returning, earlier)
 
 
 class ClientCursor(ClientCursorMixin):

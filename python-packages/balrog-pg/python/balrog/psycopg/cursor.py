@@ -51,6 +51,9 @@ class BaseCursor:
         self._results: list[Any] = []
         self._iresult = 0
         self._pgresult: Any = None
+        # After an executemany without `returning`: the last statement's status (psycopg
+        # keeps no result then, only its statusmessage).
+        self._many_status: str | None = None
         # The current result when it has rows to fetch (status TUPLES_OK), else None: the
         # fetch methods compare it with _pgresult instead of asking the native result.
         self._rows_result: Any = None
@@ -135,7 +138,7 @@ class BaseCursor:
     @property
     def statusmessage(self) -> str | None:
         res = self._pgresult
-        return res.command_status if res is not None else None
+        return res.command_status if res is not None else self._many_status
 
     @property
     def lastrowid(self) -> int | None:
@@ -249,6 +252,7 @@ class BaseCursor:
     def _set_results(self, results: list[Any]) -> None:
         self._results = results
         self._iresult = 0
+        self._many_status = None
         # After DISCARD or DEALLOCATE, the server's prepared statements may be gone.
         if self._select_result(0):
             self._conn._prepared.check_command(results[0].command_status)
@@ -390,6 +394,7 @@ class BaseCursor:
         self._tx = None
         self._specs = {}
         self._tx_for = None
+        self._many_status = None
 
     def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = False) -> None:
         """Execute a query once per parameter set, pipelined in one round trip."""
@@ -424,16 +429,32 @@ class BaseCursor:
             _check_params(parts, rows[bad])  # raises the error psycopg gives for this row
             raise e.ProgrammingError(f"bad parameters at row {bad}")
         results: list[Any] = []
+        # Without `returning` only the last result is kept, with the others' row count
+        # (a million INSERTs must not become a million result objects).
+        summarize = not returning
+        earlier = 0
         native = self._conn._native
         with self._conn.lock:
             self._conn._start_query()
             for batch in batches:
-                op = native.many(first.query, "", True, batch.types, batch, batch.formats, returning)
-                results.extend(self._wait(op))
-        self._finish_many(results, returning)
+                op = native.many(
+                    first.query, "", True, batch.types, batch, batch.formats, returning, summarize
+                )
+                answer = self._wait(op)
+                if summarize:
+                    earlier += answer[0]
+                    if results:  # a previous batch's last result: count it, keep the new one
+                        n = results.pop().command_tuples
+                        earlier += n if n is not None else 0
+                    results.extend(answer[1])
+                else:
+                    results.extend(answer)
+        self._finish_many(results, returning, earlier)
 
-    def _finish_many(self, results: list[Any], returning: bool) -> None:
-        total = 0
+    def _finish_many(self, results: list[Any], returning: bool, earlier: int = 0) -> None:
+        """Position the cursor after an executemany; ``earlier``: the row count of results
+        not kept."""
+        total = earlier
         for res in results:
             n = res.command_tuples
             if n is not None:
@@ -443,8 +464,9 @@ class BaseCursor:
             self._select_result(0)
         else:
             self._results = []
-            self._pgresult = results[-1] if results else None
+            self._pgresult = None
             self._rows_result = None
+            self._many_status = results[-1].command_status if results else None
         self._rowcount = total
 
     def nextset(self) -> bool | None:
@@ -535,10 +557,16 @@ class BaseCursor:
         self._pos = newpos
 
     def close(self) -> None:
+        # As psycopg: no result, rowcount -1 and no statusmessage once closed (the last
+        # query stays, for looking into an error).
         self._closed = True
         self._results = []
+        self._iresult = 0
+        self._pos = 0
         self._pgresult = None
         self._rows_result = None
+        self._rowcount = -1
+        self._many_status = None
 
     # -- copy ---------------------------------------------------------------------------------
 

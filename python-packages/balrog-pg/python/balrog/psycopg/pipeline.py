@@ -209,6 +209,7 @@ def _clear_results(cursor: BaseCursor) -> None:
     cursor._results = []
     cursor._pgresult = None
     cursor._rowcount = -1
+    cursor._many_status = None
 
 
 def _deliver(entry: _Queued, result: Any) -> None:
