@@ -6,10 +6,11 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
+
+from support.servers import ThreadedServer, recv_head
 
 # The client runs in a fresh interpreter: in this one, earlier tests may have started
 # balrog's shared runtime, which would hide a fork count kept only once it starts.
@@ -31,48 +32,27 @@ print(os.WEXITSTATUS(status))
 """
 
 
-class _CountingServer:
-    """HTTP/1.1 keep-alive on 127.0.0.1 answering "ok" to every request; counts the
-    connections it accepts."""
+class _OkServer(ThreadedServer):
+    """HTTP/1.1 keep-alive answering "ok" to every request (``accepted`` counts the
+    connections)."""
 
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _serve(conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket) -> None:
         with conn:
             pending = b""
-            while True:
-                while b"\r\n\r\n" not in pending:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    pending += data
-                _, _, pending = pending.partition(b"\r\n\r\n")
+            while (received := recv_head(conn, pending)) is not None:
+                pending = received[1]
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
 
 @pytest.fixture
-def counting_server() -> Iterator[_CountingServer]:
-    server = _CountingServer()
+def counting_server() -> Iterator[_OkServer]:
+    server = _OkServer().start()
     yield server
-    server.listener.close()
+    server.close()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_forked_child_opens_its_own_connection(counting_server: _CountingServer) -> None:
+def test_forked_child_opens_its_own_connection(counting_server: _OkServer) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _CLIENT, f"http://127.0.0.1:{counting_server.port}/"],
         capture_output=True,

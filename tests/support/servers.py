@@ -3,12 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from .net import free_port, wait_for_port
+
+
+def recv_head(conn: socket.socket, pending: bytes = b"") -> tuple[bytes, bytes] | None:
+    """Read until the blank line ending an HTTP head: (the head, the bytes after it), or
+    None when the peer closes first. ``pending``: bytes already read."""
+    while b"\r\n\r\n" not in pending:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        pending += chunk
+    head, _, rest = pending.partition(b"\r\n\r\n")
+    return head, rest
+
+
+class ThreadedServer:
+    """A listening socket on 127.0.0.1 whose connections are each served on a thread of
+    their own (``_serve``); ``start()`` begins accepting, ``close()`` stops. ``accepted``
+    counts the connections taken so far."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self._sock.getsockname()[1]
+        self.accepted = 0
+
+    def start(self) -> Any:
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
 
 @contextmanager

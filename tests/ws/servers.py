@@ -27,6 +27,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers as WsHeaders
 from websockets.http11 import Request, Response
 
+from support.servers import ThreadedServer, recv_head
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -167,34 +169,7 @@ def _read_frame(sock: socket.socket) -> tuple[int, bytes] | None:
         return None
 
 
-class _ThreadedServer:
-    """A listening socket on 127.0.0.1 whose connections are each served on a thread of
-    their own (``_serve``); ``start()`` begins accepting, ``close()`` stops."""
-
-    def __init__(self) -> None:
-        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self.port = self._sock.getsockname()[1]
-
-    def start(self) -> Any:
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        raise NotImplementedError
-
-
-class RawServer(_ThreadedServer):
+class RawServer(ThreadedServer):
     """Accepts the handshake, then plays the script named by the request path."""
 
     def __init__(self) -> None:
@@ -406,7 +381,7 @@ class RawServer(_ThreadedServer):
 __all__ = ["BIG_BLOB", "RawServer", "SocksProxy", "WebsocketsServer", "WsHeaders"]
 
 
-class ConnectProxy(_ThreadedServer):
+class ConnectProxy(ThreadedServer):
     """A small HTTP CONNECT proxy on 127.0.0.1 (tunnels to 127.0.0.1/::1 only).
 
     Records each request head it receives (``requests``: request line plus headers, as
@@ -436,13 +411,10 @@ class ConnectProxy(_ThreadedServer):
                 conn.close()
                 return
         with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            head, _, _ = head.partition(b"\r\n\r\n")
+            received = recv_head(conn)
+            if received is None:
+                return
+            head = received[0]
             self.requests.append(head)
             if self.reply is not None:
                 conn.sendall(self.reply)
@@ -488,7 +460,7 @@ class ConnectProxy(_ThreadedServer):
             pass
 
 
-class SocksProxy(_ThreadedServer):
+class SocksProxy(ThreadedServer):
     """A small SOCKS4/4a and SOCKS5 proxy on 127.0.0.1 (tunnels to loopback only).
 
     Records each client's handshake bytes (``handshakes``: everything it sent before the
