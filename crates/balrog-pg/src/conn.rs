@@ -652,6 +652,10 @@ impl PgConn {
                                 if let Some(fields) = collected.error {
                                     return Err(PgError::Server(fields));
                                 }
+                                shared.lock().copy_out_rows = collected
+                                    .results
+                                    .last()
+                                    .and_then(|set| proto::tag_tuples(set.tag.as_deref()));
                                 return Ok(None);
                             }
                             Message::ErrorResponse(body) => {
@@ -816,6 +820,12 @@ impl PgConn {
     #[getter]
     fn broken(&self) -> bool {
         self.shared.lock().broken
+    }
+
+    /// The row count reported at the end of the last COPY TO (None before any).
+    #[getter]
+    fn copy_out_rows(&self) -> Option<i64> {
+        self.shared.lock().copy_out_rows
     }
 
     /// psycopg's TransactionStatus: IDLE 0, ACTIVE 1, INTRANS 2, INERROR 3, UNKNOWN 4.

@@ -121,6 +121,8 @@ pub struct Status {
     pub active: bool,
     /// Where the op holding the socket is in its exchange (see recover.rs).
     pub phase: crate::recover::Phase,
+    /// The row count in the tag that ended the last COPY TO (`cursor.rowcount` after it).
+    pub copy_out_rows: Option<i64>,
 }
 
 pub type Shared = Mutex<Status>;
@@ -152,6 +154,24 @@ pub struct ResultSet {
     pub tag: Option<String>,
     /// For a COPY response: the overall format is binary.
     pub copy_binary: bool,
+}
+
+/// The columns libpq gives a COPY result (and so psycopg's `description` during and after a
+/// COPY): `column_1`, `column_2`... of type 0, one per column format the server announced.
+fn copy_columns(mut formats: postgres_protocol::message::backend::ColumnFormats<'_>) -> Vec<Column> {
+    let mut out = Vec::new();
+    while let Ok(Some(format)) = formats.next() {
+        out.push(Column {
+            name: format!("column_{}", out.len() + 1),
+            table_oid: 0,
+            column_id: 0,
+            type_oid: 0,
+            type_size: 0,
+            type_modifier: -1,
+            format: i16::try_from(format).unwrap_or(0),
+        });
+    }
+    out
 }
 
 pub fn parse_columns(body: &RowDescriptionBody) -> Result<Vec<Column>, PgError> {
@@ -479,6 +499,7 @@ impl Io {
                     if stop_at_copy {
                         self.copy = CopyMode::In;
                         current.copy_binary = body.format() == 1;
+                        current.columns = Some(copy_columns(body.column_formats()));
                         current.status = COPY_IN;
                         out.results.push(std::mem::take(&mut current));
                         return Ok(out);
@@ -494,6 +515,7 @@ impl Io {
                     if stop_at_copy {
                         self.copy = CopyMode::Out;
                         current.copy_binary = body.format() == 1;
+                        current.columns = Some(copy_columns(body.column_formats()));
                         current.status = COPY_OUT;
                         out.results.push(std::mem::take(&mut current));
                         return Ok(out);

@@ -18,14 +18,9 @@ from .adapt import FORMAT_INDEX, Transformer
 
 __all__ = ["ClientQuery", "PostgresQuery", "query_bytes"]
 
-_PLACEHOLDER = re.compile(
-    rb"""%(?:
-        \((?P<name>[^)]*)\)   # %(name)
-    )?
-    (?P<fmt>.?)               # s, b, t, % or anything (an error)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+# What psycopg takes for a placeholder: "%" then either "(name)" and one more byte, or any
+# one byte but a newline (so a "%" at the very end, or before a line break, stays text).
+_PLACEHOLDER = re.compile(rb"%(?:\((?P<name>[^)]+)\).|.)")
 
 # A part: literal bytes, then the key of the placeholder after it (int index or str name,
 # None for the last part) and its format.
@@ -50,88 +45,100 @@ def query_bytes(query: Any, context: Any) -> bytes:
 
 @lru_cache(maxsize=512)
 def split_query(query: bytes) -> tuple[Part, ...]:
+    """The query's literal parts and placeholders, with psycopg's rules and errors."""
     parts: list[Part] = []
-    cur = 0
-    index = 0
-    kind: str | None = None
     literal = b""
+    cur = 0
+    kind: type | None = None
     for m in _PLACEHOLDER.finditer(query):
         literal += query[cur : m.start()]
         cur = m.end()
-        fmt = m.group("fmt")
-        name = m.group("name")
-        if fmt == b"%":
-            if name is not None:
-                raise e.ProgrammingError("Named placeholder '%(...)%' not supported")
+        whole = m.group(0)
+        if whole == b"%%":
             literal += b"%"
             continue
-        if not fmt:
-            raise e.ProgrammingError("incomplete placeholder: '%'")
-        if fmt not in _FORMATS:
-            shown = query[m.start() : m.end()].decode(errors="replace")
+        if whole == b"%(":
+            shown = query[m.start() :].split()[0].decode(errors="replace")
+            raise e.ProgrammingError(f"incomplete placeholder: '{shown}'")
+        if whole == b"% ":
+            raise e.ProgrammingError(
+                "incomplete placeholder: '%'; if you want to use '%' as an"
+                " operator you can double it up, i.e. use '%%'"
+            )
+        fmt = _FORMATS.get(whole[-1:])
+        if fmt is None:
+            shown = whole.decode(errors="replace")
             raise e.ProgrammingError(f"only '%s', '%b', '%t' are allowed as placeholders, got '{shown}'")
-        this_kind = "named" if name is not None else "positional"
+        name = m.group("name")
+        key: int | str = name.decode() if name is not None else len(parts)
         if kind is None:
-            kind = this_kind
-        elif kind != this_kind:
+            kind = type(key)
+        elif kind is not type(key):
             raise e.ProgrammingError("positional and named placeholders cannot be mixed")
-        key: int | str = name.decode() if name is not None else index
-        if name is None:
-            index += 1
-        parts.append((literal, key, _FORMATS[fmt]))
+        parts.append((literal, key, fmt))
         literal = b""
     parts.append((literal + query[cur:], None, PyFormat.AUTO))
     return tuple(parts)
 
 
-def _check_params(parts: tuple[Part, ...], params: Any) -> tuple[list[Any], list[PyFormat], list[int | str]]:
-    """The parameters in placeholder order (named ones once each), with their formats."""
-    keys = [p[1] for p in parts[:-1]]
+def _is_sequence(params: Any) -> bool:
+    """Whether ``params`` go by position (psycopg's test, concrete types first)."""
+    kind = type(params)
+    if kind is list or kind is tuple:
+        return True
+    if kind is dict:
+        return False
+    if isinstance(params, Sequence) and not isinstance(params, bytes | str):
+        return True
     if isinstance(params, Mapping):
-        if keys and isinstance(keys[0], int):
+        return False
+    raise TypeError(f"query parameters should be a sequence or a mapping, got {kind.__qualname__}")
+
+
+def _check_params(parts: tuple[Part, ...], params: Any) -> tuple[list[Any], list[PyFormat], list[int | str]]:
+    """The parameters in placeholder order (named ones once each), with their formats;
+    psycopg's checks, in psycopg's order."""
+    keys = [p[1] for p in parts[:-1]]
+    if _is_sequence(params):
+        if len(params) != len(keys):
             raise e.ProgrammingError(
-                "query parameters should be a sequence to use with positional placeholders"
+                f"the query has {len(keys)} placeholders but {len(params)} parameters were passed"
             )
-        order: list[int | str] = []
-        formats: list[PyFormat] = []
-        seen: dict[str, PyFormat] = {}
-        for _, key, fmt in parts[:-1]:
-            assert isinstance(key, str)
-            if key in seen:
-                if seen[key] != fmt:
-                    raise e.ProgrammingError(f"placeholder '{key}' cannot have different formats")
-                continue
-            seen[key] = fmt
+        if params and not isinstance(keys[0], int):
+            raise TypeError("named placeholders require a mapping of parameters")
+        return list(params), [p[2] for p in parts[:-1]], list(range(len(keys)))
+    if params and keys and not isinstance(keys[0], str):
+        raise TypeError("positional placeholders (%s) require a sequence of parameters")
+    order: list[int | str] = []
+    formats: list[PyFormat] = []
+    for _, key, fmt in parts[:-1]:
+        if key not in order:  # a name used twice is one parameter
             order.append(key)
             formats.append(fmt)
-        try:
-            values = [params[k] for k in order]
-        except KeyError as ex:
-            raise e.ProgrammingError(f"query parameter missing: {ex.args[0]}") from None
-        return values, formats, order
-    if isinstance(params, str | bytes) or not isinstance(params, Sequence):
-        raise TypeError(f"query parameters should be a sequence or a mapping, got {type(params).__name__}")
-    if keys and isinstance(keys[0], str):
-        raise TypeError("query parameters should be a mapping when using named placeholders")
-    if len(params) != len(keys):
-        raise e.ProgrammingError(
-            f"the query has {len(keys)} placeholder{'s' if len(keys) != 1 else ''} but"
-            f" {len(params)} parameter{'s were' if len(params) != 1 else ' was'} passed"
-        )
-    return list(params), [p[2] for p in parts[:-1]], list(range(len(keys)))
+    try:
+        values = [params[k] for k in order]
+    except KeyError:
+        missing = ", ".join(sorted(str(k) for k in order if k not in params))
+        raise e.ProgrammingError(f"query parameter missing: {missing}") from None
+    return values, formats, order
 
 
 @lru_cache(maxsize=512)
 def _dollar_query(parts: tuple[Part, ...]) -> bytes:
+    """The ``$n`` form for server-side binding: a name used twice is one ``$n`` (and must
+    keep its format: the parameter is dumped once)."""
     out: list[bytes] = []
-    numbers: dict[int | str, int] = {}
-    for literal, key, _ in parts:
+    numbers: dict[int | str, tuple[int, PyFormat]] = {}
+    for literal, key, fmt in parts:
         out.append(literal)
         if key is None:
             continue
-        if key not in numbers:
-            numbers[key] = len(numbers) + 1
-        out.append(b"$%d" % numbers[key])
+        seen = numbers.get(key)
+        if seen is None:
+            seen = numbers[key] = (len(numbers) + 1, fmt)
+        elif seen[1] != fmt:
+            raise e.ProgrammingError(f"placeholder '{key}' cannot have different formats")
+        out.append(b"$%d" % seen[0])
     return b"".join(out)
 
 

@@ -34,6 +34,7 @@ class ClientCursorMixin(BaseCursor):
         """Execute once per parameter set: the statements go in one simple-protocol batch."""
         self._check_closed()
         self._reset_for_execute()
+        self._clear_results()  # as psycopg, before anything can fail
         tx = self._transformer()
         statements: list[bytes] = []
         last: ClientQuery | None = None

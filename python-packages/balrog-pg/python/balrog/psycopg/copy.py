@@ -210,9 +210,11 @@ class Copy:
     # -- end ------------------------------------------------------------------------------------
 
     def _finish_results(self) -> None:
-        # COPY TO's CommandComplete was collected by the native read.
+        # COPY TO's CommandComplete was collected by the native read; rowcount is its count,
+        # as psycopg's.
         self._finished = True
-        self.cursor._rowcount = -1
+        rows = self._native.copy_out_rows
+        self.cursor._rowcount = rows if rows is not None else -1
 
     def finish(self, exc: BaseException | None = None) -> None:
         """End the COPY: send the rest (or the error) and read the server's verdict."""

@@ -338,11 +338,10 @@ class BaseCursor:
             raise e.ProgrammingError("no result available")
         if res.status == TUPLES_OK:
             return res
-        if res.status == COMMAND_OK or res.status == 0:
-            raise e.ProgrammingError(
-                f"the last operation didn't produce records (command status: {res.command_status})"
-            )
-        raise e.InternalError(f"unexpected result status: {pq.ExecStatus(res.status).name}")
+        # psycopg's words: the command's status, or else the result's (EMPTY_QUERY, COPY_OUT).
+        status = res.command_status
+        detail = f"command status: {status}" if status else f"result status: {pq.ExecStatus(res.status).name}"
+        raise e.ProgrammingError(f"the last operation didn't produce records ({detail})")
 
     # -- execution ----------------------------------------------------------------------------
 
@@ -376,7 +375,11 @@ class BaseCursor:
             pgq.types = []
             pgq.formats = []
         else:
-            pgq = self._convert_query(query, params)
+            try:
+                pgq = self._convert_query(query, params)
+            except BaseException:
+                self._clear_results()  # psycopg resets the cursor before adapting
+                raise
         self._query = pgq
         if conn._pipeline is not None:  # queued until the next sync (pipeline.py)
             return conn._pipeline.queue_execute(self, pgq)
@@ -386,9 +389,23 @@ class BaseCursor:
             if not conn._autocommit:
                 conn._start_query()
             self._set_results(self._send(pgq, prepare))
+        except BaseException:
+            self._clear_results()  # as psycopg: a failed execute leaves no result behind
+            raise
         finally:
             lock.release()
         return self
+
+    def _clear_results(self) -> None:
+        """No result: what psycopg's cursor shows from the start of an execute until its
+        results arrive (and after it fails)."""
+        self._results = []
+        self._iresult = 0
+        self._pos = 0
+        self._pgresult = None
+        self._rows_result = None
+        self._rowcount = -1
+        self._many_status = None
 
     def _reset_for_execute(self) -> None:
         self._tx = None
@@ -402,6 +419,7 @@ class BaseCursor:
         self._reset_for_execute()
         if self._conn._pipeline is not None:  # queued until the next sync (pipeline.py)
             return self._conn._pipeline.queue_many(self, query, params_seq, returning)
+        self._clear_results()  # as psycopg, before anything can fail
         tx = self._transformer()
         raw = query_bytes(query, tx)
         parts, _, plan = query_plan(raw)
@@ -460,18 +478,19 @@ class BaseCursor:
             if n is not None:
                 total += n
         if returning:
+            # rowcount is the first result's, as psycopg's (nextset moves it on).
             self._results = results
             self._select_result(0)
-        else:
-            self._results = []
-            self._pgresult = None
-            self._rows_result = None
-            self._many_status = results[-1].command_status if results else None
+            return
+        self._results = []
+        self._pgresult = None
+        self._rows_result = None
+        self._many_status = results[-1].command_status if results else None
         self._rowcount = total
 
     def nextset(self) -> bool | None:
         """Move to the next result of a multi-statement execute (or executemany returning)."""
-        self._check_closed()
+        # No closed check, as in psycopg: a closed cursor has no results (None).
         if self._iresult + 1 < len(self._results):
             self._iresult += 1
             self._select_result(self._iresult)
