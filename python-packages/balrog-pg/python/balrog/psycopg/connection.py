@@ -294,8 +294,9 @@ class Connection:
         self._prepared.prepared_max = value
 
     def _check_intrans(self, attribute: str) -> None:
+        self._check_connection_ok()  # psycopg: a closed connection's options cannot change
         status = self._native.transaction_status
-        if status != _IDLE and not self.closed:
+        if status != _IDLE:
             if self._num_transactions:
                 raise e.ProgrammingError(
                     f"can't change {attribute!r} now: connection.transaction() context in progress"

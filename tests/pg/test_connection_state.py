@@ -1,0 +1,121 @@
+"""Differential: the connection's options and status after each step of a session
+(autocommit, isolation level, read-only, deferrable, transaction blocks, errors, close),
+through balrog.psycopg and psycopg side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+import balrog.psycopg as bp
+
+pytestmark = pytest.mark.both_modes
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    try:
+        value = call()
+    except Exception as exc:
+        return ("raises", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    return value if isinstance(value, int | str | bool | tuple | list | None) else type(value).__name__
+
+
+def _state(conn: Any) -> dict[str, Any]:
+    return {
+        "closed": conn.closed,
+        "broken": conn.broken,
+        "autocommit": conn.autocommit,
+        "isolation_level": conn.isolation_level,
+        "read_only": conn.read_only,
+        "deferrable": conn.deferrable,
+        "transaction_status": int(conn.info.transaction_status),
+        "status": int(conn.info.status),
+    }
+
+
+def _blocks(conn: Any) -> None:
+    with conn.transaction():
+        conn.execute("select 1")
+        with conn.transaction():
+            conn.execute("select 2")
+
+
+def _failing_savepoint(conn: Any) -> str | None:
+    with conn.transaction():
+        try:
+            with conn.transaction():
+                conn.execute("select 1/0")
+        except Exception as exc:
+            return type(exc).__name__
+    return None
+
+
+def _block_inside_a_transaction(conn: Any) -> int:
+    conn.execute("select 1")
+    with conn.transaction():
+        conn.execute("select 2")
+    return int(conn.info.transaction_status)
+
+
+def _commit_inside_a_block(conn: Any) -> None:
+    with conn.transaction():
+        conn.commit()
+
+
+def _steps(mod: Any) -> list[tuple[str, Callable[[Any], Any] | None]]:
+    return [
+        ("connect", None),
+        ("select", lambda c: c.execute("select 1").fetchone()),
+        ("autocommit inside a transaction", lambda c: setattr(c, "autocommit", True)),
+        ("commit", lambda c: c.commit()),
+        ("autocommit", lambda c: setattr(c, "autocommit", True)),
+        ("select in autocommit", lambda c: c.execute("select 2").fetchone()),
+        ("isolation level", lambda c: setattr(c, "isolation_level", mod.IsolationLevel.SERIALIZABLE)),
+        ("isolation level 42", lambda c: setattr(c, "isolation_level", 42)),
+        ("read only", lambda c: setattr(c, "read_only", True)),
+        ("deferrable", lambda c: setattr(c, "deferrable", True)),
+        ("autocommit off", lambda c: setattr(c, "autocommit", False)),
+        ("write in a read-only transaction", lambda c: c.execute("create temp table t_ro (x int)")),
+        ("rollback", lambda c: c.rollback()),
+        ("read only back to default", lambda c: setattr(c, "read_only", None)),
+        ("nested transaction blocks", _blocks),
+        ("a failing savepoint", _failing_savepoint),
+        ("select after it", lambda c: c.execute("select 3").fetchone()),
+        ("server error in a transaction", lambda c: c.execute("select 1/0")),
+        ("query in the failed transaction", lambda c: c.execute("select 1")),
+        ("autocommit in the failed transaction", lambda c: setattr(c, "autocommit", True)),
+        ("rollback again", lambda c: c.rollback()),
+        ("block inside a transaction", _block_inside_a_transaction),
+        ("commit inside a block", _commit_inside_a_block),
+        ("close", lambda c: c.close()),
+        ("query after close", lambda c: c.execute("select 1")),
+        ("commit after close", lambda c: c.commit()),
+        ("rollback after close", lambda c: c.rollback()),
+        ("cursor after close", lambda c: c.cursor()),
+        ("autocommit after close", lambda c: setattr(c, "autocommit", False)),
+        ("isolation level after close", lambda c: setattr(c, "isolation_level", None)),
+        ("read only after close", lambda c: setattr(c, "read_only", False)),
+        ("deferrable after close", lambda c: setattr(c, "deferrable", None)),
+    ]
+
+
+def _session(mod: Any, conninfo: str) -> list[tuple[str, Any, dict[str, Any]]]:
+    conn = mod.connect(conninfo)
+    try:
+        seen = []
+        for name, step in _steps(mod):
+            result = None if step is None else _outcome(lambda step=step: step(conn))
+            seen.append((name, result, _state(conn)))
+        return seen
+    finally:
+        conn.close()
+
+
+def test_connection_state_after_each_step_matches_psycopg(pg_cluster):
+    ours = _session(bp, pg_cluster.conninfo)
+    theirs = _session(psycopg, pg_cluster.conninfo)
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine == reference
