@@ -90,12 +90,20 @@ def _session(mod: Any, conninfo: str, cursor_class: str) -> list[tuple[str, Any,
     return seen
 
 
-@pytest.mark.parametrize("cursor_class", ["Cursor", "ClientCursor"])
-def test_cursor_state_after_each_step_matches_psycopg(pg_cluster, cursor_class):
-    ours = _session(bp, pg_cluster.conninfo, cursor_class)
-    theirs = _session(psycopg, pg_cluster.conninfo, cursor_class)
+Run = Callable[[Any, str, str], list[Any]]
+
+
+def _assert_same_as_psycopg(run: Run, conninfo: str, cursor_class: str) -> None:
+    # Step by step, so that a failure names the first step that differs.
+    ours = run(bp, conninfo, cursor_class)
+    theirs = run(psycopg, conninfo, cursor_class)
     for mine, reference in zip(ours, theirs, strict=True):
         assert mine == reference
+
+
+@pytest.mark.parametrize("cursor_class", ["Cursor", "ClientCursor"])
+def test_cursor_state_after_each_step_matches_psycopg(pg_cluster, cursor_class):
+    _assert_same_as_psycopg(_session, pg_cluster.conninfo, cursor_class)
 
 
 # (query, parameters): each either runs, or fails with psycopg's exception and message.
@@ -132,14 +140,12 @@ def _parameter_outcomes(mod: Any, conninfo: str, cursor_class: str) -> list[Any]
         cur = conn.cursor() if cursor_class == "Cursor" else mod.ClientCursor(conn)
         out = []
         for query, params in PARAMETER_CASES:
-            out.append(_outcome(lambda query=query, params=params: cur.execute(query, params).fetchall()))
+            result = _outcome(lambda query=query, params=params: cur.execute(query, params).fetchall())
+            out.append((query, params, result))
             conn.rollback()
         return out
 
 
 @pytest.mark.parametrize("cursor_class", ["Cursor", "ClientCursor"])
 def test_parameter_errors_match_psycopg(pg_cluster, cursor_class):
-    ours = _parameter_outcomes(bp, pg_cluster.conninfo, cursor_class)
-    theirs = _parameter_outcomes(psycopg, pg_cluster.conninfo, cursor_class)
-    for case, mine, reference in zip(PARAMETER_CASES, ours, theirs, strict=True):
-        assert mine == reference, case
+    _assert_same_as_psycopg(_parameter_outcomes, pg_cluster.conninfo, cursor_class)

@@ -579,13 +579,7 @@ class BaseCursor:
         # As psycopg: no result, rowcount -1 and no statusmessage once closed (the last
         # query stays, for looking into an error).
         self._closed = True
-        self._results = []
-        self._iresult = 0
-        self._pos = 0
-        self._pgresult = None
-        self._rows_result = None
-        self._rowcount = -1
-        self._many_status = None
+        self._clear_results()
 
     # -- copy ---------------------------------------------------------------------------------
 
