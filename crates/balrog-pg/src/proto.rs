@@ -158,7 +158,9 @@ pub struct ResultSet {
 
 /// The columns libpq gives a COPY result (and so psycopg's `description` during and after a
 /// COPY): `column_1`, `column_2`... of type 0, one per column format the server announced.
-fn copy_columns(mut formats: postgres_protocol::message::backend::ColumnFormats<'_>) -> Vec<Column> {
+fn copy_columns(
+    mut formats: postgres_protocol::message::backend::ColumnFormats<'_>,
+) -> Vec<Column> {
     let mut out = Vec::new();
     while let Ok(Some(format)) = formats.next() {
         out.push(Column {
