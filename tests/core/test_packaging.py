@@ -18,7 +18,10 @@ DIST = Path(__file__).resolve().parents[2] / "dist"
 
 
 def wheel(name: str) -> str | None:
-    found = sorted(glob.glob(str(DIST / f"{name}-*.whl")))
+    """The release wheel of ``name`` for this interpreter (dist/ may hold other Pythons')."""
+    tag = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    found = sorted(glob.glob(str(DIST / f"{name}-*-{tag}-*.whl")))
+    found = found or sorted(glob.glob(str(DIST / f"{name}-*-py3-none-any.whl")))
     return found[-1] if found else None
 
 
