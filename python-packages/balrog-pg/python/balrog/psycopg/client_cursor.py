@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._queries import ClientQuery
-from .cursor import BaseCursor
+from .cursor import BaseCursor, row_count
 
 __all__ = ["ClientCursor", "ClientCursorMixin"]
 
@@ -45,8 +45,6 @@ class ClientCursorMixin(BaseCursor):
             last = pgq
         self._query = last
         if not statements:
-            self._results = []
-            self._pgresult = None
             self._rowcount = 0
             return
         self._conn._start_query()
@@ -60,9 +58,7 @@ class ClientCursorMixin(BaseCursor):
             results.extend(self._wait(native.simple(b";\n".join(chunk))))
             if not returning:
                 # Only the last result is kept (a million statements, a million objects).
-                for res in results[:-1]:
-                    n = res.command_tuples
-                    earlier += n if n is not None else 0
+                earlier += row_count(results[:-1])
                 del results[:-1]
         self._finish_many(results, returning, earlier)
 

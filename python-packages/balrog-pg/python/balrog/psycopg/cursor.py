@@ -48,17 +48,7 @@ class BaseCursor:
         self._reset()
 
     def _reset(self) -> None:
-        self._results: list[Any] = []
-        self._iresult = 0
-        self._pgresult: Any = None
-        # After an executemany without `returning`: the last statement's status (psycopg
-        # keeps no result then, only its statusmessage).
-        self._many_status: str | None = None
-        # The current result when it has rows to fetch (status TUPLES_OK), else None: the
-        # fetch methods compare it with _pgresult instead of asking the native result.
-        self._rows_result: Any = None
-        self._pos = 0
-        self._rowcount = -1
+        self._clear_results()
         self._make_row: Any = None
         self._maker_arg: Any = None
         self._query: Any = None
@@ -399,13 +389,17 @@ class BaseCursor:
     def _clear_results(self) -> None:
         """No result: what psycopg's cursor shows from the start of an execute until its
         results arrive (and after it fails)."""
-        self._results = []
+        self._results: list[Any] = []
         self._iresult = 0
         self._pos = 0
-        self._pgresult = None
-        self._rows_result = None
+        self._pgresult: Any = None
+        # The current result when it has rows to fetch (status TUPLES_OK), else None: the
+        # fetch methods compare it with _pgresult instead of asking the native result.
+        self._rows_result: Any = None
         self._rowcount = -1
-        self._many_status = None
+        # After an executemany without `returning`: the last statement's status (psycopg
+        # keeps no result then, only its statusmessage).
+        self._many_status: str | None = None
 
     def _reset_for_execute(self) -> None:
         self._tx = None
@@ -426,8 +420,6 @@ class BaseCursor:
         rows = params_seq if type(params_seq) is list else list(params_seq)
         if not rows:
             self._query = None
-            self._results = []
-            self._pgresult = None
             self._rowcount = 0
             return
         # The first row through the ordinary path: its errors, and cursor._query.
@@ -460,11 +452,9 @@ class BaseCursor:
                 )
                 answer = self._wait(op)
                 if summarize:
-                    earlier += answer[0]
-                    if results:  # a previous batch's last result: count it, keep the new one
-                        n = results.pop().command_tuples
-                        earlier += n if n is not None else 0
-                    results.extend(answer[1])
+                    # A previous batch's last result: count it, keep the new one.
+                    earlier += answer[0] + row_count(results)
+                    results[:] = answer[1]
                 else:
                     results.extend(answer)
         self._finish_many(results, returning, earlier)
@@ -472,11 +462,7 @@ class BaseCursor:
     def _finish_many(self, results: list[Any], returning: bool, earlier: int = 0) -> None:
         """Position the cursor after an executemany; ``earlier``: the row count of results
         not kept."""
-        total = earlier
-        for res in results:
-            n = res.command_tuples
-            if n is not None:
-                total += n
+        total = earlier + row_count(results)
         if returning:
             # rowcount is the first result's, as psycopg's (nextset moves it on).
             self._results = results
@@ -624,6 +610,16 @@ _new_query = object.__new__
 # Native decoders whose result depends on the session TimeZone: timestamptz, timetz, their
 # arrays, ranges and multiranges.
 _TZ_OIDS = frozenset({1184, 1266, 1185, 1270, 3910, 3911, 4534})
+
+
+def row_count(results: list[Any]) -> int:
+    """The rows the commands of ``results`` report, added up (those reporting none: 0)."""
+    total = 0
+    for res in results:
+        n = res.command_tuples
+        if n is not None:
+            total += n
+    return total
 
 
 def _needs_tz(spec: Any) -> bool:
