@@ -52,10 +52,15 @@ impl LoaderSet {
     }
 }
 
-/// Command tags after which the server's prepared statements may be gone (psycopg checks
-/// them to forget its own).
+/// Command tags after which the server's prepared statements may be gone or wrong: DISCARD,
+/// DEALLOCATE, and (as psycopg judges) DROP, ALTER and ROLLBACK. A cheap first filter; the
+/// Python prepare manager decides.
 fn tag_drops_prepared(tag: Option<&str>) -> bool {
-    tag.is_some_and(|t| t.starts_with("DISC") || t.starts_with("DEAL"))
+    tag.is_some_and(|t| {
+        ["DISC", "DEAL", "DROP", "ALTE", "ROLL"]
+            .iter()
+            .any(|prefix| t.starts_with(prefix))
+    })
 }
 
 #[pyclass(frozen, module = "balrog._pg", name = "PgResult")]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Any
 
 __all__ = ["PrepareManager"]
 
 Key = tuple[bytes, tuple[int, ...]]
+
+# Command tags after which psycopg forgets its prepared statements.
+_INVALIDATES = re.compile(r"(?:DROP|ALTER|ROLLBACK|DISCARD ALL|DEALLOCATE ALL)\b").match
 
 
 class PrepareManager:
@@ -22,6 +26,8 @@ class PrepareManager:
         # leaves the LRU order as it is, without a move_to_end.
         self._last: str | None = None
         self._next = 0
+        # Names forgotten by clear() but still allocated on the server.
+        self._stale: list[str] = []
 
     def prepared_name(self, pgq: Any) -> str | None:
         """The name ``pgq`` is prepared under, if it is (then it is the most recently used)."""
@@ -53,7 +59,8 @@ class PrepareManager:
             if len(self._counts) > 1000:
                 self._counts.popitem(last=False)
             return None
-        evicted: list[str] = []
+        # Statements forgotten by clear() go first (and once).
+        evicted, self._stale = self._stale, []
         limit = self.prepared_max if self.prepared_max is not None else 0
         while limit and len(self._names) >= limit:
             evicted.append(self._names.popitem(last=False)[1])
@@ -70,11 +77,21 @@ class PrepareManager:
         self._last = name
 
     def check_command(self, status: Any) -> None:
-        """Forget everything after a command that drops the server's prepared statements."""
+        """Forget the prepared statements after a command that may make them wrong or drop
+        them, as psycopg does: DDL (a statement prepared before ALTER TABLE fails with
+        "cached plan must not change result type"), ROLLBACK, DISCARD ALL, DEALLOCATE ALL."""
+        if not status or not self._names:
+            return
         if status in ("DISCARD ALL", "DEALLOCATE ALL"):
+            self.clear(on_server=False)
+        elif _INVALIDATES(status):
             self.clear()
 
-    def clear(self) -> None:
+    def clear(self, on_server: bool = True) -> None:
+        """Forget every statement; those still on the server (``on_server``) are deallocated
+        with the next statement prepared (no round trip of their own)."""
+        if on_server:
+            self._stale.extend(self._names.values())
         self._counts.clear()
         self._names.clear()
         self._last = None

@@ -34,9 +34,15 @@ def stream_rows(cursor: BaseCursor, query: Any, params: Any, size: int) -> Itera
     cursor._query = pgq
     with conn.lock:
         conn._start_query()
-        stream = cursor._wait(conn._native.stream(pgq.query, pgq.types, pgq.params or [], pgq.formats or []))
         try:
-            while (batch := cursor._wait(stream.next(size))) is not None:
+            stream = cursor._wait(
+                conn._native.stream(pgq.query, pgq.types, pgq.params or [], pgq.formats or [])
+            )
+        except e.Error as exc:
+            e._locate(exc, pgq.query, conn.info.encoding)
+            raise
+        try:
+            while (batch := _next_batch(cursor, stream, size, pgq.query)) is not None:
                 cursor._set_results([batch])
                 for row in batch.fetch(0, batch.ntuples, cursor._maker_arg):
                     cursor._pos += 1
@@ -47,3 +53,11 @@ def stream_rows(cursor: BaseCursor, query: Any, params: Any, size: int) -> Itera
             if not stream.finished:
                 # Closed early: cancel what the server is still sending, keep the connection.
                 conn._recover_after_interrupt()
+
+
+def _next_batch(cursor: BaseCursor, stream: Any, size: int, query: bytes) -> Any:
+    try:
+        return cursor._wait(stream.next(size))
+    except e.Error as exc:
+        e._locate(exc, query, cursor._conn.info.encoding)
+        raise

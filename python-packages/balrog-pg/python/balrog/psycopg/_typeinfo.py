@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -35,22 +35,34 @@ class TypeInfo:
 
     @classmethod
     def fetch(cls: type[T], conn: Connection, name: Any) -> T | None:
-        """Query the database for the type ``name``; None if it doesn't exist."""
+        """Query the database for the type ``name``; None if it doesn't exist.
+
+        As psycopg: the query runs in a transaction block of its own (a savepoint inside
+        a transaction), so the connection is left in the state it was found in.
+        """
+        from . import errors as e
+        from .connection import Connection
+        from .cursor import Cursor
         from .rows import dict_row
 
         if not isinstance(name, str):
             name = name.as_string(conn)
-        # Run in a savepoint-free way: an autocommit-independent read of the catalog.
-        with conn.cursor(row_factory=dict_row) as cur:
-            if conn.info.transaction_status == 0 and not conn.autocommit:
+        if not isinstance(conn, Connection):
+            raise TypeError(f"expected Connection or AsyncConnection, got {type(conn).__name__}")
+        try:
+            # psycopg's server-side binding cursor, whatever the connection's cursor_factory.
+            with conn.transaction(), Cursor(conn, row_factory=dict_row) as cur:
+                if conn.info.encoding == "ascii":
+                    cur.execute("set local client_encoding to utf8")
                 cur.execute(cls._QUERY, {"name": name})
-                rows = cur.fetchall()
-            else:
-                cur.execute(cls._QUERY, {"name": name})
-                rows = cur.fetchall()
-            if not rows:
-                return None
-            return cls._from_record(conn, rows[0])
+                records = cur.fetchall()
+        except e.UndefinedObject:
+            return None
+        if not records:
+            return None
+        if len(records) > 1:
+            raise e.ProgrammingError(f"found {len(records)} different types named {name}")
+        return cls._from_record(conn, records[0])
 
     @classmethod
     def _from_record(cls: type[T], conn: Connection, rec: dict[str, Any]) -> T | None:
@@ -148,13 +160,17 @@ class CompositeInfo(TypeInfo):
         array_oid: int,
         *,
         regtype: str = "",
-        field_names: list[str],
-        field_types: list[int],
+        field_names: Sequence[str],
+        field_types: Sequence[int],
     ):
         super().__init__(name, oid, array_oid, regtype=regtype)
-        self.field_names = field_names
-        self.field_types = field_types
+        self.field_names = tuple(field_names)
+        self.field_types = tuple(field_types)
+        # Set by register_composite() when its factory is a type.
         self.python_type: type | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.field_names, self.field_types))
 
     _QUERY = (
         "SELECT t.typname AS name, t.oid AS oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
@@ -174,7 +190,7 @@ class CompositeInfo(TypeInfo):
             rec["oid"],
             rec["array_oid"],
             regtype=rec["regtype"],
-            field_names=list(rec["field_names"]),
+            field_names=rec["field_names"],
             field_types=[int(t) for t in rec["field_types"]],
         )
 
@@ -184,21 +200,23 @@ class EnumInfo(TypeInfo):
 
     __module__ = "psycopg.types.enum"
 
-    def __init__(self, name: str, oid: int, array_oid: int, labels: list[str]):
-        super().__init__(name, oid, array_oid)
+    def __init__(self, name: str, oid: int, array_oid: int, labels: Sequence[str], *, regtype: str = ""):
+        super().__init__(name, oid, array_oid, regtype=regtype)
         self.labels = labels
+        # Set by register_enum().
         self.enum: type | None = None
 
     _QUERY = (
-        "SELECT name, oid, array_oid, array_agg(label) AS labels FROM (SELECT t.typname AS name, "
-        "t.oid AS oid, t.typarray AS array_oid, e.enumlabel AS label FROM pg_type t "
-        "LEFT JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.oid = to_regtype(%(name)s) "
-        "ORDER BY e.enumsortorder) x GROUP BY name, oid, array_oid"
+        "SELECT name, oid, array_oid, regtype, array_agg(label) AS labels FROM (SELECT t.typname AS name, "
+        "t.oid AS oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, e.enumlabel AS label "
+        "FROM pg_type t LEFT JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.oid = to_regtype(%(name)s) "
+        "ORDER BY e.enumsortorder) x GROUP BY name, oid, array_oid, regtype"
     )
 
     @classmethod
     def _from_record(cls, conn: Connection, rec: dict[str, Any]) -> EnumInfo:  # type: ignore[override]
-        return cls(rec["name"], rec["oid"], rec["array_oid"], [lb for lb in rec["labels"] if lb is not None])
+        labels = [label for label in rec["labels"] if label is not None]
+        return cls(rec["name"], rec["oid"], rec["array_oid"], labels, regtype=rec["regtype"])
 
 
 class TypesRegistry:

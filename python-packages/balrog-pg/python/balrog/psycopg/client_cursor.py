@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from . import errors as e
 from ._queries import ClientQuery
 from .cursor import BaseCursor, row_count
+
+# Between the statements of an executemany batch, sent as one simple query.
+_SEPARATOR = b";\n"
 
 __all__ = ["ClientCursor", "ClientCursorMixin"]
 
@@ -26,9 +30,13 @@ class ClientCursorMixin(BaseCursor):
 
     def _send(self, pgq: Any, prepare: bool | None = None, force_extended: bool = False) -> list[Any]:
         native = self._conn._native
-        if force_extended:
-            return self._wait(native.extended(pgq.query, "", True, [], [], []))  # type: ignore[no-any-return]
-        return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
+        try:
+            if force_extended:
+                return self._wait(native.extended(pgq.query, "", True, [], [], []))  # type: ignore[no-any-return]
+            return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
+        except e.Error as exc:
+            e._locate(exc, pgq.query, self._conn.info.encoding)
+            raise
 
     def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = False) -> None:
         """Execute once per parameter set: the statements go in one simple-protocol batch."""
@@ -51,11 +59,15 @@ class ClientCursorMixin(BaseCursor):
         native = self._conn._native
         results: list[Any] = []
         earlier = 0  # without `returning`: the row count of the results not kept
-        # Batches of statements, each one round trip; one statement per query string keeps
-        # the server's error position meaningful.
+        # Batches of statements, each one round trip. An error's position is made relative
+        # to its own statement, as psycopg sends each one alone.
         for i in range(0, len(statements), 1000):
             chunk = statements[i : i + 1000]
-            results.extend(self._wait(native.simple(b";\n".join(chunk))))
+            try:
+                results.extend(self._wait(native.simple(_SEPARATOR.join(chunk))))
+            except e.Error as exc:
+                e._locate_in_batch(exc, chunk, _SEPARATOR, self._conn.info.encoding)
+                raise
             if not returning:
                 # Only the last result is kept (a million statements, a million objects).
                 earlier += row_count(results[:-1])

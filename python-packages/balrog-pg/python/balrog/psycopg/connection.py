@@ -406,6 +406,10 @@ class Connection:
             if self._native.transaction_status == _IDLE:
                 return
             self._exec_command(command)
+            if command == b"ROLLBACK":
+                # As psycopg: what was rolled back may have changed the tables the prepared
+                # statements read.
+                self._prepared.clear()
 
     def transaction(self, savepoint_name: str | None = None, force_rollback: bool = False) -> Transaction:
         """A block run in a transaction (a savepoint when nested)."""

@@ -232,6 +232,11 @@ class BaseCursor:
             # Ctrl-C / a cancelled green task: cancel the statement, keep the connection usable.
             conn._recover_after_interrupt()
             raise
+        except e.Error as exc:
+            # libpq knows the text of what it parses, not of a prepared statement it runs.
+            if decision is None or decision[1]:
+                e._locate(exc, pgq.query, conn.info.encoding)
+            raise
         finally:
             if native.has_pending:
                 conn._dispatch_pending()
@@ -253,7 +258,7 @@ class BaseCursor:
 
     def _select_result(self, i: int) -> bool:
         """Position the cursor on result ``i``; true if that result's command may have
-        dropped prepared statements (DISCARD, DEALLOCATE)."""
+        dropped or outdated prepared statements (DISCARD, DEALLOCATE, DROP, ALTER, ROLLBACK)."""
         res = self._results[i] if i < len(self._results) else None
         self._pgresult = res
         self._rows_result = None
@@ -450,7 +455,11 @@ class BaseCursor:
                 op = native.many(
                     first.query, "", True, batch.types, batch, batch.formats, returning, summarize
                 )
-                answer = self._wait(op)
+                try:
+                    answer = self._wait(op)
+                except e.Error as exc:
+                    e._locate(exc, first.query, self._conn.info.encoding)
+                    raise
                 if summarize:
                     # A previous batch's last result: count it, keep the new one.
                     earlier += answer[0] + row_count(results)
@@ -585,7 +594,11 @@ class BaseCursor:
             pgq.convert(statement, None, self._transformer())
         self._query = pgq
         self._conn._start_query()
-        results = self._wait(self._conn._native.simple(pgq.query, True))
+        try:
+            results = self._wait(self._conn._native.simple(pgq.query, True))
+        except e.Error as exc:
+            e._locate(exc, pgq.query, self._conn.info.encoding)
+            raise
         res = results[-1] if results else None
         if res is None or res.status not in (3, 4):
             self._set_results(results)

@@ -331,6 +331,38 @@ def _format_report(fields: Mapping[str, str], query: str | None) -> str:
     return "\n".join(lines).strip()
 
 
+def _locate(exc: BaseException, query: bytes, encoding: str) -> None:
+    """Reword a server error whose position is in ``query`` (the statement text as sent):
+    libpq shows the ``LINE n:`` excerpt and caret when it knows the text, as it does for
+    every statement sent with its text (not for the execution of a prepared one)."""
+    info = getattr(exc, "_info", None)
+    if not isinstance(exc, Error) or not info or info.get(DiagnosticField.STATEMENT_POSITION) is None:
+        return
+    fields = {chr(code): value for code, value in info.items() if isinstance(value, str)}
+    exc.args = (_format_report(fields, query.decode(encoding, "replace")),)
+
+
+def _locate_in_batch(exc: BaseException, statements: list[bytes], separator: bytes, encoding: str) -> None:
+    """:func:`_locate` for an error of ``separator.join(statements)`` sent as one string:
+    the position and excerpt are made relative to the statement it falls in, as if that
+    statement had been sent alone (as psycopg sends each one)."""
+    info = getattr(exc, "_info", None)
+    if not isinstance(exc, Error) or not isinstance(info, dict):
+        return
+    position = _to_int(str(info.get(DiagnosticField.STATEMENT_POSITION) or 0))
+    if position <= 0:
+        return
+    gap = len(separator.decode(encoding, "replace"))
+    start = 0  # character offset of the statement in the joined text
+    for statement in statements:
+        length = len(statement.decode(encoding, "replace"))
+        if position <= start + length + gap:
+            info[DiagnosticField.STATEMENT_POSITION] = str(max(position - start, 1))
+            _locate(exc, statement, encoding)
+            return
+        start += length + gap
+
+
 def _to_int(text: str) -> int:
     try:
         return int(text)

@@ -188,6 +188,8 @@ class Pipeline:
                 _deliver(entry, result)
             if len(results) < len(live):
                 # The statement at len(results) failed; the server skipped the others.
+                if error is not None:
+                    e._locate(error, live[len(results)].query, conn.info.encoding)
                 first_error = error if error is not None else e.PipelineAborted("pipeline aborted")
         if first_error is None and len(live) < len(queue):
             first_error = e.PipelineAborted("pipeline aborted")

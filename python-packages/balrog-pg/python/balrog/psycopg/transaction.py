@@ -116,6 +116,7 @@ class Transaction:
                 conn._exec_command(b"RELEASE " + name)
             if self._outer_transaction:
                 conn._exec_command(b"ROLLBACK")
+            conn._prepared.clear()  # as psycopg (see Connection.rollback)
         # A Rollback exception ends here if it targets this block (or any block).
         if isinstance(exc_val, Rollback):
             if exc_val.transaction in (self, None):

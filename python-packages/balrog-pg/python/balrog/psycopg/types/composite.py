@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -10,8 +12,11 @@ from typing import Any
 from .. import errors as e
 from .._typeinfo import CompositeInfo
 from ..adapt import Buffer, Dumper, Loader, PyFormat, Transformer
+from ..rows import _as_python_identifier
 
 __all__ = ["CompositeInfo", "RecordLoader", "TupleDumper", "register_composite"]
+
+logger = logging.getLogger("psycopg")
 
 
 def parse_record(data: bytes) -> list[bytes | None]:
@@ -73,10 +78,9 @@ class RecordLoader(Loader):
 
 
 class CompositeLoader(Loader):
-    """A registered composite: fields loaded by their types, then ``factory(*fields)``."""
+    """A registered composite: fields loaded by their types, then ``make_object``."""
 
-    field_types: Sequence[int] = ()
-    factory: Callable[..., Any] = tuple
+    info: CompositeInfo
 
     def __init__(self, oid: int, context: Any = None):
         super().__init__(oid, context)
@@ -84,8 +88,12 @@ class CompositeLoader(Loader):
 
     def load(self, data: Buffer) -> Any:
         raw = parse_record(bytes(data))
-        values = self._tx.load_sequence(raw, self.field_types)
-        return type(self).factory(*values)
+        values = self._tx.load_sequence(raw, self.info.field_types)
+        return type(self).make_object(values, self.info)
+
+    @staticmethod
+    def make_object(values: Sequence[Any], info: CompositeInfo) -> Any:
+        return tuple(values)
 
 
 # What record_in would misread unquoted: delimiters, quotes, backslashes, blanks (ASCII
@@ -124,26 +132,107 @@ class TupleDumper(Dumper):
         return b"(" + b",".join(parts) + b")"
 
 
+class SequenceDumper(TupleDumper):
+    """A registered composite's Python type → its record literal, through ``make_sequence``."""
+
+    info: CompositeInfo
+
+    def dump(self, obj: Any) -> bytes:
+        return super().dump(type(self).make_sequence(obj, self.info))
+
+    @staticmethod
+    def make_sequence(obj: Any, info: CompositeInfo) -> Sequence[Any]:
+        return obj  # type: ignore[no-any-return]
+
+
+ObjectMaker = Callable[[Sequence[Any], CompositeInfo], Any]
+SequenceMaker = Callable[[Any, CompositeInfo], Sequence[Any]]
+
+
 def register_composite(
-    info: CompositeInfo, context: Any = None, factory: Callable[..., Any] | None = None
+    info: CompositeInfo,
+    context: Any = None,
+    factory: Callable[..., Any] | None = None,
+    *,
+    make_object: ObjectMaker | None = None,
+    make_sequence: SequenceMaker | None = None,
 ) -> None:
-    """Load ``info``'s type into ``factory`` instances (a namedtuple by default), and dump them."""
-    if info is None:
+    """Load ``info``'s type with ``factory(*fields)`` (a namedtuple by default), or with
+    ``make_object(fields, info)``; dump instances of ``factory`` (when it is a type) as the
+    composite, through ``make_sequence(obj, info)`` if the type is not a sequence."""
+    if not info:
         raise TypeError("no info passed. Is the requested composite available?")
     info.register(context)
-    if factory is None:
-        factory = namedtuple(info.name, info.field_names)  # type: ignore[misc]
-    info.python_type = factory  # type: ignore[assignment]
+    if not factory:
+        factory = _namedtuple_for(info)
+    if not make_object:
+        make_object = _object_maker(factory)
     adapters = context.adapters if context is not None else _global_adapters()
     loader = type(
         f"{info.name.title()}Loader",
         (CompositeLoader,),
-        {"field_types": info.field_types, "factory": staticmethod(factory)},
+        {"info": info, "make_object": staticmethod(make_object)},
     )
     adapters.register_loader(info.oid, loader)
     if isinstance(factory, type):
-        dumper = type(f"{info.name.title()}Dumper", (TupleDumper,), {"oid": info.oid})
+        if not make_sequence:
+            if issubclass(factory, Sequence):
+                make_sequence = _as_sequence
+            else:
+                logger.warning(
+                    "the type %r is not a sequence: dumping these objects to the database will"
+                    " fail. Please specify a `make_sequence` argument in the"
+                    " `register_composite()` call",
+                    factory.__name__,
+                )
+                make_sequence = _not_a_sequence
+        dumper = type(
+            f"{factory.__name__}Dumper",
+            (SequenceDumper,),
+            {"oid": info.oid, "info": info, "make_sequence": staticmethod(make_sequence)},
+        )
         adapters.register_dumper(factory, dumper)
+        info.python_type = factory
+    elif make_sequence:
+        raise TypeError(
+            f"the factory {getattr(factory, '__name__', factory)!r} is not a type: you cannot"
+            " create a dumper by specifying `make_sequence`."
+        )
+
+
+def _namedtuple_for(info: CompositeInfo) -> Callable[..., Any]:
+    name = _as_python_identifier(info.name)
+    fields = tuple(_as_python_identifier(field) for field in info.field_names)
+    try:
+        return _namedtuple(name, fields)
+    except ValueError as ex:
+        raise e.DataError(f"can't create a namedtuple for the composite {info.name!r}: {ex}") from None
+
+
+@functools.cache
+def _namedtuple(name: str, fields: tuple[str, ...]) -> type:
+    # One class per shape: the same composite registered on two connections loads equal
+    # objects of one type (as psycopg's).
+    return namedtuple(name, fields)  # type: ignore[misc]
+
+
+@functools.cache
+def _object_maker(factory: Callable[..., Any]) -> ObjectMaker:
+    def make_object(values: Sequence[Any], info: CompositeInfo) -> Any:
+        return factory(*values)
+
+    return make_object
+
+
+def _as_sequence(obj: Any, info: CompositeInfo) -> Sequence[Any]:
+    return obj  # type: ignore[no-any-return]
+
+
+def _not_a_sequence(obj: Any, info: CompositeInfo) -> Sequence[Any]:
+    raise TypeError(
+        f"{type(obj).__name__!r} objects cannot be dumped without specifying 'make_sequence'"
+        " in 'register_composite()'"
+    )
 
 
 def _global_adapters() -> Any:

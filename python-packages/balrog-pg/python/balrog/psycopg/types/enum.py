@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
 from .. import errors as e
 from .._typeinfo import EnumInfo
 from ..adapt import Buffer, Dumper, Loader
+from ..pq import Format
 
 __all__ = ["EnumDumper", "EnumInfo", "EnumLoader", "register_enum"]
 
@@ -22,8 +24,9 @@ class EnumLoader(Loader):
         try:
             return self._load_map[key]
         except KeyError:
-            name = self.enum.__name__ if self.enum else "enum"
-            raise e.DataError(f"bad member for enum {name}: {key.decode()!r}") from None
+            name = self.enum.__qualname__ if self.enum else "enum"
+            label = key.decode(_encoding(self.connection), "replace")
+            raise e.DataError(f"bad member for enum {name}: {label!r}") from None
 
 
 class EnumDumper(Dumper):
@@ -33,7 +36,12 @@ class EnumDumper(Dumper):
 
     def dump(self, obj: Enum) -> bytes:
         value = self._dump_map.get(obj)
-        return value if value is not None else obj.name.encode()
+        return value if value is not None else obj.name.encode(_encoding(self.connection))
+
+
+# A mapping member → label, or (member, label) pairs (a member may have several labels:
+# all of them load as the member, the last one is what it dumps as).
+EnumMapping = Mapping[Any, str] | Sequence[tuple[Any, str]] | None
 
 
 def register_enum(
@@ -41,28 +49,52 @@ def register_enum(
     context: Any = None,
     enum: type[Enum] | None = None,
     *,
-    mapping: Mapping[Any, str] | None = None,
+    mapping: EnumMapping = None,
 ) -> None:
-    """Load ``info``'s values as members of ``enum`` (made from the labels if not given)."""
-    if info is None:
+    """Load ``info``'s labels as members of ``enum`` (matched by name, or as ``mapping``
+    says), and dump its members as them. Without ``enum``, one is made from the labels
+    (the same class for the same name and labels, as psycopg's)."""
+    if not info:
         raise TypeError("no info passed. Is the requested enum available?")
     if enum is None:
-        enum = Enum(info.name.title(), info.labels, module=__name__)  # type: ignore[assignment]
-    assert enum is not None
+        enum = _enum_for(info.name, tuple(info.labels))
     info.enum = enum
-    info.register(context)
-    dump_map: dict[Any, bytes] = {m: m.name.encode() for m in enum}
-    if mapping:
-        for member, label in mapping.items():
-            dump_map[member] = label.encode()
-    load_map = {v: k for k, v in dump_map.items()}
     adapters = context.adapters if context is not None else _global_adapters()
-    adapters.register_loader(
-        info.oid, type(f"{enum.__name__}Loader", (EnumLoader,), {"enum": enum, "_load_map": load_map})
-    )
-    adapters.register_dumper(
-        enum, type(f"{enum.__name__}Dumper", (EnumDumper,), {"oid": info.oid, "_dump_map": dump_map})
-    )
+    info.register(context)
+    encoding = _encoding(getattr(context, "connection", None))
+    pairs = list(mapping.items()) if isinstance(mapping, Mapping) else list(mapping or ())
+    load_map: dict[bytes, Any] = {}
+    for label in info.labels:
+        # Labels without a member of that name are tolerated: a DataError if one comes.
+        member = enum.__members__.get(label)
+        if member is not None:
+            load_map[label.encode(encoding)] = member
+    dump_map: dict[Any, bytes] = {member: member.name.encode(encoding) for member in enum}
+    for member, label in pairs:
+        load_map[label.encode(encoding)] = member
+        dump_map[member] = label.encode(encoding)
+    # The binary format of an enum is its label, as the text one. Binary registered last,
+    # as psycopg: parameters go in binary (Cursor), literals in text (ClientCursor).
+    for suffix, fmt in (("", Format.TEXT), ("Binary", Format.BINARY)):
+        loader = {"enum": enum, "_load_map": load_map, "format": fmt}
+        adapters.register_loader(info.oid, type(f"{info.name.title()}{suffix}Loader", (EnumLoader,), loader))
+        dumper = {"oid": info.oid, "_dump_map": dump_map, "format": fmt}
+        adapters.register_dumper(enum, type(f"{enum.__name__}{suffix}Dumper", (EnumDumper,), dumper))
+
+
+@functools.cache
+def _enum_for(name: str, labels: tuple[str, ...]) -> type[Enum]:
+    return Enum(name.title(), labels, module=__name__)  # type: ignore[return-value]
+
+
+def _encoding(connection: Any) -> str:
+    """The Python codec of ``connection``'s client encoding (utf-8 without one)."""
+    if connection is None or connection.closed:
+        return "utf-8"
+    try:
+        return connection.info.encoding  # type: ignore[no-any-return]
+    except Exception:
+        return "utf-8"
 
 
 def _global_adapters() -> Any:

@@ -1,0 +1,124 @@
+"""Prepared statements forgotten when psycopg forgets them: after DDL and rollbacks.
+
+A statement prepared before ``ALTER TABLE`` changes its result columns fails on the server
+with "cached plan must not change result type" every time it runs again. psycopg avoids
+that by dropping its prepared statements after DROP, ALTER, ROLLBACK (commands and
+rollback()), DISCARD ALL and DEALLOCATE ALL; these tests hold balrog to the same steps,
+side by side with psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+import balrog.psycopg as bp
+
+pytestmark = pytest.mark.both_modes
+
+QUERY = "select * from prep_t where a = %s"
+
+
+def _server_names(conn: Any) -> list[str]:
+    rows = conn.execute("select name from pg_prepared_statements order by name").fetchall()
+    return [row[0] for row in rows]
+
+
+def _prepare(conn: Any) -> None:
+    for _ in range(3):  # past prepare_threshold=2
+        conn.execute(QUERY, [1])
+
+
+def _steps(conn: Any, invalidate: Callable[[Any], None]) -> list[Any]:
+    """What a user sees: statements on the server and the query's columns, step by step."""
+    seen: list[Any] = []
+    conn.execute("drop table if exists prep_t")
+    conn.execute("create table prep_t (a int)")
+    _prepare(conn)
+    seen.append(("prepared", _server_names(conn)))
+    invalidate(conn)
+    seen.append(("after", len(conn._prepared._names) if hasattr(conn._prepared, "_names") else None))
+    try:
+        cur = conn.execute(QUERY, [1])
+        seen.append(("columns", [column.name for column in cur.description]))
+    except psycopg.Error as exc:  # never raised by psycopg here
+        seen.append(("error", type(exc).__name__, str(exc)))
+    except bp.Error as exc:
+        seen.append(("error", type(exc).__name__, str(exc)))
+    # Prepared again after the threshold, and it works.
+    _prepare(conn)
+    seen.append(("columns again", [column.name for column in conn.execute(QUERY, [1]).description]))
+    return seen
+
+
+def _alter(conn: Any) -> None:
+    conn.execute("alter table prep_t add column b text")
+
+
+def _drop_and_recreate(conn: Any) -> None:
+    conn.execute("drop table prep_t")
+    conn.execute("create table prep_t (a int, b text, c int)")
+
+
+def _alter_then_rollback_command(conn: Any) -> None:
+    conn.execute("begin")
+    conn.execute("create table prep_other (x int)")
+    conn.execute("rollback")
+    _alter(conn)
+
+
+def _alter_in_multi_statement(conn: Any) -> None:
+    conn.cursor().execute("select 1; alter table prep_t add column b text")
+
+
+def _discard_all(conn: Any) -> None:
+    conn.execute("discard all")
+
+
+@pytest.mark.parametrize(
+    "invalidate",
+    [_alter, _drop_and_recreate, _alter_then_rollback_command, _alter_in_multi_statement, _discard_all],
+)
+def test_ddl_forgets_prepared_statements_like_psycopg(pg_cluster, invalidate):
+    with (
+        psycopg.connect(pg_cluster.conninfo, autocommit=True, prepare_threshold=2) as ref,
+        bp.connect(pg_cluster.conninfo, autocommit=True, prepare_threshold=2) as conn,
+    ):
+        want = _steps(ref, invalidate)
+        got = _steps(conn, invalidate)
+    # Statement names are per connection; compare everything else.
+    assert got == want
+    assert not any(step[0] == "error" for step in got)
+
+
+@pytest.mark.parametrize("how", ["rollback()", "transaction block", "savepoint"])
+def test_rollback_forgets_prepared_statements(pg_cluster, how):
+    with bp.connect(pg_cluster.conninfo, prepare_threshold=2) as conn:
+        conn.execute("drop table if exists prep_t")
+        conn.execute("create table prep_t (a int)")
+        conn.commit()
+        _prepare(conn)
+        assert conn._prepared._names
+        if how == "rollback()":
+            conn.rollback()
+        else:
+            with conn.transaction() if how == "savepoint" else _nothing():
+                with pytest.raises(bp.errors.DivisionByZero), conn.transaction():
+                    conn.execute("select 1/0")
+        assert not conn._prepared._names
+        conn.rollback()
+        # The forgotten statement is deallocated on the server with the next one prepared.
+        _prepare(conn)
+        assert len(_server_names(conn)) == 1
+        conn.rollback()
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
