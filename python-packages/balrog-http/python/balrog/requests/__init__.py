@@ -7,10 +7,13 @@ it suspends only that task.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import warnings
+from logging import NullHandler
+from typing import Any
 
-from . import packages, utils
+from . import certs, compat, packages, utils
 from .__version__ import (
     __author__,
     __balrog_version__,
@@ -30,6 +33,7 @@ from .exceptions import (
     JSONDecodeError,
     ReadTimeout,
     RequestException,
+    RequestsDependencyWarning,
     Timeout,
     TooManyRedirects,
     URLRequired,
@@ -38,8 +42,33 @@ from .models import PreparedRequest, Request, Response
 from .sessions import Session, session
 from .status_codes import codes
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+logging.getLogger(__name__).addHandler(NullHandler())
 warnings.simplefilter("default", FileModeWarning, append=True)
+
+
+def check_compatibility(
+    urllib3_version: str, chardet_version: str | None, charset_normalizer_version: str | None
+) -> None:
+    """requests checks its dependencies' versions at import; balrog.requests depends on
+    none of them, so every combination is fine."""
+
+
+def __getattr__(name: str) -> Any:
+    # What requests exposes from its dependencies, imported only when asked for (balrog
+    # does not need them): urllib3 itself, its DependencyWarning, the detector versions.
+    if name == "urllib3":
+        return importlib.import_module("urllib3")
+    if name == "DependencyWarning":
+        return importlib.import_module("urllib3.exceptions").DependencyWarning
+    if name in ("chardet_version", "charset_normalizer_version"):
+        try:
+            return importlib.import_module(name.removesuffix("_version")).__version__
+        except ImportError:
+            return None
+    if name == "ssl":
+        return importlib.import_module("ssl")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ConnectTimeout",
@@ -47,10 +76,12 @@ __all__ = [
     "FileModeWarning",
     "HTTPError",
     "JSONDecodeError",
+    "NullHandler",
     "PreparedRequest",
     "ReadTimeout",
     "Request",
     "RequestException",
+    "RequestsDependencyWarning",
     "Response",
     "Session",
     "Timeout",
@@ -64,7 +95,10 @@ __all__ = [
     "__title__",
     "__url__",
     "__version__",
+    "certs",
+    "check_compatibility",
     "codes",
+    "compat",
     "delete",
     "get",
     "head",

@@ -9,13 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import adapt, errors, postgres, pq, rows, types
+from . import adapt, errors, postgres, pq, rows, types, version
+from ._capabilities import Capabilities, capabilities
 from ._column import Column
 from ._connection_info import ConnectionInfo
 from ._enums import IsolationLevel
 from ._notify import Notify
+from ._tpc import Xid
 from .client_cursor import ClientCursor
-from .connection import Connection
+from .connection import BaseConnection, Connection
 from .copy import Copy
 from .cursor import BaseCursor, Cursor
 from .dbapi20 import (
@@ -49,11 +51,12 @@ from .errors import (
 )
 from .pipeline import Pipeline
 from .postgres import adapters
+from .raw_cursor import RawCursor, RawServerCursor
 from .server_cursor import ServerCursor
 from .transaction import Rollback, Transaction
 
 # The psycopg release whose behaviour balrog.psycopg follows (Django checks >= 3.1.8).
-__version__ = "3.3.9"
+__version__ = version.__version__
 
 __all__ = [
     "BINARY",
@@ -61,8 +64,10 @@ __all__ = [
     "NUMBER",
     "ROWID",
     "STRING",
+    "BaseConnection",
     "BaseCursor",
     "Binary",
+    "Capabilities",
     "ClientCursor",
     "Column",
     "Connection",
@@ -83,6 +88,8 @@ __all__ = [
     "OperationalError",
     "Pipeline",
     "ProgrammingError",
+    "RawCursor",
+    "RawServerCursor",
     "Rollback",
     "ServerCursor",
     "Time",
@@ -91,9 +98,11 @@ __all__ = [
     "TimestampFromTicks",
     "Transaction",
     "Warning",
+    "Xid",
     "adapt",
     "adapters",
     "apilevel",
+    "capabilities",
     "connect",
     "errors",
     "paramstyle",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ._typeinfo import numeric_scale
+
 __all__ = ["Column"]
 
 _NUMERIC = 1700
@@ -33,9 +35,13 @@ _FIXED_SIZE = {
 class Column(Sequence[Any]):
     __module__ = "psycopg"
 
-    def __init__(self, name: str, type_code: int, fmod: int, fsize: int, type_display: str):
+    def __init__(
+        self, name: str, type_code: int, fmod: int, fsize: int, type_display: str, base_oid: int | None = None
+    ):
         self._name = name
         self._type = type_code
+        # The type whose modifiers fmod holds: the element type of an array.
+        self._base = type_code if base_oid is None else base_oid
         self._fmod = fmod
         self._fsize = fsize
         self._type_display = type_display
@@ -82,9 +88,9 @@ class Column(Sequence[Any]):
     def display_size(self) -> int | None:
         if self._fmod < 0:
             return None
-        if self._type in _CHAR_TYPES:
+        if self._base in _CHAR_TYPES:
             return self._fmod - 4
-        if self._type in _BIT_TYPES:
+        if self._base in _BIT_TYPES:
             return self._fmod
         return None
 
@@ -96,20 +102,25 @@ class Column(Sequence[Any]):
     def precision(self) -> int | None:
         if self._fmod < 0:
             return None
-        if self._type == _NUMERIC:
+        if self._base == _NUMERIC:
             return (self._fmod - 4) >> 16
-        if self._type in _TIME_TYPES:
+        if self._base in _TIME_TYPES:
             return self._fmod
-        if self._type == _INTERVAL:
+        if self._base == _INTERVAL:
             value = self._fmod & 0xFFFF
             return None if value == 0xFFFF else value
         return None
 
     @property
     def scale(self) -> int | None:
-        if self._type == _NUMERIC and self._fmod >= 0:
-            return (self._fmod - 4) & 0xFFFF
+        if self._base == _NUMERIC and self._fmod >= 0:
+            return numeric_scale(self._fmod)
         return None
+
+    @property
+    def type_display(self) -> str:
+        """The column's type as psycopg shows it, e.g. ``varchar(42)``, ``date[]``."""
+        return self._type_display
 
     @property
     def null_ok(self) -> bool | None:

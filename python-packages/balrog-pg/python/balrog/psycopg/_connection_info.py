@@ -13,7 +13,7 @@ from . import pq
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["ConnectionInfo", "timezone_from_name"]
+__all__ = ["ConnectionInfo", "connection_summary", "timezone_from_name"]
 
 _CODECS = {"UTF8": "utf-8", "UNICODE": "utf-8", "SQL_ASCII": "ascii", "LATIN1": "latin-1"}
 
@@ -40,6 +40,27 @@ def _fixed_offset(name: str) -> dt.tzinfo | None:
     sign = 1 if m.group(1) == "+" else -1
     minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
     return dt.timezone(dt.timedelta(minutes=sign * minutes))
+
+
+def connection_summary(conn: Connection) -> str:
+    """``[STATUS] (host=... port=... database=...)`` as psycopg's reprs show a connection:
+    the host unless a socket directory, the port unless 5432, the user unless it is the
+    database's name."""
+    if conn.closed:
+        return "[BAD]"
+    status = pq.TransactionStatus(conn._native.transaction_status).name
+    if conn._pipeline is not None:
+        status += f", pipeline={conn._pipeline.status.name}"
+    info = conn.info
+    parts = []
+    if not info.host.startswith("/"):
+        parts.append(f"host={info.host}")
+    if str(info.port) != "5432":
+        parts.append(f"port={info.port}")
+    if info.user != info.dbname:
+        parts.append(f"user={info.user}")
+    parts.append(f"database={info.dbname}")
+    return f"[{status}] ({' '.join(parts)})"
 
 
 class ConnectionInfo:
@@ -117,6 +138,11 @@ class ConnectionInfo:
     def parameter_status(self, param_name: str) -> str | None:
         """A server parameter (``TimeZone``, ``server_version`` ...), as last reported."""
         return self._conn._native.parameter_status(param_name)  # type: ignore[no-any-return]
+
+    @property
+    def full_protocol_version(self) -> int:
+        """The protocol version in libpq 18's format (30000 for 3.0): balrog speaks 3.0."""
+        return 30000
 
     @property
     def server_version(self) -> int:

@@ -208,6 +208,32 @@ class PostgresQuery:
         self.formats = encoded.formats
 
 
+class RawQuery(PostgresQuery):
+    """A query sent as written, with PostgreSQL's own ``$n`` placeholders (psycopg's raw
+    queries, ``RawCursor``): no conversion, parameters a sequence."""
+
+    __slots__ = ()
+
+    def convert(self, query: Any, params: Any, tx: Transformer) -> None:
+        self.query = query_bytes(query, tx)
+        if params is None:
+            self.params = None
+            self.types = []
+            self.formats = []
+            return
+        values = raw_params(params)
+        self._set(tx.encode_params(values, [FORMAT_INDEX[PyFormat.AUTO]] * len(values)))
+
+
+def raw_params(params: Any) -> list[Any]:
+    """A raw query's parameters as a list (a mapping has no place to go)."""
+    if isinstance(params, Sequence) and not isinstance(params, str | bytes):
+        return list(params)
+    if isinstance(params, Mapping):
+        raise TypeError("raw queries require a sequence of parameters")
+    raise TypeError(f"query parameters should be a sequence or a mapping, got {type(params).__name__}")
+
+
 class ClientQuery:
     """A query for client-side binding: parameters merged in as SQL literals."""
 

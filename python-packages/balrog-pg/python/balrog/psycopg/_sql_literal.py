@@ -148,7 +148,8 @@ def _dump_float(obj: Any, connected: bool, encoding: str) -> Dumped:
 
 
 def _decimal_text(obj: Decimal) -> bytes:
-    return b"NaN" if obj.is_nan() else str(obj).encode()
+    # An int in a numeric[] whose representative is a Decimal is dumped the same way.
+    return b"NaN" if isinstance(obj, Decimal) and obj.is_nan() else str(obj).encode()
 
 
 def _dump_decimal(obj: Decimal, connected: bool, encoding: str) -> Dumped:

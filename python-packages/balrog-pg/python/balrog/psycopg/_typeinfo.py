@@ -87,7 +87,11 @@ class TypeInfo:
         pass
 
     def get_type_display(self, oid: int | None = None, fmod: int | None = None) -> str:
-        return self.name + ("[]" if oid == self.array_oid else "")
+        """The type as psycopg shows it: name, modifiers, brackets for an array
+        (``varchar(42)``, ``numeric(10,2)``, ``timestamptz(3)[]``)."""
+        modifiers = type_modifiers(self.oid, fmod) if fmod is not None else None
+        display = self.name + (f"({','.join(map(str, modifiers))})" if modifiers else "")
+        return display + ("[]" if oid == self.array_oid else "")
 
 
 class RangeInfo(TypeInfo):
@@ -379,3 +383,36 @@ def register_default_types(types: TypesRegistry) -> None:
         types.add(RangeInfo(name, oid, array_oid, subtype_oid=sub))
     for name, oid, array_oid, rng, sub in BUILTIN_MULTIRANGES:
         types.add(MultirangeInfo(name, oid, array_oid, range_oid=rng, subtype_oid=sub))
+
+
+# -- type modifiers (the atttypmod of a column: lengths, precisions, scales) -----------------
+
+_NUMERIC = 1700
+_CHAR_TYPES = frozenset((1042, 1043))  # bpchar, varchar
+_BIT_TYPES = frozenset((1560, 1562))  # bit, varbit
+_TIME_TYPES = frozenset((1083, 1114, 1184, 1266))  # time, timestamp, timestamptz, timetz
+_INTERVAL = 1186
+
+
+def numeric_scale(fmod: int) -> int:
+    """The scale packed in a numeric typmod (negative since PostgreSQL 15: 11-bit signed)."""
+    scale = (fmod - 4) & 0xFFFF
+    return scale - 0x800 if scale >= 0x400 else scale
+
+
+def type_modifiers(oid: int, fmod: int) -> tuple[int, ...] | None:
+    """The modifiers a type was declared with, from its typmod (None: none, or unknown)."""
+    if fmod < 0:
+        return None
+    if oid == _NUMERIC:
+        return (fmod >> 16, numeric_scale(fmod))
+    if oid in _CHAR_TYPES:
+        return (fmod - 4,) if fmod - 4 else None
+    if oid in _BIT_TYPES:
+        return (fmod,) if fmod else None
+    if oid in _TIME_TYPES:
+        return (fmod & 0xFFFF,)
+    if oid == _INTERVAL:
+        precision = fmod & 0xFFFF
+        return None if precision == 0xFFFF else (precision,)
+    return None

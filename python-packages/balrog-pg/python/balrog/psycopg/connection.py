@@ -19,13 +19,16 @@ from .. import _pg
 from . import errors as e
 from . import pq
 from ._conn_lock import ConnectionLock
-from ._connection_info import ConnectionInfo, timezone_from_name
+from ._connection_info import ConnectionInfo, connection_summary, timezone_from_name
 from ._enums import IsolationLevel
 from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._notify import Notify
 from ._prepare import PrepareManager
+from ._tpc import RECOVER_QUERY as TPC_RECOVER_QUERY
+from ._tpc import Xid
 from .adapt import AdaptersMap
 from .cursor import Cursor
+from .rows import args_row
 from .transaction import Transaction
 
 __all__ = ["Connection", "Notify"]
@@ -93,7 +96,14 @@ def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> 
     )
 
 
-class Connection:
+class BaseConnection:
+    """What psycopg's sync and async connections share; balrog's one Connection class
+    serves both uses (``isinstance(conn, psycopg.BaseConnection)`` holds)."""
+
+    __module__ = "psycopg"
+
+
+class Connection(BaseConnection):
     """A connection to a PostgreSQL database (psycopg's ``Connection`` API)."""
 
     __module__ = "psycopg"
@@ -101,6 +111,18 @@ class Connection:
     cursor_factory: type[Cursor]
     server_cursor_factory: type[Any]
     row_factory: Any
+
+    # The DB-API's optional extension: the exception classes on the connection.
+    Warning = e.Warning
+    Error = e.Error
+    InterfaceError = e.InterfaceError
+    DatabaseError = e.DatabaseError
+    DataError = e.DataError
+    OperationalError = e.OperationalError
+    IntegrityError = e.IntegrityError
+    InternalError = e.InternalError
+    ProgrammingError = e.ProgrammingError
+    NotSupportedError = e.NotSupportedError
 
     def __init__(
         self,
@@ -135,6 +157,8 @@ class Connection:
         self._notify_handlers: list[Callable[[Notify], None]] = []
         self._notifies_backlog: deque[Notify] = deque(maxlen=100_000)
         self._num_transactions = 0
+        # The two-phase transaction in progress: (its id, prepared yet).
+        self._tpc: tuple[Xid, bool] | None = None
         self._closed_by_user = False
         self.pgconn = _PGconnShim(self)
         # The open ``pipeline()`` block, if any (pipeline.py).
@@ -178,11 +202,7 @@ class Connection:
 
     def __repr__(self) -> str:
         cls = f"{type(self).__module__}.{type(self).__qualname__}"
-        if self.closed:
-            return f"<{cls} [BAD] at 0x{id(self):x}>"
-        status = pq.TransactionStatus(self._native.transaction_status).name
-        summary = f"host={self.info.host} user={self.info.user} database={self.info.dbname}"
-        return f"<{cls} [{status}] ({summary}) at 0x{id(self):x}>"
+        return f"<{cls} {connection_summary(self)} at 0x{id(self):x}>"
 
     def __enter__(self) -> Connection:
         return self
@@ -403,6 +423,9 @@ class Connection:
         with self.lock:
             if self._num_transactions:
                 raise e.ProgrammingError(inside_transaction_block)
+            if self._tpc is not None:
+                verb = "commit" if command == b"COMMIT" else "rollback"
+                raise e.ProgrammingError(f"{verb}() cannot be used during a two-phase transaction")
             if self._native.transaction_status == _IDLE:
                 return
             self._exec_command(command)
@@ -475,6 +498,8 @@ class Connection:
         """Ask the server to cancel the query running on this connection."""
         if self.closed:
             return
+        if self._tpc is not None and self._tpc[1]:
+            raise e.ProgrammingError("cancel() cannot be used with a prepared two-phase transaction")
         wait(self._native.cancel())
 
     def cancel_safe(self, *, timeout: float = 30.0) -> None:
@@ -535,13 +560,95 @@ class Connection:
             if not got and not self._notifies_backlog:
                 return
 
-    # -- two-phase commit: not supported ---------------------------------------------------
+    # -- two-phase commit (the DB-API's tpc_* methods, with psycopg's checks and messages) ---
 
-    def xid(self, format_id: int, gtrid: str, bqual: str) -> Any:
-        raise e.NotSupportedError("two-phase commit is not supported by balrog.psycopg yet")
+    def xid(self, format_id: int, gtrid: str, bqual: str) -> Xid:
+        """A transaction id for the ``tpc_*`` methods (XA's format id, global transaction id
+        and branch qualifier)."""
+        return Xid.from_parts(format_id, gtrid, bqual)
 
-    def tpc_begin(self, xid: Any) -> None:
-        raise e.NotSupportedError("two-phase commit is not supported by balrog.psycopg yet")
+    def tpc_begin(self, xid: Xid | str) -> None:
+        """Begin a two-phase transaction with the id ``xid``."""
+        with self.lock:
+            if not isinstance(xid, Xid):
+                xid = Xid.from_string(xid)
+            status = self._native.transaction_status
+            if status != _IDLE:
+                name = pq.TransactionStatus(status).name
+                raise e.ProgrammingError(f"can't start two-phase transaction: connection in status {name}")
+            if self._autocommit:
+                raise e.ProgrammingError("can't use two-phase transactions in autocommit mode")
+            self._tpc = (xid, False)
+            self._exec_command(self._begin_statement())
+
+    def tpc_prepare(self) -> None:
+        """The first phase: ``PREPARE TRANSACTION``; the transaction leaves the session."""
+        with self.lock:
+            if self._tpc is None:
+                raise e.ProgrammingError("'tpc_prepare()' must be called inside a two-phase transaction")
+            xid, prepared = self._tpc
+            if prepared:
+                raise e.ProgrammingError(
+                    "'tpc_prepare()' cannot be used during a prepared two-phase transaction"
+                )
+            self._tpc = (xid, True)
+            try:
+                self._exec_command(b"PREPARE TRANSACTION " + self._tpc_literal(xid))
+            except e.ObjectNotInPrerequisiteState as ex:
+                # The server has max_prepared_transactions = 0.
+                raise e.NotSupportedError(str(ex)) from None
+
+    def tpc_commit(self, xid: Xid | str | None = None) -> None:
+        """Commit a prepared two-phase transaction: this connection's (one phase, if not
+        prepared yet), or with ``xid`` one prepared elsewhere (outside a two-phase one)."""
+        self._tpc_finish(b"COMMIT", xid)
+
+    def tpc_rollback(self, xid: Xid | str | None = None) -> None:
+        """Roll back a two-phase transaction (see :meth:`tpc_commit`)."""
+        self._tpc_finish(b"ROLLBACK", xid)
+
+    def _tpc_finish(self, action: bytes, xid: Xid | str | None) -> None:
+        name = f"tpc_{action.decode().lower()}()"
+        with self.lock:
+            if xid is None:
+                if self._tpc is None:
+                    raise e.ProgrammingError(
+                        f"{name} without xid must must be called inside a two-phase transaction"
+                    )
+                xid = self._tpc[0]
+            else:
+                if self._tpc is not None:
+                    raise e.ProgrammingError(
+                        f"{name} with xid must must be called outside a two-phase transaction"
+                    )
+                if not isinstance(xid, Xid):
+                    xid = Xid.from_string(xid)
+            one_phase = self._tpc is not None and not self._tpc[1]
+        if one_phase:
+            # Not prepared: an ordinary commit or rollback ends it.
+            self._tpc = None
+            self.commit() if action == b"COMMIT" else self.rollback()
+            return
+        with self.lock:
+            self._exec_command(action + b" PREPARED " + self._tpc_literal(xid))
+            self._tpc = None
+
+    def tpc_recover(self) -> list[Xid]:
+        """The transactions prepared on the server (``pg_prepared_xacts``), as Xids."""
+        status = self.info.transaction_status
+        with self.cursor(row_factory=args_row(Xid._from_record)) as cur:
+            cur.execute(TPC_RECOVER_QUERY)
+            found: list[Xid] = cur.fetchall()
+        # Leave the connection as it was found (the query began a transaction).
+        idle, intrans = pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS
+        if status == idle and self.info.transaction_status == intrans:
+            self.rollback()
+        return found
+
+    def _tpc_literal(self, xid: Xid) -> bytes:
+        from .sql import Literal
+
+        return Literal(str(xid)).as_bytes(self)
 
     def fileno(self) -> int:
         raise e.NotSupportedError("balrog connections have no file descriptor to poll")

@@ -17,8 +17,10 @@ from .. import _pg
 from . import errors as e
 from . import pq
 from ._column import Column
+from ._connection_info import connection_summary
+from ._enums import PyFormat
 from ._interrupts import INTERRUPTED as _INTERRUPTED
-from ._queries import PostgresQuery, _check_params, query_bytes, query_plan
+from ._queries import PostgresQuery, RawQuery, _check_params, query_bytes, query_plan, raw_params
 from .adapt import FORMAT_INDEX, AdaptersMap, Transformer, _registry_version
 from .rows import tuple_row
 
@@ -61,8 +63,13 @@ class BaseCursor:
 
     def __repr__(self) -> str:
         cls = f"{type(self).__module__}.{type(self).__qualname__}"
-        status = "closed" if self._closed else ("BAD" if self._conn.closed else "IDLE")
-        return f"<{cls} [{status}] at 0x{id(self):x}>"
+        if self._closed:
+            status = "closed"
+        elif self._pgresult is not None:
+            status = pq.ExecStatus(self._pgresult.status).name
+        else:
+            status = "no result"
+        return f"<{cls} [{status}] {connection_summary(self._conn)} at 0x{id(self):x}>"
 
     def __enter__(self) -> Any:
         return self
@@ -112,8 +119,11 @@ class BaseCursor:
         out = []
         for name, oid, fmod, fsize, *_ in res.columns():
             info = types.get(oid)
-            display = info.get_type_display(oid, fmod) if info is not None else str(oid)
-            out.append(Column(name, oid, fmod, fsize, display))
+            if info is None:
+                out.append(Column(name, oid, fmod, fsize, str(oid)))
+            else:
+                # An array's modifiers are its elements' (varchar(5)[]: display size 5).
+                out.append(Column(name, oid, fmod, fsize, info.get_type_display(oid, fmod), info.oid))
         return out
 
     @property
@@ -129,6 +139,12 @@ class BaseCursor:
     def statusmessage(self) -> str | None:
         res = self._pgresult
         return res.command_status if res is not None else self._many_status
+
+    def setinputsizes(self, sizes: Sequence[Any]) -> None:
+        """DB-API: a hint about parameter sizes; unused, as in psycopg."""
+
+    def setoutputsize(self, size: Any, column: int | None = None) -> None:
+        """DB-API: a hint about large result columns; unused, as in psycopg."""
 
     @property
     def lastrowid(self) -> int | None:
@@ -421,18 +437,23 @@ class BaseCursor:
         self._clear_results()  # as psycopg, before anything can fail
         tx = self._transformer()
         raw = query_bytes(query, tx)
-        parts, _, plan = query_plan(raw)
+        raw_query = self._query_class is RawQuery
+        parts, _, plan = (None, b"", None) if raw_query else query_plan(raw)
         rows = params_seq if type(params_seq) is list else list(params_seq)
         if not rows:
             self._query = None
             self._rowcount = 0
             return
         # The first row through the ordinary path: its errors, and cursor._query.
-        first = PostgresQuery()
+        first = RawQuery() if raw_query else PostgresQuery()
         first.convert(raw, rows[0], tx)
         self._query = first
         # Every row encoded in one native call, in batches of rows whose types match.
-        if plan is not None:
+        if parts is None:
+            # A raw query: each row a sequence, its values in placeholder order.
+            rows = [raw_params(r) for r in rows]
+            width, fmts = len(rows[0]), (FORMAT_INDEX[PyFormat.AUTO],) * len(rows[0])
+        elif plan is not None:
             width, fmts = plan
             rows = [r if type(r) in (tuple, list) else _check_params(parts, r)[0] for r in rows]
         else:
@@ -441,7 +462,8 @@ class BaseCursor:
             rows = [_check_params(parts, r)[0] for r in rows]
         bad, batches = _pg.encode_many(rows, width, fmts, self._adapters.native_encoders(), tx.dump_one)
         if bad is not None:
-            _check_params(parts, rows[bad])  # raises the error psycopg gives for this row
+            if parts is not None:
+                _check_params(parts, rows[bad])  # raises the error psycopg gives for this row
             raise e.ProgrammingError(f"bad parameters at row {bad}")
         results: list[Any] = []
         # Without `returning` only the last result is kept, with the others' row count

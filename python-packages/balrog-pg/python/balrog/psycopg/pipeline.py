@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors as e
 from . import pq
+from ._connection_info import connection_summary
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -80,7 +81,7 @@ class Pipeline:
 
     def __repr__(self) -> str:
         cls = f"{type(self).__module__}.{type(self).__qualname__}"
-        return f"<{cls} [{self.status.name}] at 0x{id(self):x}>"
+        return f"<{cls} {connection_summary(self._conn)} at 0x{id(self):x}>"
 
     @property
     def status(self) -> pq.PipelineStatus:

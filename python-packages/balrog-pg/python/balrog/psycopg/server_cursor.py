@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors as e
 from . import pq
 from ._identifiers import quote_identifier
-from ._queries import query_bytes
+from ._queries import RawQuery, query_bytes
 from .cursor import TUPLES_OK, BaseCursor
 
 if TYPE_CHECKING:
@@ -42,7 +42,9 @@ class ServerCursor(BaseCursor):
         self.itersize: int = 100
 
     def __repr__(self) -> str:
-        return super().__repr__().replace(" at 0x", f" {self._name!r} at 0x")
+        # The name as the second word, as psycopg's.
+        parts = super().__repr__().split(None, 1)
+        return " ".join([parts[0], repr(self._name), *parts[1:]])
 
     @property
     def name(self) -> str:
@@ -70,8 +72,8 @@ class ServerCursor(BaseCursor):
             parts.append(b" WITH HOLD")
         parts.append(b" FOR ")
         head = b"".join(parts)
-        if params is not None:
-            head = head.replace(b"%", b"%%")
+        if params is not None and self._query_class is not RawQuery:
+            head = head.replace(b"%", b"%%")  # the name is text, not a placeholder
         return head + query_bytes(query, self._transformer())
 
     def execute(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from . import pq
+from ._connection_info import connection_summary
 from ._identifiers import quote_identifier
 
 if TYPE_CHECKING:
@@ -34,6 +36,16 @@ class Transaction:
 
     __module__ = "psycopg"
 
+    class Status(str, Enum):  # noqa: UP042 (psycopg's base classes: a str mix-in)
+        """Where a transaction block is in its life (``Transaction.status``)."""
+
+        NOT_STARTED = "not_started"
+        ACTIVE = "active"
+        COMMITTED = "committed"
+        FAILED = "failed"
+        ROLLED_BACK_EXPLICITLY = "rolled_back_explicitly"
+        ROLLED_BACK_WITH_ERROR = "rolled_back_with_error"
+
     def __init__(
         self, connection: Connection, savepoint_name: str | None = None, force_rollback: bool = False
     ):
@@ -41,8 +53,7 @@ class Transaction:
         self.force_rollback = force_rollback
         self._savepoint_name = savepoint_name or ""
         self._outer_transaction = False
-        self._entered = False
-        self._exited = False
+        self.status = self.Status.NOT_STARTED
 
     @property
     def connection(self) -> Connection:
@@ -54,15 +65,14 @@ class Transaction:
 
     def __repr__(self) -> str:
         name = f"{type(self).__module__}.{type(self).__qualname__}"
-        status = (
-            "active" if self._entered and not self._exited else ("terminated" if self._exited else "inactive")
-        )
-        return f"<{name} {self._savepoint_name!r} ({status}) at 0x{id(self):x}>"
+        savepoint = f"{self._savepoint_name!r} " if self._savepoint_name else ""
+        summary = connection_summary(self._conn)
+        return f"<{name} {savepoint}({self.status.value}) {summary} at 0x{id(self):x}>"
 
     def __enter__(self) -> Transaction:
-        if self._entered:
+        if self.status != self.Status.NOT_STARTED:
             raise TypeError("transaction blocks can be used only once")
-        self._entered = True
+        self.status = self.Status.ACTIVE
         conn = self._conn
         conn._check_connection_ok()
         # BEGIN and SAVEPOINT go together: no other task's statement may come in between.
@@ -85,12 +95,15 @@ class Transaction:
     ) -> bool:
         conn = self._conn
         conn._num_transactions -= 1
-        self._exited = True
         if conn.closed:
+            self.status = self.Status.FAILED
             return False
         if not exc_val and not self.force_rollback:
+            self.status = self.Status.COMMITTED
             self._commit()
             return False
+        explicit = isinstance(exc_val, Rollback) or self.force_rollback
+        self.status = self.Status.ROLLED_BACK_EXPLICITLY if explicit else self.Status.ROLLED_BACK_WITH_ERROR
         try:
             return self._rollback(exc_val)
         except Exception as exc2:
