@@ -24,7 +24,7 @@ from ..http11 import USER_AGENT, Response
 from ..uri import WebSocketURI, parse_uri
 from .connection import Connection
 
-__all__ = ["ClientConnection", "connect", "unix_connect"]
+__all__ = ["ClientConnection", "connect", "reconnect", "unix_connect", "unix_reconnect"]
 
 MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -370,3 +370,7 @@ def _open(
         # The native side only knows IP addresses; report the socket's own view.
         connection._addresses = adopted[2:]
     return connection
+
+
+# At the end: reconnect builds on connect (defined above).
+from .reconnect import reconnect, unix_reconnect  # noqa: E402
