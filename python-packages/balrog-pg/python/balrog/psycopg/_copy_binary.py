@@ -82,17 +82,57 @@ def _decoders(tz: dt.tzinfo, utc: bool) -> dict[int, Callable[[bytes], Any]]:
     }
 
 
+def _array_decoder(decoders: dict[int, Callable[[bytes], Any]]) -> Callable[[bytes], list[Any]]:
+    """``array_send``'s format → nested lists: dimensions, then the elements (each with its
+    length, -1 for NULL), decoded by the element type the header names."""
+
+    def array(data: bytes) -> list[Any]:
+        ndim, _has_null, element_oid = struct.unpack_from("!iiI", data)
+        if ndim <= 0:
+            return []
+        dims = [_i32(data, 12 + 8 * i)[0] for i in range(ndim)]
+        decode = decoders.get(element_oid, bytes)
+        pos = 12 + 8 * ndim
+
+        def level(depth: int) -> list[Any]:
+            nonlocal pos
+            items: list[Any] = []
+            for _ in range(dims[depth]):
+                if depth + 1 < ndim:
+                    items.append(level(depth + 1))
+                    continue
+                size = _i32(data, pos)[0]
+                pos += 4
+                if size < 0:
+                    items.append(None)
+                else:
+                    items.append(decode(data[pos : pos + size]))
+                    pos += size
+            return items
+
+        return level(0)
+
+    return array
+
+
 def parse_binary_rows(
-    data: bytes, specs: Any, oids: Sequence[int] | None, tz: dt.tzinfo, utc: bool
+    data: bytes,
+    specs: Any,
+    oids: Sequence[int] | None,
+    tz: dt.tzinfo,
+    utc: bool,
+    array_oids: frozenset[int] = frozenset(),
 ) -> tuple[list[tuple[Any, ...]], int]:
-    """The complete rows at the start of ``data`` and how many bytes they took."""
+    """The complete rows at the start of ``data`` and how many bytes they took
+    (``array_oids``: which of ``oids`` are array types)."""
     pos = 0
     if data.startswith(SIGNATURE):
         if len(data) < 19:
             return [], 0
         pos = 19 + _i32(data, 15)[0]
     decoders = _decoders(tz, utc)
-    funcs = [decoders.get(oid, bytes) for oid in oids] if oids else []
+    array = _array_decoder(decoders)
+    funcs = [array if oid in array_oids else decoders.get(oid, bytes) for oid in oids] if oids else []
     rows: list[tuple[Any, ...]] = []
     end = len(data)
     while pos + 2 <= end:

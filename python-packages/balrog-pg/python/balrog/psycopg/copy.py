@@ -182,10 +182,22 @@ class Copy:
                 return None
             self._pending += bytes(data)
             tz, utc = self.connection._timezone()
-            parsed, used = parse_binary_rows(self._pending, self._load_specs, self._dump_oids, tz, utc)
+            parsed, used = parse_binary_rows(
+                self._pending, self._load_specs, self._dump_oids, tz, utc, self._array_oids()
+            )
             self._pending = self._pending[used:]
             rows.extend(parsed)
         return rows.pop(0)
+
+    def _array_oids(self) -> frozenset[int]:
+        """Which of the types given to ``set_types`` are arrays (their rows hold lists)."""
+        registry = self.connection.adapters.types
+        found = set()
+        for oid in self._dump_oids or ():
+            info = registry.get(oid)
+            if info is not None and info.array_oid == oid:
+                found.add(oid)
+        return frozenset(found)
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         while (row := self.read_row()) is not None:

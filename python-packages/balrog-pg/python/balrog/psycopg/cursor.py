@@ -624,8 +624,10 @@ class BaseCursor:
         res = results[-1] if results else None
         if res is None or res.status not in (3, 4):
             self._set_results(results)
+            status = pq.ExecStatus(res.status).name if res is not None else "EMPTY_QUERY"
             raise e.ProgrammingError(
-                "copy() should be used only with COPY ... TO STDOUT or COPY ... FROM STDIN statements"
+                "copy() should be used only with COPY ... TO STDOUT or COPY ... FROM STDIN"
+                f" statements, got {status}"
             )
         self._results = results
         self._pgresult = res

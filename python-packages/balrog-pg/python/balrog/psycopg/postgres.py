@@ -17,6 +17,7 @@ adapters = AdaptersMap(types=types)
 
 # Order matters where two modules register the same Python type: the later one wins %s.
 _DEFAULT_MODULES = (
+    "_binary",  # first: binary dumpers serve %b only, the text ones registered later win %s
     "string",
     "bool",
     "numeric",

@@ -1,17 +1,20 @@
-"""Lists ↔ PostgreSQL arrays (any dimension, NULLs), in text format."""
+"""Lists ↔ PostgreSQL arrays (any dimension, NULLs): text format, and binary for ``%b``."""
 
 from __future__ import annotations
 
 import functools
 import re
+import struct
 from typing import Any
 
 from .. import errors as e
+from .. import pq
 from ..adapt import Buffer, Dumper, Loader, PyFormat, Transformer
 
-__all__ = ["ArrayLoader", "ListDumper", "register_array"]
+__all__ = ["ArrayLoader", "ListBinaryDumper", "ListDumper", "register_array"]
 
 _TEXT_ARRAY_OID = 1009
+_TEXT_OID = 25
 
 
 @functools.cache
@@ -139,6 +142,65 @@ class ListDumper(Dumper):
         parts[-1] = b"}"
 
 
+class ListBinaryDumper(ListDumper):
+    """list → array in PostgreSQL's binary format (``%b``): dimensions, a NULL flag and the
+    element type up front, then each element's binary form with its length."""
+
+    format = pq.Format.BINARY
+
+    def upgrade(self, obj: list[Any], format: PyFormat) -> Dumper:
+        item = self._representative(obj, PyFormat.BINARY)
+        dumper = type(self)(self.cls, self._tx)
+        if item is None:
+            return dumper
+        sub = self._tx.get_dumper(item, PyFormat.BINARY)
+        dumper.sub_dumper = sub
+        info = self._tx.adapters.types.get(sub.oid) if sub.oid else None
+        dumper.oid = (info.array_oid if info is not None else 0) or _TEXT_ARRAY_OID
+        return dumper
+
+    def dump(self, obj: list[Any]) -> bytes:
+        dims: list[int] = []
+        level: Any = obj
+        while isinstance(level, list):
+            dims.append(len(level))
+            if not level:
+                break
+            level = level[0]
+        if dims == [0]:
+            dims = []
+        elements: list[bytes] = []
+        has_null = self._dump_binary(obj, dims, 0, elements) if dims else False
+        element_oid = self.sub_dumper.oid if self.sub_dumper is not None else _TEXT_OID
+        head = [struct.pack("!iiI", len(dims), int(has_null), element_oid)]
+        head.extend(struct.pack("!ii", size, 1) for size in dims)
+        return b"".join(head + elements)
+
+    def _dump_binary(self, obj: list[Any], dims: list[int], depth: int, out: list[bytes]) -> bool:
+        if depth >= len(dims) or len(obj) != dims[depth]:
+            raise e.DataError("nested lists have inconsistent lengths")
+        has_null = False
+        for item in obj:
+            if depth + 1 < len(dims):
+                if not isinstance(item, list):
+                    raise e.DataError("nested lists have inconsistent depths")
+                has_null |= self._dump_binary(item, dims, depth + 1, out)
+                continue
+            if isinstance(item, list):
+                raise e.DataError("nested lists have inconsistent depths")
+            value = None
+            if item is not None:
+                dumper = self.sub_dumper or self._tx.get_dumper(item, PyFormat.BINARY)
+                value = dumper.dump(item)
+            if value is None:
+                out.append(b"\xff\xff\xff\xff")  # length -1: NULL
+                has_null = True
+            else:
+                value = bytes(value)
+                out.append(struct.pack("!i", len(value)) + value)
+        return has_null
+
+
 class ArrayLoader(Loader):
     """Array of ``base_oid`` elements; the driver parses it natively when it can."""
 
@@ -179,6 +241,7 @@ def _global_adapters() -> Any:
 
 
 def register_default_adapters(context: Any) -> None:
+    context.adapters.register_dumper(list, ListBinaryDumper)  # first: %s stays text
     context.adapters.register_dumper(list, ListDumper)
     from .._typeinfo import BUILTIN_MULTIRANGES, BUILTIN_RANGES, BUILTIN_TYPES, TypeInfo
 

@@ -1,0 +1,276 @@
+"""Binary dumpers of the builtin types: what ``%b`` placeholders send.
+
+psycopg dumps every builtin type in PostgreSQL's binary wire format when asked (``%b``);
+balrog's ``%s`` and ``%t`` go as text (encoded in Rust), so these are used only for ``%b``.
+They are registered before the text dumpers, so that ``%s`` keeps choosing text.
+
+The formats are PostgreSQL's ``*send`` functions: big-endian integers and IEEE floats,
+dates as days and times as microseconds since 2000-01-01, intervals as (microseconds, days,
+months), numerics as base-10000 digit groups, inet/cidr as (family, bits, is-cidr, length,
+address).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import struct
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from .. import errors as e
+from ..adapt import Dumper, PyFormat
+from ..pq import Format
+from .numeric import Float4, Float8, Int2, Int4, Int8, IntNumeric, Oid
+
+__all__ = ["register_default_adapters"]
+
+_PG_EPOCH_DATE = dt.date(2000, 1, 1)
+_PG_EPOCH = dt.datetime(2000, 1, 1)
+_PG_EPOCH_UTC = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+class _BinaryDumper(Dumper):
+    format = Format.BINARY
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+def _packer(fmt: str, oid: int, name: str) -> type[_BinaryDumper]:
+    pack = struct.Struct(fmt).pack
+
+    def dump(self: Dumper, obj: Any) -> bytes:
+        try:
+            return pack(obj)
+        except struct.error:
+            raise e.DataError(f"{obj!r} does not fit in {name}") from None
+
+    return type(f"{name.title()}BinaryDumper", (_BinaryDumper,), {"oid": oid, "dump": dump})
+
+
+Int2BinaryDumper = _packer("!h", 21, "int2")
+Int4BinaryDumper = _packer("!i", 23, "int4")
+Int8BinaryDumper = _packer("!q", 20, "int8")
+OidBinaryDumper = _packer("!I", 26, "oid")
+FloatBinaryDumper = _packer("!d", 701, "float8")
+Float4BinaryDumper = _packer("!f", 700, "float4")
+
+
+_NUMERIC_HEAD = struct.Struct("!HhHH")
+_NUMERIC_NAN = _NUMERIC_HEAD.pack(0, 0, 0xC000, 0)
+_NUMERIC_POS_INF = _NUMERIC_HEAD.pack(0, 0, 0xD000, 0)
+_NUMERIC_NEG_INF = _NUMERIC_HEAD.pack(0, 0, 0xF000, 0)
+
+
+def numeric_binary(value: Decimal | int) -> bytes:
+    """``numeric_send``: sign, display scale and base-10000 digit groups around the point."""
+    if isinstance(value, int):
+        value = Decimal(value)
+    if value.is_nan():
+        return _NUMERIC_NAN
+    if value.is_infinite():
+        return _NUMERIC_NEG_INF if value.is_signed() else _NUMERIC_POS_INF
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    if exponent >= 0:
+        whole, fraction = text + "0" * exponent, ""
+    else:
+        text = text.rjust(-exponent + 1, "0")
+        whole, fraction = text[:exponent], text[exponent:]
+    # Whole part padded on the left and fraction on the right to groups of four digits.
+    whole = whole.rjust(-(-len(whole) // 4) * 4, "0")
+    fraction = fraction.ljust(-(-len(fraction) // 4) * 4, "0")
+    groups = [int(whole[i : i + 4]) for i in range(0, len(whole), 4)]
+    weight = len(groups) - 1
+    groups += [int(fraction[i : i + 4]) for i in range(0, len(fraction), 4)]
+    while groups and groups[0] == 0:  # leading zero groups only lower the weight
+        groups.pop(0)
+        weight -= 1
+    while groups and groups[-1] == 0:
+        groups.pop()
+    if not groups:
+        weight = 0
+    head = _NUMERIC_HEAD.pack(len(groups), weight, 0x4000 if sign else 0, max(0, -exponent))
+    return head + struct.pack(f"!{len(groups)}H", *groups)
+
+
+class DecimalBinaryDumper(_BinaryDumper):
+    oid = 1700
+
+    def dump(self, obj: Any) -> bytes:
+        return numeric_binary(obj)
+
+
+class IntNumericBinaryDumper(DecimalBinaryDumper):
+    pass
+
+
+class IntBinaryDumper(_BinaryDumper):
+    """Python int: int2, int4, int8 or numeric, the smallest that holds the value (as the
+    text IntDumper)."""
+
+    oid = 20
+
+    def dump(self, obj: Any) -> bytes:
+        return self.upgrade(obj, PyFormat.BINARY).dump(obj)  # type: ignore[return-value]
+
+    def get_key(self, obj: int, format: PyFormat) -> Any:
+        if -32768 <= obj <= 32767:
+            return Int2BinaryDumper
+        if -2147483648 <= obj <= 2147483647:
+            return Int4BinaryDumper
+        if -9223372036854775808 <= obj <= 9223372036854775807:
+            return Int8BinaryDumper
+        return IntNumericBinaryDumper
+
+    def upgrade(self, obj: int, format: PyFormat) -> Dumper:
+        return self.get_key(obj, format)(self.cls, self.connection)  # type: ignore[no-any-return]
+
+
+class BoolBinaryDumper(_BinaryDumper):
+    oid = 16
+
+    def dump(self, obj: Any) -> bytes:
+        return b"\x01" if obj else b"\x00"
+
+
+# -- dates and times ------------------------------------------------------------------------
+
+_pack_int4 = struct.Struct("!i").pack
+_pack_int8 = struct.Struct("!q").pack
+_pack_timetz = struct.Struct("!qi").pack
+_pack_interval = struct.Struct("!qii").pack
+
+
+def _micros(delta: dt.timedelta) -> int:
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class DateBinaryDumper(_BinaryDumper):
+    oid = 1082
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_int4((obj - _PG_EPOCH_DATE).days)
+
+
+class TimeBinaryDumper(_BinaryDumper):
+    oid = 1083
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_int8(((obj.hour * 60 + obj.minute) * 60 + obj.second) * 1_000_000 + obj.microsecond)
+
+    def get_key(self, obj: dt.time, format: PyFormat) -> Any:
+        return TimeBinaryDumper if obj.tzinfo is None else TimeTzBinaryDumper
+
+    def upgrade(self, obj: dt.time, format: PyFormat) -> Dumper:
+        return self.get_key(obj, format)(self.cls, self.connection)  # type: ignore[no-any-return]
+
+
+class TimeTzBinaryDumper(_BinaryDumper):
+    oid = 1266
+
+    def dump(self, obj: Any) -> bytes:
+        micros = ((obj.hour * 60 + obj.minute) * 60 + obj.second) * 1_000_000 + obj.microsecond
+        offset = obj.utcoffset()
+        if offset is None:
+            raise e.DataError(f"cannot calculate the offset of tzinfo '{obj.tzinfo}' without a date")
+        # PostgreSQL counts the zone in seconds west of UTC.
+        return _pack_timetz(micros, -int(offset.total_seconds()))
+
+
+class DatetimeBinaryDumper(_BinaryDumper):
+    oid = 1184
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_int8(_micros(obj - _PG_EPOCH_UTC))
+
+    def get_key(self, obj: dt.datetime, format: PyFormat) -> Any:
+        return DatetimeBinaryDumper if obj.tzinfo is not None else DatetimeNoTzBinaryDumper
+
+    def upgrade(self, obj: dt.datetime, format: PyFormat) -> Dumper:
+        return self.get_key(obj, format)(self.cls, self.connection)  # type: ignore[no-any-return]
+
+
+class DatetimeNoTzBinaryDumper(_BinaryDumper):
+    oid = 1114
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_int8(_micros(obj - _PG_EPOCH))
+
+
+class TimedeltaBinaryDumper(_BinaryDumper):
+    oid = 1186
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_interval(obj.seconds * 1_000_000 + obj.microseconds, obj.days, 0)
+
+
+# -- uuid, inet/cidr ----------------------------------------------------------------------------
+
+
+class UUIDBinaryDumper(_BinaryDumper):
+    oid = 2950
+
+    def dump(self, obj: Any) -> bytes:
+        return obj.bytes  # type: ignore[no-any-return]
+
+
+_AF_INET, _AF_INET6 = 2, 3  # PostgreSQL's own family codes (utils/inet.h)
+
+
+def _inet_binary(address: Any, bits: int, is_cidr: bool) -> bytes:
+    packed = address.packed
+    family = _AF_INET if address.version == 4 else _AF_INET6
+    return bytes((family, bits, int(is_cidr), len(packed))) + packed
+
+
+class InetBinaryDumper(_BinaryDumper):
+    """Addresses and interfaces → inet."""
+
+    oid = 869
+
+    def dump(self, obj: Any) -> bytes:
+        if isinstance(obj, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+            return _inet_binary(obj.ip, obj.network.prefixlen, False)
+        return _inet_binary(obj, obj.max_prefixlen, False)
+
+
+class NetworkBinaryDumper(_BinaryDumper):
+    """Networks → cidr."""
+
+    oid = 650
+
+    def dump(self, obj: Any) -> bytes:
+        return _inet_binary(obj.network_address, obj.prefixlen, True)
+
+
+def register_default_adapters(context: Any) -> None:
+    adapters = context.adapters
+    for cls, dumper in (
+        (int, IntBinaryDumper),
+        (Int2, Int2BinaryDumper),
+        (Int4, Int4BinaryDumper),
+        (Int8, Int8BinaryDumper),
+        (IntNumeric, IntNumericBinaryDumper),
+        (Oid, OidBinaryDumper),
+        (float, FloatBinaryDumper),
+        (Float4, Float4BinaryDumper),
+        (Float8, FloatBinaryDumper),
+        (Decimal, DecimalBinaryDumper),
+        (bool, BoolBinaryDumper),
+        (dt.date, DateBinaryDumper),
+        (dt.time, TimeBinaryDumper),
+        (dt.datetime, DatetimeBinaryDumper),
+        (dt.timedelta, TimedeltaBinaryDumper),
+        (uuid.UUID, UUIDBinaryDumper),
+        (ipaddress.IPv4Address, InetBinaryDumper),
+        (ipaddress.IPv6Address, InetBinaryDumper),
+        (ipaddress.IPv4Interface, InetBinaryDumper),
+        (ipaddress.IPv6Interface, InetBinaryDumper),
+        (ipaddress.IPv4Network, NetworkBinaryDumper),
+        (ipaddress.IPv6Network, NetworkBinaryDumper),
+    ):
+        adapters.register_dumper(cls, dumper)

@@ -1,0 +1,126 @@
+"""COPY step by step through psycopg and balrog: text and binary, in and out, set_types
+(arrays included), raw reads and writes, errors and aborts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+import balrog.psycopg as bp
+
+pytestmark = pytest.mark.both_modes
+
+
+def o(f: Any) -> Any:
+    try:
+        return repr(f())
+    except Exception as e:
+        return ("EXC", type(e).__name__, str(e))
+
+
+def _session(lib: Any, conninfo: str) -> list[Any]:
+    out = []
+    with lib.connect(conninfo, autocommit=True) as conn:
+        conn.execute("create temporary table t (id int, name text, d date, n numeric, j jsonb, a int[])")
+        cur = conn.cursor()
+
+        def w1():
+            with cur.copy("copy t from stdin") as cp:
+                cp.write_row((1, "a\tb\nc\\d", dt.date(2020, 1, 2), Decimal("1.5"), None, [1, None]))
+                cp.write_row((2, None, None, None, None, None))
+                cp.write("3\tx\t\\N\t\\N\t\\N\t\\N\n")
+                cp.write(b"4\ty\t\\N\t\\N\t\\N\t{1,2}\n")
+            return cur.rowcount
+
+        out.append(o(w1))
+
+        def r1():
+            with cur.copy("copy (select * from t order by id) to stdout") as cp:
+                cp.set_types(["int4", "text", "date", "numeric", "jsonb", "int4[]"])
+                return list(cp.rows())
+
+        out.append(o(r1))
+
+        def r2():
+            with cur.copy("copy (select * from t order by id) to stdout") as cp:
+                return list(cp.rows())
+
+        out.append(o(r2))
+
+        def r3():
+            with cur.copy("copy (select id, name from t order by id) to stdout") as cp:
+                return [bytes(b) for b in cp]
+
+        out.append(o(r3))
+
+        def r4():
+            with cur.copy("copy (select * from t order by id) to stdout (format binary)") as cp:
+                cp.set_types(["int4", "text", "date", "numeric", "jsonb", "int4[]"])
+                return [cp.read_row(), cp.read_row(), cp.read_row(), cp.read_row(), cp.read_row()]
+
+        out.append(o(r4))
+
+        def w2():
+            with cur.copy("copy t (id, name) from stdin (format binary)") as cp:
+                cp.set_types(["int4", "text"])
+                cp.write_row((10, "bin"))
+                cp.write_row((11, None))
+            return cur.rowcount, conn.execute("select id, name from t where id >= 10 order by id").fetchall()
+
+        out.append(o(w2))
+
+        def w3():
+            with cur.copy("copy t (id) from stdin") as cp:
+                cp.write_row(("notanint",))
+
+        out.append(o(w3))
+        out.append(conn.info.transaction_status.name)
+
+        def w4():
+            with cur.copy("copy t (id) from stdin") as cp:
+                cp.write_row((20,))
+                raise ValueError("user abort")
+
+        out.append(o(w4))
+        out.append(o(lambda: conn.execute("select count(*) from t where id = 20").fetchone()))
+
+        def w5():
+            with cur.copy(f"copy t (id, name) from stdin where id > {0}") as cp:
+                cp.write_row((30, "w"))
+            return cur.rowcount
+
+        out.append(o(w5))
+        out.append(o(lambda: cur.copy("select 1").__enter__()))
+
+        def w6():
+            with cur.copy(lib.sql.SQL("copy t ({}) from stdin").format(lib.sql.Identifier("id"))) as cp:
+                cp.write_row((40,))
+            return cur.statusmessage, cur.rowcount
+
+        out.append(o(w6))
+
+        def r5():
+            with cur.copy("copy (select %s::int, %s) to stdout", [5, "p"]) as cp:
+                return list(cp.rows())
+
+        out.append(o(r5))
+
+        def r6():
+            with cur.copy("copy (select generate_series(1,3)) to stdout") as cp:
+                data = []
+                while chunk := cp.read():
+                    data.append(bytes(chunk))
+                return data
+
+        out.append(o(r6))
+    return out
+
+
+def test_copy_session_like_psycopg(pg_cluster):
+    got, want = _session(bp, pg_cluster.conninfo), _session(psycopg, pg_cluster.conninfo)
+    for step, (value, expected) in enumerate(zip(got, want, strict=True)):
+        assert value == expected, step
