@@ -179,3 +179,56 @@ def _raw_session(lib: Any, conninfo: str) -> list[Any]:
 
 def test_raw_cursors_like_psycopg(pg_cluster):
     assert _raw_session(bp, pg_cluster.conninfo) == _raw_session(psycopg, pg_cluster.conninfo)
+
+
+INFO_ATTRIBUTES = [
+    "backend_pid", "server_version", "transaction_status", "pipeline_status", "encoding", "timezone", "host",
+    "hostaddr", "port", "dbname", "user", "password", "options", "vendor", "status", "full_protocol_version",
+]  # fmt: skip
+
+
+def _closed_info(lib: Any, conninfo: str) -> list[Any]:
+    conn = lib.connect(conninfo)
+    conn.close()
+    seen = [(name, _outcome(getattr, conn.info, name)) for name in INFO_ATTRIBUTES]
+    seen.append(_outcome(conn.info.parameter_status, "TimeZone"))
+    seen.append(_outcome(conn.info.get_parameters))
+    return [(name, value if isinstance(value, tuple) else str(value)) for name, value in seen[:-2]] + [
+        value if isinstance(value, tuple) else "ok" for value in seen[-2:]
+    ]
+
+
+def test_closed_connection_info_like_psycopg(pg_cluster):
+    assert _closed_info(bp, pg_cluster.conninfo) == _closed_info(psycopg, pg_cluster.conninfo)
+
+
+def _server_cursor_session(lib: Any, conninfo: str) -> list[Any]:
+    seen: list[Any] = []
+    with lib.connect(conninfo) as conn:
+        # A cursor declared by SQL, read through a named cursor object ("stealing" it).
+        conn.execute("declare stolen cursor for select generate_series(1, 5)")
+        stolen = conn.cursor("stolen")
+        seen.append(stolen.fetchmany(2))
+        seen.append((stolen.rownumber, stolen.rowcount, [c.name for c in stolen.description]))
+        seen.append(stolen.fetchall())
+        stolen.close()
+        missing = conn.cursor("missing")
+        outcome = _outcome(missing.fetchone)
+        seen.append(outcome[:2] if isinstance(outcome, tuple) else outcome)
+        conn.rollback()
+        # Several statements cannot be declared.
+        seen.append(_outcome(conn.cursor("multi").execute, "select 1; select 2"))
+        seen.append(conn.info.transaction_status.name)
+        conn.rollback()
+        named = conn.cursor("counted", scrollable=True)
+        named.execute("select generate_series(1, 10)")
+        named.fetchmany(3)
+        named.scroll(2)
+        seen.append((named.fetchone(), named.rownumber, named.rowcount))
+    return seen
+
+
+def test_server_cursor_stealing_and_declare_like_psycopg(pg_cluster):
+    assert _server_cursor_session(bp, pg_cluster.conninfo) == _server_cursor_session(
+        psycopg, pg_cluster.conninfo
+    )

@@ -72,12 +72,21 @@ class ConnectionInfo:
         self._conn = conn
         self._params = params
 
+    def _check_open(self) -> None:
+        # As psycopg: what the session knows is gone with it (status, transaction_status,
+        # pipeline_status, encoding and vendor still answer).
+        if self._conn.closed:
+            from .errors import OperationalError
+
+            raise OperationalError("the connection is closed")
+
     @property
     def vendor(self) -> str:
         return "PostgreSQL"
 
     @property
     def host(self) -> str:
+        self._check_open()
         native = self._conn._native
         target, _port, is_socket = native.target()
         if is_socket:
@@ -86,11 +95,13 @@ class ConnectionInfo:
 
     @property
     def hostaddr(self) -> str:
+        self._check_open()
         target, _port, is_socket = self._conn._native.target()
         return "" if is_socket else str(target)
 
     @property
     def port(self) -> int:
+        self._check_open()
         target, port, is_socket = self._conn._native.target()
         if is_socket:
             return int(str(target).rsplit(".", 1)[-1])
@@ -98,22 +109,27 @@ class ConnectionInfo:
 
     @property
     def dbname(self) -> str:
+        self._check_open()
         return self._params.get("dbname", "")
 
     @property
     def user(self) -> str:
+        self._check_open()
         return self._params.get("user", "")
 
     @property
     def password(self) -> str:
+        self._check_open()
         return self._params.get("password", "")
 
     @property
     def options(self) -> str:
+        self._check_open()
         return self._params.get("options", "")
 
     @property
     def dsn(self) -> str:
+        self._check_open()
         from .conninfo import make_conninfo
 
         shown = {k: v for k, v in self._params.items() if k != "password"}
@@ -121,6 +137,7 @@ class ConnectionInfo:
 
     def get_parameters(self) -> dict[str, str]:
         """The connection parameters that differ from the defaults (no password)."""
+        self._check_open()
         return {k: v for k, v in self._params.items() if k != "password" and v}
 
     @property
@@ -137,16 +154,19 @@ class ConnectionInfo:
 
     def parameter_status(self, param_name: str) -> str | None:
         """A server parameter (``TimeZone``, ``server_version`` ...), as last reported."""
+        self._check_open()
         return self._conn._native.parameter_status(param_name)  # type: ignore[no-any-return]
 
     @property
     def full_protocol_version(self) -> int:
         """The protocol version in libpq 18's format (30000 for 3.0): balrog speaks 3.0."""
+        self._check_open()
         return 30000
 
     @property
     def server_version(self) -> int:
         """The server version as an int, e.g. 150004 for 15.4."""
+        self._check_open()
         raw = self.parameter_status("server_version") or ""
         m = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", raw)
         if not m:
@@ -159,6 +179,7 @@ class ConnectionInfo:
 
     @property
     def backend_pid(self) -> int:
+        self._check_open()
         return self._conn._native.backend_pid  # type: ignore[no-any-return]
 
     @property
@@ -168,10 +189,12 @@ class ConnectionInfo:
     @property
     def timezone(self) -> dt.tzinfo:
         """The session TimeZone as a tzinfo."""
+        self._check_open()
         return timezone_from_name(self.parameter_status("TimeZone"))[0]
 
     @property
     def encoding(self) -> str:
         """The Python codec of the client encoding ("utf-8")."""
-        name = self.parameter_status("client_encoding") or "UTF8"
+        # Read past the closed check: psycopg answers this one on a closed connection too.
+        name = self._conn._native.parameter_status("client_encoding") or "UTF8"
         return _CODECS.get(name.upper(), "utf-8")

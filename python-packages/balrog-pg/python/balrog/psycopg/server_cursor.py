@@ -89,7 +89,9 @@ class ServerCursor(BaseCursor):
         self._query = pgq
         with self._conn.lock:  # BEGIN, DECLARE and the describing FETCH go together
             self._conn._start_query()
-            self._send(pgq, prepare=False)
+            # Extended protocol, as psycopg: "DECLARE c CURSOR FOR select 1; select 2" is
+            # refused by the server instead of running the second statement.
+            self._send(pgq, prepare=False, force_extended=True)
             # FORWARD 0 moves nowhere and returns no row, but describes the columns.
             self._fetch_command(b"FORWARD 0")
         self._described = True
@@ -120,16 +122,26 @@ class ServerCursor(BaseCursor):
         if self._closed:
             raise e.InterfaceError("the cursor is closed")
         if not self._described:
-            raise e.ProgrammingError("no result available")
+            self._steal()
         if self._pgresult is None or self._pgresult.status != TUPLES_OK:
             raise e.ProgrammingError("the last operation didn't produce records")
+
+    def _steal(self) -> None:
+        """Fetching from a cursor this object did not declare: one declared by SQL (a
+        function returning a refcursor, a DECLARE run elsewhere) under this name. As
+        psycopg, describe it and read it from where it is."""
+        with self._conn.lock:
+            self._conn._start_query()
+            self._fetch_command(b"FORWARD 0")
+        self._described = True
+        self._rowcount = -1
+        self._pos = 0
 
     def _take(self, how: bytes) -> list[Any]:
         res = self._fetch_command(how)
         rows = res.fetch(0, res.ntuples, self._maker_arg)
-        n = len(rows)
-        self._pos += n
-        self._rowcount = (self._rowcount if self._rowcount > 0 else 0) + n
+        self._pos += len(rows)
+        # rowcount stays -1: psycopg 3.3's server cursors do not count what they fetch.
         return rows  # type: ignore[no-any-return]
 
     def fetchone(self) -> Any:

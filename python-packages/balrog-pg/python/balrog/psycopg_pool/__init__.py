@@ -1,4 +1,5 @@
-"""balrog.psycopg_pool: psycopg_pool's ConnectionPool for balrog.psycopg, blocking and green.
+"""balrog.psycopg_pool: psycopg_pool's ConnectionPool and NullConnectionPool for
+balrog.psycopg, blocking and green.
 
 ``from balrog.psycopg_pool import ConnectionPool``: threads wait for a connection blocking,
 green tasks wait suspending only themselves.
@@ -7,8 +8,16 @@ green tasks wait suspending only themselves.
 from __future__ import annotations
 
 from .errors import PoolClosed, PoolTimeout, TooManyRequests
+from .null_pool import NullConnectionPool
 from .pool import ConnectionPool
 
 __version__ = "3.3.3"  # the psycopg_pool release whose behaviour this follows
 
-__all__ = ["ConnectionPool", "PoolClosed", "PoolTimeout", "TooManyRequests", "__version__"]
+__all__ = [
+    "ConnectionPool",
+    "NullConnectionPool",
+    "PoolClosed",
+    "PoolTimeout",
+    "TooManyRequests",
+    "__version__",
+]
