@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from types import TracebackType
@@ -156,6 +157,8 @@ class Connection(BaseConnection):
         self._notice_handlers: list[Callable[[e.Diagnostic], None]] = []
         self._notify_handlers: list[Callable[[Notify], None]] = []
         self._notifies_backlog: deque[Notify] = deque(maxlen=100_000)
+        # notifies() generators running (they take every notification, handlers or not).
+        self._notifies_running = 0
         self._num_transactions = 0
         # The two-phase transaction in progress: (its id, prepared yet).
         self._tpc: tuple[Xid, bool] | None = None
@@ -531,12 +534,30 @@ class Connection(BaseConnection):
                     logger.exception("error processing notice callback '%s': %s", handler, ex)
         for pid, channel, payload in native.take_notifies():
             n = Notify(channel, payload, pid)
-            self._notifies_backlog.append(n)
+            # As psycopg: with handlers, a notification received outside notifies() goes
+            # to them only; notifies() sees everything that arrives while it runs.
+            if not self._notify_handlers or self._notifies_running:
+                self._notifies_backlog.append(n)
             for nhandler in list(self._notify_handlers):
                 nhandler(n)
 
     def notifies(self, *, timeout: float | None = None, stop_after: int | None = None) -> Iterator[Notify]:
         """Yield notifications as they arrive (LISTEN first); stop after a timeout or a count."""
+
+        if self._notify_handlers:
+            warnings.warn(
+                "using 'notifies()' together with notifies handlers on the same connection is not"
+                " reliable. Please use only one of these methods",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self._notifies_running += 1
+        try:
+            yield from self._notifies(timeout, stop_after)
+        finally:
+            self._notifies_running -= 1
+
+    def _notifies(self, timeout: float | None, stop_after: int | None) -> Iterator[Notify]:
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout

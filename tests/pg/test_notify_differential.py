@@ -1,0 +1,70 @@
+"""LISTEN/NOTIFY step by step through psycopg and balrog: notifies() with timeout and
+stop_after, handlers, notifications arriving during other queries or in transactions."""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from typing import Any
+
+import psycopg
+import pytest
+
+import balrog.psycopg as bp
+
+pytestmark = pytest.mark.both_modes
+
+
+def _session(lib: Any, conninfo: str) -> list[Any]:
+    out = []
+    with lib.connect(conninfo, autocommit=True) as conn, lib.connect(conninfo, autocommit=True) as other:
+        conn.execute("listen ch1")
+        conn.execute('listen "Ch 2"')
+        got = []
+        conn.add_notify_handler(lambda n: got.append(("handler", n.channel, n.payload)))
+        other.execute("notify ch1, 'a'")
+        other.execute("select pg_notify('Ch 2', 'b')")
+        other.execute("notify ch1")
+        gen = conn.notifies(timeout=1.0, stop_after=3)
+        for n in gen:
+            out.append(
+                (n.channel, n.payload, n.pid == other.info.backend_pid, type(n).__name__, tuple(n)[:2])
+            )
+        out.append(got)
+        out.append(list(conn.notifies(timeout=0.3)))
+        other.execute("notify ch1, 'x'")
+        conn.execute("select 1")  # arrives during a query: to the handler only, as psycopg
+        out.append(got[-1])
+        out.append([(n.channel, n.payload) for n in conn.notifies(timeout=0.2)])
+        # not autocommit: notifications delivered at commit
+        other.autocommit = False
+        other.execute("notify ch1, 'tx'")
+        out.append([(n.channel, n.payload) for n in conn.notifies(timeout=0.2)])
+        other.commit()
+        out.append([(n.channel, n.payload) for n in conn.notifies(timeout=0.5, stop_after=1)])
+
+        def later():
+            time.sleep(0.2)
+            other.execute("notify ch1, 'late'")
+            other.commit()
+
+        threading.Thread(target=later).start()
+        out.append([(n.channel, n.payload) for n in conn.notifies(timeout=3, stop_after=1)])
+        n = lib.Notify("c", "p", 1) if hasattr(lib, "Notify") else None
+        out.append((repr(n), n == lib.Notify("c", "p", 1)))
+    return out
+
+
+def test_notify_session_like_psycopg(pg_cluster):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = _session(bp, pg_cluster.conninfo)
+        ours = [str(w.message) for w in caught]
+        caught.clear()
+        want = _session(psycopg, pg_cluster.conninfo)
+        theirs = [str(w.message) for w in caught]
+    for step, (value, expected) in enumerate(zip(got, want, strict=True)):
+        assert value == expected, step
+    # notifies() next to handlers warns, as psycopg.
+    assert ours and set(ours) == set(theirs)
