@@ -25,6 +25,7 @@ from ._enums import IsolationLevel
 from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._notify import Notify
 from ._prepare import PrepareManager
+from ._session_attrs import check_options, connect_matching
 from ._tpc import RECOVER_QUERY as TPC_RECOVER_QUERY
 from ._tpc import Xid
 from .adapt import AdaptersMap
@@ -185,21 +186,32 @@ class Connection(BaseConnection):
         **kwargs: Any,
     ) -> Connection:
         """Connect to a database server and return a new Connection."""
-        from .conninfo import conninfo_to_dict, effective_params, make_conninfo
+        from .conninfo import conninfo_to_dict, effective_params, make_conninfo, timeout_from_conninfo
 
         params = conninfo_to_dict(make_conninfo(conninfo, **kwargs))
+        timeout_from_conninfo(params)  # a bad connect_timeout: ProgrammingError, as psycopg
         effective = effective_params(params)
+        check_options(effective)
+        options = {
+            "autocommit": autocommit,
+            "prepare_threshold": prepare_threshold,
+            "context": context,
+            "row_factory": row_factory,
+            "cursor_factory": cursor_factory,
+        }
         sslmode_given = bool(params.get("sslmode") or os.environ.get("PGSSLMODE"))
+        if effective.get("target_session_attrs", "any") not in ("", "any"):
+            return connect_matching(  # type: ignore[no-any-return]
+                effective, lambda attempt: cls._connect_one(attempt, sslmode_given, options)
+            )
+        return cls._connect_one(effective, sslmode_given, options)
+
+    @classmethod
+    def _connect_one(
+        cls, effective: dict[str, str], sslmode_given: bool, options: dict[str, Any]
+    ) -> Connection:
         native = wait(_pg.connect_op(*_native_connect_args(effective, sslmode_given)))
-        conn = cls(
-            native,
-            effective,
-            autocommit=autocommit,
-            prepare_threshold=prepare_threshold,
-            context=context,
-            row_factory=row_factory,
-            cursor_factory=cursor_factory,
-        )
+        conn = cls(native, effective, **options)
         conn._dispatch_pending()
         return conn
 
