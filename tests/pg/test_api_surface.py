@@ -3,6 +3,7 @@ transaction status, raw-query cursors."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -232,3 +233,42 @@ def test_server_cursor_stealing_and_declare_like_psycopg(pg_cluster):
     assert _server_cursor_session(bp, pg_cluster.conninfo) == _server_cursor_session(
         psycopg, pg_cluster.conninfo
     )
+
+
+def _pgresult_view(lib: Any, conninfo: str) -> list[Any]:
+    with lib.connect(conninfo) as conn:
+        cur = conn.execute("select 1::int4 as a, null::text as b, 2.5::numeric(4,2), 'x'::varchar(3)")
+        res = cur.pgresult
+        columns = range(4)
+        return [
+            [res.fformat(i) for i in columns],
+            [res.ftype(i) for i in columns],
+            [res.fname(i) for i in columns],
+            [res.fmod(i) for i in columns],
+            [res.fsize(i) for i in columns],
+            [res.get_value(0, i) for i in columns],
+            (res.ntuples, res.nfields, res.status),
+        ]
+
+
+def test_pgresult_accessors_like_psycopg(pg_cluster):
+    assert _pgresult_view(bp, pg_cluster.conninfo) == _pgresult_view(psycopg, pg_cluster.conninfo)
+
+
+def _zoneinfo_time(lib: Any, conninfo: str) -> list[Any]:
+    import zoneinfo
+
+    value = dt.time(12, tzinfo=zoneinfo.ZoneInfo("Europe/Rome"))
+    seen: list[Any] = []
+    with lib.connect(conninfo, autocommit=True) as conn:
+        for placeholder in ("%s", "%t", "%b"):
+            try:
+                seen.append(conn.execute(f"select {placeholder}", [value]).fetchone())
+            except lib.DataError as exc:
+                seen.append(("DataError", str(exc)))
+        seen.append(lib.ClientCursor(conn).execute("select 1").fetchone())
+    return seen
+
+
+def test_time_with_a_zone_of_rules_like_psycopg(pg_cluster):
+    assert _zoneinfo_time(bp, pg_cluster.conninfo) == _zoneinfo_time(psycopg, pg_cluster.conninfo)

@@ -38,7 +38,7 @@ VALUES: list[Any] = [
     "text", b"\x00bytes", None,
     [1, 2, None], [[1, 2], [3, 4]], ["a", None, "b c"], [], [Decimal("1.5")], [dt.date(2020, 1, 1)],
     [True], [b"\x00"], [[None]], [2**40, 1], [1.5, None],
-    [[1, 2], [3]], [1, "a"], [[1], 2],
+    [[1, 2], [3]], [1, "a"], [[1], 2], [None], [None, None],
 ]  # fmt: skip
 
 
@@ -58,6 +58,21 @@ def test_binary_values_like_psycopg(pg_cluster):
     got_all, want_all = _values(bp, pg_cluster.conninfo), _values(psycopg, pg_cluster.conninfo)
     for value, got, want in zip(VALUES, got_all, want_all, strict=True):
         assert got == want, value
+
+
+def _typeless_lists(lib: Any, conninfo: str) -> list[Any]:
+    # Lists with no element to tell their type go as text with no oid (as psycopg), so the
+    # server fits them to the cast.
+    with lib.connect(conninfo, autocommit=True) as conn:
+        return [
+            _outcome(conn, f"select %b::{cast}", [value])
+            for cast in ("int4[]", "text[]", "date[]", "int8[][]")
+            for value in ([], [None], [None, None], [[None]])
+        ]
+
+
+def test_typeless_lists_like_psycopg(pg_cluster):
+    assert _typeless_lists(bp, pg_cluster.conninfo) == _typeless_lists(psycopg, pg_cluster.conninfo)
 
 
 def _session(lib: Any, conninfo: str) -> list[Any]:

@@ -43,6 +43,7 @@ LOADED = [
     " '{\"k\": [1]}', '\\x00ff')::outer_t",
     "select (1, 'x', 2, 3)::odd",
     "select row(1, 'a', null)",
+    "select row(null), row(null, null), row(''), row(), row(null, '')",
     "select 'sad'::mood, array['happy','with space', 'quo\"te']::mood[]",
     "select null::mood",
 ]

@@ -124,3 +124,101 @@ def test_copy_session_like_psycopg(pg_cluster):
     got, want = _session(bp, pg_cluster.conninfo), _session(psycopg, pg_cluster.conninfo)
     for step, (value, expected) in enumerate(zip(got, want, strict=True)):
         assert value == expected, step
+
+
+def _copy_misuse(lib: Any, conninfo: str) -> list[Any]:
+    seen: list[Any] = []
+    with lib.connect(conninfo) as conn:
+        cur = conn.cursor()
+        for fmt in ("text", "binary"):
+            for n in (2, 4):
+                with cur.copy(f"copy (select 1, 2, 3) to stdout (format {fmt})") as copy:
+                    copy.set_types(["int4"] * n)
+                    try:
+                        seen.append(copy.read_row())
+                    except lib.Error as exc:
+                        seen.append((type(exc).__name__, str(exc)))
+                    list(copy)
+        with cur.copy("copy (select 1) to stdout") as copy:
+            seen.append(repr(copy).split(" at 0x")[0])
+            list(copy)
+        seen.append(repr(copy).split(" at 0x")[0])
+        try:
+            with copy:
+                pass
+        except TypeError as exc:
+            seen.append(("TypeError", str(exc)))
+        conn.execute("create temp table misuse_t (a text)")
+        try:
+            with cur.copy("copy misuse_t from stdin (format binary)") as copy:
+                copy.write("text")
+        except TypeError as exc:
+            seen.append(("TypeError", str(exc), conn.info.transaction_status.name))
+    return seen
+
+
+def test_copy_misuse_like_psycopg(pg_cluster):
+    assert _copy_misuse(bp, pg_cluster.conninfo) == _copy_misuse(psycopg, pg_cluster.conninfo)
+
+
+def _user_dumpers_in_copy(lib: Any, conninfo: str, fmt: str) -> list[Any]:
+    string = __import__(f"{lib.__name__}.types.string", fromlist=["StrDumper"])
+    base = string.StrDumper if fmt == "text" else string.StrBinaryDumper
+
+    class Doubling(base):  # type: ignore[misc, valid-type]
+        def dump(self, obj: Any) -> Any:
+            return bytes(super().dump(obj)) * 2 if obj else None  # "" becomes NULL
+
+    with lib.connect(conninfo) as conn:
+        conn.adapters.register_dumper(str, Doubling)
+        conn.execute("create temp table ud (n int2, s text, f float8)")  # small ints go as int2
+        cur = conn.cursor()
+        with cur.copy(f"copy ud from stdin (format {fmt})") as copy:
+            copy.write_row((1, "ab", 1.5))
+            copy.write_row((2, "", -0.0))
+        return cur.execute("select * from ud order by n").fetchall()
+
+
+@pytest.mark.parametrize("fmt", ["text", "binary"])
+def test_user_dumpers_in_copy_like_psycopg(pg_cluster, fmt):
+    want = _user_dumpers_in_copy(psycopg, pg_cluster.conninfo, fmt)
+    assert _user_dumpers_in_copy(bp, pg_cluster.conninfo, fmt) == want
+    assert want[0][1] == "abab" and want[1][1] is None
+
+
+def _copy_endings(lib: Any, conninfo: str) -> list[Any]:
+    seen: list[Any] = []
+    with lib.connect(conninfo) as conn:
+        cur = conn.cursor()
+        conn.execute("create temp table ends (id int primary key)")
+        with cur.copy("copy ends from stdin") as copy:
+            for i in range(5):
+                copy.write_row((i,))
+        seen.append(cur.rowcount)
+        with cur.copy("copy ends to stdout") as copy:
+            for _block in copy:
+                pass
+        seen.append(cur.rowcount)
+        try:
+            with cur.copy("copy ends (id) from stdin") as copy:
+                copy.write_row(("x",))
+        except lib.Error as exc:
+            seen.append((type(exc).__name__, cur.rowcount, conn.info.transaction_status.name))
+        conn.rollback()
+        for autocommit in (False, True):
+            conn.autocommit = autocommit
+            # An error in the block of a long COPY TO cancels it instead of reading it all.
+            try:
+                with cur.copy("copy (select generate_series(1, 1000000)) to stdout") as copy:
+                    copy.read_row()
+                    raise ZeroDivisionError
+            except ZeroDivisionError:
+                seen.append(("raised", conn.info.transaction_status.name, cur.rowcount))
+            conn.rollback()
+            seen.append(conn.execute("select 1").fetchone())
+            conn.rollback()
+    return seen
+
+
+def test_copy_endings_like_psycopg(pg_cluster):
+    assert _copy_endings(bp, pg_cluster.conninfo) == _copy_endings(psycopg, pg_cluster.conninfo)

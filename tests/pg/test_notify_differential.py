@@ -68,3 +68,47 @@ def test_notify_session_like_psycopg(pg_cluster):
         assert value == expected, step
     # notifies() next to handlers warns, as psycopg.
     assert ours and set(ours) == set(theirs)
+
+
+def _stop_after_batch(lib: Any, conninfo: str) -> list[Any]:
+    with lib.connect(conninfo, autocommit=True) as conn:
+        conn.execute("listen batch_chan")
+        with lib.connect(conninfo, autocommit=True) as other, other.transaction():
+            # One transaction: both notifications reach the listener together.
+            other.execute("notify batch_chan, '1'")
+            other.execute("notify batch_chan, '2'")
+        got: list[Any] = [n.payload for n in conn.notifies(timeout=5.0, stop_after=1)]
+        got.append([n.payload for n in conn.notifies(timeout=0.3, stop_after=1)])  # none left
+        return got
+
+
+def test_stop_after_gives_the_whole_batch_like_psycopg(pg_cluster):
+    want = _stop_after_batch(psycopg, pg_cluster.conninfo)
+    assert _stop_after_batch(bp, pg_cluster.conninfo) == want
+    assert want == ["1", "2", []]
+
+
+def test_notification_arriving_during_an_endless_wait(pg_cluster):
+    # notifies() without a timeout must hand over a notification as soon as it arrives (it
+    # once waited for some other message, i.e. for ever on an idle session). The listener
+    # runs in a thread so that a regression fails here instead of hanging the suite.
+    received: list[str] = []
+    listening = threading.Event()
+    done = threading.Event()
+
+    def listen() -> None:
+        with bp.connect(pg_cluster.conninfo, autocommit=True) as conn:
+            conn.execute("listen endless_chan")
+            listening.set()
+            for notify in conn.notifies():
+                received.append(notify.payload)
+                break
+        done.set()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert listening.wait(30)
+    with psycopg.connect(pg_cluster.conninfo, autocommit=True) as other:
+        other.execute("notify endless_chan, 'now'")
+    assert done.wait(30), "notifies() did not return the notification"
+    assert received == ["now"]

@@ -498,3 +498,43 @@ def test_callable_conninfo_and_kwargs(pg_cluster: Any, conn_class: Any) -> None:
         pool.connection() as conn,
     ):
         assert conn.execute("show application_name").fetchone() == ("from-callable",)
+
+
+def test_close_returns_gives_the_connection_back(make_pool: Callable[..., ConnectionPool[Any]]) -> None:
+    # psycopg_pool's close_returns=True: conn.close() returns it (code written for plain
+    # connections keeps working); the pool's own close() closes it for real.
+    pool = make_pool(min_size=2, close_returns=True)
+    pool.wait()
+    conn = pool.getconn()
+    assert pool.get_stats()["pool_available"] == 1
+    conn.close()
+    assert not conn.closed
+    assert eventually(lambda: pool.get_stats()["pool_available"] == 2)
+    with pool.connection() as again:
+        assert again.execute("select 1").fetchone() == (1,)
+    pool.close()
+    assert conn.closed
+
+
+def test_pool_dropped_without_close_is_collected(pg_cluster: Any, balrog_mode: str) -> None:
+    # Nothing of the pool's own machinery (timers, worker threads) keeps it alive: dropped
+    # without close(), it is collected and its threads stop, without warnings.
+    import gc
+    import warnings
+    import weakref
+
+    from balrog.psycopg import Connection
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pool: ConnectionPool[Any] | None = ConnectionPool(
+            pg_cluster.conninfo, min_size=2, connection_class=Connection, open=True
+        )
+        assert pool is not None
+        pool.wait()
+        with pool.connection() as conn:
+            conn.execute("select 1")
+        ref = weakref.ref(pool)
+        del pool, conn
+        assert eventually(lambda: gc.collect() >= 0 and ref() is None, limit=5.0)
+    assert [str(w.message) for w in caught] == []

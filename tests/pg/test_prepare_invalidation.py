@@ -122,3 +122,25 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _multi_statement_prepared(lib: Any, conninfo: str) -> list[Any]:
+    # Several statements in one execute give several results: never prepared (the server
+    # refuses), however often they run.
+    with lib.connect(conninfo, autocommit=True) as conn:
+        conn.prepare_threshold = 2
+        seen = []
+        count = "select count(*) from pg_prepared_statements"
+        for _ in range(6):
+            conn.execute("select 1; select 2")
+            seen.append(conn.execute(count, prepare=False).fetchone()[0])
+        for _ in range(4):
+            conn.execute("select 3")
+        seen.append(conn.execute(count, prepare=False).fetchone()[0])
+        return seen
+
+
+def test_multi_statement_queries_are_never_prepared(pg_cluster):
+    want = _multi_statement_prepared(psycopg, pg_cluster.conninfo)
+    assert _multi_statement_prepared(bp, pg_cluster.conninfo) == want
+    assert want == [0] * 6 + [1]

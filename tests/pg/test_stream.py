@@ -123,3 +123,36 @@ def test_stream_in_pipeline_refused(pg_cluster):
     with bp.connect(pg_cluster.conninfo, autocommit=True) as conn, conn.pipeline():
         with pytest.raises(bp.ProgrammingError):
             next(conn.cursor().stream("select 1"))
+
+
+def _stream_variants(lib: Any, conninfo: str) -> list[Any]:
+    from_rows = __import__(f"{lib.__name__}.rows", fromlist=["dict_row"])
+    seen: list[Any] = []
+    with lib.connect(conninfo) as conn:
+        client = lib.ClientCursor(conn)
+        seen.append(list(client.stream("select %s, %s", [1, "a'b"])))
+        seen.append(list(client.stream("select generate_series(1, %s)", [3], size=2)))
+        try:
+            list(client.stream("select 1; select 2"))
+        except lib.Error as exc:
+            seen.append((type(exc).__name__, str(exc)))
+            conn.rollback()
+        cur = conn.cursor(row_factory=from_rows.dict_row)
+        rows = cur.stream("select generate_series(1, 3) as a", size=5)
+        seen.append(next(rows))
+        cur.row_factory = from_rows.namedtuple_row
+        seen.append(tuple(next(rows)))
+        seen.append([tuple(r) for r in rows])
+    for size in (1, 10):
+        conn = lib.connect(conninfo)
+        try:
+            for row in conn.cursor().stream("select generate_series(1, 3)", size=size):
+                seen.append(row)
+                conn.close()
+        except lib.OperationalError as exc:
+            seen.append(("closed", str(exc), conn.closed))
+    return seen
+
+
+def test_stream_variants_like_psycopg(pg_cluster):
+    assert _stream_variants(bp, pg_cluster.conninfo) == _stream_variants(psycopg, pg_cluster.conninfo)

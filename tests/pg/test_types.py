@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -287,3 +288,30 @@ def test_typeinfo_hstore_enum(pg_cluster):
         q = "select 'sad'::mood, array['happy']::mood[]"
         with psycopg.connect(pg_cluster.conninfo, autocommit=True) as ref:
             assert conn.execute(q).fetchone() == ref.execute(q).fetchone()
+
+
+def _hstore_scopes(lib: Any, conninfo: str) -> list[Any]:
+    types = __import__(f"{lib.__name__}.types", fromlist=["TypeInfo"])
+    hstore = __import__(f"{lib.__name__}.types.hstore", fromlist=["register_hstore"])
+    seen: list[Any] = []
+    with lib.connect(conninfo, autocommit=True) as conn:
+        conn.execute("create extension if not exists hstore")
+        info = types.TypeInfo.fetch(conn, "hstore")
+        cur = conn.cursor()
+        hstore.register_hstore(info, cur)
+        # Registered on the cursor only: the connection (and its other cursors) don't see it.
+        seen.append((conn.adapters.types.get(info.oid) is None, cur.adapters.types[info.oid].name))
+        seen.append(cur.execute("select null::hstore, ''::hstore, 'a=>b'::hstore").fetchone())
+        seen.append(conn.execute("select 'a=>b'::hstore").fetchone())
+        value = {"a": None, "b": "1" * 300, 'q"uo\\te': "x, y"}
+        for placeholder in ("%s", "%t", "%b"):
+            seen.append(cur.execute(f"select {placeholder}::hstore", [value]).fetchone())
+        dumper = hstore._make_hstore_binary_dumper(info.oid)(dict)
+        data = dumper.dump(value)
+        seen.append(bytes(data))
+        seen.append(hstore.HstoreBinaryLoader(0).load(data))
+    return seen
+
+
+def test_hstore_scopes_and_binary_like_psycopg(pg_cluster):
+    assert _hstore_scopes(bp, pg_cluster.conninfo) == _hstore_scopes(psycopg, pg_cluster.conninfo)

@@ -694,7 +694,7 @@ impl PgConn {
                     let io = s.io()?;
                     let wait = async {
                         loop {
-                            let msg = io.next(&shared).await?;
+                            let msg = io.next_or_notification(&shared).await?;
                             drop(msg);
                             if !shared.lock().notifies.is_empty() {
                                 return Ok::<bool, PgError>(true);

@@ -150,7 +150,8 @@ impl CopyBuffer {
     /// Append one row. Text format: `text_map` is {exact type: encoder code} (the TEXT
     /// placeholder map), `fallback(obj)` returns the Python dumper's bytes or None.
     /// Binary format: `oids` (from set_types, or empty) pick the encoding; without them the
-    /// Python type does; `fallback(obj, oid)` returns the binary bytes of the rest.
+    /// Python type does, for the types `text_map` lists (there: those whose binary dumper is
+    /// the builtin one); `fallback(obj, oid)` returns the binary bytes of the rest.
     /// Returns the buffer's size.
     #[pyo3(signature = (row, text_map, oids, fallback))]
     fn write_row(
@@ -190,7 +191,7 @@ impl CopyBuffer {
                 state.header_done = true;
             }
             let start = state.data.len();
-            let outcome = binary_row(&items, oids, fallback, &mut state.data);
+            let outcome = binary_row(&items, text_map, oids, fallback, &mut state.data);
             if outcome.is_err() {
                 state.data.truncate(start);
             }
@@ -286,8 +287,11 @@ fn escape_into(out: &mut Vec<u8>, value: &[u8]) {
     }
 }
 
+/// `native_types`: the exact Python types whose binary dumper is the builtin one (a type
+/// given another dumper by `register_dumper` goes to `fallback` when no oid is set for it).
 fn binary_row(
     items: &[Bound<'_, PyAny>],
+    native_types: &Bound<'_, PyDict>,
     oids: &[u32],
     fallback: &Bound<'_, PyAny>,
     out: &mut Vec<u8>,
@@ -300,14 +304,21 @@ fn binary_row(
             out.extend_from_slice(&(-1i32).to_be_bytes());
             continue;
         }
+        // None: the value's type has a dumper of the user's; only Python may format it.
         let oid = match oids.get(i) {
-            Some(&oid) => oid,
-            None => oid_for(obj)?,
+            Some(&oid) => Some(oid),
+            None if native_types.contains(obj.get_type())? => Some(oid_for(obj)?),
+            None => None,
         };
         // The value is written in place after a length placeholder, patched once known.
         let length_at = out.len();
         out.extend_from_slice(&[0; 4]);
-        if !oid_binary(oid, obj, out)? {
+        let native = match oid {
+            Some(oid) => oid_binary(oid, obj, out)?,
+            None => false,
+        };
+        if !native {
+            let oid = oid.unwrap_or(0);
             out.truncate(length_at + 4);
             let data = fallback.call1((obj, oid))?;
             if data.is_none() {

@@ -4,7 +4,9 @@
 //! Values whose loader is a user (or Django) subclass go through that loader's `load()`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use pyo3::exceptions::PyNotImplementedError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
@@ -13,7 +15,7 @@ use pyo3::types::{
 };
 use pyo3::IntoPyObjectExt;
 
-use crate::errors::data_error;
+use crate::errors::{data_error, interface_error};
 
 /// How one column (or array element, or range bound) is turned into a Python object.
 pub enum Dec {
@@ -143,6 +145,42 @@ fn cached(py: Python<'_>) -> PyResult<&Cached> {
     })
 }
 
+/// The session's DateStyle and IntervalStyle (as ParameterStatus reports them), kept only
+/// when one of them is not what the decoders' fast paths read: `ISO, ...` and `postgres`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Styles {
+    pub datestyle: String,
+    pub intervalstyle: String,
+}
+
+impl Styles {
+    /// None for the defaults (an empty string counts as the default, as before the server
+    /// has told).
+    pub fn new(datestyle: &str, intervalstyle: &str) -> Option<Arc<Styles>> {
+        let iso = datestyle.is_empty() || datestyle.starts_with("ISO");
+        let postgres = intervalstyle.is_empty() || intervalstyle == "postgres";
+        if iso && postgres {
+            return None;
+        }
+        Some(Arc::new(Styles {
+            datestyle: datestyle.to_owned(),
+            intervalstyle: intervalstyle.to_owned(),
+        }))
+    }
+}
+
+/// How a DateStyle orders dates (psycopg's reading of it: German is day first, SQL and
+/// Postgres are month first unless they end with DMY).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Ymd,
+    Dmy,
+    Mdy,
+    /// Postgres style timestamps: `Tue 02 Jan 03:04:05 2024` / `Tue Jan 02 03:04:05 2024`.
+    PgDmy,
+    PgMdy,
+}
+
 /// Per-fetch context: the session time zone and lazily imported classes.
 pub struct Ctx<'py> {
     py: Python<'py>,
@@ -152,6 +190,7 @@ pub struct Ctx<'py> {
     offsets: HashMap<i32, Bound<'py, PyTzInfo>>,
     range: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     keys: KeyCache<'py>,
+    styles: Option<Arc<Styles>>,
 }
 
 impl<'py> Ctx<'py> {
@@ -164,7 +203,20 @@ impl<'py> Ctx<'py> {
             offsets: HashMap::new(),
             range: None,
             keys: KeyCache::new(),
+            styles: None,
         })
+    }
+
+    /// DateStyle/IntervalStyle when not the defaults (see [`Styles`]).
+    pub fn set_styles(&mut self, styles: Option<Arc<Styles>>) {
+        self.styles = styles;
+    }
+
+    fn datestyle(&self) -> &str {
+        match self.styles.as_deref() {
+            Some(st) if !st.datestyle.is_empty() => &st.datestyle,
+            _ => "ISO, DMY",
+        }
     }
 
     fn offset(&mut self, seconds: i32) -> PyResult<Bound<'py, PyTzInfo>> {
@@ -257,10 +309,14 @@ impl<'py> Ctx<'py> {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("cidr", data))?;
                 self.c.ip_network.bind(py).call1((s,))
             }
-            Dec::Date => {
-                let (y, m, d) = self.parse_date(data, "date")?;
-                Ok(PyDate::new(py, y, m, d)?.into_any())
-            }
+            Dec::Date => match parse_ymd(data) {
+                Some((y, m, d)) => match PyDate::new(py, y, m, d) {
+                    Ok(v) => Ok(v.into_any()),
+                    Err(e) => Err(self.date_error(data, &e.value(py).to_string())),
+                },
+                // Other DateStyles, BC, infinity, years past 9999.
+                None => self.date_other(data),
+            },
             Dec::Time => {
                 let (h, mi, s, us, rest) =
                     parse_time(data).ok_or_else(|| self.bad("time", data))?;
@@ -280,34 +336,47 @@ impl<'py> Ctx<'py> {
                 Ok(PyTime::new(py, h, mi, s, us, Some(&tz))?.into_any())
             }
             Dec::Timestamp => {
+                // The ISO fast path; anything else (other DateStyles, BC, infinity, years
+                // past 9999) goes to `timestamp_other`.
                 let (date, rest) = split_space(data);
-                let (y, m, d) = self.parse_date(date, "timestamp")?;
-                let (h, mi, s, us, tail) =
-                    parse_time(rest).ok_or_else(|| self.bad("timestamp", data))?;
-                if !tail.is_empty() {
-                    return Err(self.bad("timestamp", data));
+                let Some((y, m, d)) = parse_ymd(date) else {
+                    return self.timestamp_other(data);
+                };
+                match parse_time(rest) {
+                    Some((h, mi, s, us, b"")) => {
+                        match PyDateTime::new(py, y, m, d, h, mi, s, us, None) {
+                            Ok(v) => Ok(v.into_any()),
+                            Err(e) => Err(self.timestamp_error(data, &e.value(py).to_string())),
+                        }
+                    }
+                    _ => self.timestamp_other(data),
                 }
-                Ok(PyDateTime::new(py, y, m, d, h, mi, s, us, None)?.into_any())
             }
             Dec::Timestamptz => {
                 let (date, rest) = split_space(data);
-                let (y, m, d) = self.parse_date(date, "timestamp")?;
-                let (h, mi, s, us, tail) =
-                    parse_time(rest).ok_or_else(|| self.bad("timestamptz", data))?;
-                let off = parse_offset(tail).ok_or_else(|| self.bad("timestamptz", data))?;
-                if off == 0 && self.tz_is_utc {
-                    return Ok(
-                        PyDateTime::new(py, y, m, d, h, mi, s, us, Some(&self.tz))?.into_any()
-                    );
-                }
-                let tz = self.offset(off)?;
-                let dt = PyDateTime::new(py, y, m, d, h, mi, s, us, Some(&tz))?;
-                match dt.call_method1("astimezone", (&self.tz,)) {
-                    Ok(v) => Ok(v),
-                    Err(_) => Ok(dt.into_any()),
-                }
+                let Some((y, m, d)) = parse_ymd(date) else {
+                    return self.timestamptz_other(data);
+                };
+                let Some((h, mi, s, us, tail)) = parse_time(rest) else {
+                    return self.timestamptz_other(data);
+                };
+                let Some(off) = parse_offset(tail) else {
+                    return self.timestamptz_other(data);
+                };
+                let fields = (y as u64, m.into(), d.into(), h.into(), mi.into(), s.into());
+                self.make_timestamptz(data, fields, us.into(), off)
             }
             Dec::Interval => {
+                if let Some(st) = self.styles.as_deref() {
+                    if !st.intervalstyle.is_empty() && st.intervalstyle != "postgres" {
+                        // As psycopg: only the postgres style is read.
+                        return Err(PyNotImplementedError::new_err(format!(
+                            "can't parse interval with IntervalStyle {}: {}",
+                            py_repr(py, &st.intervalstyle),
+                            py_repr(py, &String::from_utf8_lossy(data)),
+                        )));
+                    }
+                }
                 let (days, micros) =
                     parse_interval(data).ok_or_else(|| self.bad("interval", data))?;
                 let secs = micros.div_euclid(1_000_000);
@@ -369,22 +438,209 @@ impl<'py> Ctx<'py> {
         }
     }
 
-    fn parse_date(&self, data: &[u8], what: &str) -> PyResult<(i32, u8, u8)> {
-        match parse_ymd(data) {
-            Some(v) => Ok(v),
-            None => {
-                let s = String::from_utf8_lossy(data);
-                let msg = if s.starts_with("infinity")
-                    || s.len() > 10 && !s.starts_with('-') && !s.ends_with("BC")
-                {
-                    format!("{what} too large (after year 10K): {s:?}")
-                } else if s.starts_with("-infinity") || s.ends_with("BC") {
-                    format!("{what} too small (before year 1): {s:?}")
+    /// How the session's DateStyle orders a date (psycopg's reading of it).
+    fn order(&self, timestamp: bool) -> PyResult<Order> {
+        let ds = self.datestyle();
+        let dmy = ds.ends_with("DMY");
+        Ok(match ds.as_bytes().first() {
+            Some(b'I') => Order::Ymd,
+            Some(b'G') => Order::Dmy,
+            Some(b'P') if timestamp => {
+                if dmy {
+                    Order::PgDmy
                 } else {
-                    format!("can't parse {what}: {s:?}")
-                };
-                Err(data_error(self.py, msg.replace('"', "'")))
+                    Order::PgMdy
+                }
             }
+            Some(b'S' | b'P') => {
+                if dmy {
+                    Order::Dmy
+                } else {
+                    Order::Mdy
+                }
+            }
+            _ => {
+                return Err(interface_error(
+                    self.py,
+                    format!("unexpected DateStyle: {ds}"),
+                ))
+            }
+        })
+    }
+
+    /// A date the ISO fast path did not take: by position in the session's DateStyle
+    /// (`02/01/2024`, `02.01.2024`, `01-02-2024`), or the error psycopg gives.
+    fn date_other(&self, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let len = data.len();
+        let part = |a: usize, b: usize| data.get(a.min(len)..b.min(len)).and_then(num);
+        let (y, m, d) = match self.order(false)? {
+            Order::Ymd => (part(0, 4), part(5, 7), part(8, len)),
+            Order::Dmy | Order::PgDmy => (part(6, len), part(3, 5), part(0, 2)),
+            Order::Mdy | Order::PgMdy => (part(6, len), part(0, 2), part(3, 5)),
+        };
+        let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+            return Err(self.date_error(data, "unexpected format"));
+        };
+        match PyDate::new(
+            self.py,
+            clamp_i32(y.into()),
+            clamp_u8(m.into()),
+            clamp_u8(d.into()),
+        ) {
+            Ok(v) => Ok(v.into_any()),
+            Err(e) => Err(self.date_error(data, &e.value(self.py).to_string())),
+        }
+    }
+
+    /// psycopg's words for a date it cannot load: out of Python's range, or unparsable.
+    fn date_error(&self, data: &[u8], why: &str) -> PyErr {
+        let s = String::from_utf8_lossy(data);
+        let r = py_repr(self.py, &s);
+        let long = s
+            .split_whitespace()
+            .next()
+            .is_some_and(|t| t.chars().count() > 10);
+        let msg = if s == "infinity" || long {
+            format!("date too large (after year 10K): {r}")
+        } else if s == "-infinity" || s.contains("BC") {
+            format!("date too small (before year 1): {r}")
+        } else {
+            format!("can't parse date {r}: {why}")
+        };
+        data_error(self.py, msg)
+    }
+
+    /// psycopg's words for a timestamp (with or without time zone) it cannot load.
+    fn timestamp_error(&self, data: &[u8], why: &str) -> PyErr {
+        let s = String::from_utf8_lossy(data);
+        let r = py_repr(self.py, &s);
+        let overflow = if self.datestyle().starts_with('P') {
+            // Postgres style: the year comes last.
+            s.split_whitespace()
+                .next_back()
+                .is_some_and(|t| t.chars().count() > 4)
+        } else {
+            s.split_whitespace()
+                .next()
+                .is_some_and(|t| t.chars().count() > 10)
+        };
+        let msg = if s == "-infinity" || s.ends_with("BC") {
+            format!("timestamp too small (before year 1): {r}")
+        } else if s == "infinity" || overflow {
+            format!("timestamp too large (after year 10K): {r}")
+        } else {
+            format!("can't parse timestamp {r}: {why}")
+        };
+        data_error(self.py, msg)
+    }
+
+    /// A timestamp the ISO fast path did not take: any DateStyle, or the error psycopg gives.
+    fn timestamp_other(&self, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let order = self.order(true)?;
+        let fields = match order {
+            Order::PgDmy | Order::PgMdy => match scan_postgres_timestamp(data) {
+                Some((first, second, [h, mi, s], frac, y)) => {
+                    let (day, month) = if order == Order::PgDmy {
+                        (first, second)
+                    } else {
+                        (second, first)
+                    };
+                    let Some(m) = month_number(month) else {
+                        let month = String::from_utf8_lossy(month);
+                        let msg = format!("can't parse month: {}", py_repr(self.py, &month));
+                        return Err(data_error(self.py, msg));
+                    };
+                    let Some(d) = big_num(day) else {
+                        let why = format!(
+                            "invalid literal for int() with base 10: b'{}'",
+                            String::from_utf8_lossy(day)
+                        );
+                        return Err(self.timestamp_error(data, &why));
+                    };
+                    Some(([y, m, d, h, mi, s], frac))
+                }
+                None => None,
+            },
+            _ => scan_timestamp(data, false).map(|([a, b, c, h, mi, s], frac, _)| {
+                let ymd = match order {
+                    Order::Dmy => [c, b, a],
+                    Order::Mdy => [c, a, b],
+                    _ => [a, b, c],
+                };
+                ([ymd[0], ymd[1], ymd[2], h, mi, s], frac)
+            }),
+        };
+        let Some(([y, m, d, h, mi, s], frac)) = fields else {
+            return Err(self.timestamp_error(data, "(unknown)"));
+        };
+        let us = micros(frac);
+        let py = self.py;
+        let (m, d, h, mi, s) = (
+            clamp_u8(m),
+            clamp_u8(d),
+            clamp_u8(h),
+            clamp_u8(mi),
+            clamp_u8(s),
+        );
+        match PyDateTime::new(py, clamp_i32(y), m, d, h, mi, s, clamp_u32(us), None) {
+            Ok(v) => Ok(v.into_any()),
+            Err(e) => Err(self.timestamp_error(data, &e.value(py).to_string())),
+        }
+    }
+
+    /// A timestamptz the ISO fast path did not take. Other DateStyles write zone names
+    /// (`CET`) that cannot be read back reliably: NotImplementedError, as psycopg.
+    fn timestamptz_other(&mut self, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let ds = self.datestyle();
+        if !ds.starts_with('I') {
+            let s = String::from_utf8_lossy(data);
+            return Err(PyNotImplementedError::new_err(format!(
+                "can't parse timestamptz with DateStyle {}: {}",
+                py_repr(self.py, ds),
+                py_repr(self.py, &s)
+            )));
+        }
+        let Some(([y, m, d, h, mi, s], frac, Some(off))) = scan_timestamp(data, true) else {
+            return Err(self.timestamp_error(data, "(unknown)"));
+        };
+        let Ok(off) = i32::try_from(off) else {
+            return Err(self.timestamp_error(data, "(unknown)"));
+        };
+        self.make_timestamptz(data, (y, m, d, h, mi, s), micros(frac), off)
+    }
+
+    /// An aware datetime in the session time zone from UTC offset `off` (seconds); one past
+    /// Python's range there keeps its fixed offset, as psycopg does.
+    fn make_timestamptz(
+        &mut self,
+        data: &[u8],
+        (y, m, d, h, mi, s): (u64, u64, u64, u64, u64, u64),
+        us: u64,
+        off: i32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let (y, us) = (clamp_i32(y), clamp_u32(us));
+        let (m, d, h, mi, s) = (
+            clamp_u8(m),
+            clamp_u8(d),
+            clamp_u8(h),
+            clamp_u8(mi),
+            clamp_u8(s),
+        );
+        if off == 0 && self.tz_is_utc {
+            return match PyDateTime::new(py, y, m, d, h, mi, s, us, Some(&self.tz)) {
+                Ok(v) => Ok(v.into_any()),
+                Err(e) => Err(self.timestamp_error(data, &e.value(py).to_string())),
+            };
+        }
+        let tz = self.offset(off)?;
+        let dt = match PyDateTime::new(py, y, m, d, h, mi, s, us, Some(&tz)) {
+            Ok(v) => v,
+            Err(e) => return Err(self.timestamp_error(data, &e.value(py).to_string())),
+        };
+        match dt.call_method1("astimezone", (&self.tz,)) {
+            Ok(v) => Ok(v),
+            Err(_) => Ok(dt.into_any()),
         }
     }
 
@@ -529,6 +785,197 @@ impl<'py> Ctx<'py> {
         let spec = format!("{}{}", open as char, close as char);
         range.call1((values[0].clone(), values[1].clone(), spec))
     }
+}
+
+/// `repr()` of a str, for error messages worded as psycopg's.
+fn py_repr(py: Python<'_>, s: &str) -> String {
+    PyString::new(py, s)
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| format!("'{s}'"))
+}
+
+fn clamp_i32(v: u64) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn clamp_u8(v: u64) -> u8 {
+    u8::try_from(v).unwrap_or(u8::MAX)
+}
+
+fn clamp_u32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// Digits as a number (saturating: too large a value fails later, with Python's message).
+fn big_num(data: &[u8]) -> Option<u64> {
+    if data.is_empty() || !data.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(data.iter().fold(0u64, |acc, &d| {
+        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+/// A fraction of second (its digits) in microseconds.
+fn micros(frac: Option<&[u8]>) -> u64 {
+    match frac {
+        None => 0,
+        Some(f) => {
+            let v = big_num(f).unwrap_or(0);
+            if f.len() < 6 {
+                v * 10u64.pow((6 - f.len()) as u32)
+            } else {
+                v
+            }
+        }
+    }
+}
+
+fn month_number(name: &[u8]) -> Option<u64> {
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    MONTHS.iter().position(|&m| m == name).map(|i| i as u64 + 1)
+}
+
+/// A cursor over a value, for the shapes psycopg accepts: runs of digits or letters
+/// between single separators (any byte but an ASCII letter or digit).
+struct Scan<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn run(&mut self, pred: fn(&u8) -> bool) -> Option<&'a [u8]> {
+        let start = self.pos;
+        while self.data.get(self.pos).is_some_and(pred) {
+            self.pos += 1;
+        }
+        (self.pos > start).then(|| &self.data[start..self.pos])
+    }
+
+    fn digits(&mut self) -> Option<&'a [u8]> {
+        self.run(u8::is_ascii_digit)
+    }
+
+    fn number(&mut self) -> Option<u64> {
+        big_num(self.digits()?)
+    }
+
+    fn sep(&mut self) -> Option<()> {
+        let c = self.data.get(self.pos)?;
+        if c.is_ascii_alphanumeric() {
+            return None;
+        }
+        self.pos += 1;
+        Some(())
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.data.get(self.pos) == Some(&c) {
+            self.pos += 1;
+            return true;
+        }
+        false
+    }
+
+    /// `(\.\d+)?`
+    fn fraction(&mut self) -> Option<&'a [u8]> {
+        let save = self.pos;
+        if self.eat(b'.') {
+            if let Some(f) = self.digits() {
+                return Some(f);
+            }
+        }
+        self.pos = save;
+        None
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos == self.data.len()
+    }
+}
+
+type Fields<'a> = ([u64; 6], Option<&'a [u8]>, Option<i64>);
+
+/// `d sep d sep d (T|sep) h sep m sep s [.frac]`, then with `offset` `±h[:m[:s]]`: the
+/// three date numbers in the order written, the time, fraction and offset in seconds.
+fn scan_timestamp(data: &[u8], offset: bool) -> Option<Fields<'_>> {
+    let mut sc = Scan { data, pos: 0 };
+    let a = sc.number()?;
+    sc.sep()?;
+    let b = sc.number()?;
+    sc.sep()?;
+    let c = sc.number()?;
+    if !(sc.eat(b'T') || sc.eat(b't')) {
+        sc.sep()?;
+    }
+    let h = sc.number()?;
+    sc.sep()?;
+    let mi = sc.number()?;
+    sc.sep()?;
+    let s = sc.number()?;
+    let frac = sc.fraction();
+    let mut off = None;
+    if offset {
+        let sign: i64 = if sc.eat(b'+') {
+            1
+        } else if sc.eat(b'-') {
+            -1
+        } else {
+            return None;
+        };
+        let oh = sc.number()?;
+        let om = if sc.eat(b':') { sc.number()? } else { 0 };
+        let os = if sc.eat(b':') { sc.number()? } else { 0 };
+        let total = oh
+            .checked_mul(3600)?
+            .checked_add(om.checked_mul(60)?)?
+            .checked_add(os)?;
+        off = Some(sign * i64::try_from(total).ok()?);
+    }
+    sc.at_end().then_some(([a, b, c, h, mi, s], frac, off))
+}
+
+type PgFields<'a> = (&'a [u8], &'a [u8], [u64; 3], Option<&'a [u8]>, u64);
+
+/// Postgres style: `Dow sep (day|Mon) sep (Mon|day) sep h sep m sep s [.frac] sep year`.
+fn scan_postgres_timestamp(data: &[u8]) -> Option<PgFields<'_>> {
+    let mut sc = Scan { data, pos: 0 };
+    sc.run(u8::is_ascii_alphabetic)?;
+    sc.sep()?;
+    let first = sc.digits().or_else(|| sc.run(u8::is_ascii_alphabetic))?;
+    sc.sep()?;
+    let second = sc.digits().or_else(|| sc.run(u8::is_ascii_alphabetic))?;
+    sc.sep()?;
+    let h = sc.number()?;
+    sc.sep()?;
+    let mi = sc.number()?;
+    sc.sep()?;
+    let s = sc.number()?;
+    let save = sc.pos;
+    for with_fraction in [true, false] {
+        sc.pos = save;
+        let frac = if with_fraction {
+            match sc.fraction() {
+                Some(f) => Some(f),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        if sc.sep().is_none() {
+            continue;
+        }
+        if let Some(y) = sc.number() {
+            if sc.at_end() {
+                return Some((first, second, [h, mi, s], frac, y));
+            }
+        }
+    }
+    None
 }
 
 fn split_space(data: &[u8]) -> (&[u8], &[u8]) {

@@ -7,9 +7,9 @@
 //! declares `_balrog_enc` in its own body. Anything else (subclasses, user dumpers, lists,
 //! Json wrappers) goes through `fallback(obj, format)`, i.e. the Python Dumper, so
 //! `register_dumper` keeps its exact meaning. The bytes produced are those the Python
-//! dumpers produce, except floats (Rust writes the same shortest round-trip digits without
-//! exponent notation) and intervals (a sign on every field, so IntervalStyle cannot change
-//! their meaning): the server reads the same values.
+//! dumpers produce (floats as Python's `repr`, see `push_float_repr`), except intervals (a
+//! sign on every field, so IntervalStyle cannot change their meaning): the server reads the
+//! same values.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -278,7 +278,7 @@ pub fn encode_text(
             } else if v.is_infinite() {
                 out.extend_from_slice(if v > 0.0 { b"inf" } else { b"-inf" });
             } else {
-                let _ = write!(out, "{v}");
+                push_float_repr(out, v);
             }
             if code == FLOAT4 {
                 700
@@ -342,6 +342,15 @@ pub fn encode_text(
             let t = obj.downcast::<PyTime>()?;
             let aware = t.get_tzinfo().is_some();
             if aware {
+                // A zone with rules (ZoneInfo) has no offset without a date: str() would
+                // drop it and the server would read the time in the session's zone.
+                if obj.call_method0("utcoffset")?.is_none() {
+                    let zone = obj.getattr("tzinfo")?.str()?.to_string();
+                    return Err(data_error(
+                        obj.py(),
+                        format!("cannot calculate the offset of tzinfo '{zone}' without a date"),
+                    ));
+                }
                 out.extend_from_slice(obj.str()?.to_str()?.as_bytes());
             } else {
                 push_time(
@@ -551,4 +560,92 @@ pub fn encode_many<'py>(
         .map(|b| Py::new(py, b))
         .collect::<PyResult<Vec<_>>>()?;
     Ok((None, batches))
+}
+
+/// A finite float as Python's `repr()` writes it (what psycopg's dumper sends, and so what
+/// COPY data written to a file holds): the shortest digits that round-trip, in positional
+/// form ("1.0", "-0.0", "0.0001") when the decimal exponent is in -4..16, else in exponent
+/// form with a signed two-digit-minimum exponent ("1e+16", "1.5e-07").
+pub(crate) fn push_float_repr(out: &mut Vec<u8>, v: f64) {
+    // Rust's `{:e}` gives the same shortest round-trip digits: "-1.5e-7", "1e20", "-0e0".
+    let sci = format!("{v:e}");
+    let Some((mantissa, exponent)) = sci.split_once('e') else {
+        out.extend_from_slice(sci.as_bytes());
+        return;
+    };
+    let exp: i32 = exponent.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
+    if negative {
+        out.push(b'-');
+    }
+    if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if digits.len() > int_len {
+                out.extend_from_slice(&digits[..int_len]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[int_len..]);
+            } else {
+                out.extend_from_slice(&digits);
+                out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
+                out.extend_from_slice(b".0");
+            }
+        } else {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+            out.extend_from_slice(&digits);
+        }
+    } else {
+        out.push(digits.first().copied().unwrap_or(b'0'));
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        let _ = write!(
+            out,
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
+    }
+}
+
+#[cfg(test)]
+mod float_repr_tests {
+    use super::push_float_repr;
+
+    fn repr(v: f64) -> String {
+        let mut out = Vec::new();
+        push_float_repr(&mut out, v);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn matches_python_repr() {
+        let cases = [
+            (1.0, "1.0"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (2.5, "2.5"),
+            (0.1, "0.1"),
+            (1e20, "1e+20"),
+            (1.5e-7, "1.5e-07"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-123.456, "-123.456"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (1234567890123456.7, "1234567890123456.8"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(repr(value), want, "{value:e}");
+        }
+    }
 }

@@ -86,6 +86,11 @@ pub fn to_py(py: Python<'_>, err: PgError) -> PyErr {
     }
 }
 
+/// An InterfaceError raised while decoding a value on the caller's thread.
+pub fn interface_error(py: Python<'_>, message: String) -> PyErr {
+    by_name(py, "InterfaceError", message)
+}
+
 /// A DataError raised while decoding a value on the caller's thread.
 pub fn data_error(py: Python<'_>, message: String) -> PyErr {
     by_name(py, "DataError", message)

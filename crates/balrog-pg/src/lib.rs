@@ -40,16 +40,23 @@ fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Decode one text-format value with the native decoder `spec` (what builtin loaders'
 /// `load()` use when they are called directly, e.g. through a subclass's `super().load`).
+/// `datestyle` / `intervalstyle`: the session's DateStyle and IntervalStyle, when known.
 #[pyfunction]
-#[pyo3(signature = (spec, data, tz, tz_is_utc=false))]
+#[pyo3(signature = (spec, data, tz, tz_is_utc=false, datestyle=None, intervalstyle=None))]
 fn decode_value<'py>(
     py: Python<'py>,
     spec: &Bound<'py, PyAny>,
     data: &[u8],
     tz: &Bound<'py, PyAny>,
     tz_is_utc: bool,
+    datestyle: Option<&str>,
+    intervalstyle: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let dec = decode::from_spec(spec)?;
     let mut ctx = decode::Ctx::new(py, tz, tz_is_utc)?;
+    ctx.set_styles(decode::Styles::new(
+        datestyle.unwrap_or(""),
+        intervalstyle.unwrap_or(""),
+    ));
     ctx.decode(&dec, data)
 }

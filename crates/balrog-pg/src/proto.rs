@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use balrog_core::Interest;
@@ -16,6 +17,7 @@ use postgres_protocol::message::backend::{DataRowBody, Message, RowDescriptionBo
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::decode::Styles;
 use crate::errors::PgError;
 
 /// A connected socket (TCP or Unix-domain), or TCP with TLS (tls.rs).
@@ -154,6 +156,8 @@ pub struct ResultSet {
     pub tag: Option<String>,
     /// For a COPY response: the overall format is binary.
     pub copy_binary: bool,
+    /// The DateStyle/IntervalStyle the rows were written in, when not the defaults.
+    pub styles: Option<Arc<Styles>>,
 }
 
 /// The columns libpq gives a COPY result (and so psycopg's `description` during and after a
@@ -226,6 +230,20 @@ pub struct Io {
     pub rbuf: BytesMut,
     pub wbuf: BytesMut,
     pub copy: CopyMode,
+    /// The session's DateStyle and IntervalStyle (from ParameterStatus) when one is not
+    /// the default the decoders' fast paths read; given to every result read.
+    pub styles: Option<Arc<Styles>>,
+    datestyle: String,
+    intervalstyle: String,
+}
+
+/// True if `rbuf` holds at least one complete backend message (so reading it won't wait).
+pub fn message_buffered(rbuf: &[u8]) -> bool {
+    if rbuf.len() < 5 {
+        return false;
+    }
+    let len = i32::from_be_bytes([rbuf[1], rbuf[2], rbuf[3], rbuf[4]]);
+    usize::try_from(len).is_ok_and(|len| rbuf.len() > len)
 }
 
 // -- frontend messages --------------------------------------------------------------------
@@ -375,6 +393,9 @@ impl Io {
             rbuf: BytesMut::with_capacity(64 * 1024),
             wbuf: BytesMut::with_capacity(8 * 1024),
             copy: CopyMode::None,
+            styles: None,
+            datestyle: String::new(),
+            intervalstyle: String::new(),
         }
     }
 
@@ -389,8 +410,29 @@ impl Io {
 
     /// The next backend message, read from the socket as needed. Messages that may arrive at
     /// any time (notices, notifications, parameter changes) are recorded in `shared` and
-    /// skipped, unless `raw_async` asks for notifications to be returned too.
+    /// skipped.
     pub async fn next(&mut self, shared: &Shared) -> Result<Message, PgError> {
+        loop {
+            if let Some(msg) = self.next_inner(shared, false).await? {
+                return Ok(msg);
+            }
+        }
+    }
+
+    /// As `next`, but None as soon as a notification has been recorded: what a wait for
+    /// notifications (LISTEN) needs, since nothing else may ever arrive on an idle session.
+    pub async fn next_or_notification(
+        &mut self,
+        shared: &Shared,
+    ) -> Result<Option<Message>, PgError> {
+        self.next_inner(shared, true).await
+    }
+
+    async fn next_inner(
+        &mut self,
+        shared: &Shared,
+        return_on_notification: bool,
+    ) -> Result<Option<Message>, PgError> {
         loop {
             match Message::parse(&mut self.rbuf).map_err(PgError::lost)? {
                 Some(Message::NoticeResponse(body)) => {
@@ -400,6 +442,14 @@ impl Io {
                     let name = body.name().map_err(PgError::lost)?.to_owned();
                     let value = body.value().map_err(PgError::lost)?.to_owned();
                     let foreign_encoding = name == "client_encoding" && !is_utf8_name(&value);
+                    if name == "DateStyle" || name == "IntervalStyle" {
+                        if name == "DateStyle" {
+                            self.datestyle.clone_from(&value);
+                        } else {
+                            self.intervalstyle.clone_from(&value);
+                        }
+                        self.styles = Styles::new(&self.datestyle, &self.intervalstyle);
+                    }
                     shared.lock().params.insert(name, value.clone());
                     if foreign_encoding {
                         // Every string balrog sends or reads is UTF-8: going on in another
@@ -419,8 +469,15 @@ impl Io {
                         .lock()
                         .notifies
                         .push((body.process_id(), channel, payload));
+                    // Whatever else is already buffered is recorded first (one batch).
+                    if return_on_notification && message_buffered(&self.rbuf) {
+                        continue;
+                    }
+                    if return_on_notification {
+                        return Ok(None);
+                    }
                 }
-                Some(msg) => return Ok(msg),
+                Some(msg) => return Ok(Some(msg)),
                 None => {
                     if self.rbuf.capacity() - self.rbuf.len() < 16 * 1024 {
                         self.rbuf.reserve(64 * 1024);
@@ -463,7 +520,10 @@ impl Io {
         let mut current = ResultSet::default();
         loop {
             match self.next(shared).await? {
-                Message::RowDescription(body) => current.columns = Some(parse_columns(&body)?),
+                Message::RowDescription(body) => {
+                    current.columns = Some(parse_columns(&body)?);
+                    current.styles = self.styles.clone();
+                }
                 Message::DataRow(row) => current.rows.push(row),
                 Message::CommandComplete(body) => {
                     current.tag = Some(body.tag().map_err(PgError::lost)?.to_owned());
@@ -495,6 +555,12 @@ impl Io {
                 }
                 Message::ReadyForQuery(body) => {
                     shared.lock().tx_status = body.status();
+                    // The server reports a changed DateStyle just before ReadyForQuery,
+                    // after the results of the statements that follow the SET: read them
+                    // all in the style it ends with, as psycopg does.
+                    for result in &mut out.results {
+                        result.styles.clone_from(&self.styles);
+                    }
                     return Ok(out);
                 }
                 Message::CopyInResponse(body) => {

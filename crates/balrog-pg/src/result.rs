@@ -9,7 +9,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::decode::{from_spec, Ctx, Dec};
+use crate::decode::{from_spec, Ctx, Dec, Styles};
 use crate::errors::data_error;
 use crate::proto::{Column, ResultSet};
 
@@ -70,6 +70,8 @@ pub struct PgResult {
     rows: Vec<DataRowBody>,
     tag: Option<String>,
     copy_binary: bool,
+    /// DateStyle/IntervalStyle of the rows when not the defaults.
+    styles: Option<Arc<Styles>>,
     loaders: Mutex<Option<Arc<Loaders>>>,
 }
 
@@ -81,6 +83,7 @@ impl PgResult {
             rows: set.rows,
             tag: set.tag,
             copy_binary: set.copy_binary,
+            styles: set.styles,
             loaders: Mutex::new(None),
         }
     }
@@ -230,6 +233,31 @@ impl PgResult {
             .into_pyobject(py)
     }
 
+    /// libpq's per-column accessors (`PQfformat`, `PQftype`, `PQfname`, `PQfmod`,
+    /// `PQfsize`; `get_value` is below), for code that reads `cursor.pgresult` as psycopg's
+    /// PGresult. None for a column number out of range (libpq answers an invalid value too).
+    fn fformat(&self, column: usize) -> Option<i16> {
+        self.columns.get(column).map(|c| c.format)
+    }
+
+    fn ftype(&self, column: usize) -> Option<u32> {
+        self.columns.get(column).map(|c| c.type_oid)
+    }
+
+    fn fname<'py>(&self, py: Python<'py>, column: usize) -> Option<Bound<'py, PyBytes>> {
+        self.columns
+            .get(column)
+            .map(|c| PyBytes::new(py, c.name.as_bytes()))
+    }
+
+    fn fmod(&self, column: usize) -> Option<i32> {
+        self.columns.get(column).map(|c| c.type_modifier)
+    }
+
+    fn fsize(&self, column: usize) -> Option<i16> {
+        self.columns.get(column).map(|c| c.type_size)
+    }
+
     /// The columns' type oids, as a tuple (what loader choices are cached by).
     fn type_oids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.columns.iter().map(|c| c.type_oid))
@@ -283,6 +311,7 @@ impl PgResult {
         let start = start.min(stop);
         let tz = loaders.tz.bind(py);
         let mut ctx = Ctx::new(py, tz, loaders.tz_is_utc)?;
+        ctx.set_styles(self.styles.clone());
         let rows = &self.rows[start..stop];
         let _pause = (rows.len() >= GC_PAUSE_ROWS).then(|| GcPause::new(py));
         // SAFETY: PyList_New returns a new reference or NULL (turned into the error).
@@ -313,6 +342,7 @@ impl PgResult {
         let loaders = self.loaders(py)?;
         let tz = loaders.tz.bind(py);
         let mut ctx = Ctx::new(py, tz, loaders.tz_is_utc)?;
+        ctx.set_styles(self.styles.clone());
         self.make_row(&mut ctx, &loaders.decs, row, maker.as_ref())
             .map(Some)
     }

@@ -14,7 +14,6 @@ use std::future::Future;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
-use bytes::Buf;
 use postgres_protocol::message::backend::Message;
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
@@ -125,16 +124,6 @@ where
     }
 }
 
-/// True if `rbuf` holds at least one complete backend message (so reading it won't wait).
-fn message_buffered(rbuf: &[u8]) -> bool {
-    if rbuf.len() < 5 {
-        return false;
-    }
-    let mut header = &rbuf[1..5];
-    let len = header.get_i32();
-    usize::try_from(len).is_ok_and(|len| rbuf.len() > len)
-}
-
 /// What one `next` call produced.
 enum Batch {
     Rows(ResultSet),
@@ -154,18 +143,22 @@ async fn read_batch(
     let mut refused_copy = false;
     let columns = progress.lock().columns.clone();
     let mut columns = columns;
-    let batch = |columns: &Option<Vec<Column>>, rows| ResultSet {
+    let batch = |columns: &Option<Vec<Column>>, rows, styles| ResultSet {
         status: TUPLES_OK,
         columns: columns.clone(),
         rows,
         tag: None,
         copy_binary: false,
+        styles,
     };
     loop {
         let enough = rows.len() >= size.max(1);
-        if enough && (rows.len() >= BUFFERED_ROWS_CAP.max(size) || !message_buffered(&io.rbuf)) {
+        if enough
+            && (rows.len() >= BUFFERED_ROWS_CAP.max(size)
+                || !crate::proto::message_buffered(&io.rbuf))
+        {
             progress.lock().columns = columns.clone();
-            return Ok(Batch::Rows(batch(&columns, rows)));
+            return Ok(Batch::Rows(batch(&columns, rows, io.styles.clone())));
         }
         match io.next(shared).await? {
             Message::RowDescription(body) => {
@@ -177,7 +170,7 @@ async fn read_batch(
                 let done = std::mem::take(&mut columns);
                 progress.lock().columns = None;
                 if !rows.is_empty() {
-                    return Ok(Batch::Rows(batch(&done, rows)));
+                    return Ok(Batch::Rows(batch(&done, rows, io.styles.clone())));
                 }
             }
             Message::ErrorResponse(body) => {
@@ -211,7 +204,7 @@ async fn read_batch(
                 if rows.is_empty() {
                     return Ok(Batch::End);
                 }
-                return Ok(Batch::Rows(batch(&columns, rows)));
+                return Ok(Batch::Rows(batch(&columns, rows, io.styles.clone())));
             }
             // ParseComplete, BindComplete, NoData, CopyData/CopyDone of a refused COPY OUT.
             _ => {}

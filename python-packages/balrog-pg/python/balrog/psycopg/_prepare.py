@@ -76,6 +76,12 @@ class PrepareManager:
         self._names[key] = name
         self._last = name
 
+    def not_preparable(self, pgq: Any) -> None:
+        """``pgq`` gave several results (several statements): the server cannot prepare it,
+        so its executions stop counting towards the threshold (psycopg's rule)."""
+        types = pgq.types
+        self._counts.pop((pgq.query, tuple(types) if types else ()), None)
+
     def check_command(self, status: Any) -> None:
         """Forget the prepared statements after a command that may make them wrong or drop
         them, as psycopg does: DDL (a statement prepared before ALTER TABLE fails with

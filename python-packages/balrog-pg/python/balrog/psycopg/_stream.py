@@ -35,18 +35,19 @@ def stream_rows(cursor: BaseCursor, query: Any, params: Any, size: int) -> Itera
     with conn.lock:
         conn._start_query()
         try:
-            stream = cursor._wait(
-                conn._native.stream(pgq.query, pgq.types, pgq.params or [], pgq.formats or [])
-            )
+            # A ClientCursor's query has its parameters merged in: none to send (its
+            # ClientQuery has no types or formats).
+            types = getattr(pgq, "types", None) or []
+            params = (pgq.params or []) if types else []
+            formats = getattr(pgq, "formats", None) or []
+            stream = cursor._wait(conn._native.stream(pgq.query, types, params, formats))
         except e.Error as exc:
             e._locate(exc, pgq.query, conn.info.encoding)
             raise
         try:
             while (batch := _next_batch(cursor, stream, size, pgq.query)) is not None:
                 cursor._set_results([batch])
-                for row in batch.fetch(0, batch.ntuples, cursor._maker_arg):
-                    cursor._pos += 1
-                    yield row
+                yield from _batch_rows(cursor, batch, size)
             if not stream.returns_rows:
                 raise e.ProgrammingError("the operation in stream() didn't produce a result")
         finally:
@@ -55,7 +56,30 @@ def stream_rows(cursor: BaseCursor, query: Any, params: Any, size: int) -> Itera
                 conn._recover_after_interrupt()
 
 
+def _batch_rows(cursor: BaseCursor, batch: Any, size: int) -> Iterator[Any]:
+    # Decoded a batch at a time; a row_factory changed between two rows applies from the
+    # next row on (as in psycopg, which makes each row when it is asked for).
+    maker = cursor._maker_arg
+    count = batch.ntuples
+    rows = batch.fetch(0, count, maker)
+    start = 0
+    native = cursor._conn._native
+    for index in range(count):
+        # A batch holds every row already received (fewer reads): psycopg's chunks of
+        # ``size`` rows show only in that closing the connection stops at a chunk's end.
+        if index % size == 0 and index and native.closed:
+            raise e.OperationalError("the connection is closed")
+        if cursor._maker_arg is not maker:
+            maker = cursor._maker_arg
+            rows, start = batch.fetch(index, count, maker), index
+        cursor._pos += 1
+        yield rows[index - start]
+
+
 def _next_batch(cursor: BaseCursor, stream: Any, size: int, query: bytes) -> Any:
+    if cursor._conn._native.closed:
+        # Closed by the consumer between two batches: what the server still sends is lost.
+        raise e.OperationalError("the connection is closed")
     try:
         return cursor._wait(stream.next(size))
     except e.Error as exc:

@@ -163,7 +163,18 @@ class AdaptersMap:
             self._own_dumpers_by_oid = [False, False]
             self._loaders = template._loaders
             self._own_loaders = [False, False]
-            self.types = types if types is not None else template.types
+            # The template copies before its next change too: this map keeps the adapters
+            # as they were when it was made (a cursor isn't changed by a later
+            # registration on its connection), as psycopg's.
+            template._own_dumpers = [False, False, False]
+            template._own_dumpers_by_oid = [False, False]
+            template._own_loaders = [False, False]
+            if types is None:
+                from ._typeinfo import TypesRegistry
+
+                # Copy-on-write too: a type registered on a cursor stays the cursor's.
+                types = TypesRegistry(template.types)
+            self.types = types
             self._parent: AdaptersMap | None = template
         else:
             self._dumpers = [{}, {}, {}]
@@ -333,13 +344,16 @@ class Transformer:
         return self._adapters
 
     def get_dumper(self, obj: Any, format: PyFormat) -> Dumper:
-        key = (type(obj), format)
+        cls = type(obj)
+        key = (cls, format)
         dumper = self._dumpers.get(key)
         if dumper is None:
-            dcls = self._adapters.get_dumper(type(obj), format)
-            dumper = self._dumpers[key] = dcls(type(obj), self)
+            dcls = self._adapters.get_dumper(cls, format)
+            dumper = self._dumpers[key] = dcls(cls, self)
+        # Compared with the object's class, not ``dumper.cls``: a dumper only following the
+        # Dumper protocol (no base class) need not have that attribute.
         subkey = dumper.get_key(obj, format)
-        if subkey is dumper.cls:
+        if subkey is cls:
             return dumper
         key2 = (subkey, format)
         upgraded = self._dumpers.get(key2)

@@ -10,7 +10,8 @@ from typing import Any
 
 from . import errors as e
 from ._queries import ClientQuery
-from .cursor import BaseCursor, row_count
+from .cursor import BaseCursor, ConnectionType, Cursor, row_count
+from .rows import Row
 
 # Between the statements of an executemany batch, sent as one simple query.
 _SEPARATOR = b";\n"
@@ -18,7 +19,7 @@ _SEPARATOR = b";\n"
 __all__ = ["ClientCursor", "ClientCursorMixin"]
 
 
-class ClientCursorMixin(BaseCursor):
+class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
     """Client-side binding for any cursor class (Django mixes it into a server cursor)."""
 
     _query_class = ClientQuery
@@ -75,7 +76,7 @@ class ClientCursorMixin(BaseCursor):
         self._finish_many(results, returning, earlier)
 
 
-class ClientCursor(ClientCursorMixin):
+class ClientCursor(ClientCursorMixin["Connection[Any]", Row], Cursor[Row]):
     """A cursor with client-side binding."""
 
     __module__ = "psycopg"

@@ -12,7 +12,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic
 
 from balrog._bridge import wait
 
@@ -30,7 +30,7 @@ from ._tpc import RECOVER_QUERY as TPC_RECOVER_QUERY
 from ._tpc import Xid
 from .adapt import AdaptersMap
 from .cursor import Cursor
-from .rows import args_row
+from .rows import Row, args_row
 from .transaction import Transaction
 
 __all__ = ["Connection", "Notify"]
@@ -98,14 +98,14 @@ def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> 
     )
 
 
-class BaseConnection:
+class BaseConnection(Generic[Row]):
     """What psycopg's sync and async connections share; balrog's one Connection class
     serves both uses (``isinstance(conn, psycopg.BaseConnection)`` holds)."""
 
     __module__ = "psycopg"
 
 
-class Connection(BaseConnection):
+class Connection(BaseConnection[Row]):
     """A connection to a PostgreSQL database (psycopg's ``Connection`` API)."""
 
     __module__ = "psycopg"
@@ -460,6 +460,12 @@ class Connection(BaseConnection):
         garbage collected: a closed connection holds no file descriptor.
         """
         if not self._native.closed:
+            pool = getattr(self, "_pool", None)
+            if pool is not None and getattr(pool, "close_returns", False):
+                # A pool made with close_returns=True: close() gives the connection back
+                # (code written for plain connections then works with a pool unchanged).
+                pool.putconn(self)
+                return
             self._closed_by_user = True
         try:
             wait(self._native.close())
@@ -577,11 +583,13 @@ class Connection(BaseConnection):
         while True:
             self._check_connection_ok()
             self._dispatch_pending()
+            # A batch (what one read brought) is given whole, then stop_after is checked: as
+            # psycopg, a transaction's several NOTIFYs all come even with stop_after=1.
             while self._notifies_backlog:
                 yield self._notifies_backlog.popleft()
                 count += 1
-                if stop_after is not None and count >= stop_after:
-                    return
+            if stop_after is not None and count >= stop_after:
+                return
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if remaining == 0.0 and deadline is not None and not self._native.has_pending:
                 return

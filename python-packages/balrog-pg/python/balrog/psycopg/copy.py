@@ -6,10 +6,12 @@ builtin types without any per-value Python work, other types through their dumpe
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .. import _pg
 from . import errors as e
@@ -20,7 +22,10 @@ from ._enums import PyFormat
 if TYPE_CHECKING:
     from .cursor import BaseCursor
 
-__all__ = ["Copy"]
+__all__ = ["Copy", "FileWriter", "LibpqWriter", "QueuedLibpqWriter", "Writer"]
+
+_COPY_OUT = 3
+_COPY_IN = 4
 
 # Small enough that the server parses one chunk while the next is being formatted.
 _FLUSH_SIZE = 32 * 1024
@@ -44,33 +49,142 @@ def _unescape(value: bytes) -> bytes:
     return _UNESCAPE_RE.sub(_unescape_one, value) if b"\\" in value else value
 
 
-class Copy:
-    """A COPY operation in progress (psycopg's ``Copy``)."""
+class Writer(ABC):
+    """Where ``Copy`` sends the COPY FROM data it formats (psycopg's ``copy.Writer``)."""
 
-    __module__ = "psycopg"
+    @abstractmethod
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Take a chunk of COPY data."""
 
-    def __init__(self, cursor: BaseCursor, is_in: bool, writer: Any = None):
+    def finish(self, exc: BaseException | None = None) -> None:  # noqa: B027 - optional hook
+        """The COPY is over (``exc``: the error that ended it, if any)."""
+
+
+class LibpqWriter(Writer):
+    """Writes to the cursor's connection (the default; ``Copy`` then takes the native path
+    itself, without going through this object)."""
+
+    def __init__(self, cursor: BaseCursor):
         self.cursor = cursor
         self.connection = cursor.connection
         self._native = cursor.connection._native
-        self._is_in = is_in
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if data:
+            self.cursor._wait(self._native.copy_write(data if type(data) is bytes else bytes(data)))
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if exc is None:
+            self.cursor._set_results(self.cursor._wait(self._native.copy_end(None)))
+            return
+        try:
+            self.cursor._wait(self._native.copy_end(_copy_fail_message(exc)))
+        except e.QueryCanceled:  # type: ignore[attr-defined]
+            pass  # the expected answer to our CopyFail
+
+
+class QueuedLibpqWriter(LibpqWriter):
+    """psycopg's writer that sends from a worker thread. The native side already writes
+    without holding the GIL and overlaps with formatting, so this is the same writer."""
+
+
+class FileWriter(Writer):
+    """Writes the COPY data to a binary file (to load later with ``COPY ... FROM``)."""
+
+    def __init__(self, file: IO[bytes]):
+        self.file = file
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.file.write(data)
+
+
+# The Python types a binary COPY row may format natively when no set_types() names the
+# column's type (the native side picks the PostgreSQL type from the value's type).
+_BINARY_NATIVE_CANDIDATES = (bool, int, float, str, bytes, dt.datetime, dt.date, dt.time, dt.timedelta)
+
+
+def _native_binary_types(adapters: Any) -> dict[type, int]:
+    """Those of the candidates whose binary dumper is still balrog's own: a type given
+    another one with ``register_dumper`` goes through that dumper, as in psycopg."""
+    native: dict[type, int] = {}
+    builtin_package = f"{__package__}.types"
+    for cls in _BINARY_NATIVE_CANDIDATES:
+        try:
+            dumper = adapters.get_dumper(cls, PyFormat.BINARY)
+        except e.ProgrammingError:
+            continue
+        if dumper.__module__.startswith(builtin_package):
+            native[cls] = 1
+    return native
+
+
+def _width_error(fields: int, loaders: int) -> e.ProgrammingError:
+    return e.ProgrammingError(f"cannot load sequence of {fields} items: {loaders} loaders registered")
+
+
+def _copy_fail_message(exc: BaseException) -> str:
+    return f"error from Python: {type(exc).__qualname__} - {exc}"
+
+
+class Copy:
+    """A COPY operation in progress (psycopg's ``Copy``).
+
+    ``Copy(cursor, binary=..., writer=...)`` can also be made directly with a writer such
+    as :class:`FileWriter`, to produce COPY data without a COPY statement.
+    """
+
+    __module__ = "psycopg"
+
+    def __init__(self, cursor: BaseCursor, *, binary: bool | None = None, writer: Writer | None = None):
+        self.cursor = cursor
+        self.connection = cursor.connection
+        self._native = cursor.connection._native
         res = cursor._pgresult
-        self._binary = bool(getattr(res, "copy_binary", False))
+        status = res.status if res is not None else None
+        # COPY TO reads; anything else (COPY FROM, or a writer without a COPY statement) writes.
+        self._is_in = status != _COPY_OUT
+        if binary is None:
+            binary = bool(getattr(res, "copy_binary", False)) if status in (_COPY_IN, _COPY_OUT) else False
+        self._binary = bool(binary)  # a bool or a pq.Format
+        # The native path serves the connection's own writer; any other gets the bytes.
+        own = writer is None or (type(writer) in (LibpqWriter, QueuedLibpqWriter) and writer.cursor is cursor)
+        self.writer: Writer = LibpqWriter(cursor) if writer is None else writer
+        self._custom_writer: Writer | None = None if own else writer
         self._buffer = _pg.CopyBuffer(self._binary)
         self._finished = False
         self._tx = cursor._transformer()
-        self._text_encoders = self._tx.adapters.native_encoders()[1]
+        adapters = self._tx.adapters
+        # Text: the native encoders' map; binary: the types formatted natively (see there).
+        if self._binary:
+            self._text_encoders = _native_binary_types(adapters)
+        else:
+            self._text_encoders = adapters.native_encoders()[1]
         self._dump_oids: list[int] | None = None
         self._set_row_args()
         self._load_specs: list[Any] | None = None
         self._pending = b""
         self._binary_rows: list[tuple[Any, ...]] = []
         self._rows_done = False
+        # Binary COPY data written whole with write() (signature included, and, unless rows
+        # follow, the trailer): finish() then adds nothing, as psycopg.
+        self._raw_only = False
+        self._row_mode = False
+        self._entered = False
+        self._styles: tuple[str | None, str | None] | None = None
 
     def __repr__(self) -> str:
-        return f"<{type(self).__module__}.{type(self).__qualname__} at 0x{id(self):x}>"
+        from ._connection_info import connection_summary
+
+        summary = connection_summary(self.connection)
+        if not self._finished and summary.startswith("[") and not self.connection.closed:
+            # The server is in COPY mode until finish(): the connection is busy (ACTIVE).
+            summary = "[ACTIVE]" + summary[summary.index("]") + 1 :]
+        return f"<{type(self).__module__}.{type(self).__qualname__} {summary} at 0x{id(self):x}>"
 
     def __enter__(self) -> Copy:
+        if self._entered:
+            raise TypeError("copy blocks can be used only once")
+        self._entered = True
         return self
 
     def __exit__(
@@ -98,9 +212,13 @@ class Copy:
         if not self._is_in:
             raise e.ProgrammingError("copy.write() can be used only with COPY ... FROM STDIN")
         if isinstance(buffer, str):
+            if self._binary:
+                raise TypeError("cannot copy str data in binary mode: use bytes instead")
             buffer = buffer.encode()
         elif type(buffer) is not bytes:
             buffer = bytes(buffer)
+        if buffer:
+            self._raw_only = True
         self._buffer.write(buffer)
         if len(self._buffer) >= _FLUSH_SIZE:
             self._flush()
@@ -110,6 +228,7 @@ class Copy:
         types given to ``set_types``, else each value's own type)."""
         if not self._is_in:
             raise e.ProgrammingError("copy.write_row() can be used only with COPY ... FROM STDIN")
+        self._row_mode = True
         if self._buffer.put_row(row):
             self._flush()
 
@@ -138,6 +257,9 @@ class Copy:
 
     def _flush(self) -> None:
         if len(self._buffer):
+            if self._custom_writer is not None:
+                self._custom_writer.write(self._buffer.take())
+                return
             self.cursor._wait(self._native.copy_write(self._buffer))
 
     # -- reading --------------------------------------------------------------------------------
@@ -186,6 +308,8 @@ class Copy:
                 self._pending, self._load_specs, self._dump_oids, tz, utc, self._array_oids()
             )
             self._pending = self._pending[used:]
+            if parsed and self._load_specs is not None and len(parsed[0]) != len(self._load_specs):
+                raise _width_error(len(parsed[0]), len(self._load_specs))
             rows.extend(parsed)
         return rows.pop(0)
 
@@ -208,7 +332,14 @@ class Copy:
 
         fields = line.split(b"\t")
         specs = self._load_specs
+        if specs is not None and len(specs) != len(fields):
+            raise _width_error(len(fields), len(specs))
         tz, utc = self.connection._timezone()
+        if self._styles is None:
+            from .types.datetime import _session_styles
+
+            self._styles = _session_styles(self.connection)  # DateStyle, IntervalStyle
+        datestyle, intervalstyle = self._styles
         out: list[Any] = []
         for i, raw in enumerate(fields):
             if raw == b"\\N":
@@ -216,7 +347,7 @@ class Copy:
                 continue
             value = _unescape(raw)
             spec = specs[i] if specs is not None and i < len(specs) else 25
-            out.append(_pg.decode_value(spec, value, tz, utc))
+            out.append(_pg.decode_value(spec, value, tz, utc, datestyle, intervalstyle))
         return tuple(out)
 
     # -- end ------------------------------------------------------------------------------------
@@ -234,8 +365,17 @@ class Copy:
             if self._finished:
                 return
             self._finished = True
+            if self._custom_writer is not None:
+                if exc is None:
+                    if self._binary and (self._row_mode or not self._raw_only):
+                        self._buffer.finish()
+                    self._flush()
+                else:
+                    self._buffer.take()
+                self._custom_writer.finish(exc)
+                return
             if exc is None:
-                if self._binary:
+                if self._binary and (self._row_mode or not self._raw_only):
                     self._buffer.finish()
                 self._flush()
                 results = self.cursor._wait(self._native.copy_end(None))
@@ -243,11 +383,23 @@ class Copy:
                 return
             self._buffer.take()
             try:
-                self.cursor._wait(
-                    self._native.copy_end(f"error from Python: {type(exc).__qualname__} - {exc}")
-                )
+                self.cursor._wait(self._native.copy_end(_copy_fail_message(exc)))
             except e.QueryCanceled:  # type: ignore[attr-defined]
                 pass  # the expected answer to our CopyFail
+            return
+        # COPY TO ended by an error in the block: cancel it rather than read what is left (a
+        # million rows, maybe), as psycopg; the transaction is then failed (INERROR).
+        if exc is not None and not self._rows_done and not self._finished:
+            try:
+                self.connection.cancel()
+            except e.Error:
+                pass  # then the rest is read, as below
+            try:
+                while self.read():
+                    pass
+            except e.QueryCanceled:  # type: ignore[attr-defined]
+                self._finished = self._rows_done = True
+                self.cursor._rowcount = -1
             return
         # COPY TO: read what the user left unread so the connection leaves COPY mode.
         while not self._rows_done:

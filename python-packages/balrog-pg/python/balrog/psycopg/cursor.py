@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from balrog._bridge import wait
 
@@ -22,19 +22,22 @@ from ._enums import PyFormat
 from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._queries import PostgresQuery, RawQuery, _check_params, query_bytes, query_plan, raw_params
 from .adapt import FORMAT_INDEX, AdaptersMap, Transformer, _registry_version
-from .rows import tuple_row
+from .rows import Row, tuple_row
 
 if TYPE_CHECKING:
     from .connection import Connection
 
 __all__ = ["BaseCursor", "Cursor"]
 
+# Generic parameters as psycopg's (for annotations such as ``Cursor[DictRow]``).
+ConnectionType = TypeVar("ConnectionType")
+
 TUPLES_OK = 2
 COMMAND_OK = 1
 _ITER_CHUNK = 128
 
 
-class BaseCursor:
+class BaseCursor(Generic[ConnectionType, Row]):
     """State and result handling shared by every cursor class."""
 
     __module__ = "psycopg"
@@ -258,6 +261,8 @@ class BaseCursor:
                 conn._dispatch_pending()
         if decision is not None and decision[1]:
             manager.prepared(pgq, decision[0])
+        elif len(results) > 1 and decision is None:
+            manager.not_preparable(pgq)
         return results  # type: ignore[no-any-return]
 
     def _set_results(self, results: list[Any]) -> None:
@@ -580,6 +585,15 @@ class BaseCursor:
             if self._pgresult is not res:
                 return
 
+    def __next__(self) -> Any:
+        """The next row (``next(cursor)``); StopIteration after the last one."""
+        res = self._check_result_for_fetch()
+        if self._pos < res.ntuples:
+            row = res.fetch_one(self._pos, self._maker_arg)
+            self._pos += 1
+            return row
+        raise StopIteration("no more records to return")
+
     def scroll(self, value: int, mode: str = "relative") -> None:
         res = self._check_result_for_fetch()
         if mode == "relative":
@@ -631,10 +645,11 @@ class BaseCursor:
             )
         self._results = results
         self._pgresult = res
-        return Copy(self, res.status == 4, writer=writer)
+        self._rowcount = -1  # until the COPY ends well and its command tag counts the rows
+        return Copy(self, writer=writer)
 
 
-class Cursor(BaseCursor):
+class Cursor(BaseCursor["Connection[Any]", Row]):
     """The default cursor: server-side binding, results fetched whole."""
 
     __module__ = "psycopg"

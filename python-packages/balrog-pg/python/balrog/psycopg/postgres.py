@@ -17,7 +17,11 @@ adapters = AdaptersMap(types=types)
 
 # Order matters where two modules register the same Python type: the later one wins %s.
 _DEFAULT_MODULES = (
-    "_binary",  # first: binary dumpers serve %b only, the text ones registered later win %s
+    # numpy scalars, by dotted name (numpy is not imported). Before the modules of the
+    # builtin types: dumpers registered later also win the lookup by oid (COPY's set_types).
+    "numpy",
+    "_binary",  # before the text ones: binary dumpers serve %b only, the later text ones win %s
+    "none",
     "string",
     "bool",
     "numeric",

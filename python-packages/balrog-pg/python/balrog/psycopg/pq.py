@@ -8,12 +8,13 @@ this module keeps the names, values and reprs code written for psycopg relies on
 from __future__ import annotations
 
 from enum import IntEnum, IntFlag
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "ConnStatus",
     "ConninfoOption",
     "DiagnosticField",
+    "Escaping",
     "ExecStatus",
     "Format",
     "PGnotify",
@@ -213,3 +214,117 @@ class PGresAttDesc(NamedTuple):
     typid: int
     typlen: int
     atttypmod: int
+
+
+class Escaping:
+    """libpq's escaping functions (``PQescapeLiteral`` and friends) for code that builds SQL
+    by hand; ``conn`` is a connection's ``pgconn`` (None: the functions that need one raise,
+    the others assume ``standard_conforming_strings`` on).
+
+    balrog's connections always speak UTF8, so "valid for the client encoding" means valid
+    UTF-8 here.
+    """
+
+    def __init__(self, conn: Any = None):
+        self.conn = conn
+
+    def escape_literal(self, data: Any) -> bytes:
+        """``data`` as a string literal, ``E''`` form when it holds a backslash."""
+        raw = self._checked("escape_literal", data)
+        quoted = raw.replace(b"'", b"''")
+        if b"\\" in raw:
+            return b" E'" + quoted.replace(b"\\", b"\\\\") + b"'"
+        return b"'" + quoted + b"'"
+
+    def escape_identifier(self, data: Any) -> bytes:
+        """``data`` as a quoted identifier."""
+        raw = self._checked("escape_identifier", data)
+        return b'"' + raw.replace(b'"', b'""') + b'"'
+
+    def escape_string(self, data: Any) -> bytes:
+        """``data`` for inside a string literal's quotes (backslashes doubled only when the
+        connection has ``standard_conforming_strings`` off)."""
+        raw = _bytes_of(data)
+        if self.conn is not None:
+            self._check_open()
+            _check_utf8("escape_string", raw)
+        quoted = raw.replace(b"'", b"''")
+        return quoted if self._std_strings() else quoted.replace(b"\\", b"\\\\")
+
+    def escape_bytea(self, data: Any) -> bytes:
+        """Binary data for a bytea literal: hex format with a connection, else libpq's
+        escape format."""
+        raw = _bytes_of(data)
+        if self.conn is not None:
+            self._check_open()
+            prefix = b"\\x" if self._std_strings() else b"\\\\x"
+            return prefix + raw.hex().encode()
+        out = bytearray()
+        for byte in raw:
+            if byte == 0x27:
+                out += b"''"
+            elif byte == 0x5C:
+                out += b"\\\\"
+            elif byte < 0x20 or byte > 0x7E:
+                out += b"\\%03o" % byte
+            else:
+                out.append(byte)
+        return bytes(out)
+
+    def unescape_bytea(self, data: Any) -> bytes:
+        """The bytes a bytea's text form (hex or escape format) stands for."""
+        raw = _bytes_of(data)
+        if raw.startswith(b"\\x"):
+            return bytes.fromhex(raw[2:].decode("ascii"))
+        out = bytearray()
+        i = 0
+        while i < len(raw):
+            byte = raw[i]
+            if byte == 0x5C and raw[i + 1 : i + 4].isdigit() and len(raw[i + 1 : i + 4]) == 3:
+                out.append(int(raw[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+            elif byte == 0x5C and raw[i + 1 : i + 2] == b"\\":
+                out.append(0x5C)
+                i += 2
+            else:
+                out.append(byte)
+                i += 1
+        return bytes(out)
+
+    def _checked(self, name: str, data: Any) -> bytes:
+        raw = _bytes_of(data)
+        if self.conn is None:
+            from .errors import OperationalError
+
+            raise OperationalError(f"{name} failed: no connection provided")
+        self._check_open()
+        _check_utf8(name, raw)
+        return raw
+
+    def _check_open(self) -> None:
+        if self.conn.status == ConnStatus.BAD:
+            from .errors import OperationalError
+
+            raise OperationalError("the connection is closed")
+
+    def _std_strings(self) -> bool:
+        if self.conn is None:
+            return True
+        return self.conn.parameter_status(b"standard_conforming_strings") != b"off"
+
+
+def _bytes_of(data: Any) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"bytes or buffer expected, got {type(data)}")
+
+
+def _check_utf8(name: str, raw: bytes) -> None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        from .errors import OperationalError
+
+        raise OperationalError(f"{name} failed: invalid multibyte character") from None

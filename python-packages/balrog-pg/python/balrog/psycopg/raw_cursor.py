@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._queries import RawQuery
 from .cursor import Cursor
+from .rows import Row
 from .server_cursor import ServerCursor
 
 __all__ = ["RawCursor", "RawCursorMixin", "RawServerCursor"]
@@ -19,13 +20,13 @@ class RawCursorMixin:
     _query_class = RawQuery
 
 
-class RawCursor(RawCursorMixin, Cursor):
+class RawCursor(RawCursorMixin, Cursor[Row]):
     """A client cursor with server-side binding and ``$n`` placeholders."""
 
     __module__ = "psycopg"
 
 
-class RawServerCursor(RawCursorMixin, ServerCursor):
+class RawServerCursor(RawCursorMixin, ServerCursor[Row]):
     """A server-side (named) cursor with ``$n`` placeholders."""
 
     __module__ = "psycopg"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import errors as e
 from . import pq
 from ._identifiers import quote_identifier
 from ._queries import RawQuery, query_bytes
-from .cursor import TUPLES_OK, BaseCursor
+from .cursor import TUPLES_OK, Cursor
+from .rows import Row
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -20,7 +22,7 @@ _IDLE = pq.TransactionStatus.IDLE
 _INTRANS = pq.TransactionStatus.INTRANS
 
 
-class ServerCursor(BaseCursor):
+class ServerCursor(Cursor[Row]):
     """A server-side cursor: ``DECLARE name CURSOR FOR query``, then ``FETCH``."""
 
     __module__ = "psycopg"
@@ -40,6 +42,22 @@ class ServerCursor(BaseCursor):
         self._withhold = withhold
         self._described = False
         self.itersize: int = 100
+        # The page iteration reads from (FETCH FORWARD itersize) and the next row's index in
+        # it: rows come one by one, so rownumber follows the loop as in psycopg.
+        self._iter_rows: list[Any] | None = None
+        self._page_pos = 0
+
+    def __del__(self) -> None:
+        # As psycopg: the cursor stays open on the server until its transaction ends (for
+        # ever with WITH HOLD), so forgetting close() deserves a warning.
+        if getattr(self, "_closed", True):
+            return
+        warnings.warn(
+            f"{object.__repr__(self)} was deleted while still open."
+            " Please use 'with' or '.close()' to close the cursor properly",
+            ResourceWarning,
+            stacklevel=1,
+        )
 
     def __repr__(self) -> str:
         # The name as the second word, as psycopg's.
@@ -97,6 +115,7 @@ class ServerCursor(BaseCursor):
         self._described = True
         self._rowcount = -1
         self._pos = 0
+        self._iter_rows = None
         return self
 
     def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = True) -> None:
@@ -136,6 +155,7 @@ class ServerCursor(BaseCursor):
         self._described = True
         self._rowcount = -1
         self._pos = 0
+        self._iter_rows = None
 
     def _take(self, how: bytes) -> list[Any]:
         res = self._fetch_command(how)
@@ -157,13 +177,23 @@ class ServerCursor(BaseCursor):
         self._check_declared()
         return self._take(b"FORWARD ALL")
 
-    def __iter__(self) -> Iterator[Any]:
-        self._check_declared()
-        while True:
-            rows = self._take(b"FORWARD %d" % self.itersize)
-            yield from rows
-            if len(rows) < self.itersize:
-                return
+    def __iter__(self) -> ServerCursor[Row]:
+        return self
+
+    def __next__(self) -> Row:
+        rows = self._iter_rows
+        # A new page when none was read yet, or when the last one was full (more may follow).
+        if rows is None or self._page_pos >= len(rows) >= self.itersize:
+            self._check_declared()
+            rows = self._iter_rows = self._take(b"FORWARD %d" % self.itersize)
+            self._pos -= len(rows)  # counted row by row below
+            self._page_pos = 0
+        if self._page_pos >= len(rows):
+            raise StopIteration("no more records to return")
+        row = rows[self._page_pos]
+        self._page_pos += 1
+        self._pos += 1
+        return row  # type: ignore[no-any-return]
 
     def scroll(self, value: int, mode: str = "relative") -> None:
         self._check_declared()
@@ -177,6 +207,7 @@ class ServerCursor(BaseCursor):
             newpos = value
         with self._conn.lock:
             self._wait(self._conn._native.simple(b"MOVE " + how + b" FROM " + quote_identifier(self._name)))
+        # The page being iterated stays (psycopg's behaviour): a loop resumes from it.
         self._pos = newpos
 
     def close(self) -> None:

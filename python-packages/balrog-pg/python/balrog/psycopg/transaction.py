@@ -7,6 +7,7 @@ from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from . import errors as e
 from . import pq
 from ._connection_info import connection_summary
 from ._identifiers import quote_identifier
@@ -14,7 +15,7 @@ from ._identifiers import quote_identifier
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["Rollback", "Transaction"]
+__all__ = ["OutOfOrderTransactionNesting", "Rollback", "Transaction"]
 
 logger = logging.getLogger("psycopg")
 
@@ -29,6 +30,11 @@ class Rollback(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__qualname__}({self.transaction!r})"
+
+
+class OutOfOrderTransactionNesting(e.ProgrammingError):
+    """A transaction block exited while a block entered after it is still open (``__exit__``
+    called by hand in the wrong order): nothing is committed or rolled back."""
 
 
 class Transaction:
@@ -54,6 +60,8 @@ class Transaction:
         self._savepoint_name = savepoint_name or ""
         self._outer_transaction = False
         self.status = self.Status.NOT_STARTED
+        # How many blocks were open when this one started: on exit, as many must be again.
+        self._stack_index = -1
 
     @property
     def connection(self) -> Connection:
@@ -84,6 +92,7 @@ class Transaction:
                 self._savepoint_name = f"_pg3_{conn._num_transactions + 1}"
             if self._savepoint_name:
                 conn._exec_command(b"SAVEPOINT " + quote_identifier(self._savepoint_name))
+            self._stack_index = conn._num_transactions
             conn._num_transactions += 1
         return self
 
@@ -98,7 +107,12 @@ class Transaction:
         if conn.closed:
             self.status = self.Status.FAILED
             return False
-        if not exc_val and not self.force_rollback:
+        committing = not exc_val and not self.force_rollback
+        if conn._num_transactions != self._stack_index:
+            # As psycopg: this error replaces the block's own, so the misuse gets fixed.
+            action = "commit" if committing else "rollback"
+            raise OutOfOrderTransactionNesting(f"transaction {action} at the wrong nesting level: {self}")
+        if committing:
             self.status = self.Status.COMMITTED
             self._commit()
             return False

@@ -143,6 +143,9 @@ class Runner:
                 job()
             except Exception as ex:
                 logger.warning("pool %r: task %s failed: %s: %s", self.name, job, type(ex).__name__, ex)
+            # Not kept while waiting for the next one: a finished job may reference the pool,
+            # which must stay collectable.
+            del job
 
     def _ensure_scheduler(self) -> None:
         # called with self._lock held
@@ -167,6 +170,7 @@ class Runner:
                 try:
                     self._submit_to_threads(job)
                 finally:
+                    del job
                     self._lock.acquire()
 
     # -- stopping -----------------------------------------------------------------------------
@@ -183,8 +187,10 @@ class Runner:
             self._timer_cond.notify_all()
         for _ in workers:
             self._jobs.put(_STOP)
-        if balrog.current_green_task() is not None:
-            return  # never block the event loop on threads; they are daemons and will exit
+        if balrog.current_green_task() is not None or timeout <= 0:
+            # Never block the event loop on threads (nor a finalizer): they are daemons, and
+            # exit once they see the stop.
+            return
         deadline = monotonic() + timeout
         for thread in [*workers, *([scheduler] if scheduler else [])]:
             thread.join(max(0.0, deadline - monotonic()))

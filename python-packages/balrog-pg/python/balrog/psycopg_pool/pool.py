@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -518,7 +519,7 @@ class ConnectionPool(Generic[CT]):
         if self._configure:
             self._configure(conn)
             if (status := _status(conn)) != TransactionStatus.IDLE:
-                conn.close()
+                self._close_connection(conn)
                 raise e.ProgrammingError(
                     f"connection left in status {TransactionStatus(status).name} by configure function"
                     f" {self._configure}: discarded"
@@ -568,7 +569,16 @@ class ConnectionPool(Generic[CT]):
     # -- maintenance ------------------------------------------------------------------------
 
     def _arm_shrink_timer(self) -> None:
-        self._runner.ensure_periodic("shrink", self.max_idle, self._shrink_pool)
+        # The timer lives as long as the scheduler thread: it holds the pool weakly, so that
+        # a pool dropped without close() is collected (and __del__ stops the threads).
+        shrink = weakref.WeakMethod(self._shrink_pool)
+
+        def shrink_if_alive() -> None:
+            method = shrink()
+            if method is not None:
+                method()
+
+        self._runner.ensure_periodic("shrink", self.max_idle, shrink_if_alive)
 
     def _shrink_pool(self) -> None:
         """Close one idle connection if some stayed unused for the last ``max_idle`` sec."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import operator
 import struct
 import uuid
 from decimal import Decimal
@@ -47,7 +48,9 @@ def _packer(fmt: str, oid: int, name: str) -> type[_BinaryDumper]:
         except struct.error:
             raise e.DataError(f"{obj!r} does not fit in {name}") from None
 
-    return type(f"{name.title()}BinaryDumper", (_BinaryDumper,), {"oid": oid, "dump": dump})
+    # __module__ given: type() under ABCMeta would otherwise say "abc".
+    attrs = {"oid": oid, "dump": dump, "__module__": __name__}
+    return type(f"{name.title()}BinaryDumper", (_BinaryDumper,), attrs)
 
 
 Int2BinaryDumper = _packer("!h", 21, "int2")
@@ -66,8 +69,9 @@ _NUMERIC_NEG_INF = _NUMERIC_HEAD.pack(0, 0, 0xF000, 0)
 
 def numeric_binary(value: Decimal | int) -> bytes:
     """``numeric_send``: sign, display scale and base-10000 digit groups around the point."""
-    if isinstance(value, int):
-        value = Decimal(value)
+    if not isinstance(value, Decimal):
+        # An int, or any integer-like value (a numpy integer through COPY's set_types).
+        value = Decimal(operator.index(value))
     if value.is_nan():
         return _NUMERIC_NAN
     if value.is_infinite():
@@ -274,3 +278,7 @@ def register_default_adapters(context: Any) -> None:
         (ipaddress.IPv6Network, NetworkBinaryDumper),
     ):
         adapters.register_dumper(cls, dumper)
+    # Reached by oid only (COPY's set_types, the bounds of a TimestampRange ...): for values
+    # they are the upgrades of the datetime and time dumpers.
+    adapters.register_dumper(None, DatetimeNoTzBinaryDumper)
+    adapters.register_dumper(None, TimeTzBinaryDumper)

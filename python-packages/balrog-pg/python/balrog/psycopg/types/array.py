@@ -150,9 +150,11 @@ class ListBinaryDumper(ListDumper):
 
     def upgrade(self, obj: list[Any], format: PyFormat) -> Dumper:
         item = self._representative(obj, PyFormat.BINARY)
-        dumper = type(self)(self.cls, self._tx)
         if item is None:
-            return dumper
+            # No element tells the type: as psycopg, the text form with no oid, so that the
+            # server fits it to the context ('{}' or '{NULL}' become an int4[] just as well).
+            return ListDumper(self.cls, self._tx)
+        dumper = type(self)(self.cls, self._tx)
         sub = self._tx.get_dumper(item, PyFormat.BINARY)
         dumper.sub_dumper = sub
         info = self._tx.adapters.types.get(sub.oid) if sub.oid else None
@@ -215,10 +217,14 @@ class ArrayLoader(Loader):
     def load(self, data: Buffer) -> list[Any]:
         from ... import _pg
         from ._native import session_timezone
+        from .datetime import _session_styles
 
         spec = self._tx.loader_spec(self.base_oid)
         tz, utc = session_timezone(self.connection)
-        return _pg.decode_value(("array", spec, self.delimiter), bytes(data), tz, utc)  # type: ignore[no-any-return]
+        datestyle, intervalstyle = _session_styles(self.connection)
+        return _pg.decode_value(  # type: ignore[no-any-return]
+            ("array", spec, self.delimiter), bytes(data), tz, utc, datestyle, intervalstyle
+        )
 
 
 def register_array(info: Any, context: Any = None) -> None:

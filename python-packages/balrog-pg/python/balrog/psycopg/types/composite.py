@@ -74,7 +74,11 @@ class RecordLoader(Loader):
     """An anonymous record: a tuple of strings (psycopg's behaviour)."""
 
     def load(self, data: Buffer) -> tuple[Any, ...]:
-        return tuple(None if f is None else f.decode() for f in parse_record(bytes(data)))
+        raw = bytes(data)
+        if raw == b"()":
+            # Zero fields, or one NULL: the text form cannot tell; psycopg reads no fields.
+            return ()
+        return tuple(None if f is None else f.decode() for f in parse_record(raw))
 
 
 class CompositeLoader(Loader):

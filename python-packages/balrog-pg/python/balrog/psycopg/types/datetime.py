@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ... import _pg
 from .. import errors as e
-from ..adapt import Dumper, PyFormat
+from ..adapt import Buffer, Dumper, PyFormat
 from ._native import NativeLoader
 
 __all__ = [
@@ -118,7 +119,36 @@ def _interval_style(connection: Any) -> str:
         return ""
 
 
-class DateLoader(NativeLoader):
+def _session_styles(connection: Any) -> tuple[str | None, str | None]:
+    """The connection's DateStyle and IntervalStyle, as the server last reported them."""
+    if connection is None:
+        return None, None
+    try:
+        status = connection.info.parameter_status
+        return status("DateStyle"), status("IntervalStyle")
+    except Exception:  # a closed or exotic connection: the defaults
+        return None, None
+
+
+class _StyledLoader(NativeLoader):
+    """A native loader whose text depends on the session's DateStyle / IntervalStyle.
+
+    Results fetched by a cursor are decoded in the styles the server reported when their
+    rows arrived; ``load()`` called directly (a subclass's ``super().load``, a composite's
+    field) uses the styles of the loader's connection when it was created, as psycopg does.
+    """
+
+    def __init__(self, oid: int, context: Any = None):
+        super().__init__(oid, context)
+        self._datestyle, self._intervalstyle = _session_styles(self.connection)
+
+    def load(self, data: Buffer) -> Any:
+        if type(data) is not bytes:
+            data = bytes(data)
+        return _pg.decode_value(self._spec, data, self._tz, self._utc, self._datestyle, self._intervalstyle)
+
+
+class DateLoader(_StyledLoader):
     _balrog_dec = 1082
 
 
@@ -130,17 +160,17 @@ class TimetzLoader(NativeLoader):
     _balrog_dec = 1266
 
 
-class TimestampLoader(NativeLoader):
+class TimestampLoader(_StyledLoader):
     _balrog_dec = 1114
 
 
-class TimestamptzLoader(NativeLoader):
+class TimestamptzLoader(_StyledLoader):
     """timestamptz → aware datetime in the connection's TimeZone."""
 
     _balrog_dec = 1184
 
 
-class IntervalLoader(NativeLoader):
+class IntervalLoader(_StyledLoader):
     _balrog_dec = 1186
 
 

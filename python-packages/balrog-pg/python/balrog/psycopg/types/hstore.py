@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import struct
 from typing import Any
 
 from .. import errors as e
 from ..adapt import Buffer, Dumper, Loader
+from ..pq import Format
 
-__all__ = ["HstoreDumper", "HstoreLoader", "register_hstore"]
+__all__ = ["HstoreBinaryDumper", "HstoreBinaryLoader", "HstoreDumper", "HstoreLoader", "register_hstore"]
+
+_INT4 = struct.Struct("!i")
 
 _PAIR = re.compile(
     r"""
@@ -57,6 +61,58 @@ class HstoreDumper(Dumper):
         return data
 
 
+class HstoreBinaryDumper(Dumper):
+    """dict → hstore's binary form (``hstore_send``): the pair count, then each key and
+    value as a length (-1: NULL) and UTF-8 bytes."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: dict[str, str | None]) -> bytes:
+        parts = [_INT4.pack(len(obj))]
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise e.DataError(f"hstore keys can only be strings, got {key!r}")
+            raw = key.encode()
+            parts += (_INT4.pack(len(raw)), raw)
+            if value is None:
+                parts.append(_INT4.pack(-1))
+            else:
+                raw = str(value).encode()
+                parts += (_INT4.pack(len(raw)), raw)
+        return b"".join(parts)
+
+
+class HstoreBinaryLoader(Loader):
+    """hstore's binary form → dict (the inverse of :class:`HstoreBinaryDumper`)."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> dict[str, str | None]:
+        raw = bytes(data)
+        try:
+            (count,), pos = _INT4.unpack_from(raw, 0), 4
+            out: dict[str, str | None] = {}
+            for _ in range(count):
+                (size,) = _INT4.unpack_from(raw, pos)
+                key = raw[pos + 4 : pos + 4 + size].decode()
+                pos += 4 + size
+                (size,) = _INT4.unpack_from(raw, pos)
+                pos += 4
+                if size < 0:
+                    out[key] = None
+                else:
+                    out[key] = raw[pos : pos + size].decode()
+                    pos += size
+        except (struct.error, UnicodeDecodeError) as ex:
+            raise e.DataError(f"bad hstore binary data: {ex}") from None
+        return out
+
+
+def _make_hstore_binary_dumper(oid: int) -> type[HstoreBinaryDumper]:
+    """A binary hstore dumper for the hstore type's oid in one database."""
+    return type("HstoreBinaryDumper", (HstoreBinaryDumper,), {"oid": oid})
+
+
 def register_hstore(info: Any, context: Any = None) -> None:
     """Load hstore values as dicts and dump dicts as hstore, globally or on ``context``."""
     if info is None:
@@ -68,5 +124,8 @@ def register_hstore(info: Any, context: Any = None) -> None:
     info.register(context)
     dumper = type("HstoreDumper", (HstoreDumper,), {"oid": info.oid})
     loader = type("HstoreLoader", (HstoreLoader,), {})
+    # Binary first: the dumper registered last serves %s, and psycopg's is the text one.
+    adapters.register_dumper(dict, _make_hstore_binary_dumper(info.oid))
     adapters.register_dumper(dict, dumper)
     adapters.register_loader(info.oid, loader)
+    adapters.register_loader(info.oid, HstoreBinaryLoader)

@@ -1,21 +1,73 @@
-"""Multiranges (PostgreSQL 14+): ``Multirange``, a mutable sequence of ``Range``."""
+"""Multiranges (PostgreSQL 14+): ``Multirange``, a mutable sequence of ``Range``, its
+subclasses naming a builtin multirange type (``Int4Multirange`` ...), their text and binary
+wire forms, dumpers and loaders."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, MutableSequence
-from typing import Any, TypeVar, overload
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar, overload
 
 from .. import errors as e
 from .._typeinfo import MultirangeInfo
 from ..adapt import PyFormat, RecursiveDumper, RecursiveLoader
-from .range import DumpFunc, LoadFunc, Range, dump_range_text, load_range_text
+from ..pq import Format
+from .range import (
+    DumpFunc,
+    LoadFunc,
+    Range,
+    dump_range_binary,
+    dump_range_text,
+    fail_dump,
+    load_range_binary,
+    load_range_text,
+    make_bound_dump,
+)
 
 __all__ = [
+    "BaseMultirangeDumper",
+    "BaseMultirangeLoader",
+    "DateMultirange",
+    "DateMultirangeBinaryDumper",
+    "DateMultirangeBinaryLoader",
+    "DateMultirangeDumper",
+    "DateMultirangeLoader",
+    "Int4Multirange",
+    "Int4MultirangeBinaryDumper",
+    "Int4MultirangeBinaryLoader",
+    "Int4MultirangeDumper",
+    "Int4MultirangeLoader",
+    "Int8Multirange",
+    "Int8MultirangeBinaryDumper",
+    "Int8MultirangeBinaryLoader",
+    "Int8MultirangeDumper",
+    "Int8MultirangeLoader",
     "Multirange",
+    "MultirangeBinaryDumper",
+    "MultirangeBinaryLoader",
     "MultirangeDumper",
     "MultirangeInfo",
     "MultirangeLoader",
+    "NumericMultirange",
+    "NumericMultirangeBinaryDumper",
+    "NumericMultirangeBinaryLoader",
+    "NumericMultirangeDumper",
+    "NumericMultirangeLoader",
+    "TimestampMultirange",
+    "TimestampMultirangeBinaryDumper",
+    "TimestampMultirangeBinaryLoader",
+    "TimestampMultirangeDumper",
+    "TimestampMultirangeLoader",
+    "TimestampTZMultirangeBinaryLoader",
+    "TimestampTZMultirangeLoader",
+    "TimestamptzMultirange",
+    "TimestamptzMultirangeBinaryDumper",
+    "TimestamptzMultirangeDumper",
+    "dump_multirange_binary",
     "dump_multirange_text",
+    "load_multirange_binary",
     "load_multirange_text",
     "register_multirange",
 ]
@@ -62,6 +114,8 @@ class Multirange(MutableSequence[Range[T]]):
 
     def __setitem__(self, index: int | slice, value: Any) -> None:
         if isinstance(index, slice):
+            if not isinstance(value, Iterable):
+                raise TypeError("can only assign an iterable")
             self._ranges[index] = map(self._check_type, value)
         else:
             self._ranges[index] = self._check_type(value)
@@ -100,11 +154,61 @@ class Multirange(MutableSequence[Range[T]]):
         return self == other or self > other
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (list(self._ranges),))
+        # As Range: pickle would look the class up by __module__ (psycopg's name).
+        cls = type(self)
+        if _BY_NAME.get(cls.__name__) is cls:
+            return (_rebuild, (list(self._ranges), cls.__name__))
+        return (_rebuild_class, (cls, list(self._ranges)))
 
 
-def _rebuild(ranges: list[Range[Any]]) -> Multirange[Any]:
-    return Multirange(ranges)
+_MODULE = "psycopg.types.multirange"
+
+
+# Subclasses naming the subtype (needed by binary COPY, where the type must be known).
+class Int4Multirange(Multirange[int]):
+    __module__ = _MODULE
+
+
+class Int8Multirange(Multirange[int]):
+    __module__ = _MODULE
+
+
+class NumericMultirange(Multirange[Decimal]):
+    __module__ = _MODULE
+
+
+class DateMultirange(Multirange[date]):
+    __module__ = _MODULE
+
+
+class TimestampMultirange(Multirange[datetime]):
+    __module__ = _MODULE
+
+
+class TimestamptzMultirange(Multirange[datetime]):
+    __module__ = _MODULE
+
+
+_BY_NAME: dict[str, type[Multirange[Any]]] = {
+    cls.__name__: cls
+    for cls in (
+        Multirange,
+        Int4Multirange,
+        Int8Multirange,
+        NumericMultirange,
+        DateMultirange,
+        TimestampMultirange,
+        TimestamptzMultirange,
+    )
+}
+
+
+def _rebuild(ranges: list[Range[Any]], name: str = "Multirange") -> Multirange[Any]:
+    return _BY_NAME[name](ranges)
+
+
+def _rebuild_class(cls: type[Multirange[Any]], ranges: list[Range[Any]]) -> Multirange[Any]:
+    return cls(ranges)
 
 
 def load_multirange_text(data: bytes | bytearray | memoryview, load: LoadFunc) -> Multirange[Any]:
@@ -129,10 +233,36 @@ def dump_multirange_text(obj: Multirange[Any], dump: DumpFunc) -> bytes:
     return b"{" + b",".join(dump_range_text(item, dump) for item in obj) + b"}"
 
 
+_LEN = struct.Struct("!i")
+
+
+def dump_multirange_binary(obj: Multirange[Any], dump: DumpFunc) -> bytes:
+    """``multirange_send``: the number of ranges, then each range as (int32 length, data)."""
+    out = bytearray(_LEN.pack(len(obj)))
+    for item in obj:
+        data = dump_range_binary(item, dump)
+        out += _LEN.pack(len(data))
+        out += data
+    return bytes(out)
+
+
+def load_multirange_binary(data: bytes | bytearray | memoryview, load: LoadFunc) -> Multirange[Any]:
+    view = bytes(data)
+    (count,) = _LEN.unpack_from(view, 0)
+    pos = 4
+    result: Multirange[Any] = Multirange()
+    for _ in range(count):
+        (length,) = _LEN.unpack_from(view, pos)
+        pos += 4
+        result.append(load_range_binary(view[pos : pos + length], load))
+        pos += length
+    return result
+
+
 # -- adapters ---------------------------------------------------------------------------------
 
-# Builtin multirange types: oid -> subtype oid.
-_BUILTIN_MULTIRANGES = {4451: 23, 4536: 20, 4532: 1700, 4535: 1082, 4533: 1114, 4534: 1184}
+_INVALID_OID = 0
+_TEXT_OID = 25
 
 
 def _representative(obj: Multirange[Any]) -> Any:
@@ -144,58 +274,103 @@ def _representative(obj: Multirange[Any]) -> Any:
     return None
 
 
-class MultirangeDumper(RecursiveDumper):
-    """Multirange dumper, text format; upgrades to the multirange type of the bounds."""
+class BaseMultirangeDumper(RecursiveDumper):
+    """Dumps a Multirange; a generic ``Multirange`` upgrades to the multirange type of its
+    bounds, a subclass naming a builtin type (``Int4Multirange`` ...) dumps as that type."""
+
+    # Set by the dumpers of a known multirange type.
+    subtype_oid = _INVALID_OID
 
     def __init__(self, cls: type, context: Any = None) -> None:
         super().__init__(cls, context)
         self.sub_dumper: Any = None
+        self._adapt_format = PyFormat.from_pq(self.format)
+        self._dump_bound: DumpFunc | None = None
+        if self.subtype_oid != _INVALID_OID:
+            self._dump_bound = make_bound_dump(self._tx, self.subtype_oid, self.format)
 
     def get_key(self, obj: Multirange[Any], format: PyFormat) -> Any:
+        if self.cls is not Multirange:
+            return self.cls
         item = _representative(obj)
         if item is None:
             return (self.cls,)
-        return (self.cls, self._tx.get_dumper(item, PyFormat.TEXT).get_key(item, format))
+        return (self.cls, self._tx.get_dumper(item, self._adapt_format).get_key(item, format))
 
-    def upgrade(self, obj: Multirange[Any], format: PyFormat) -> MultirangeDumper:
+    def upgrade(self, obj: Multirange[Any], format: PyFormat) -> BaseMultirangeDumper:
+        if self.cls is not Multirange:
+            return self
         item = _representative(obj)
         if item is None:
             return self
-        dumper = type(self)(self.cls, self._tx)
-        dumper.sub_dumper = self._tx.get_dumper(item, PyFormat.TEXT)
+        dumper: BaseMultirangeDumper
         if type(item) is int:
-            dumper.oid = 0  # int4 vs int8: let the server infer it, as for ranges
+            # int4 vs int8: the server will not cast one multirange to the other, so the
+            # value goes as text of unknown type for the server to infer (as for ranges).
+            dumper = MultirangeDumper(self.cls, self._tx)
+            dumper.sub_dumper = self._tx.get_dumper(item, PyFormat.TEXT)
+            dumper.oid = _INVALID_OID
             return dumper
-        sub_oid = dumper.sub_dumper.oid or (25 if isinstance(item, str) else 0)
+        dumper = type(self)(self.cls, self._tx)
+        dumper.sub_dumper = self._tx.get_dumper(item, format)
+        sub_oid = dumper.sub_dumper.oid
+        if sub_oid == _INVALID_OID and isinstance(item, str):
+            sub_oid = _TEXT_OID  # str dumps as unknown; a multirange of text is still one
         info = self._tx.adapters.types.get_by_subtype(MultirangeInfo, sub_oid)
-        dumper.oid = info.oid if info else 0
+        dumper.oid = info.oid if info else _INVALID_OID
         return dumper
 
+    def _bound_dumper(self, obj: Multirange[Any]) -> DumpFunc:
+        if self._dump_bound is not None:
+            return self._dump_bound
+        if self.sub_dumper is not None:
+            return self.sub_dumper.dump  # type: ignore[no-any-return]
+        item = _representative(obj)
+        if item is not None:
+            return self._tx.get_dumper(item, self._adapt_format).dump  # type: ignore[no-any-return]
+        return fail_dump
+
+
+class MultirangeDumper(BaseMultirangeDumper):
+    """Multirange dumper, text format."""
+
     def dump(self, obj: Multirange[Any]) -> bytes | None:
-        sub = self.sub_dumper
-        if sub is None:
-            item = _representative(obj)
-            if item is None:
-                return dump_multirange_text(obj, _no_bounds)
-            sub = self._tx.get_dumper(item, PyFormat.TEXT)
-        return dump_multirange_text(obj, sub.dump)
+        return dump_multirange_text(obj, self._bound_dumper(obj))
 
 
-def _no_bounds(obj: Any) -> bytes:
-    raise e.InternalError("trying to dump a range element without information")
+class MultirangeBinaryDumper(BaseMultirangeDumper):
+    """Multirange dumper, binary format."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: Multirange[Any]) -> bytes | None:
+        return dump_multirange_binary(obj, self._bound_dumper(obj))
 
 
-class MultirangeLoader(RecursiveLoader):
-    """Multirange loader, text format; bounds are loaded by the subtype's loader."""
+class BaseMultirangeLoader(RecursiveLoader, Generic[T]):
+    """Loads a multirange whose bounds are of type ``subtype_oid`` (set by subclasses)."""
 
-    subtype_oid: int = 0
+    subtype_oid: int = _INVALID_OID
 
     def __init__(self, oid: int, context: Any = None) -> None:
         super().__init__(oid, context)
         self._load_bound = self._tx.get_loader(self.subtype_oid, self.format).load
 
-    def load(self, data: Any) -> Multirange[Any]:
+
+class MultirangeLoader(BaseMultirangeLoader[T]):
+    """Multirange loader, text format."""
+
+    def load(self, data: Any) -> Multirange[T]:
         return load_multirange_text(data, self._load_bound)
+
+
+class MultirangeBinaryLoader(BaseMultirangeLoader[T]):
+    """Multirange loader, binary format."""
+
+    format = Format.BINARY
+
+    def load(self, data: Any) -> Multirange[T]:
+        return load_multirange_binary(data, self._load_bound)
 
 
 def register_multirange(info: Any, context: Any = None) -> None:
@@ -207,19 +382,151 @@ def register_multirange(info: Any, context: Any = None) -> None:
     else:
         from ..postgres import adapters
     info.register(context)
-    loader = type(
-        f"{info.name.title()}Loader",
-        (MultirangeLoader,),
-        {"subtype_oid": info.subtype_oid, "__module__": __name__},
+    attrs = {"subtype_oid": info.subtype_oid, "__module__": __name__}
+    adapters.register_loader(info.oid, type(f"{info.name.title()}Loader", (MultirangeLoader,), attrs))
+    adapters.register_loader(
+        info.oid, type(f"{info.name.title()}BinaryLoader", (MultirangeBinaryLoader,), attrs)
     )
-    adapters.register_loader(info.oid, loader)
+
+
+# -- dumpers and loaders of the builtin multirange types ---------------------------------------
+
+
+class Int4MultirangeDumper(MultirangeDumper):
+    oid = 4451
+    subtype_oid = 23
+
+
+class Int4MultirangeBinaryDumper(MultirangeBinaryDumper):
+    oid = 4451
+    subtype_oid = 23
+
+
+class Int8MultirangeDumper(MultirangeDumper):
+    oid = 4536
+    subtype_oid = 20
+
+
+class Int8MultirangeBinaryDumper(MultirangeBinaryDumper):
+    oid = 4536
+    subtype_oid = 20
+
+
+class NumericMultirangeDumper(MultirangeDumper):
+    oid = 4532
+    subtype_oid = 1700
+
+
+class NumericMultirangeBinaryDumper(MultirangeBinaryDumper):
+    oid = 4532
+    subtype_oid = 1700
+
+
+class DateMultirangeDumper(MultirangeDumper):
+    oid = 4535
+    subtype_oid = 1082
+
+
+class DateMultirangeBinaryDumper(MultirangeBinaryDumper):
+    oid = 4535
+    subtype_oid = 1082
+
+
+class TimestampMultirangeDumper(MultirangeDumper):
+    oid = 4533
+    subtype_oid = 1114
+
+
+class TimestampMultirangeBinaryDumper(MultirangeBinaryDumper):
+    oid = 4533
+    subtype_oid = 1114
+
+
+class TimestamptzMultirangeDumper(MultirangeDumper):
+    oid = 4534
+    subtype_oid = 1184
+
+
+class TimestamptzMultirangeBinaryDumper(MultirangeBinaryDumper):
+    oid = 4534
+    subtype_oid = 1184
+
+
+class Int4MultirangeLoader(MultirangeLoader[int]):
+    subtype_oid = 23
+
+
+class Int4MultirangeBinaryLoader(MultirangeBinaryLoader[int]):
+    subtype_oid = 23
+
+
+class Int8MultirangeLoader(MultirangeLoader[int]):
+    subtype_oid = 20
+
+
+class Int8MultirangeBinaryLoader(MultirangeBinaryLoader[int]):
+    subtype_oid = 20
+
+
+class NumericMultirangeLoader(MultirangeLoader[Decimal]):
+    subtype_oid = 1700
+
+
+class NumericMultirangeBinaryLoader(MultirangeBinaryLoader[Decimal]):
+    subtype_oid = 1700
+
+
+class DateMultirangeLoader(MultirangeLoader[date]):
+    subtype_oid = 1082
+
+
+class DateMultirangeBinaryLoader(MultirangeBinaryLoader[date]):
+    subtype_oid = 1082
+
+
+class TimestampMultirangeLoader(MultirangeLoader[datetime]):
+    subtype_oid = 1114
+
+
+class TimestampMultirangeBinaryLoader(MultirangeBinaryLoader[datetime]):
+    subtype_oid = 1114
+
+
+class TimestampTZMultirangeLoader(MultirangeLoader[datetime]):
+    subtype_oid = 1184
+
+
+class TimestampTZMultirangeBinaryLoader(MultirangeBinaryLoader[datetime]):
+    subtype_oid = 1184
+
+
+_WRAPPER_DUMPERS: tuple[tuple[type, type, type], ...] = (
+    (Int4Multirange, Int4MultirangeDumper, Int4MultirangeBinaryDumper),
+    (Int8Multirange, Int8MultirangeDumper, Int8MultirangeBinaryDumper),
+    (NumericMultirange, NumericMultirangeDumper, NumericMultirangeBinaryDumper),
+    (DateMultirange, DateMultirangeDumper, DateMultirangeBinaryDumper),
+    (TimestampMultirange, TimestampMultirangeDumper, TimestampMultirangeBinaryDumper),
+    (TimestamptzMultirange, TimestamptzMultirangeDumper, TimestamptzMultirangeBinaryDumper),
+)
+
+_BUILTIN_LOADERS: tuple[tuple[int, type, type], ...] = (
+    (4451, Int4MultirangeLoader, Int4MultirangeBinaryLoader),
+    (4536, Int8MultirangeLoader, Int8MultirangeBinaryLoader),
+    (4532, NumericMultirangeLoader, NumericMultirangeBinaryLoader),
+    (4535, DateMultirangeLoader, DateMultirangeBinaryLoader),
+    (4533, TimestampMultirangeLoader, TimestampMultirangeBinaryLoader),
+    (4534, TimestampTZMultirangeLoader, TimestampTZMultirangeBinaryLoader),
+)
 
 
 def register_default_adapters(context: Any) -> None:
     adapters = context.adapters
+    # Binary first, text last: the later registration also serves %s, text in balrog.
+    adapters.register_dumper(Multirange, MultirangeBinaryDumper)
     adapters.register_dumper(Multirange, MultirangeDumper)
-    for oid, subtype in _BUILTIN_MULTIRANGES.items():
-        adapters.register_loader(
-            oid,
-            type("MultirangeLoader", (MultirangeLoader,), {"subtype_oid": subtype, "__module__": __name__}),
-        )
+    for cls, text, binary in _WRAPPER_DUMPERS:
+        adapters.register_dumper(cls, binary)
+        adapters.register_dumper(cls, text)
+    for oid, text_loader, binary_loader in _BUILTIN_LOADERS:
+        adapters.register_loader(oid, text_loader)
+        adapters.register_loader(oid, binary_loader)

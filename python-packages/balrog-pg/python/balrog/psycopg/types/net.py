@@ -46,3 +46,16 @@ def register_default_adapters(context: Any) -> None:
         adapters.register_dumper(cls, NetworkDumper)
     adapters.register_loader(869, InetLoader)
     adapters.register_loader(650, CidrLoader)
+
+
+# psycopg keeps the binary dumpers next to the text ones; balrog's live in ``_binary`` (one
+# module for every %b dumper), found here on first use.
+_BINARY_DUMPERS = frozenset({"InetBinaryDumper", "NetworkBinaryDumper"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _BINARY_DUMPERS:
+        from . import _binary
+
+        return getattr(_binary, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

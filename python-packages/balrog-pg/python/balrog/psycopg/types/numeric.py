@@ -71,6 +71,9 @@ class Float4(float):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({super().__repr__()})"
 
+    def __str__(self) -> str:
+        return super().__repr__()  # float's own text, not the wrapper's repr
+
 
 class Float8(float):
     """A float dumped as PostgreSQL ``float8``."""
@@ -80,6 +83,9 @@ class Float8(float):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({super().__repr__()})"
+
+    def __str__(self) -> str:
+        return super().__repr__()  # float's own text, not the wrapper's repr
 
 
 class _IntDumperBase(Dumper):
@@ -212,3 +218,28 @@ def register_default_adapters(context: Any) -> None:
     for oid in (700, 701):
         adapters.register_loader(oid, FloatLoader)
     adapters.register_loader(1700, NumericLoader)
+
+
+# psycopg keeps the binary dumpers next to the text ones; balrog's live in ``_binary`` (one
+# module for every %b dumper), found here on first use.
+_BINARY_DUMPERS = frozenset(
+    {
+        "Int2BinaryDumper",
+        "Int4BinaryDumper",
+        "Int8BinaryDumper",
+        "OidBinaryDumper",
+        "FloatBinaryDumper",
+        "Float4BinaryDumper",
+        "DecimalBinaryDumper",
+        "IntNumericBinaryDumper",
+        "IntBinaryDumper",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _BINARY_DUMPERS:
+        from . import _binary
+
+        return getattr(_binary, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -18,10 +18,28 @@ from ..adapt import PyFormat, RecursiveDumper, RecursiveLoader
 from ..pq import Format
 
 __all__ = [
+    "BaseRangeDumper",
+    "BaseRangeLoader",
     "DateRange",
+    "DateRangeBinaryDumper",
+    "DateRangeBinaryLoader",
+    "DateRangeDumper",
+    "DateRangeLoader",
     "Int4Range",
+    "Int4RangeBinaryDumper",
+    "Int4RangeBinaryLoader",
+    "Int4RangeDumper",
+    "Int4RangeLoader",
     "Int8Range",
+    "Int8RangeBinaryDumper",
+    "Int8RangeBinaryLoader",
+    "Int8RangeDumper",
+    "Int8RangeLoader",
     "NumericRange",
+    "NumericRangeBinaryDumper",
+    "NumericRangeBinaryLoader",
+    "NumericRangeDumper",
+    "NumericRangeLoader",
     "Range",
     "RangeBinaryDumper",
     "RangeBinaryLoader",
@@ -29,11 +47,21 @@ __all__ = [
     "RangeInfo",
     "RangeLoader",
     "TimestampRange",
+    "TimestampRangeBinaryDumper",
+    "TimestampRangeBinaryLoader",
+    "TimestampRangeDumper",
+    "TimestampRangeLoader",
+    "TimestampTZRangeBinaryLoader",
+    "TimestampTZRangeLoader",
     "TimestamptzRange",
+    "TimestamptzRangeBinaryDumper",
+    "TimestamptzRangeDumper",
     "dump_range_binary",
     "dump_range_text",
+    "fail_dump",
     "load_range_binary",
     "load_range_text",
+    "make_bound_dump",
     "register_range",
 ]
 
@@ -362,17 +390,10 @@ def load_range_binary(data: bytes | bytearray | memoryview, load: LoadFunc) -> R
 
 # -- adapters ---------------------------------------------------------------------------------
 
-# Builtin range types: name -> (oid, subtype oid).
-_BUILTIN_RANGES = {
-    "int4range": (3904, 23),
-    "int8range": (3926, 20),
-    "numrange": (3906, 1700),
-    "daterange": (3912, 1082),
-    "tsrange": (3908, 1114),
-    "tstzrange": (3910, 1184),
-}
 _INVALID_OID = 0
 _TEXT_OID = 25
+_TIMESTAMP_OID = 1114
+_TIMESTAMPTZ_OID = 1184
 
 
 class BaseRangeDumper(RecursiveDumper):
@@ -389,8 +410,7 @@ class BaseRangeDumper(RecursiveDumper):
         if self.subtype_oid != _INVALID_OID:
             # A known subtype: dump bounds with its dumper, whatever their Python value
             # (a small int would otherwise pick int2).
-            dumper_cls = self._tx.adapters.get_dumper_by_oid(self.subtype_oid, self.format)
-            self._dump_bound = dumper_cls(object, self._tx).dump
+            self._dump_bound = make_bound_dump(self._tx, self.subtype_oid, self.format)
 
     def get_key(self, obj: Range[Any], format: PyFormat) -> Any:
         if self.cls is not Range:
@@ -440,8 +460,51 @@ def _representative(obj: Range[Any]) -> Any:
     return obj.lower if obj.lower is not None else obj.upper
 
 
-def _fail_dump(obj: Any) -> bytes:
+def fail_dump(obj: Any) -> bytes:
+    """The bound dumper of a range whose bounds are all infinite: never called."""
     raise e.InternalError("trying to dump a range element without information")
+
+
+_fail_dump = fail_dump
+
+
+def make_bound_dump(tx: Any, subtype_oid: int, format: Format) -> DumpFunc:
+    """The function dumping the bounds of a range (or multirange) whose subtype is known,
+    whatever the Python type of the bound.
+
+    In binary a datetime cannot be sent as the other timestamp type for the server to cast,
+    so it is converted as the server would convert its text: a timestamp drops the zone, a
+    timestamptz reads a naive value in the session's TimeZone.
+    """
+    dump = tx.adapters.get_dumper_by_oid(subtype_oid, format)(object, tx).dump
+    if format != Format.BINARY or subtype_oid not in (_TIMESTAMP_OID, _TIMESTAMPTZ_OID):
+        return dump  # type: ignore[no-any-return]
+    if subtype_oid == _TIMESTAMP_OID:
+
+        def dump_naive(item: Any) -> Any:
+            if isinstance(item, datetime) and item.tzinfo is not None:
+                item = item.replace(tzinfo=None)
+            return dump(item)
+
+        return dump_naive
+
+    conn = tx.connection
+
+    def dump_aware(item: Any) -> Any:
+        if isinstance(item, datetime) and item.tzinfo is None:
+            item = item.replace(tzinfo=_session_tz(conn))
+        return dump(item)
+
+    return dump_aware
+
+
+def _session_tz(conn: Any) -> Any:
+    if conn is not None:
+        try:
+            return conn._timezone()[0]
+        except Exception:  # a closed or broken connection: as with no connection
+            pass
+    return UTC
 
 
 class RangeDumper(BaseRangeDumper):
@@ -512,45 +575,153 @@ def _global_adapters() -> Any:
     return adapters
 
 
-def _subclass_dumpers() -> list[tuple[type, type, type]]:
-    by_subtype = {
-        Int4Range: 23,
-        Int8Range: 20,
-        NumericRange: 1700,
-        DateRange: 1082,
-        TimestampRange: 1114,
-        TimestamptzRange: 1184,
-    }
-    made = []
-    for cls, subtype in by_subtype.items():
-        oid = next(range_oid for range_oid, sub in _BUILTIN_RANGES.values() if sub == subtype)
-        attrs = {"oid": oid, "subtype_oid": subtype, "__module__": __name__}
-        text = type(f"{cls.__name__}Dumper", (RangeDumper,), attrs)
-        binary = type(f"{cls.__name__}BinaryDumper", (RangeBinaryDumper,), attrs)
-        made.append((cls, text, binary))
-    return made
+# -- dumpers and loaders of the builtin range types --------------------------------------------
+
+
+class Int4RangeDumper(RangeDumper):
+    oid = 3904
+    subtype_oid = 23
+
+
+class Int4RangeBinaryDumper(RangeBinaryDumper):
+    oid = 3904
+    subtype_oid = 23
+
+
+class Int8RangeDumper(RangeDumper):
+    oid = 3926
+    subtype_oid = 20
+
+
+class Int8RangeBinaryDumper(RangeBinaryDumper):
+    oid = 3926
+    subtype_oid = 20
+
+
+class NumericRangeDumper(RangeDumper):
+    oid = 3906
+    subtype_oid = 1700
+
+
+class NumericRangeBinaryDumper(RangeBinaryDumper):
+    oid = 3906
+    subtype_oid = 1700
+
+
+class DateRangeDumper(RangeDumper):
+    oid = 3912
+    subtype_oid = 1082
+
+
+class DateRangeBinaryDumper(RangeBinaryDumper):
+    oid = 3912
+    subtype_oid = 1082
+
+
+class TimestampRangeDumper(RangeDumper):
+    oid = 3908
+    subtype_oid = _TIMESTAMP_OID
+
+
+class TimestampRangeBinaryDumper(RangeBinaryDumper):
+    oid = 3908
+    subtype_oid = _TIMESTAMP_OID
+
+
+class TimestamptzRangeDumper(RangeDumper):
+    oid = 3910
+    subtype_oid = _TIMESTAMPTZ_OID
+
+
+class TimestamptzRangeBinaryDumper(RangeBinaryDumper):
+    oid = 3910
+    subtype_oid = _TIMESTAMPTZ_OID
+
+
+class Int4RangeLoader(RangeLoader[int]):
+    subtype_oid = 23
+
+
+class Int4RangeBinaryLoader(RangeBinaryLoader[int]):
+    subtype_oid = 23
+
+
+class Int8RangeLoader(RangeLoader[int]):
+    subtype_oid = 20
+
+
+class Int8RangeBinaryLoader(RangeBinaryLoader[int]):
+    subtype_oid = 20
+
+
+class NumericRangeLoader(RangeLoader[Decimal]):
+    subtype_oid = 1700
+
+
+class NumericRangeBinaryLoader(RangeBinaryLoader[Decimal]):
+    subtype_oid = 1700
+
+
+class DateRangeLoader(RangeLoader[date]):
+    subtype_oid = 1082
+
+
+class DateRangeBinaryLoader(RangeBinaryLoader[date]):
+    subtype_oid = 1082
+
+
+class TimestampRangeLoader(RangeLoader[datetime]):
+    subtype_oid = _TIMESTAMP_OID
+
+
+class TimestampRangeBinaryLoader(RangeBinaryLoader[datetime]):
+    subtype_oid = _TIMESTAMP_OID
+
+
+class TimestampTZRangeLoader(RangeLoader[datetime]):
+    subtype_oid = _TIMESTAMPTZ_OID
+
+
+class TimestampTZRangeBinaryLoader(RangeBinaryLoader[datetime]):
+    subtype_oid = _TIMESTAMPTZ_OID
+
+
+_WRAPPER_DUMPERS: tuple[tuple[type, type, type], ...] = (
+    (Int4Range, Int4RangeDumper, Int4RangeBinaryDumper),
+    (Int8Range, Int8RangeDumper, Int8RangeBinaryDumper),
+    (NumericRange, NumericRangeDumper, NumericRangeBinaryDumper),
+    (DateRange, DateRangeDumper, DateRangeBinaryDumper),
+    (TimestampRange, TimestampRangeDumper, TimestampRangeBinaryDumper),
+    (TimestamptzRange, TimestamptzRangeDumper, TimestamptzRangeBinaryDumper),
+)
+
+_BUILTIN_LOADERS: tuple[tuple[int, type, type], ...] = (
+    (3904, Int4RangeLoader, Int4RangeBinaryLoader),
+    (3926, Int8RangeLoader, Int8RangeBinaryLoader),
+    (3906, NumericRangeLoader, NumericRangeBinaryLoader),
+    (3912, DateRangeLoader, DateRangeBinaryLoader),
+    (3908, TimestampRangeLoader, TimestampRangeBinaryLoader),
+    (3910, TimestampTZRangeLoader, TimestampTZRangeBinaryLoader),
+)
 
 
 def register_default_adapters(context: Any) -> None:
     adapters = context.adapters
+    # Binary first, text last: the later registration also serves %s, text in balrog.
     adapters.register_dumper(Range, RangeBinaryDumper)
     adapters.register_dumper(Range, RangeDumper)
-    for cls, text, binary in _SUBCLASS_DUMPERS:
+    for cls, text, binary in _WRAPPER_DUMPERS:
         adapters.register_dumper(cls, binary)
         adapters.register_dumper(cls, text)
-    for name, (oid, subtype) in _BUILTIN_RANGES.items():
-        stem = name.replace("range", "").title()
-        adapters.register_loader(
-            oid, type(f"{stem}RangeLoader", (RangeLoader,), {"subtype_oid": subtype, "__module__": __name__})
-        )
-        adapters.register_loader(
-            oid,
-            type(
-                f"{stem}RangeBinaryLoader",
-                (RangeBinaryLoader,),
-                {"subtype_oid": subtype, "__module__": __name__},
-            ),
-        )
+    for oid, text_loader, binary_loader in _BUILTIN_LOADERS:
+        adapters.register_loader(oid, text_loader)
+        adapters.register_loader(oid, binary_loader)
+    # The wrappers' bounds are dumped by their subtype's oid, so these must be what the oids
+    # find: a naive datetime's text dumper is otherwise only reached through the upgrade of
+    # the datetime one, and numeric's would be IntNumeric's (registered last), which refuses
+    # a Decimal. Registered here, after the numeric and datetime modules.
+    from .datetime import DatetimeNoTzDumper
+    from .numeric import DecimalDumper
 
-
-_SUBCLASS_DUMPERS = _subclass_dumpers()
+    adapters.register_dumper(None, DatetimeNoTzDumper)
+    adapters.register_dumper(None, DecimalDumper)

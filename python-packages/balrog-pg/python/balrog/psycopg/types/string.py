@@ -36,7 +36,8 @@ class _BaseStrDumper(Dumper):
         return data
 
     def quote(self, obj: str) -> bytes:
-        return _escape_literal(self.dump(obj))
+        data = self.dump(obj)  # a subclass may dump some strings as NULL
+        return b"NULL" if data is None else _escape_literal(data)
 
 
 class StrDumper(_BaseStrDumper):
@@ -65,6 +66,16 @@ class StrBinaryDumper(_BaseStrDumper):
     format = pq.Format.BINARY
     oid = 25
     _balrog_enc = 34
+
+
+class StrBinaryDumperVarchar(StrBinaryDumper):
+    oid = 1043
+    _balrog_enc = None  # the native code for str says text; by oid only
+
+
+class StrBinaryDumperName(StrBinaryDumper):
+    oid = 19
+    _balrog_enc = None
 
 
 class TextLoader(NativeLoader):
@@ -114,7 +125,10 @@ class BytesDumper(Dumper):
         return _hex_bytea(bytes(obj))
 
     def quote(self, obj: Any) -> bytes:
-        escaped = bytes(self.dump(obj))
+        data = self.dump(obj)
+        if data is None:
+            return b"NULL"
+        escaped = bytes(data)
         if self.connection is not None and _scs(self.connection):
             return b"'" + escaped + b"'"
         # E'' with backslashes doubled reads the same whatever standard_conforming_strings
@@ -149,6 +163,9 @@ class ByteaBinaryLoader(Loader):
 
 def register_default_adapters(context: Any) -> None:
     adapters = context.adapters
+    # By oid only (get_dumper_by_oid, COPY set_types): varchar and name, text and binary.
+    for by_oid in (StrBinaryDumperVarchar, StrBinaryDumperName, StrDumperVarchar, StrDumperName):
+        adapters.register_dumper(None, by_oid)
     adapters.register_dumper(str, StrBinaryDumper)
     adapters.register_dumper(str, StrDumper)
     adapters.register_dumper(str, StrDumperUnknown)

@@ -26,3 +26,16 @@ class UUIDLoader(NativeLoader):
 def register_default_adapters(context: Any) -> None:
     context.adapters.register_dumper(uuid.UUID, UUIDDumper)
     context.adapters.register_loader(2950, UUIDLoader)
+
+
+# psycopg keeps the binary dumpers next to the text ones; balrog's live in ``_binary`` (one
+# module for every %b dumper), found here on first use.
+_BINARY_DUMPERS = frozenset({"UUIDBinaryDumper"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _BINARY_DUMPERS:
+        from . import _binary
+
+        return getattr(_binary, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,94 @@
+"""Run psycopg's own (sync) test files against balrog.psycopg, and optionally against psycopg.
+
+Used by ``scripts/psycopg-suite``. Starts a throwaway PostgreSQL (tests/support/pg.py),
+creates one database per run, runs pytest with the ``balrog_as_psycopg`` plugin and prints
+the counts. psycopg's tests are not on PyPI, so a psycopg source checkout must be given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))  # tests/, for support.pg
+
+from support.pg import start_cluster  # noqa: E402
+
+# Async variants (no async API in balrog: green tasks use the sync one), and files about
+# libpq internals, DNS, gevent, typing checks, Windows, free-threading or the C module.
+SKIPPED_FILES = (
+    "_async", "_noasyncio", "test_windows", "test_gevent", "test_dns", "test_typing",
+    "test_free_threading", "test_waiting", "test_generators", "test_tstring",
+    "test_concurrency", "test_sched",
+)  # fmt: skip
+
+
+def test_files(source: Path) -> list[str]:
+    files = []
+    for pattern in ("tests/test_*.py", "tests/types/test_*.py", "tests/pool/test_*.py"):
+        for path in sorted(source.glob(pattern)):
+            if not any(skip in path.name for skip in SKIPPED_FILES):
+                files.append(str(path.relative_to(source)))
+    return files
+
+
+def run(
+    source: Path, site: Path, conninfo: str, plugin: bool, results: Path, extra: list[str]
+) -> dict[str, int]:
+    env = dict(os.environ, PSYCOPG_TEST_DSN=conninfo)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(HERE)])
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-m", "not slow", "--timeout", "60"]
+    argv += ["--continue-on-collection-errors"]
+    argv += ["-o", f"cache_dir={results.parent / ('.pytest-' + results.stem)}", f"--junitxml={results}"]
+    if plugin:
+        argv += ["-p", "balrog_as_psycopg"]
+        # Belt and braces: an aliased module imported before the plugin restored its spec
+        # would warn that __package__ != __spec__.parent (a test-setup artefact).
+        argv += ["-W", "ignore::ImportWarning"]
+    argv += extra or test_files(source)
+    subprocess.run(argv, cwd=source, env=env, stdout=subprocess.DEVNULL, check=False)
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for case in ET.parse(results).iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            counts["failed"] += 1
+        elif case.find("skipped") is not None:
+            counts["skipped"] += 1
+        else:
+            counts["passed"] += 1
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--source", type=Path, required=True, help="a psycopg source checkout")
+    parser.add_argument("--site", type=Path, required=True, help="the suite's own test dependencies")
+    parser.add_argument("--results", type=Path, required=True, help="a directory for the JUnit files")
+    parser.add_argument("--reference", action="store_true", help="also run against psycopg itself")
+    parser.add_argument("pytest_args", nargs="*", help="test files or ids (default: every sync file)")
+    args = parser.parse_args()
+    args.results.mkdir(parents=True, exist_ok=True)
+    cluster = start_cluster()
+    try:
+        runs = [("balrog", True)] + ([("psycopg", False)] if args.reference else [])
+        for name, plugin in runs:
+            dbname = f"psycopg_test_{name}"
+            subprocess.run(
+                ["psql", "-q", "-d", cluster.conninfo, "-c", f"create database {dbname}"], check=True
+            )
+            conninfo = f"host={cluster.host} port={cluster.port} user={cluster.user} dbname={dbname}"
+            results = args.results / f"{name}.xml"
+            counts = run(args.source, args.site, conninfo, plugin, results, args.pytest_args)
+            passed, failed, skipped = counts["passed"], counts["failed"], counts["skipped"]
+            print(f"{name}: {passed} passed, {failed} failed, {skipped} skipped")
+    finally:
+        cluster.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
