@@ -272,3 +272,22 @@ def _zoneinfo_time(lib: Any, conninfo: str) -> list[Any]:
 
 def test_time_with_a_zone_of_rules_like_psycopg(pg_cluster):
     assert _zoneinfo_time(bp, pg_cluster.conninfo) == _zoneinfo_time(psycopg, pg_cluster.conninfo)
+
+
+def _unknown_timezone(lib: Any, conninfo: str, caplog: Any, name: str) -> list[Any]:
+    import logging
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="psycopg"), lib.connect(conninfo) as conn:
+        conn.execute(f"set timezone to '{name}'")
+        first = conn.info.timezone
+        conn.info.timezone  # noqa: B018 - a second look logs nothing more
+        return [first, [r.getMessage() for r in caplog.records if r.name == "psycopg"]]
+
+
+def test_unknown_timezone_like_psycopg(pg_cluster, caplog, balrog_mode):
+    # Both libraries warn once per zone name and process: a name of its own per mode.
+    name = f"FOO{balrog_mode.upper()}0"
+    want = _unknown_timezone(psycopg, pg_cluster.conninfo, caplog, name)
+    assert _unknown_timezone(bp, pg_cluster.conninfo, caplog, name) == want
+    assert want == [dt.UTC, [f"unknown PostgreSQL timezone: '{name}'; will use UTC"]]

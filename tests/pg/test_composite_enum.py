@@ -265,3 +265,22 @@ def test_typeinfo_fetch_like_psycopg(schema, autocommit):
             assert value[2][:2] == expected[2][:2] and value[3] == expected[3]
             continue
         assert value == expected
+
+
+def _record_fields_with_user_loader(lib: Any, conninfo: str) -> list[Any]:
+    adapt = __import__(f"{lib.__name__}.adapt", fromlist=["Loader"])
+
+    class Marked(adapt.Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode() + "!"
+
+    with lib.connect(conninfo) as conn:
+        query = "select '{hello}'::text[], row('hello'::text, null, 1), 'x'::text"
+        cur = conn.cursor()
+        cur.adapters.register_loader("text", Marked)
+        return [cur.execute(query).fetchone(), conn.execute(query).fetchone()]
+
+
+def test_record_fields_use_the_text_loader_like_psycopg(pg_cluster):
+    want = _record_fields_with_user_loader(psycopg, pg_cluster.conninfo)
+    assert _record_fields_with_user_loader(bp, pg_cluster.conninfo) == want

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -12,6 +13,8 @@ from . import pq
 
 if TYPE_CHECKING:
     from .connection import Connection
+
+logger = logging.getLogger("psycopg")
 
 __all__ = ["ConnectionInfo", "connection_summary", "timezone_from_name"]
 
@@ -27,9 +30,17 @@ def timezone_from_name(name: str | None) -> tuple[dt.tzinfo, bool]:
     try:
         tz: dt.tzinfo = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        tz = _fixed_offset(name) or dt.UTC
+        fixed = _fixed_offset(name)
+        if fixed is None:
+            _warn_unknown_timezone(name)
+        tz = fixed or dt.UTC
     key = getattr(tz, "key", "")
     return tz, key in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu")
+
+
+def _warn_unknown_timezone(name: str) -> None:
+    # Once per name, as psycopg: timezone_from_name is cached by name.
+    logger.warning("unknown PostgreSQL timezone: %r; will use UTC", name)
 
 
 def _fixed_offset(name: str) -> dt.tzinfo | None:

@@ -71,14 +71,26 @@ def parse_record(data: bytes) -> list[bytes | None]:
 
 
 class RecordLoader(Loader):
-    """An anonymous record: a tuple of strings (psycopg's behaviour)."""
+    """An anonymous record: a tuple of its fields loaded as text (psycopg's behaviour: the
+    fields have no known type), by the text loader of the context (a user's one too)."""
+
+    def __init__(self, oid: int, context: Any = None):
+        super().__init__(oid, context)
+        from ..pq import Format
+        from .string import TextLoader
+
+        loader = Transformer.from_context(context).get_loader(25, Format.TEXT)
+        self._load_field = None if type(loader) is TextLoader else loader.load
 
     def load(self, data: Buffer) -> tuple[Any, ...]:
         raw = bytes(data)
         if raw == b"()":
             # Zero fields, or one NULL: the text form cannot tell; psycopg reads no fields.
             return ()
-        return tuple(None if f is None else f.decode() for f in parse_record(raw))
+        load = self._load_field
+        if load is None:
+            return tuple(None if f is None else f.decode() for f in parse_record(raw))
+        return tuple(None if f is None else load(f) for f in parse_record(raw))
 
 
 class CompositeLoader(Loader):
