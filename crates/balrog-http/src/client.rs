@@ -21,6 +21,7 @@ use tokio::runtime::Runtime;
 use crate::body::{BodyReader, BodyStream};
 use crate::decode::Decoder;
 use crate::errors::{classify_send, HttpError, Kind};
+use crate::upload::{Pipe, Upload};
 
 /// TLS, proxy and pool settings shared by both of the client's pools.
 struct Config {
@@ -137,7 +138,7 @@ impl AsRef<[u8]> for PyBytesOwner {
     }
 }
 
-fn bytes_of(obj: &Bound<'_, PyBytes>) -> Bytes {
+pub(crate) fn bytes_of(obj: &Bound<'_, PyBytes>) -> Bytes {
     let data = obj.as_bytes();
     Bytes::from_owner(PyBytesOwner {
         ptr: data.as_ptr(),
@@ -257,7 +258,7 @@ fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
 }
 
 /// Response status line and headers, moved out of the tokio thread as plain Rust values.
-struct Head {
+pub(crate) struct Head {
     status: u16,
     reason: Option<String>,
     version: u8,
@@ -417,7 +418,7 @@ enum BodyMode {
 /// `bytes` object (saving a copy of the whole body).
 const PRESIZED_MIN: u64 = 32 * 1024;
 
-enum Outcome {
+pub(crate) enum Outcome {
     Whole(Head, Bytes),
     Streamed(Head, BodyReader),
 }
@@ -482,6 +483,7 @@ impl Client {
         read_timeout: Option<f64>,
         mode: BodyMode,
         green: bool,
+        upload: Option<Pipe>,
     ) -> PyResult<Exchange<impl Future<Output = Result<Outcome, HttpError>> + Send + 'static>> {
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| PyValueError::new_err(format!("Invalid HTTP method {method:?}")))?;
@@ -500,20 +502,37 @@ impl Client {
         // timeout fires first when the connection is the slow part.
         let header_limit =
             read_timeout.map(|read| read + self.config.connect_timeout.unwrap_or_default());
+        let read_timed_out = move || {
+            let read = read_timeout.unwrap_or_default().as_secs_f64();
+            HttpError::new(
+                Kind::ReadTimeout,
+                format!("Read timed out. (read timeout={read})"),
+            )
+        };
         let fut = async move {
             let sent = client.execute(request);
-            let response = match header_limit {
-                Some(limit) => match tokio::time::timeout(limit, sent).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        let read = read_timeout.unwrap_or_default().as_secs_f64();
-                        return Err(HttpError::new(
-                            Kind::ReadTimeout,
-                            format!("Read timed out. (read timeout={read})"),
-                        ));
+            let response = match (upload, header_limit) {
+                // A streamed body takes as long as its producer: the read timeout runs from
+                // the moment hyper has read its end (the connection is up by then).
+                (Some(pipe), Some(_)) => {
+                    let mut sent = std::pin::pin!(sent);
+                    tokio::select! {
+                        biased;
+                        result = &mut sent => result,
+                        () = pipe.drained() => {
+                            let limit = read_timeout.unwrap_or_default();
+                            match tokio::time::timeout(limit, sent).await {
+                                Ok(result) => result,
+                                Err(_) => return Err(read_timed_out()),
+                            }
+                        }
                     }
+                }
+                (None, Some(limit)) => match tokio::time::timeout(limit, sent).await {
+                    Ok(result) => result,
+                    Err(_) => return Err(read_timed_out()),
                 },
-                None => sent.await,
+                (_, None) => sent.await,
             }
             .map_err(|err| classify_send(&err, via_proxy))?;
             let mut response = response;
@@ -553,6 +572,26 @@ fn plain_result(
         }
         // `exchange` was asked for the whole body.
         Ok(Outcome::Streamed(..)) => Err(PyValueError::new_err("unexpected streamed body")),
+        Err(err) => Err(err.into_py(py)),
+    }
+}
+
+/// `Client.send`'s result: `(status, reason, version, headers, body)`, `body` being `bytes`
+/// or, for a response left on the wire, a `BodyStream` on `runtime` (None: the shared one).
+pub(crate) fn send_result(
+    py: Python<'_>,
+    outcome: Result<Outcome, HttpError>,
+    runtime: Option<Arc<Runtime>>,
+) -> PyResult<PyObject> {
+    match outcome {
+        Ok(Outcome::Whole(head, body)) => {
+            let body = PyBytes::new(py, &body).into_any();
+            Ok(head.into_py(py, body)?.into_any().unbind())
+        }
+        Ok(Outcome::Streamed(head, reader)) => {
+            let stream = Bound::new(py, BodyStream::new(reader, runtime))?.into_any();
+            Ok(head.into_py(py, stream)?.into_any().unbind())
+        }
         Err(err) => Err(err.into_py(py)),
     }
 }
@@ -711,26 +750,63 @@ impl Client {
         } else {
             BodyMode::Whole
         };
-        let Exchange { fut, runtime } =
-            self.exchange(py, method, url, headers, body, read_timeout, mode, green)?;
+        let Exchange { fut, runtime } = self.exchange(
+            py,
+            method,
+            url,
+            headers,
+            body,
+            read_timeout,
+            mode,
+            green,
+            None,
+        )?;
         let exec = match &runtime {
             Some(rt) => Exec::Dedicated(rt.clone()),
             None => Exec::Shared,
         };
-        Ok(Op::on(
-            exec,
-            fut,
-            move |py, outcome: Result<Outcome, HttpError>| match outcome {
-                Ok(Outcome::Whole(head, body)) => {
-                    let body = PyBytes::new(py, &body).into_any();
-                    Ok(head.into_py(py, body)?.into_any().unbind())
-                }
-                Ok(Outcome::Streamed(head, reader)) => {
-                    let stream = Bound::new(py, BodyStream::new(reader, runtime))?.into_any();
-                    Ok(head.into_py(py, stream)?.into_any().unbind())
-                }
-                Err(err) => Err(err.into_py(py)),
-            },
+        Ok(Op::on(exec, fut, move |py, outcome| {
+            send_result(py, outcome, runtime)
+        }))
+    }
+
+    /// Start a request whose body the caller streams: returns an `Upload` (see there).
+    /// The framing headers (Content-Length or Transfer-Encoding) are the caller's.
+    #[pyo3(signature = (method, url, headers, read_timeout = None, stream = false, green = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn upload(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        url: &str,
+        headers: &Bound<'_, PyList>,
+        read_timeout: Option<f64>,
+        stream: bool,
+        green: bool,
+    ) -> PyResult<Upload> {
+        let headers = header_map(py, headers)?;
+        let pipe = Pipe::default();
+        let mode = if stream {
+            BodyMode::Stream
+        } else {
+            BodyMode::Whole
+        };
+        let Exchange { fut, runtime } = self.exchange(
+            py,
+            method,
+            url,
+            headers,
+            Some(pipe.body()),
+            read_timeout,
+            mode,
+            green,
+            Some(pipe.clone()),
+        )?;
+        Ok(Upload::new(
+            pipe,
+            Box::pin(fut),
+            runtime,
+            self.config.connect_timeout,
         ))
     }
 
@@ -756,6 +832,7 @@ impl Client {
             read_timeout,
             BodyMode::Whole,
             green,
+            None,
         )?;
         let exec = match runtime {
             Some(rt) => Exec::Dedicated(rt),
@@ -791,6 +868,7 @@ impl Client {
             read_timeout,
             BodyMode::WholeOrSized,
             false,
+            None,
         )?;
         let runtime = runtime.as_deref();
         match drive(py, runtime, fut)? {

@@ -9,6 +9,7 @@ mod body;
 mod client;
 mod decode;
 mod errors;
+mod upload;
 mod watch;
 
 use pyo3::prelude::*;
@@ -18,6 +19,7 @@ fn _http(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Headers>()?;
     m.add_class::<body::BodyStream>()?;
+    m.add_class::<upload::Upload>()?;
     m.add_class::<watch::EnvironSnapshot>()?;
     m.add_class::<watch::AbsentFiles>()?;
     m.add_function(wrap_pyfunction!(watch::dict_version, m)?)?;

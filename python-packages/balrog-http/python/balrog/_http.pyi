@@ -31,6 +31,17 @@ class Client:
         green: bool = False,
     ) -> Op:
         """Op result: ``(status, reason, http_version, [(name, value)], bytes | BodyStream)``."""
+    def upload(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str | bytes, str | bytes]],
+        read_timeout: float | None = None,
+        stream: bool = False,
+        green: bool = False,
+    ) -> Upload:
+        """Start a request whose body the caller streams chunk by chunk (the framing headers,
+        Content-Length or Transfer-Encoding, are the caller's)."""
     def send_plain(
         self,
         method: str,
@@ -53,6 +64,20 @@ class Headers:
 
     def __init__(self, headers: list[tuple[str | bytes, str | bytes]]) -> None: ...
     def __len__(self) -> int: ...
+
+@final
+class Upload:
+    """One request whose body the caller produces: ``step()`` first, then ``step(chunk)``
+    per chunk, then ``finish()``. Each op's result is None while hyper wants more, or
+    ``Client.send``'s tuple once the exchange is over (possibly before the body's end)."""
+
+    def step(self, chunk: bytes | None = None) -> Op: ...
+    def finish(self) -> Op: ...
+    def abort(self) -> None:
+        """Give up: the server never sees the request as complete; the connection closes."""
+    @property
+    def complete(self) -> bool:
+        """Whether hyper has read the whole body."""
 
 @final
 class BodyStream:

@@ -7,6 +7,7 @@ proxy settings, applies retries, and turns the native result into a :class:`Resp
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from typing import Any
@@ -200,25 +201,111 @@ def _seconds(value: Any) -> float | None:
 
 
 def _body_for_wire(body: Any) -> Any:
-    """bytes, None, or a list of byte chunks (sent chunked)."""
+    """bytes or None for a body sent whole; ``_STREAMED`` for a file or an iterator."""
     if body is None or isinstance(body, bytes):
         return body
     if isinstance(body, str):
         return body.encode("utf-8")
     if isinstance(body, (bytearray, memoryview)):
         return bytes(body)
-    if hasattr(body, "read"):
-        data = body.read()
-        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    chunks = []
+    return _STREAMED
+
+
+_STREAMED: Any = object()
+
+# How much of a file body is read per chunk (urllib3 reads 16 KiB; the bytes sent are the same).
+_UPLOAD_BLOCK = 64 * 1024
+
+
+def _upload_chunks(body: Any) -> Any:
+    """The chunks of a streamed body, as urllib3 produces them: a file object is read block
+    by block (text encoded as UTF-8), an iterable's items are sent as they come (str as
+    UTF-8, empty items skipped, anything else must be bytes-like)."""
+    read = getattr(body, "read", None)
+    if read is not None:
+        encode = isinstance(body, io.TextIOBase)
+        while True:
+            block = read(_UPLOAD_BLOCK)
+            if not block:
+                return
+            if encode or isinstance(block, str):
+                block = block.encode("utf-8")
+            elif type(block) is not bytes:
+                block = bytes(memoryview(block))
+            yield block
     for chunk in body:
+        if not chunk:
+            continue
         if isinstance(chunk, str):
             chunk = chunk.encode("utf-8")
-        elif not isinstance(chunk, bytes):
-            chunk = bytes(chunk)
-        if chunk:
-            chunks.append(chunk)
-    return chunks
+        elif type(chunk) is not bytes:
+            try:
+                chunk = bytes(memoryview(chunk))
+            except TypeError:
+                # What urllib3's chunk framing raises for a non-bytes item: it takes len()
+                # first, then formats the chunk with %b.
+                if not hasattr(chunk, "__len__"):
+                    raise TypeError(f"object of type '{type(chunk).__name__}' has no len()") from None
+                raise TypeError(
+                    f"%b requires a bytes-like object, or an object that implements __bytes__, "
+                    f"not '{type(chunk).__name__}'"
+                ) from None
+        yield chunk
+
+
+class _BodyFailure:
+    """An exception raised by the body's producer (a generator, ``read()``): it reaches the
+    caller as is, never as a requests exception."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _upload(
+    client: Any, method: str, url: str, headers: Any, body: Any, read: Any, stream: bool, green: bool
+) -> Any:
+    """Send a request whose body streams from a file object or an iterator: each chunk is
+    produced on the caller's thread (in the caller's green task) when the connection wants
+    the next one. Returns ``Client.send``'s tuple, or a :class:`_BodyFailure`."""
+    upload = client.upload(method, url, headers, read, stream, green)
+    try:
+        result = wait(upload.step())
+        if result is not None:
+            return result
+        chunks = _upload_chunks(body)
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except BaseException as exc:
+                upload.abort()
+                return _BodyFailure(exc)
+            result = wait(upload.step(chunk))
+            if result is not None:
+                # The response came before the end of the body (requests would have sent it
+                # all first): the request stays incomplete and its connection is dropped.
+                return result
+        return wait(upload.finish())
+    except BaseException:
+        upload.abort()
+        raise
+
+
+def _streamed_framing(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The wire headers of a streamed body. requests keeps a caller's Content-Length next
+    to its own ``Transfer-Encoding: chunked`` (a generator's length is unknown) and urllib3
+    sends both; hyper would frame by the length instead, so a server honouring the chunked
+    header (as RFC 9112 says it must) would wait forever. The body goes out chunked, without
+    the length that a sender must not send alongside it."""
+    chunked = any(
+        name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in headers
+    )
+    if not chunked:
+        return headers
+    return [(name, value) for name, value in headers if name.lower() != "content-length"]
 
 
 def _pool_name(url: str) -> str:
@@ -437,14 +524,27 @@ class HTTPAdapter(BaseAdapter):
         except AttributeError:
             headers = []
         body = _body_for_wire(request.body)
+        if body is _STREAMED:
+            headers = _streamed_framing(headers)
         green = type(getcurrent()) is GreenTask
         method = request.method
         budget = None
+        body_position = None
+        if body is _STREAMED:
+            # urllib3 rewinds a file body to here before sending it again (status retries).
+            try:
+                body_position = request.body.tell()
+            except Exception:
+                body_position = None
         while True:
             try:
-                status, reason, version, header_list, payload = wait(
-                    client.send(method, url, headers, body, read, stream, green)
-                )
+                if body is _STREAMED:
+                    result = _upload(client, method, url, headers, request.body, read, stream, green)
+                    if type(result) is _BodyFailure:
+                        break
+                else:
+                    result = wait(client.send(method, url, headers, body, read, stream, green))
+                status, reason, version, header_list, payload = result
             except RequestException as exc:
                 if getattr(exc, "_balrog_connect_phase", False):
                     if budget is None:
@@ -466,6 +566,8 @@ class HTTPAdapter(BaseAdapter):
                         if not isinstance(payload, bytes):
                             payload.close()
                         budget.sleep(retry_after)
+                        if body_position is not None:
+                            request.body.seek(body_position)
                         continue
                     if budget.raise_on_status:
                         raise RetryError(
@@ -474,6 +576,15 @@ class HTTPAdapter(BaseAdapter):
                             request=request,
                         )
             break
+        if type(result) is _BodyFailure:
+            # Raised here, outside the handlers above: the producer's own exception, as is,
+            # except an OSError, which urllib3 takes for a failed send (a file's read() fails
+            # inside http.client's send) and requests reports as a ConnectionError.
+            failure = result.exc
+            del result
+            if isinstance(failure, OSError) and not isinstance(failure, RequestException):
+                raise ConnectionError(f"('Connection aborted.', {failure!r})", request=request) from failure
+            raise failure
         raw = RawResponse(status, reason, version, header_list, payload, url)
         response = self.build_response(request, raw)
         if isinstance(payload, bytes):
