@@ -19,6 +19,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING};
 use tokio::runtime::Runtime;
 
 use crate::body::{BodyReader, BodyStream};
+use crate::connect_watch::{head_within, WatchLayer};
 use crate::decode::Decoder;
 use crate::errors::{classify_send, HttpError, Kind};
 use crate::upload::{Pipe, Upload};
@@ -72,7 +73,8 @@ impl Config {
             .http1_title_case_headers()
             .pool_max_idle_per_host(self.pool_maxsize)
             .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .connector_layer(WatchLayer);
         if let Some(limit) = self.connect_timeout {
             builder = builder.connect_timeout(limit);
         }
@@ -498,10 +500,9 @@ impl Client {
             .build()
             .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
         let via_proxy = self.config.proxy.is_some();
-        // Until the headers arrive the wait covers connecting too; reqwest's own connect
-        // timeout fires first when the connection is the slow part.
-        let header_limit =
-            read_timeout.map(|read| read + self.config.connect_timeout.unwrap_or_default());
+        // The read timeout runs once the connection is usable (see connect_watch); reqwest's
+        // own connect timeout covers making it.
+        let header_limit = read_timeout;
         let read_timed_out = move || {
             let read = read_timeout.unwrap_or_default().as_secs_f64();
             HttpError::new(
@@ -528,9 +529,9 @@ impl Client {
                         }
                     }
                 }
-                (None, Some(limit)) => match tokio::time::timeout(limit, sent).await {
-                    Ok(result) => result,
-                    Err(_) => return Err(read_timed_out()),
+                (None, Some(limit)) => match head_within(sent, limit).await {
+                    Some(result) => result,
+                    None => return Err(read_timed_out()),
                 },
                 (_, None) => sent.await,
             }

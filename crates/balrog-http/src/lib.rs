@@ -7,6 +7,7 @@
 
 mod body;
 mod client;
+mod connect_watch;
 mod decode;
 mod errors;
 mod upload;
