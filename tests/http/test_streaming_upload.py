@@ -27,6 +27,7 @@ import requests as real_requests
 
 import balrog
 import balrog.requests as requests
+from support.servers import ThreadedServer
 
 pytestmark = pytest.mark.both_modes
 
@@ -147,28 +148,21 @@ class CountingServer:
         self.httpd.server_close()
 
 
-class SilentServer:
+class SilentServer(ThreadedServer):
     """Accepts connections and never reads from them (a send then stalls)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.start()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-            self.conns.append(conn)
+    def _serve(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        self.conns.append(conn)
 
     def stop(self) -> None:
-        self.sock.close()
+        self.close()
         for conn in self.conns:
             conn.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 import requests as real_requests
 
 import balrog.requests as requests
+from support.servers import ThreadedServer, recv_head
 
 pytestmark = pytest.mark.both_modes
 
@@ -47,43 +47,25 @@ def test_read_timeout_on_a_pooled_connection(httpbin: Any) -> None:
     assert results == ["ReadTimeout", "ReadTimeout"]
 
 
-class SlowHandshakeServer:
+class SlowHandshakeServer(ThreadedServer):
     """A TLS server that waits before its handshake (the client's connect phase) and then
     answers at once: a read timeout shorter than the wait must not fire."""
 
     def __init__(self, context: ssl.SSLContext, pause: float) -> None:
+        super().__init__()
         self.context = context
         self.pause = pause
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}/"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        self.url = f"https://127.0.0.1:{self.port}/"
+        self.start()
 
     def _serve(self, conn: socket.socket) -> None:
         try:
             time.sleep(self.pause)
             with self.context.wrap_socket(conn, server_side=True) as tls:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    piece = tls.recv(4096)
-                    if not piece:
-                        return
-                    head += piece
-                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                if recv_head(tls) is not None:
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
         except OSError:
             conn.close()
-
-    def stop(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +74,7 @@ def slow_handshake(tls: dict[str, Any]) -> Iterator[SlowHandshakeServer]:
     tls["server_cert"].configure_cert(context)
     server = SlowHandshakeServer(context, pause=0.8)
     yield server
-    server.stop()
+    server.close()
 
 
 def test_slow_connect_does_not_count_against_the_read_timeout(

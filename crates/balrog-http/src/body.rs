@@ -184,10 +184,7 @@ impl BodyStream {
     }
 
     fn exec(&self) -> Exec {
-        match &*self.exec.lock() {
-            Some(rt) => Exec::Dedicated(rt.clone()),
-            None => Exec::Shared,
-        }
+        crate::client::exec_on(self.exec.lock().clone())
     }
 }
 

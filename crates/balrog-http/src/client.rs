@@ -231,24 +231,11 @@ fn request_body(body: Option<&Bound<'_, PyAny>>) -> PyResult<Option<reqwest::Bod
     if body.is_none() {
         return Ok(None);
     }
-    if let Ok(bytes) = body.downcast::<PyBytes>() {
-        return Ok(Some(reqwest::Body::from(bytes_of(bytes))));
-    }
-    if let Ok(chunks) = body.downcast::<PyList>() {
-        // A body of unknown length: sent with Transfer-Encoding: chunked.
-        let mut parts = Vec::with_capacity(chunks.len());
-        for chunk in chunks.iter() {
-            let chunk = chunk
-                .downcast::<PyBytes>()
-                .map_err(|_| PyTypeError::new_err("body chunks must be bytes"))?;
-            parts.push(Ok::<Bytes, std::io::Error>(bytes_of(chunk)));
-        }
-        let stream = futures_util::stream::iter(parts);
-        return Ok(Some(reqwest::Body::wrap_stream(stream)));
-    }
-    Err(PyTypeError::new_err(
-        "the request body must be bytes or a list of bytes",
-    ))
+    // Files and iterators go through `Client.upload`, streamed as they are produced.
+    let bytes = body
+        .downcast::<PyBytes>()
+        .map_err(|_| PyTypeError::new_err("the request body must be bytes"))?;
+    Ok(Some(reqwest::Body::from(bytes_of(bytes))))
 }
 
 fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
@@ -415,6 +402,26 @@ enum BodyMode {
     WholeOrSized,
 }
 
+impl BodyMode {
+    /// `Whole`, or `Stream` for a caller that asked for `stream=True`.
+    fn of(stream: bool) -> Self {
+        if stream {
+            BodyMode::Stream
+        } else {
+            BodyMode::Whole
+        }
+    }
+}
+
+/// Where a runtime-or-shared exchange's op runs: the client's dedicated runtime (a
+/// blocking caller's) or the shared one (None).
+pub(crate) fn exec_on(runtime: Option<Arc<Runtime>>) -> Exec {
+    match runtime {
+        Some(rt) => Exec::Dedicated(rt),
+        None => Exec::Shared,
+    }
+}
+
 /// Below this size a known-length body is read whole in the same wait as the head (one
 /// copy of a small body costs less than a second wait); above it, straight into its
 /// `bytes` object (saving a copy of the whole body).
@@ -500,9 +507,6 @@ impl Client {
             .build()
             .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
         let via_proxy = self.config.proxy.is_some();
-        // The read timeout runs once the connection is usable (see connect_watch); reqwest's
-        // own connect timeout covers making it.
-        let header_limit = read_timeout;
         let read_timed_out = move || {
             let read = read_timeout.unwrap_or_default().as_secs_f64();
             HttpError::new(
@@ -512,16 +516,15 @@ impl Client {
         };
         let fut = async move {
             let sent = client.execute(request);
-            let response = match (upload, header_limit) {
+            let response = match (upload, read_timeout) {
                 // A streamed body takes as long as its producer: the read timeout runs from
-                // the moment hyper has read its end (the connection is up by then).
-                (Some(pipe), Some(_)) => {
+                // the moment hyper is done with it (the connection is up by then).
+                (Some(pipe), Some(limit)) => {
                     let mut sent = std::pin::pin!(sent);
                     tokio::select! {
                         biased;
                         result = &mut sent => result,
                         () = pipe.drained() => {
-                            let limit = read_timeout.unwrap_or_default();
                             match tokio::time::timeout(limit, sent).await {
                                 Ok(result) => result,
                                 Err(_) => return Err(read_timed_out()),
@@ -529,6 +532,8 @@ impl Client {
                         }
                     }
                 }
+                // The read timeout runs once the connection is usable (see connect_watch);
+                // reqwest's own connect timeout covers making it.
                 (None, Some(limit)) => match head_within(sent, limit).await {
                     Some(result) => result,
                     None => return Err(read_timed_out()),
@@ -746,11 +751,7 @@ impl Client {
     ) -> PyResult<Op> {
         let headers = header_map(py, headers)?;
         let body = request_body(body)?;
-        let mode = if stream {
-            BodyMode::Stream
-        } else {
-            BodyMode::Whole
-        };
+        let mode = BodyMode::of(stream);
         let Exchange { fut, runtime } = self.exchange(
             py,
             method,
@@ -762,10 +763,7 @@ impl Client {
             green,
             None,
         )?;
-        let exec = match &runtime {
-            Some(rt) => Exec::Dedicated(rt.clone()),
-            None => Exec::Shared,
-        };
+        let exec = exec_on(runtime.clone());
         Ok(Op::on(exec, fut, move |py, outcome| {
             send_result(py, outcome, runtime)
         }))
@@ -787,11 +785,7 @@ impl Client {
     ) -> PyResult<Upload> {
         let headers = header_map(py, headers)?;
         let pipe = Pipe::default();
-        let mode = if stream {
-            BodyMode::Stream
-        } else {
-            BodyMode::Whole
-        };
+        let mode = BodyMode::of(stream);
         let Exchange { fut, runtime } = self.exchange(
             py,
             method,
@@ -835,11 +829,7 @@ impl Client {
             green,
             None,
         )?;
-        let exec = match runtime {
-            Some(rt) => Exec::Dedicated(rt),
-            None => Exec::Shared,
-        };
-        Ok(Op::on(exec, fut, |py, outcome| {
+        Ok(Op::on(exec_on(runtime), fut, |py, outcome| {
             Ok(plain_result(py, outcome)?.into_any().unbind())
         }))
     }

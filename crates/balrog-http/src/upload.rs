@@ -109,22 +109,6 @@ impl Pipe {
         .await
     }
 
-    /// Resolves once the body is drained (true) or hyper dropped it (false).
-    async fn handed_over(&self) -> bool {
-        std::future::poll_fn(|cx| {
-            let mut state = self.0.lock();
-            if state.drained {
-                return Poll::Ready(true);
-            }
-            if state.closed {
-                return Poll::Ready(false);
-            }
-            park(&mut state.feeder, cx);
-            Poll::Pending
-        })
-        .await
-    }
-
     /// Resolves once hyper has dropped the body (its exchange is over).
     async fn closed(&self) {
         std::future::poll_fn(|cx| {
@@ -261,10 +245,7 @@ impl Upload {
     }
 
     fn exec(&self) -> Exec {
-        match &self.runtime {
-            Some(rt) => Exec::Dedicated(rt.clone()),
-            None => Exec::Shared,
-        }
+        crate::client::exec_on(self.runtime.clone())
     }
 
     fn check_fork(&self) -> PyResult<()> {
@@ -420,8 +401,11 @@ impl Upload {
             // exchange.
             let handed_over = async {
                 match limit {
-                    Some(limit) => tokio::time::timeout(limit, pipe.handed_over()).await.ok(),
-                    None => Some(pipe.handed_over().await),
+                    Some(limit) => tokio::time::timeout(limit, pipe.drained()).await.is_ok(),
+                    None => {
+                        pipe.drained().await;
+                        true
+                    }
                 }
             };
             let handed_over = tokio::select! {
@@ -429,9 +413,10 @@ impl Upload {
                 outcome = fut.as_mut() => return outcome.map(|o| Step::Done(Box::new(o))),
                 done = handed_over => done,
             };
-            match handed_over {
-                Some(_) => fut.await.map(|o| Step::Done(Box::new(o))),
-                None => Err(stalled()),
+            if handed_over {
+                fut.await.map(|o| Step::Done(Box::new(o)))
+            } else {
+                Err(stalled())
             }
         }))
     }

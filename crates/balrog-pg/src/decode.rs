@@ -881,6 +881,15 @@ impl<'a> Scan<'a> {
         false
     }
 
+    /// `h sep m sep s`: the clock part of both timestamp styles.
+    fn clock(&mut self) -> Option<(u64, u64, u64)> {
+        let h = self.number()?;
+        self.sep()?;
+        let m = self.number()?;
+        self.sep()?;
+        Some((h, m, self.number()?))
+    }
+
     /// `(\.\d+)?`
     fn fraction(&mut self) -> Option<&'a [u8]> {
         let save = self.pos;
@@ -912,11 +921,7 @@ fn scan_timestamp(data: &[u8], offset: bool) -> Option<Fields<'_>> {
     if !(sc.eat(b'T') || sc.eat(b't')) {
         sc.sep()?;
     }
-    let h = sc.number()?;
-    sc.sep()?;
-    let mi = sc.number()?;
-    sc.sep()?;
-    let s = sc.number()?;
+    let (h, mi, s) = sc.clock()?;
     let frac = sc.fraction();
     let mut off = None;
     if offset {
@@ -950,11 +955,7 @@ fn scan_postgres_timestamp(data: &[u8]) -> Option<PgFields<'_>> {
     sc.sep()?;
     let second = sc.digits().or_else(|| sc.run(u8::is_ascii_alphabetic))?;
     sc.sep()?;
-    let h = sc.number()?;
-    sc.sep()?;
-    let mi = sc.number()?;
-    sc.sep()?;
-    let s = sc.number()?;
+    let (h, mi, s) = sc.clock()?;
     let save = sc.pos;
     for with_fraction in [true, false] {
         sc.pos = save;

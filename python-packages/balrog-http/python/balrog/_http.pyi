@@ -25,7 +25,7 @@ class Client:
         method: str,
         url: str,
         headers: list[tuple[str | bytes, str | bytes]],
-        body: bytes | list[bytes] | None = None,
+        body: bytes | None = None,
         read_timeout: float | None = None,
         stream: bool = False,
         green: bool = False,

@@ -524,18 +524,17 @@ class HTTPAdapter(BaseAdapter):
         except AttributeError:
             headers = []
         body = _body_for_wire(request.body)
-        if body is _STREAMED:
-            headers = _streamed_framing(headers)
-        green = type(getcurrent()) is GreenTask
-        method = request.method
-        budget = None
         body_position = None
         if body is _STREAMED:
+            headers = _streamed_framing(headers)
             # urllib3 rewinds a file body to here before sending it again (status retries).
             try:
                 body_position = request.body.tell()
             except Exception:
-                body_position = None
+                pass
+        green = type(getcurrent()) is GreenTask
+        method = request.method
+        budget = None
         while True:
             try:
                 if body is _STREAMED:

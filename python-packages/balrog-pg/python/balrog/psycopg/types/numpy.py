@@ -16,6 +16,7 @@ from .. import errors as e
 from ..adapt import Dumper
 from ..pq import Format
 from ._binary import numeric_binary
+from .numeric import _SPECIAL_FLOATS
 
 __all__ = [
     "NPBoolBinaryDumper",
@@ -65,9 +66,6 @@ class NPNumericDumper(_NPIntDumper):
     oid = 1700
 
 
-_FLOAT_SPECIALS = {b"inf": b"'Infinity'::float8", b"-inf": b"'-Infinity'::float8", b"nan": b"'NaN'::float8"}
-
-
 class _NPFloatDumper(Dumper):
     def dump(self, obj: Any) -> bytes:
         # The exact value as a double, as psycopg's C dumper sends it: a float16 3.14 is
@@ -76,7 +74,7 @@ class _NPFloatDumper(Dumper):
 
     def quote(self, obj: Any) -> bytes:
         value = self.dump(obj)
-        special = _FLOAT_SPECIALS.get(value)
+        special = _SPECIAL_FLOATS.get(value)
         if special is not None:
             return special
         return b" " + value if value.startswith(b"-") else value
