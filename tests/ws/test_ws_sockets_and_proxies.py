@@ -16,8 +16,9 @@ import trustme
 import websockets.sync.client as ws_client
 
 from balrog.websockets.sync.client import unix_connect as balrog_unix_connect
+from support.proxies import ConnectProxy
 
-from .servers import ConnectProxy, UnixWebsocketsServer, WebsocketsServer
+from .servers import UnixWebsocketsServer, WebsocketsServer
 from .test_ws_client import describe, same
 from .test_ws_tls_and_modes import tls_server  # noqa: F401  (fixture)
 

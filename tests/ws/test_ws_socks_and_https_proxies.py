@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import trustme
 
-from .servers import ConnectProxy, SocksProxy, WebsocketsServer
+from support.proxies import ConnectProxy, SocksProxy
+
+from .servers import WebsocketsServer
 from .test_ws_client import same
 from .test_ws_sockets_and_proxies import clean_proxy_env, echo_script  # noqa: F401  (fixture)
 from .test_ws_tls_and_modes import tls_server  # noqa: F401  (fixture)

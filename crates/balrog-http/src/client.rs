@@ -67,6 +67,16 @@ fn tls_error(message: String) -> PyErr {
 }
 
 impl Config {
+    /// Whether connection failures are the proxy's (requests' ProxyError). Through a SOCKS
+    /// proxy they are not: urllib3's SOCKS connection reports them as NewConnectionError,
+    /// which requests raises as ConnectionError.
+    fn through_http_proxy(&self) -> bool {
+        self.proxy.as_deref().is_some_and(|url| {
+            !url.get(..5)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("socks"))
+        })
+    }
+
     fn build(&self) -> PyResult<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -506,7 +516,7 @@ impl Client {
         let request = builder
             .build()
             .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
-        let via_proxy = self.config.proxy.is_some();
+        let via_http_proxy = self.config.through_http_proxy();
         let read_timed_out = move || {
             let read = read_timeout.unwrap_or_default().as_secs_f64();
             HttpError::new(
@@ -540,7 +550,7 @@ impl Client {
                 },
                 (_, None) => sent.await,
             }
-            .map_err(|err| classify_send(&err, via_proxy))?;
+            .map_err(|err| classify_send(&err, via_http_proxy))?;
             let mut response = response;
             let encoding = response
                 .headers()

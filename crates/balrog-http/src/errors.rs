@@ -121,7 +121,7 @@ fn looks_like_tls(message: &str) -> bool {
 }
 
 /// Classify a reqwest error raised while sending a request and waiting for its headers.
-pub fn classify_send(err: &reqwest::Error, via_proxy: bool) -> HttpError {
+pub fn classify_send(err: &reqwest::Error, via_http_proxy: bool) -> HttpError {
     let message = describe(err);
     if err.is_builder() {
         return HttpError::new(Kind::InvalidUrl, message);
@@ -131,7 +131,7 @@ pub fn classify_send(err: &reqwest::Error, via_proxy: bool) -> HttpError {
             Kind::ConnectTimeout
         } else if looks_like_tls(&message) {
             Kind::SslError
-        } else if via_proxy {
+        } else if via_http_proxy {
             Kind::ProxyError
         } else {
             Kind::ConnectionError

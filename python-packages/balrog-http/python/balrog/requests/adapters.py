@@ -215,6 +215,9 @@ _STREAMED: Any = object()
 
 # How much of a file body is read per chunk (urllib3 reads 16 KiB; the bytes sent are the same).
 _UPLOAD_BLOCK = 64 * 1024
+# The SOCKS versions requests supports (with PySocks): socks4a and socks5h resolve the
+# target's name at the proxy, socks4 and socks5 locally.
+_SOCKS_SCHEMES = ("socks4", "socks4a", "socks5", "socks5h")
 
 
 def _upload_chunks(body: Any) -> Any:
@@ -469,7 +472,8 @@ class HTTPAdapter(BaseAdapter):
         """The URL as it goes on the request line (absolute through an HTTP proxy)."""
         proxy = select_proxy(request.url, proxies)
         scheme = urlsplit(request.url).scheme
-        if proxy and scheme != "https":
+        # A SOCKS proxy only relays bytes: the request line stays origin-form.
+        if proxy and scheme != "https" and not proxy.lower().startswith("socks"):
             return urldefragauth(request.url)
         return request.path_url
 
@@ -477,7 +481,8 @@ class HTTPAdapter(BaseAdapter):
         """Hook for subclasses: add headers to the request before it is sent."""
 
     def proxy_headers(self, proxy: str) -> dict[str, str]:
-        """Headers for the proxy (Basic auth from the proxy URL's userinfo)."""
+        """Headers for the proxy (Basic auth from the proxy URL's userinfo). A SOCKS proxy's
+        credentials go in its own handshake instead (SOCKS5 user/password)."""
         from .auth import _basic_auth_str
 
         headers: dict[str, str] = {}
@@ -496,8 +501,15 @@ class HTTPAdapter(BaseAdapter):
         parts = urlsplit(proxy)
         if not parts.hostname:
             raise InvalidProxyURL("Please check proxy URL. It is malformed and could be missing the host.")
-        if parts.scheme.startswith("socks"):
-            raise InvalidSchema("Missing dependencies for SOCKS support.")
+        if proxy.lower().startswith("socks"):
+            if parts.scheme not in _SOCKS_SCHEMES:
+                # urllib3's SOCKSProxyManager knows these four versions and nothing else.
+                raise ValueError(f"Unable to determine SOCKS version from {proxy}")
+            username, password = get_auth_from_url(proxy)
+            if not (username and password) and "@" in parts.netloc:
+                # PySocks offers user/password authentication only with both; otherwise
+                # none (reqwest would offer user/password alone, with an empty field).
+                proxy = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
         return proxy
 
     def send(
