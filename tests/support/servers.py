@@ -104,3 +104,37 @@ async def echo(websocket: Any) -> None:
     """A websockets handler that sends every message back."""
     async for message in websocket:
         await websocket.send(message)
+
+
+@contextmanager
+def hypercorn_server(
+    app: Callable[..., Any], certfile: str, keyfile: str, alpn: tuple[str, ...] = ("h2", "http/1.1")
+) -> Iterator[str]:
+    """Serve an ASGI app over TLS with hypercorn in a thread, offering ``alpn`` (HTTP/2 and
+    HTTP/1.1 by default); yields its base URL (https://127.0.0.1:port)."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    port = free_port("127.0.0.1")
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.certfile = certfile
+    config.keyfile = keyfile
+    config.alpn_protocols = list(alpn)
+    config.loglevel = "WARNING"
+    config.accesslog = None
+    state: dict[str, Any] = {}
+
+    async def main() -> None:
+        state["loop"] = asyncio.get_running_loop()
+        state["stop"] = asyncio.Event()
+        await serve(app, config, shutdown_trigger=state["stop"].wait)
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), name=f"hypercorn:{port}", daemon=True)
+    thread.start()
+    try:
+        wait_for_port("127.0.0.1", port)
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(timeout=10)
