@@ -222,3 +222,56 @@ def _copy_endings(lib: Any, conninfo: str) -> list[Any]:
 
 def test_copy_endings_like_psycopg(pg_cluster):
     assert _copy_endings(bp, pg_cluster.conninfo) == _copy_endings(psycopg, pg_cluster.conninfo)
+
+
+# Values whose column type, given with set_types(), decides how they are dumped: psycopg
+# dumps every value with the dumper of its column's type.
+SET_TYPES_COLUMNS = [
+    ("jsonb", {"a": [1, 2], "s": "tab\there"}),
+    ("json", [1, {"b": None}]),
+    ("int4[]", [1, None, 3]),
+    ("int8[]", [[1, 2], [3, 4]]),
+    ("text[]", ['a "quoted", {braced}', None, "back\\slash"]),
+    ("numeric[]", [Decimal("1.5"), Decimal("-2")]),
+    ("jsonb[]", [{"k": 1}, {"m": [2, "x"]}]),
+    ("date[]", [dt.date(2020, 1, 2)]),
+    ("float8[]", [1.5, float("inf")]),
+    ("bool[]", [True, False, None]),
+    ("int4", 7),
+    ("text", "plain"),
+]
+
+
+def _copy_set_types(lib: Any, conninfo: str, binary: bool) -> list[Any]:
+    types = [t for t, _ in SET_TYPES_COLUMNS]
+    row = [v for _, v in SET_TYPES_COLUMNS]
+    columns = ", ".join(f"c{i} {t}" for i, t in enumerate(types))
+    with lib.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"create temporary table t ({columns})")
+        cur = conn.cursor()
+        out = []
+        with cur.copy(f"copy t from stdin{' (format binary)' if binary else ''}") as copy:
+            copy.set_types(types)
+            copy.write_row(row)
+            copy.write_row([None] * len(row))
+        out.append(o(lambda: conn.execute("select * from t").fetchall()))
+        out.append(o(lambda: conn.execute("select c0::text, c2::text, c4::text from t").fetchall()))
+        return out
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_set_types_dump_by_column_type_like_psycopg(pg_cluster, binary):
+    want = _copy_set_types(psycopg, pg_cluster.conninfo, binary)
+    assert "EXC" not in str(want)
+    assert _copy_set_types(bp, pg_cluster.conninfo, binary) == want
+
+
+def test_array_dumpers_by_oid_like_psycopg():
+    """get_dumper_by_oid() knows every builtin array type, as psycopg's adapters do."""
+    for lib in (psycopg, bp):
+        adapters = lib.adapters
+        for name in ("int4", "text", "jsonb", "numeric", "timestamptz", "uuid"):
+            info = adapters.types.get(name)
+            for fmt in (lib.pq.Format.TEXT, lib.pq.Format.BINARY):
+                dumper = adapters.get_dumper_by_oid(info.array_oid, fmt)
+                assert dumper.oid == info.array_oid

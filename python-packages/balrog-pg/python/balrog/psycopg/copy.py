@@ -118,6 +118,15 @@ def _native_binary_types(adapters: Any) -> dict[type, int]:
     return native
 
 
+class _Dumped:
+    """A value already dumped by its column's dumper (text COPY after set_types)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | None) -> None:
+        self.data = data
+
+
 def _width_error(fields: int, loaders: int) -> e.ProgrammingError:
     return e.ProgrammingError(f"cannot load sequence of {fields} items: {loaders} loaders registered")
 
@@ -229,8 +238,34 @@ class Copy:
         if not self._is_in:
             raise e.ProgrammingError("copy.write_row() can be used only with COPY ... FROM STDIN")
         self._row_mode = True
+        if self._dump_oids and not self._binary:
+            row = self._dumped_by_column(row)
         if self._buffer.put_row(row):
             self._flush()
+
+    def _dumped_by_column(self, row: Sequence[Any]) -> list[Any]:
+        """Text COPY after ``set_types``: psycopg dumps every value with its column type's
+        dumper, so a dict can go to a jsonb column and a list's elements take the array's
+        element type. Here that dumper serves lists and values without a dumper of their
+        own; the others keep theirs (same text, and numpy scalars keep working)."""
+        oids = self._dump_oids or []
+        out = list(row)
+        for i, value in enumerate(out):
+            if value is None or type(value) in self._text_encoders or i >= len(oids):
+                continue
+            if type(value) is not list:
+                try:
+                    self._tx.get_dumper(value, PyFormat.TEXT)
+                    continue  # dumped by _dump_text as without set_types
+                except e.ProgrammingError:
+                    pass
+            try:
+                dumper = self._tx.adapters.get_dumper_by_oid(oids[i], pq.Format.TEXT)(type(value), self._tx)
+            except e.ProgrammingError:
+                continue  # no dumper for the column type: the value's own type decides
+            data = dumper.dump(value)
+            out[i] = _Dumped(None if data is None else bytes(data))
+        return out
 
     def _set_row_args(self) -> None:
         # What every write_row formats with, handed to the native buffer once.
@@ -243,6 +278,8 @@ class Copy:
 
     def _dump_text(self, value: Any) -> bytes | None:
         # A value the native formatter leaves to its Python dumper.
+        if type(value) is _Dumped:
+            return value.data
         data = self._tx.get_dumper(value, PyFormat.TEXT).dump(value)
         return None if data is None else bytes(data)
 

@@ -61,11 +61,21 @@ class ListDumper(Dumper):
 
     oid = 0
     delimiter = b","
+    # Set on the dumpers register_array() registers by array oid (get_dumper_by_oid, COPY
+    # set_types): the elements then go through the element type's own dumper.
+    element_oid = 0
 
     def __init__(self, cls: type, context: Any = None):
         super().__init__(cls, context)
         self._tx = Transformer.from_context(context)
         self.sub_dumper: Dumper | None = None
+        if self.element_oid:
+            try:
+                by_oid = self._tx.adapters.get_dumper_by_oid(self.element_oid, self.format)
+            except e.ProgrammingError:
+                pass  # no dumper for the element type: each element by its Python type
+            else:
+                self.sub_dumper = by_oid(object, self._tx)
 
     def _representative(self, obj: list[Any], format: PyFormat) -> Any:
         items = _flat_items(obj)
@@ -173,7 +183,7 @@ class ListBinaryDumper(ListDumper):
             dims = []
         elements: list[bytes] = []
         has_null = self._dump_binary(obj, dims, 0, elements) if dims else False
-        element_oid = self.sub_dumper.oid if self.sub_dumper is not None else _TEXT_OID
+        element_oid = self.element_oid or (self.sub_dumper.oid if self.sub_dumper is not None else _TEXT_OID)
         head = [struct.pack("!iiI", len(dims), int(has_null), element_oid)]
         head.extend(struct.pack("!ii", size, 1) for size in dims)
         return b"".join(head + elements)
@@ -238,6 +248,10 @@ def register_array(info: Any, context: Any = None) -> None:
         {"base_oid": info.oid, "delimiter": info.delimiter, "_balrog_array": True},
     )
     adapters.register_loader(info.array_oid, loader)
+    # By oid only, as psycopg: lists into a column typed with COPY's set_types().
+    for base in (ListDumper, ListBinaryDumper):
+        attributes = {"oid": info.array_oid, "element_oid": info.oid, "delimiter": info.delimiter.encode()}
+        adapters.register_dumper(None, type(f"{info.name.title()}{base.__name__}", (base,), attributes))
 
 
 def _global_adapters() -> Any:
