@@ -523,6 +523,7 @@ impl Client {
                 Kind::ReadTimeout,
                 format!("Read timed out. (read timeout={read})"),
             )
+            .awaiting_response()
         };
         let fut = async move {
             let sent = client.execute(request);

@@ -48,6 +48,9 @@ pub struct HttpError {
     pub message: String,
     /// The failure happened before the request reached the server (safe to retry).
     pub connect_phase: bool,
+    /// The failure happened after the request was (maybe) sent and before the response
+    /// head arrived: what urllib3 retries as a read error, for idempotent methods only.
+    pub awaiting_response: bool,
 }
 
 impl HttpError {
@@ -56,11 +59,17 @@ impl HttpError {
             kind,
             message: message.into(),
             connect_phase: false,
+            awaiting_response: false,
         }
     }
 
     fn before_sending(mut self) -> Self {
         self.connect_phase = true;
+        self
+    }
+
+    pub fn awaiting_response(mut self) -> Self {
+        self.awaiting_response = true;
         self
     }
 
@@ -71,8 +80,13 @@ impl HttpError {
         match class {
             Ok(class) => match class.call1((self.message.clone(),)) {
                 Ok(instance) => {
-                    if self.connect_phase {
-                        if let Err(err) = instance.setattr("_balrog_connect_phase", true) {
+                    // Read by the adapter's retry loop (balrog/requests/adapters.py).
+                    let marks = [
+                        (self.connect_phase, "_balrog_connect_phase"),
+                        (self.awaiting_response, "_balrog_read_phase"),
+                    ];
+                    for (_, name) in marks.iter().filter(|(set, _)| *set) {
+                        if let Err(err) = instance.setattr(*name, true) {
                             return err;
                         }
                     }
@@ -139,7 +153,7 @@ pub fn classify_send(err: &reqwest::Error, via_http_proxy: bool) -> HttpError {
         return HttpError::new(kind, message).before_sending();
     }
     if err.is_timeout() {
-        return HttpError::new(Kind::ReadTimeout, message);
+        return HttpError::new(Kind::ReadTimeout, message).awaiting_response();
     }
     if looks_like_tls(&message) {
         return HttpError::new(Kind::SslError, message);
@@ -149,7 +163,8 @@ pub fn classify_send(err: &reqwest::Error, via_http_proxy: bool) -> HttpError {
         // InvalidHeader, hyper refuses the response while parsing it.
         return HttpError::new(Kind::InvalidHeader, message);
     }
-    HttpError::new(Kind::ConnectionError, message)
+    // The connection failed after the request went out (reset, closed before answering).
+    HttpError::new(Kind::ConnectionError, message).awaiting_response()
 }
 
 /// Classify an error raised while reading the response body.

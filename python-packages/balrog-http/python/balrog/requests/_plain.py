@@ -263,7 +263,11 @@ def send_plain(
     if type(adapter) is not HTTPAdapter:
         return None
     retries = adapter.max_retries
-    if getattr(retries, "total", None) != 0 or getattr(retries, "status_forcelist", None):
+    if (
+        getattr(retries, "total", None) != 0
+        or getattr(retries, "status_forcelist", None)
+        or getattr(retries, "read", False) is not False  # a read failure would count: general path
+    ):
         return None
     headers = _session_headers(session)
     if headers is None:

@@ -53,8 +53,10 @@ DEFAULT_POOL_TIMEOUT = None
 class Retry:
     """A small stand-in for urllib3's ``Retry`` (any object with the same attributes works).
 
-    ``total``/``connect`` count retries of failures before the request reached the server;
-    ``status_forcelist`` retries responses with those statuses for ``allowed_methods``.
+    ``total``/``connect`` count retries of failures before the request reached the server,
+    ``read`` of failures waiting for the response (``allowed_methods`` only; False: none,
+    the failure raised as is); ``status_forcelist`` retries responses with those statuses
+    for ``allowed_methods``.
     """
 
     DEFAULT_ALLOWED_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -87,7 +89,7 @@ class Retry:
         if retries is None:
             retries = default if default is not None else DEFAULT_RETRIES
         if isinstance(retries, int) and not isinstance(retries, bool):
-            return cls(total=retries, read=False)
+            return cls(total=retries)
         return retries
 
     def __repr__(self) -> str:
@@ -104,6 +106,9 @@ class _RetryBudget:
 
         self.total = count("total")
         self.connect = count("connect")
+        self.read = count("read")
+        # read=False: a read failure is raised as is, not counted (urllib3's reraise).
+        self.read_disabled = getattr(policy, "read", None) is False
         self.status = count("status")
         self.backoff = float(getattr(policy, "backoff_factor", 0) or 0)
         self.forcelist = set(getattr(policy, "status_forcelist", None) or ())
@@ -128,6 +133,14 @@ class _RetryBudget:
 
     def retry_connect(self) -> bool:
         return self._take("connect")
+
+    def retry_read(self, method: str) -> bool | None:
+        """A failure while waiting for the response: True to retry, False when the retries
+        are spent (urllib3's MaxRetryError), None when it is raised as is (read=False, or a
+        method not in allowed_methods)."""
+        if self.read_disabled or not (self.methods is None or method.upper() in self.methods):
+            return None
+        return self._take("read")
 
     def wants_status(self, method: str, status: int) -> bool:
         if status not in self.forcelist:
@@ -343,6 +356,25 @@ def _explain(exc: RequestException, request: Any, read_timeout: float | None) ->
     return explained
 
 
+def _read_retries_exhausted(
+    exc: RequestException, request: Any, read_timeout: float | None
+) -> ConnectionError:
+    """The last read failure once the read retries are spent: urllib3 raises MaxRetryError,
+    which requests turns into a ConnectionError whatever the failure was."""
+    url = request.url
+    reason: Any
+    if isinstance(exc, ReadTimeout):
+        reason = ReadTimeoutError(f"{_pool_name(url)}: Read timed out. (read timeout={read_timeout})")
+    else:
+        reason = ProtocolError("Connection aborted.", str(exc))
+    text = f"{_pool_name(url)}: Max retries exceeded with url: {request.path_url} (Caused by {reason!r})"
+    return ConnectionError(MaxRetryError(text, url=request.path_url, reason=reason), request=request)
+
+
+class ProtocolError(Exception):
+    """A connection failure's ``reason`` after read retries (as urllib3's ``ProtocolError``)."""
+
+
 class ReadTimeoutError(TimeoutError):
     """What ``ReadTimeout.args[0]`` is (urllib3's class of that name in requests)."""
 
@@ -375,7 +407,10 @@ class HTTPAdapter(BaseAdapter):
         max_retries: Any = DEFAULT_RETRIES,
         pool_block: bool = DEFAULT_POOLBLOCK,
     ) -> None:
-        self.max_retries = Retry.from_int(max_retries)
+        # As requests: the default (0) never retries a read; any other count does.
+        self.max_retries = (
+            Retry(0, read=False) if max_retries == DEFAULT_RETRIES else Retry.from_int(max_retries)
+        )
         self.config: dict[str, Any] = {}
         self.proxy_manager: dict[str, Any] = {}
         super().__init__()
@@ -563,6 +598,19 @@ class HTTPAdapter(BaseAdapter):
                     if budget.retry_connect():
                         budget.sleep()
                         continue
+                elif getattr(exc, "_balrog_read_phase", False):
+                    if budget is None:
+                        budget = _RetryBudget(self.max_retries)
+                    verdict = budget.retry_read(method)
+                    # A streamed body goes again only if it can be rewound (a file).
+                    resendable = body is not _STREAMED or body_position is not None
+                    if verdict and resendable:
+                        budget.sleep()
+                        if body_position is not None:
+                            request.body.seek(body_position)
+                        continue
+                    if verdict is False:
+                        raise _read_retries_exhausted(exc, request, read) from None
                 raise _explain(exc, request, read) from None
             except UnicodeError:
                 raise
