@@ -29,9 +29,9 @@ _ids = itertools.count()
 
 
 class FlakyServer(ThreadedServer):
-    """`/?id=K&fail=N&mode=timeout|close`: the first N requests with that id get no answer
-    (held past the read timeout, or closed at once), later ones a 200 naming the attempt
-    and the body length received."""
+    """`/?id=K&fail=N&mode=timeout|close|503`: the first N requests with that id get no
+    answer (held past the read timeout, or closed at once) or a 503, later ones a 200
+    naming the attempt and the body length received."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,6 +64,9 @@ class FlakyServer(ThreadedServer):
                 self.attempts[query["id"]] += 1
                 attempt = self.attempts[query["id"]]
                 if attempt <= int(query["fail"]):
+                    if query["mode"] == "503":
+                        conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                        continue
                     if query["mode"] == "timeout":
                         time.sleep(0.6)
                     return  # closes without an answer
@@ -188,3 +191,39 @@ def test_generator_body_is_not_sent_again(flaky: FlakyServer) -> None:
 
 def test_streamed_responses_are_retried_before_the_head(flaky: FlakyServer) -> None:
     same(flaky, 1, "timeout", 2, stream=True)
+
+
+def _retries_seen(lib: Any, flaky: FlakyServer, fail: int, policy: Any) -> Any:
+    url = flaky.url(fail, "close")
+    with lib.Session() as session:
+        if policy is not None:
+            session.mount("http://", lib.adapters.HTTPAdapter(max_retries=policy))
+        retries = session.get(url, timeout=TIMEOUT).raw.retries
+    history = [(h.method, h.url.split("?")[0], h.error is not None, h.status) for h in retries.history]
+    return retries.total, retries.read, history
+
+
+@pytest.mark.parametrize(
+    ("fail", "policy"),
+    [(0, None), (0, 3), (2, 3), (1, Urllib3Retry(total=None, read=4)), (1, Urllib3Retry(total=5, connect=2))],
+    ids=["default", "unused", "two-retries", "read-count", "total-count"],
+)
+def test_raw_retries_history(flaky: FlakyServer, fail: int, policy: Any) -> None:
+    """`response.raw.retries`: the policy with what was spent, and one history entry per
+    retry (urllib3's RequestHistory fields)."""
+    results = [_retries_seen(lib, flaky, fail, policy) for lib in LIBS]
+    assert results[1] == results[0]
+    assert len(results[0][2]) == fail
+
+
+def test_raw_retries_after_status_retries(flaky: FlakyServer) -> None:
+    """A status retry leaves an entry with its status and no error."""
+    policy = Urllib3Retry(total=3, status_forcelist=[503])
+    seen = []
+    for lib in LIBS:
+        with lib.Session() as session:
+            session.mount("http://", lib.adapters.HTTPAdapter(max_retries=policy))
+            response = session.get(flaky.url(2, "503"), timeout=TIMEOUT)
+            history = [(h.method, h.error, h.status) for h in response.raw.retries.history]
+            seen.append((response.text, response.raw.retries.total, history))
+    assert seen[0] == seen[1] == ("attempt 3 length 0", 1, [("GET", None, 503), ("GET", None, 503)])

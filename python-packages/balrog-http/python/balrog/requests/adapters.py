@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections import namedtuple
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,12 +73,16 @@ class Retry:
         allowed_methods: Any = DEFAULT_ALLOWED_METHODS,
         raise_on_status: bool = True,
         respect_retry_after_header: bool = True,
+        history: tuple[Any, ...] | None = None,
+        redirect: int | bool | None = None,
         **_ignored: Any,
     ) -> None:
         self.total = total
         self.connect = connect
         self.read = read
+        self.redirect = redirect
         self.status = status
+        self.history = history or ()
         self.backoff_factor = backoff_factor
         self.status_forcelist = status_forcelist or set()
         self.allowed_methods = allowed_methods
@@ -92,8 +97,28 @@ class Retry:
             return cls(total=retries)
         return retries
 
+    def new(self, **changes: Any) -> Retry:
+        """A copy with ``changes`` applied (urllib3's ``Retry.new``)."""
+        params = {
+            name: getattr(self, name)
+            for name in (
+                "total connect read redirect status backoff_factor status_forcelist allowed_methods "
+                "raise_on_status respect_retry_after_header history"
+            ).split()
+        }
+        params.update(changes)
+        return type(self)(**params)
+
     def __repr__(self) -> str:
-        return f"Retry(total={self.total}, connect={self.connect}, read={self.read}, status={self.status})"
+        return (
+            f"{type(self).__name__}(total={self.total}, connect={self.connect}, read={self.read}, "
+            f"redirect={self.redirect}, status={self.status})"
+        )
+
+
+# The entries of ``Retry.history``, with the fields of urllib3's type of that name (not
+# imported: urllib3 is not a dependency, and importing it would slow every start-up).
+RequestHistory = namedtuple("RequestHistory", ["method", "url", "error", "status", "redirect_location"])
 
 
 class _RetryBudget:
@@ -117,6 +142,30 @@ class _RetryBudget:
         self.raise_on_status = bool(getattr(policy, "raise_on_status", True))
         self.respect_retry_after = bool(getattr(policy, "respect_retry_after_header", True))
         self.attempts = 0
+        self.policy = policy
+        self.history: list[Any] = list(getattr(policy, "history", None) or ())
+
+    def record(self, method: str, url: str, error: Any = None, status: int | None = None) -> None:
+        """One retry taken, for ``response.raw.retries.history``."""
+        self.history.append(RequestHistory(method, url, error, status, None))
+
+    def final(self) -> Any:
+        """The policy as urllib3 leaves it on the response: counts spent, history kept."""
+        new = getattr(self.policy, "new", None)
+        if new is None or not self.history:
+            return self.policy
+        left = {
+            "total": self.total,
+            "connect": self.connect,
+            "read": False if self.read_disabled else self.read,
+            "status": self.status,
+        }
+        # Counts the policy left unlimited (None) or switched off (False) stay as they were.
+        changes = {k: v for k, v in left.items() if getattr(self.policy, k, None) not in (None, False)}
+        try:
+            return new(history=tuple(self.history), **changes)
+        except Exception:  # a Retry-like object whose new() takes other arguments
+            return self.policy
 
     def _take(self, specific: str) -> bool:
         left = getattr(self, specific)
@@ -596,6 +645,7 @@ class HTTPAdapter(BaseAdapter):
                     if budget is None:
                         budget = _RetryBudget(self.max_retries)
                     if budget.retry_connect():
+                        budget.record(method, request.path_url, exc)
                         budget.sleep()
                         continue
                 elif getattr(exc, "_balrog_read_phase", False):
@@ -605,6 +655,7 @@ class HTTPAdapter(BaseAdapter):
                     # A streamed body goes again only if it can be rewound (a file).
                     resendable = body is not _STREAMED or body_position is not None
                     if verdict and resendable:
+                        budget.record(method, request.path_url, exc)
                         budget.sleep()
                         if body_position is not None:
                             request.body.seek(body_position)
@@ -622,6 +673,7 @@ class HTTPAdapter(BaseAdapter):
                 if budget.wants_status(method, status):
                     retry_after = _header(header_list, "retry-after")
                     if budget.retry_status():
+                        budget.record(method, request.path_url, None, status)
                         if not isinstance(payload, bytes):
                             payload.close()
                         budget.sleep(retry_after)
@@ -645,6 +697,7 @@ class HTTPAdapter(BaseAdapter):
                 raise ConnectionError(f"('Connection aborted.', {failure!r})", request=request) from failure
             raise failure
         raw = RawResponse(status, reason, version, header_list, payload, url)
+        raw.retries = budget.final() if budget is not None else self.max_retries
         response = self.build_response(request, raw)
         if isinstance(payload, bytes):
             response._content = payload
