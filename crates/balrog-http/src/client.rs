@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use balrog_core::{fork_generation, Exec, Op};
 use bytes::Bytes;
@@ -43,7 +43,25 @@ struct Config {
 struct Pools {
     generation: u64,
     blocking: Option<(reqwest::Client, Arc<Runtime>)>,
+    /// When the blocking side last handed out its runtime (see `IDLE_CHECK_AFTER`).
+    blocking_used: Option<Instant>,
     green: Option<reqwest::Client>,
+}
+
+/// How long a blocking client may sit between requests before its idle connections are
+/// looked at. Nothing drives a blocking client's runtime between calls, so a keep-alive
+/// connection the server closed meanwhile would still be in the pool and get the next
+/// request, which then fails (urllib3 checks a pooled socket before reusing it). Below
+/// this gap (requests in a loop) the check is skipped: it costs a system call.
+const IDLE_CHECK_AFTER: Duration = Duration::from_millis(1);
+
+/// Let the runtime take note of connections closed while it was not running: the first
+/// yield makes the scheduler poll the I/O driver without blocking (waking the tasks of
+/// sockets that saw the close), the second lets those tasks run, which takes their
+/// connections out of the pool.
+async fn notice_closed_connections() {
+    tokio::task::yield_now().await;
+    tokio::task::yield_now().await;
 }
 
 #[pyclass(frozen, module = "balrog._http")]
@@ -444,7 +462,24 @@ pub(crate) enum Outcome {
 
 impl Client {
     /// The reqwest client and executor for the caller's mode.
-    fn side(&self, green: bool) -> PyResult<(reqwest::Client, Option<Arc<Runtime>>)> {
+    fn side(
+        &self,
+        py: Python<'_>,
+        green: bool,
+    ) -> PyResult<(reqwest::Client, Option<Arc<Runtime>>)> {
+        let (client, runtime, idle) = self.side_and_idle(green)?;
+        if let (Some(rt), true) = (&runtime, idle) {
+            py.allow_threads(|| rt.block_on(notice_closed_connections()));
+        }
+        Ok((client, runtime))
+    }
+
+    /// The side for the caller's mode, and whether the blocking side sat idle long enough
+    /// to need `notice_closed_connections` first.
+    fn side_and_idle(
+        &self,
+        green: bool,
+    ) -> PyResult<(reqwest::Client, Option<Arc<Runtime>>, bool)> {
         let mut pools = self.pools.lock();
         let generation = fork_generation();
         if pools.generation != generation {
@@ -455,14 +490,19 @@ impl Client {
         }
         if green {
             if let Some(client) = &pools.green {
-                return Ok((client.clone(), None));
+                return Ok((client.clone(), None, false));
             }
             let client = self.config.build()?;
             pools.green = Some(client.clone());
-            return Ok((client, None));
+            return Ok((client, None, false));
         }
+        let now = Instant::now();
+        let idle = pools
+            .blocking_used
+            .replace(now)
+            .is_some_and(|last| now.duration_since(last) >= IDLE_CHECK_AFTER);
         if let Some((client, rt)) = &pools.blocking {
-            return Ok((client.clone(), Some(rt.clone())));
+            return Ok((client.clone(), Some(rt.clone()), idle));
         }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -471,7 +511,7 @@ impl Client {
         let rt = Arc::new(rt);
         let client = self.config.build()?;
         pools.blocking = Some((client.clone(), rt.clone()));
-        Ok((client, Some(rt)))
+        Ok((client, Some(rt), false))
     }
 
     fn parse_url(&self, py: Python<'_>, url: &str) -> PyResult<reqwest::Url> {
@@ -508,7 +548,7 @@ impl Client {
             .map_err(|_| PyValueError::new_err(format!("Invalid HTTP method {method:?}")))?;
         let parsed = self.parse_url(py, url)?;
         let read_timeout = seconds(read_timeout)?;
-        let (client, runtime) = self.side(green)?;
+        let (client, runtime) = self.side(py, green)?;
         let mut builder = client.request(method, parsed).headers(headers);
         if let Some(body) = body {
             builder = builder.body(body);
@@ -739,6 +779,7 @@ impl Client {
             pools: Mutex::new(Pools {
                 generation: fork_generation(),
                 blocking: None,
+                blocking_used: None,
                 green: None,
             }),
             urls: Mutex::new(HashMap::new()),
