@@ -96,32 +96,30 @@ def test_socks_request_line_is_origin_form(httpbin: Any, socks: SocksProxy) -> N
     assert urls[0] == urls[1] == httpbin("/get?q=1")
 
 
+@pytest.fixture
+def guarded_socks() -> Iterator[SocksProxy]:
+    """A SOCKS proxy that requires user "user", password "p@ss" (SOCKS5 only)."""
+    server = SocksProxy(credentials="user:p@ss")
+    yield server
+    server.close()
+
+
 @pytest.mark.parametrize("userinfo", ["user:p%40ss", "user:p@ss"])
-def test_socks5_credentials(httpbin: Any, userinfo: str) -> None:
+def test_socks5_credentials(httpbin: Any, guarded_socks: SocksProxy, userinfo: str) -> None:
     """User/password authentication (RFC 1929) from the proxy URL, percent-decoded."""
-    guarded = SocksProxy(credentials="user:p@ss")
-    try:
-        theirs, _ = both(
-            lambda lib: lib.get(httpbin("/get"), proxies={"http": guarded.url("socks5h", userinfo)})
-        )
-        assert theirs["status"] == 200
-        # No Proxy-Authorization header reaches the server through a SOCKS proxy.
-        assert "Proxy-Authorization" not in theirs["body"]["headers"]
-    finally:
-        guarded.close()
+    proxies = {"http": guarded_socks.url("socks5h", userinfo)}
+    theirs, _ = both(lambda lib: lib.get(httpbin("/get"), proxies=proxies))
+    assert theirs["status"] == 200
+    # No Proxy-Authorization header reaches the server through a SOCKS proxy.
+    assert "Proxy-Authorization" not in theirs["body"]["headers"]
 
 
 @pytest.mark.parametrize("userinfo", ["", "user:wrong"])
-def test_socks5_refused_credentials(httpbin: Any, userinfo: str) -> None:
+def test_socks5_refused_credentials(httpbin: Any, guarded_socks: SocksProxy, userinfo: str) -> None:
     """Missing or wrong credentials: a ConnectionError (not ProxyError), as with PySocks."""
-    guarded = SocksProxy(credentials="user:p@ss")
-    try:
-        theirs, _ = both(
-            lambda lib: lib.get(httpbin("/get"), proxies={"http": guarded.url("socks5h", userinfo)})
-        )
-        assert theirs["raised"][0] == "ConnectionError"
-    finally:
-        guarded.close()
+    proxies = {"http": guarded_socks.url("socks5h", userinfo)}
+    theirs, _ = both(lambda lib: lib.get(httpbin("/get"), proxies=proxies))
+    assert theirs["raised"][0] == "ConnectionError"
 
 
 @pytest.mark.parametrize("scheme", SOCKS_SCHEMES)

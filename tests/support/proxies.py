@@ -10,18 +10,7 @@ import struct
 import threading
 from collections.abc import Callable
 
-from .servers import ThreadedServer, recv_head
-
-
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    """Exactly ``n`` bytes from ``sock`` (EOFError if the peer closes first)."""
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
+from .servers import ThreadedServer, recv_exact, recv_head
 
 
 class ConnectProxy(ThreadedServer):
@@ -126,7 +115,7 @@ class SocksProxy(ThreadedServer):
         seen = bytearray()
 
         def exact(n: int) -> bytes:
-            data = _recv_exact(conn, n)
+            data = recv_exact(conn, n)
             seen.extend(data)
             return data
 

@@ -24,6 +24,17 @@ def recv_head(conn: socket.socket, pending: bytes = b"") -> tuple[bytes, bytes] 
     return head, rest
 
 
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    """Exactly ``n`` bytes from ``sock`` (EOFError if the peer closes first)."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
 class ThreadedServer:
     """A listening socket on 127.0.0.1 whose connections are each served on a thread of
     their own (``_serve``); ``start()`` begins accepting, ``close()`` stops. ``accepted``

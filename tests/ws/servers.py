@@ -26,7 +26,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers as WsHeaders
 from websockets.http11 import Request, Response
 
-from support.servers import ThreadedServer
+from support.servers import ThreadedServer, recv_exact
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -142,20 +142,9 @@ def _frame(opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes
     return head + payload
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    """Exactly ``n`` bytes from ``sock`` (EOFError if the peer closes first)."""
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-
 def _read_frame(sock: socket.socket) -> tuple[int, bytes] | None:
     def exact(n: int) -> bytes:
-        return _recv_exact(sock, n)
+        return recv_exact(sock, n)
 
     try:
         b0, b1 = exact(2)

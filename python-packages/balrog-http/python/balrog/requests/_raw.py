@@ -39,18 +39,6 @@ class HTTPHeaderDict(MutableMapping[str, str]):
         if kwargs:
             self.extend(kwargs)
 
-    @classmethod
-    def _from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> HTTPHeaderDict:
-        headers = cls()
-        store = headers._store
-        for name, value in pairs:
-            entry = store.get(name.lower())
-            if entry is None:
-                store[name.lower()] = [name, value]
-            else:
-                entry.append(value)
-        return headers
-
     def __getitem__(self, key: str) -> str:
         return ", ".join(self._store[key.lower()][1:])
 
@@ -192,7 +180,7 @@ class RawResponse(io.IOBase):
     def headers(self) -> HTTPHeaderDict:
         """Every header as received; repeated ones joined with ", " by ``[]``."""
         if self._headers is None:
-            self._headers = HTTPHeaderDict._from_pairs(self._header_list)
+            self._headers = HTTPHeaderDict(self._header_list)
         return self._headers
 
     @property
