@@ -171,13 +171,61 @@ def test_executemany_mixed_types_and_errors(pg_cluster):
         )
         cur.executemany("insert into em values (%(x)s, %(y)s)", [{"x": 7, "y": "n"}, {"x": 8, "y": "m"}])
         assert conn.execute("select count(*) from em").fetchone() == (7,)
-        with pytest.raises(bp.ProgrammingError, match="placeholder"):
-            cur.executemany("insert into em values (%s, %s)", [(1, "a"), (2,)])
-        with pytest.raises(bp.ProgrammingError):
-            cur.executemany("insert into em values (%s, %s)", [(1, "a"), (2, object())])
         cur.executemany("insert into em values (%s, %s)", [])
         assert cur.rowcount == 0
         assert conn.execute("select count(*) from em").fetchone() == (7,)
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+@pytest.mark.parametrize("size", [2, 300, 5000])
+def test_executemany_stopped_by_a_bad_row_runs_the_rows_before_it(pg_cluster, autocommit, size):
+    # psycopg sends each row as it is adapted and leaves its pipeline with a sync, so the
+    # rows before one it cannot adapt run (and commit, in autocommit mode). balrog sends
+    # its rows in chunks (the bad row may fall in any of them): the same rows must run.
+    def run(mod, conn):
+        conn.execute("drop table if exists em_bad; create table em_bad (a int8, b text)")
+        if not autocommit:
+            conn.commit()
+        cur = conn.cursor()
+        outcomes = []
+        for bad in ((size,), (size, object())):
+            rows = [(i, str(i)) for i in range(size - 1)] + [bad] + [(-1, "after")]
+            with pytest.raises(mod.ProgrammingError) as caught:
+                cur.executemany("insert into em_bad values (%s, %s)", rows)
+            outcomes.append((str(caught.value), conn.info.transaction_status))
+        if not autocommit:
+            conn.commit()
+        count = conn.execute("select count(*), count(distinct a) from em_bad").fetchone()
+        return outcomes, count
+
+    with bp.connect(pg_cluster.conninfo, autocommit=autocommit) as conn:
+        got = run(bp, conn)
+    with psycopg.connect(pg_cluster.conninfo, autocommit=autocommit) as ref:
+        want = run(psycopg, ref)
+    assert got == want
+    assert got[1] == (2 * (size - 1), size - 1)
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_executemany_server_error_late_in_the_rows(pg_cluster, autocommit):
+    # One Sync for every row, as psycopg's pipeline: in autocommit mode a unique violation
+    # at row 6000 rolls back the rows before it too.
+    def run(mod, conn):
+        conn.execute("drop table if exists em_uniq; create table em_uniq (a int primary key)")
+        if not autocommit:
+            conn.commit()
+        rows = [(i,) for i in range(6000)] + [(5,)] + [(10**6,)]
+        with pytest.raises(mod.errors.UniqueViolation):
+            conn.cursor().executemany("insert into em_uniq values (%s)", rows)
+        status = conn.info.transaction_status
+        conn.rollback()
+        return status, conn.execute("select count(*) from em_uniq").fetchone()
+
+    with bp.connect(pg_cluster.conninfo, autocommit=autocommit) as conn:
+        got = run(bp, conn)
+    with psycopg.connect(pg_cluster.conninfo, autocommit=autocommit) as ref:
+        want = run(psycopg, ref)
+    assert got == want
 
 
 COPY_ROWS = [

@@ -238,7 +238,14 @@ def test_https_proxy_wss(
     url, ca = tls_server
 
     def script(connect: Callable[..., Any], url: str) -> Any:
-        options = {"ssl": trusting(ca), "proxy": https_proxy.url, "proxy_ssl": trusting(proxy_ca)}
+        # websockets runs TLS in TLS in Python: on a loaded machine its handshake has been
+        # seen to outlast the default 10 s open_timeout (the reference timed out, not balrog).
+        options = {
+            "ssl": trusting(ca),
+            "proxy": https_proxy.url,
+            "proxy_ssl": trusting(proxy_ca),
+            "open_timeout": 60,
+        }
         with connect(url, **options) as ws:
             ws.send("TLS in TLS")
             ws.send(b"x" * 200_000)

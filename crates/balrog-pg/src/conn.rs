@@ -12,7 +12,6 @@ use std::time::Duration;
 use balrog_core::{fork_generation, Exec, Op};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
-use tokio::io::AsyncWriteExt;
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
@@ -130,7 +129,7 @@ impl Drop for Session {
         let phase = self.shared.lock().phase;
         match phase {
             // The answers are still owed: the connection stays ACTIVE until they are read.
-            Phase::Awaiting => {}
+            Phase::Awaiting | Phase::Unsynced | Phase::Queued { .. } => {}
             Phase::Idle => self.shared.lock().active = false,
             Phase::Sending => {
                 self.mark_broken();
@@ -147,13 +146,21 @@ pub(crate) async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, 
     if guard.is_none() {
         return Err(PgError::Closed);
     }
-    let unsynced = shared.lock().phase == Phase::Awaiting;
+    let phase_before = shared.lock().phase;
+    let owed = phase_before.owes_answers();
     let mut s = Session::new(guard, shared);
-    if unsynced {
+    if owed {
         // An interrupted op left answers behind (and nobody cancelled it): read them first.
         let shared = s.shared.clone();
         let drained = match s.io() {
-            Ok(io) => crate::recover::drain(io, &shared).await,
+            Ok(io) => {
+                // Session::new marked the phase Sending: look at the one it replaced.
+                shared.lock().phase = phase_before;
+                match crate::recover::complete_request(io, &shared).await {
+                    Ok(()) => crate::recover::drain(io, &shared).await,
+                    Err(err) => Err(err),
+                }
+            }
             Err(err) => Err(err),
         };
         if let Err(err) = drained {
@@ -228,7 +235,7 @@ async fn run_statement(
     s.settle(outcome)
 }
 
-fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
+pub(crate) fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
     // A refused COPY shows as the error of our own CopyFail: report the misuse instead.
     if collected.copy_refused {
         return Err(to_py(
@@ -247,7 +254,7 @@ fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
 }
 
 /// `(earlier_tuples, [results])` for `many(.., summarize=True)`.
-fn summary_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
+pub(crate) fn summary_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
     let earlier = collected.earlier_tuples;
     let results = results_to_py(py, collected)?;
     Ok((earlier, results).into_pyobject(py)?.into_any().unbind())
@@ -498,11 +505,10 @@ impl PgConn {
         )
     }
 
-    /// executemany: Parse once, then Bind/[Describe]/Execute per parameter set, one Sync,
-    /// written in chunks while the server already answers. Resolves to the list of
-    /// results; with `summarize`, to `(row count of the earlier results, [the last
-    /// result])`, so that a million statements do not make a million result objects.
-    #[pyo3(signature = (query, name, parse, types, rows, formats, returning=false, summarize=false))]
+    /// One chunk of an executemany (many.rs): Close the `deallocate` statements, Parse
+    /// `name` if `parse`, then Bind/[Describe]/Execute per row; the last chunk adds the Sync
+    /// and resolves to the results.
+    #[pyo3(signature = (query, name, parse, types, rows, formats, returning=false, summarize=false, first=true, last=true, deallocate=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn many(
         &self,
@@ -514,50 +520,39 @@ impl PgConn {
         formats: Vec<i16>,
         returning: bool,
         summarize: bool,
+        first: bool,
+        last: bool,
+        deallocate: Vec<String>,
     ) -> Op {
-        let query = query.into_owned();
         // `rows`: an encoded `ParamBatch` (crate::encode) or a list of lists of bytes/None.
         let (values, width, count) = match crate::encode::rows_arg(rows) {
             Ok(rows) => rows,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
-        self.socket_op(
-            move |slot, shared| async move {
-                let mut s = session(slot, shared.clone()).await?;
-                let outcome = async {
-                    let io = s.io()?;
-                    if parse {
-                        proto::msg_parse(&mut io.wbuf, &name, &query, &types)?;
-                    }
-                    for index in 0..count {
-                        proto::msg_bind(
-                            &mut io.wbuf,
-                            &name,
-                            values.row(index, width),
-                            &formats,
-                            0,
-                        )?;
-                        if returning {
-                            proto::msg_describe_portal(&mut io.wbuf)?;
-                        }
-                        proto::msg_execute(&mut io.wbuf)?;
-                    }
-                    proto::msg_sync(&mut io.wbuf);
-                    // The whole batch goes out before reading: the server's answers queue in
-                    // the socket buffers (a client read loop would only add round trips).
-                    write_while_reading(io, &shared, summarize).await
-                }
-                .await;
-                s.settle(outcome)
-            },
-            move |py, collected| {
-                if summarize {
-                    summary_to_py(py, collected)
-                } else {
-                    results_to_py(py, collected)
-                }
-            },
+        let chunk = crate::many::Chunk {
+            query: query.into_owned(),
+            name,
+            parse,
+            deallocate,
+            types,
+            values,
+            width,
+            count,
+            formats,
+            returning,
+        };
+        crate::many::send(
+            self,
+            chunk,
+            crate::many::Position { first, last },
+            summarize,
         )
+    }
+
+    /// End an executemany stopped before its last chunk: Sync and read the answers.
+    #[pyo3(signature = (summarize=false))]
+    fn many_sync(&self, summarize: bool) -> Op {
+        crate::many::sync(self, summarize)
     }
 
     /// `cursor.stream()`: send one statement and resolve to a `PgStream` that reads its
@@ -793,11 +788,15 @@ impl PgConn {
         self.op(
             move |slot, shared| async move {
                 let guard = slot.lock_owned().await;
-                let unsynced = shared.lock().phase == Phase::Awaiting;
+                let phase_before = shared.lock().phase;
                 let mut s = Session::new(guard, shared.clone());
                 let outcome = match s.io() {
-                    Ok(io) if unsynced => {
-                        crate::recover::recover(io, &shared, &target, limit).await
+                    Ok(io) if phase_before.owes_answers() => {
+                        shared.lock().phase = phase_before;
+                        match crate::recover::complete_request(io, &shared).await {
+                            Ok(()) => crate::recover::recover(io, &shared, &target, limit).await,
+                            Err(err) => Err(err),
+                        }
                     }
                     _ => Ok(()),
                 };
@@ -815,6 +814,12 @@ impl PgConn {
     #[getter]
     fn ssl_in_use(&self) -> bool {
         self.ssl_in_use
+    }
+
+    /// An executemany stopped between two chunks: rows were sent without their Sync.
+    #[getter]
+    fn unsynced(&self) -> bool {
+        self.shared.lock().phase == Phase::Unsynced
     }
 
     #[getter]
@@ -905,43 +910,6 @@ pub(crate) async fn write_while_reading(
     shared: &Shared,
     last_only: bool,
 ) -> Result<Collected, PgError> {
-    const CHUNK: usize = 256 * 1024;
-    if io.wbuf.len() <= CHUNK {
-        io.flush().await?;
-        set_phase(shared, Phase::Awaiting);
-        return io.collect_keeping(shared, false, last_only).await;
-    }
-    let data = io.wbuf.split().freeze();
-    // Split through `Stream` (not the raw socket) so that pending reads and writes are
-    // noted for the loop driver like every other socket access.
-    let (mut reader, mut writer) = tokio::io::split(&mut io.stream);
-    // Read into a side buffer while writing; parse afterwards.
-    let mut incoming = bytes::BytesMut::with_capacity(64 * 1024);
-    let write = async {
-        writer.write_all(&data).await?;
-        Ok::<(), std::io::Error>(())
-    };
-    tokio::pin!(write);
-    let mut written = false;
-    while !written {
-        tokio::select! {
-            r = &mut write => { r?; written = true; }
-            n = tokio::io::AsyncReadExt::read_buf(&mut reader, &mut incoming) => {
-                if n? == 0 {
-                    return Err(PgError::Lost("server closed the connection unexpectedly".into()));
-                }
-                if incoming.capacity() - incoming.len() < 16 * 1024 {
-                    incoming.reserve(64 * 1024);
-                }
-            }
-        }
-    }
-    drop(reader);
-    drop(writer);
-    if !incoming.is_empty() {
-        let mut merged = std::mem::take(&mut io.rbuf);
-        merged.extend_from_slice(&incoming);
-        io.rbuf = merged;
-    }
+    io.send_reading_aside(shared, Phase::Awaiting).await?;
     io.collect_keeping(shared, false, last_only).await
 }

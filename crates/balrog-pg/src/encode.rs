@@ -487,9 +487,14 @@ fn sequence_items<'py>(values: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, Py
     values.try_iter()?.collect()
 }
 
-/// Encode every row of an executemany (each a list or tuple of `width` values). Rows
-/// whose types match the previous row's join its batch. A row of the wrong shape stops the
-/// work: the result is then `(index of the row, None)` so that Python raises its error.
+/// What `encode_many` hands back: the index of the first row it could not encode (None if
+/// every row was encoded), the exception that row raised (None for a row of the wrong
+/// shape: Python raises psycopg's error for it), and the batches of the rows before it.
+type ManyEncoded = (Option<usize>, Option<PyErr>, Vec<Py<ParamBatch>>);
+
+/// Encode every row of an executemany chunk (each a list or tuple of `width` values). Rows
+/// whose types match the previous row's join its batch. A row that cannot be encoded stops
+/// the work; the rows before it are still returned, since psycopg runs them.
 #[pyfunction]
 pub fn encode_many<'py>(
     py: Python<'py>,
@@ -498,68 +503,105 @@ pub fn encode_many<'py>(
     fmts: Vec<u8>,
     maps: Vec<Bound<'py, PyDict>>,
     fallback: &Bound<'py, PyAny>,
-) -> PyResult<(Option<usize>, Vec<Py<ParamBatch>>)> {
+) -> PyResult<ManyEncoded> {
     let encoder = Encoder::new(&maps, fallback);
-    let mut batches: Vec<ParamBatch> = Vec::new();
-    let mut current = Values::default();
-    let mut current_types: Vec<u32> = Vec::new();
-    let mut current_formats: Vec<i16> = Vec::new();
-    let mut current_count = 0usize;
-    let mut row_types: Vec<u32> = Vec::with_capacity(width);
-    let mut row_formats: Vec<i16> = Vec::with_capacity(width);
-    let mut row_values = Values::default();
-    let mut scratch = Vec::new();
-    for (index, row) in rows.iter().enumerate() {
-        let items: Vec<Bound<'py, PyAny>> = if let Ok(t) = row.downcast::<PyTuple>() {
+    let mut batches = BatchBuilder::default();
+    let mut row = RowScratch::with_width(width);
+    for (index, obj) in rows.iter().enumerate() {
+        let items: Vec<Bound<'py, PyAny>> = if let Ok(t) = obj.downcast::<PyTuple>() {
             t.iter().collect()
-        } else if let Ok(l) = row.downcast::<PyList>() {
+        } else if let Ok(l) = obj.downcast::<PyList>() {
             l.iter().collect()
         } else {
-            return Ok((Some(index), Vec::new()));
+            return Ok((Some(index), None, batches.finish(py)?));
         };
         if items.len() != width {
-            return Ok((Some(index), Vec::new()));
+            return Ok((Some(index), None, batches.finish(py)?));
         }
-        row_types.clear();
-        row_formats.clear();
-        row_values.data.clear();
-        row_values.spans.clear();
-        for (obj, fmt) in items.iter().zip(format_indices(&fmts, width)) {
-            let (oid, format) = encoder.encode(obj, fmt, &mut row_values, &mut scratch)?;
-            row_types.push(oid);
-            row_formats.push(format);
+        if let Err(err) = row.encode(&encoder, &items, &fmts) {
+            return Ok((Some(index), Some(err), batches.finish(py)?));
         }
-        let same = index > 0 && row_types == current_types && row_formats == current_formats;
-        if !same && current_count > 0 {
-            batches.push(ParamBatch {
-                values: Arc::new(std::mem::take(&mut current)),
-                types: std::mem::take(&mut current_types),
-                formats: std::mem::take(&mut current_formats),
-                count: std::mem::take(&mut current_count),
+        batches.push(&row);
+    }
+    Ok((None, None, batches.finish(py)?))
+}
+
+/// One row's encoded values, types and formats; reused from row to row.
+#[derive(Default)]
+struct RowScratch {
+    types: Vec<u32>,
+    formats: Vec<i16>,
+    values: Values,
+    scratch: Vec<u8>,
+}
+
+impl RowScratch {
+    fn with_width(width: usize) -> Self {
+        RowScratch {
+            types: Vec::with_capacity(width),
+            formats: Vec::with_capacity(width),
+            ..Default::default()
+        }
+    }
+
+    fn encode(
+        &mut self,
+        encoder: &Encoder<'_, '_>,
+        items: &[Bound<'_, PyAny>],
+        fmts: &[u8],
+    ) -> PyResult<()> {
+        self.types.clear();
+        self.formats.clear();
+        self.values.data.clear();
+        self.values.spans.clear();
+        for (obj, fmt) in items.iter().zip(format_indices(fmts, items.len())) {
+            let (oid, format) = encoder.encode(obj, fmt, &mut self.values, &mut self.scratch)?;
+            self.types.push(oid);
+            self.formats.push(format);
+        }
+        Ok(())
+    }
+}
+
+/// Groups consecutive rows that share their types and formats into `ParamBatch`es.
+#[derive(Default)]
+struct BatchBuilder {
+    done: Vec<ParamBatch>,
+    current: Values,
+    types: Vec<u32>,
+    formats: Vec<i16>,
+    count: usize,
+}
+
+impl BatchBuilder {
+    fn push(&mut self, row: &RowScratch) {
+        let same = self.count > 0 && row.types == self.types && row.formats == self.formats;
+        if !same {
+            self.close_batch();
+            self.types.clone_from(&row.types);
+            self.formats.clone_from(&row.formats);
+        }
+        for span in &row.values.spans {
+            self.current.push(span.map(|(a, b)| &row.values.data[a..b]));
+        }
+        self.count += 1;
+    }
+
+    fn close_batch(&mut self) {
+        if self.count > 0 {
+            self.done.push(ParamBatch {
+                values: Arc::new(std::mem::take(&mut self.current)),
+                types: std::mem::take(&mut self.types),
+                formats: std::mem::take(&mut self.formats),
+                count: std::mem::take(&mut self.count),
             });
         }
-        if !same {
-            current_types = row_types.clone();
-            current_formats = row_formats.clone();
-        }
-        for span in &row_values.spans {
-            current.push(span.map(|(a, b)| &row_values.data[a..b]));
-        }
-        current_count += 1;
     }
-    if current_count > 0 {
-        batches.push(ParamBatch {
-            values: Arc::new(current),
-            types: current_types,
-            formats: current_formats,
-            count: current_count,
-        });
+
+    fn finish(mut self, py: Python<'_>) -> PyResult<Vec<Py<ParamBatch>>> {
+        self.close_batch();
+        self.done.into_iter().map(|b| Py::new(py, b)).collect()
     }
-    let batches = batches
-        .into_iter()
-        .map(|b| Py::new(py, b))
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok((None, batches))
 }
 
 /// A finite float as Python's `repr()` writes it (what psycopg's dumper sends, and so what

@@ -13,6 +13,7 @@ mod copy_format;
 mod decode;
 mod encode;
 mod errors;
+mod many;
 mod pipeline;
 mod proto;
 mod recover;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use balrog_core::Interest;
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use fallible_iterator::FallibleIterator;
 use parking_lot::Mutex;
 use postgres_protocol::message::backend::{DataRowBody, Message, RowDescriptionBody};
@@ -19,6 +19,7 @@ use tokio::net::{TcpStream, UnixStream};
 
 use crate::decode::Styles;
 use crate::errors::PgError;
+use crate::recover::{set_phase, Phase};
 
 /// A connected socket (TCP or Unix-domain), or TCP with TLS (tls.rs).
 pub enum Stream {
@@ -408,6 +409,53 @@ impl Io {
         Ok(())
     }
 
+    /// Write the whole of `wbuf` (whole messages) while reading whatever the server sends
+    /// meanwhile into `rbuf`, unparsed; the phase is then `then` (`Awaiting` if the
+    /// messages end with a Sync, else `Unsynced`).
+    ///
+    /// A long request must not wait for the socket to take it all before reading: the
+    /// server stops reading us once its answers fill the socket buffers, and both ends
+    /// would wait on each other. What is written is taken off `wbuf` as it goes, so an op
+    /// dropped half way (Ctrl-C, a cancelled green task) leaves the rest there, `Queued`,
+    /// for the next op to finish (recover.rs) instead of a broken connection.
+    pub async fn send_reading_aside(
+        &mut self,
+        shared: &Shared,
+        then: Phase,
+    ) -> Result<(), PgError> {
+        set_phase(
+            shared,
+            Phase::Queued {
+                synced: then == Phase::Awaiting,
+            },
+        );
+        // Split through `Stream` (not the raw socket) so that pending reads and writes are
+        // noted for the loop driver like every other socket access.
+        let (mut reader, mut writer) = tokio::io::split(&mut self.stream);
+        let (wbuf, rbuf) = (&mut self.wbuf, &mut self.rbuf);
+        while !wbuf.is_empty() {
+            if rbuf.capacity() - rbuf.len() < 16 * 1024 {
+                rbuf.reserve(64 * 1024);
+            }
+            // Both are cancel-safe: a write that loses the race wrote nothing.
+            let step = tokio::select! {
+                n = writer.write(wbuf) => Step::Wrote(n?),
+                n = reader.read_buf(rbuf) => Step::Read(n?),
+            };
+            match step {
+                Step::Wrote(0) | Step::Read(0) => {
+                    return Err(PgError::Lost(
+                        "server closed the connection unexpectedly".into(),
+                    ));
+                }
+                Step::Wrote(n) => wbuf.advance(n),
+                Step::Read(_) => {}
+            }
+        }
+        set_phase(shared, then);
+        Ok(())
+    }
+
     /// The next backend message, read from the socket as needed. Messages that may arrive at
     /// any time (notices, notifications, parameter changes) are recorded in `shared` and
     /// skipped.
@@ -632,4 +680,10 @@ fn is_utf8_name(name: &str) -> bool {
         .flat_map(char::to_uppercase)
         .collect();
     matches!(folded.as_str(), "UTF8" | "UNICODE")
+}
+
+/// What one turn of `Io::send_reading_aside` did.
+enum Step {
+    Wrote(usize),
+    Read(usize),
 }

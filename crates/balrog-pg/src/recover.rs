@@ -31,10 +31,50 @@ pub enum Phase {
     Sending,
     /// The request was sent; its answers (up to ReadyForQuery) are still to be read.
     Awaiting,
+    /// Part of a request was sent, whole messages but no Sync yet: an executemany streams
+    /// its rows in several ops (many.rs). Whoever takes the socket next ends it with Sync,
+    /// and the answers are then owed as in `Awaiting`.
+    Unsynced,
+    /// Whole messages are in the write buffer, partly written (the op writing them was
+    /// dropped): whoever takes the socket next writes the rest; then `Awaiting` if they
+    /// end with a Sync, else `Unsynced`.
+    Queued { synced: bool },
+}
+
+impl Phase {
+    /// Answers up to a ReadyForQuery are owed (once the request is written and synced).
+    pub fn owes_answers(self) -> bool {
+        matches!(
+            self,
+            Phase::Awaiting | Phase::Unsynced | Phase::Queued { .. }
+        )
+    }
 }
 
 pub fn set_phase(shared: &Shared, phase: Phase) {
     shared.lock().phase = phase;
+}
+
+/// Finish a request an op left half way, so that only its answers are owed (`Awaiting`):
+/// write what is still queued, and end it with a Sync if it has none (the rows it ran are
+/// then committed if no transaction block is open, as psycopg's pipeline does when an
+/// executemany stops half way).
+pub async fn complete_request(io: &mut Io, shared: &Shared) -> Result<(), PgError> {
+    let phase = shared.lock().phase;
+    if let Phase::Queued { synced } = phase {
+        let then = if synced {
+            Phase::Awaiting
+        } else {
+            Phase::Unsynced
+        };
+        io.send_reading_aside(shared, then).await?;
+    }
+    let phase = shared.lock().phase;
+    if phase == Phase::Unsynced {
+        proto::msg_sync(&mut io.wbuf);
+        io.send_reading_aside(shared, Phase::Awaiting).await?;
+    }
+    Ok(())
 }
 
 /// Read and discard the answers of an abandoned request, up to its ReadyForQuery.

@@ -94,7 +94,10 @@ def encode_many(
     fmts: Sequence[int],
     maps: list[dict[type, int]],
     fallback: Callable[[Any, int], tuple[bytes | None, int, int]],
-) -> tuple[int | None, list[ParamBatch]]: ...
+) -> tuple[int | None, BaseException | None, list[ParamBatch]]:
+    """Encode an executemany chunk: ``(index of the first row that could not be encoded,
+    the exception it raised, batches of the rows before it)``."""
+    ...
 
 class PgStream:
     def next(self, size: int) -> NativeOp: ...
@@ -134,9 +137,21 @@ class PgConn:
         formats: list[int],
         returning: bool = False,
         summarize: bool = False,
+        first: bool = True,
+        last: bool = True,
+        deallocate: Sequence[str] = (),
     ) -> NativeOp:
-        """Resolves to the list of results; with ``summarize``, to ``(row count of the
-        earlier results, [the last result])``."""
+        """One chunk of an executemany: Close ``deallocate``, Parse ``name`` if ``parse``,
+        then one Bind/Execute per row. The last chunk resolves to the list of results; with
+        ``summarize``, to ``(row count of the earlier results, [the last result])``; the
+        others to None."""
+        ...
+    @property
+    def unsynced(self) -> bool:
+        """An executemany stopped between two chunks (rows sent without their Sync)."""
+        ...
+    def many_sync(self, summarize: bool = False) -> NativeOp:
+        """End an executemany stopped before its last chunk; resolves as a last chunk."""
         ...
     def stream(
         self, query: bytes, types: list[int], params: list[bytes | None], formats: list[int]

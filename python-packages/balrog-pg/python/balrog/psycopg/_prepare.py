@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["PrepareManager"]
@@ -75,6 +76,21 @@ class PrepareManager:
         self._counts.pop(key, None)
         self._names[key] = name
         self._last = name
+
+    def forget_unconfirmed(self, statements: Iterable[tuple[Any, str]], closed: Iterable[str] = ()) -> None:
+        """After a request that failed: ``(pgq, name)`` pairs it filed by ``prepared`` and
+        the names it closed. Whether the server got to those Parse and Close messages is
+        not known, so the statements are forgotten here and closed (again) with the next
+        statement prepared (closing a statement that does not exist is not an error)."""
+        self._stale.extend(closed)
+        for pgq, name in statements:
+            types = pgq.types
+            key = (pgq.query, tuple(types) if types else ())
+            if self._names.get(key) == name:
+                del self._names[key]
+                if self._last == name:
+                    self._last = None
+            self._stale.append(name)
 
     def not_preparable(self, pgq: Any) -> None:
         """``pgq`` gave several results (several statements): the server cannot prepare it,

@@ -169,6 +169,9 @@ class Copy:
         else:
             self._text_encoders = adapters.native_encoders()[1]
         self._dump_oids: list[int] | None = None
+        # Text COPY after set_types: per (column, value type), the column type's dumper, or
+        # None where the value's own dumper serves (_dumped_by_column).
+        self._by_column: dict[tuple[int, type], Any] = {}
         self._set_row_args()
         self._load_specs: list[Any] | None = None
         self._pending = b""
@@ -211,6 +214,7 @@ class Copy:
         registry = self.connection.adapters.types
         oids = [t if isinstance(t, int) else registry.get_oid(t) for t in types]
         self._dump_oids = oids
+        self._by_column = {}
         self._set_row_args()
         self._load_specs = [self._tx.loader_spec(oid) for oid in oids]
 
@@ -248,24 +252,37 @@ class Copy:
         dumper, so a dict can go to a jsonb column and a list's elements take the array's
         element type. Here that dumper serves lists and values without a dumper of their
         own; the others keep theirs (same text, and numpy scalars keep working)."""
-        oids = self._dump_oids or []
+        width = len(self._dump_oids or ())
+        cache = self._by_column
         out = list(row)
         for i, value in enumerate(out):
-            if value is None or type(value) in self._text_encoders or i >= len(oids):
+            if value is None or type(value) in self._text_encoders or i >= width:
                 continue
-            if type(value) is not list:
-                try:
-                    self._tx.get_dumper(value, PyFormat.TEXT)
-                    continue  # dumped by _dump_text as without set_types
-                except e.ProgrammingError:
-                    pass
+            key = (i, type(value))
             try:
-                dumper = self._tx.adapters.get_dumper_by_oid(oids[i], pq.Format.TEXT)(type(value), self._tx)
-            except e.ProgrammingError:
-                continue  # no dumper for the column type: the value's own type decides
-            data = dumper.dump(value)
-            out[i] = _Dumped(None if data is None else bytes(data))
+                dumper = cache[key]
+            except KeyError:
+                dumper = cache[key] = self._column_dumper(i, value)
+            if dumper is not None:
+                data = dumper.dump(value)
+                out[i] = _Dumped(None if data is None else bytes(data))
         return out
+
+    def _column_dumper(self, index: int, value: Any) -> Any:
+        """For ``_dumped_by_column``: the dumper of column ``index``'s type for values of
+        ``value``'s type, or None to leave them to their own dumper (what decides depends
+        only on the type, so the answer is cached)."""
+        oids = self._dump_oids or []
+        if type(value) is not list:
+            try:
+                self._tx.get_dumper(value, PyFormat.TEXT)
+                return None  # dumped by _dump_text as without set_types
+            except e.ProgrammingError:
+                pass
+        try:
+            return self._tx.adapters.get_dumper_by_oid(oids[index], pq.Format.TEXT)(type(value), self._tx)
+        except e.ProgrammingError:
+            return None  # no dumper for the column type: the value's own type decides
 
     def _set_row_args(self) -> None:
         # What every write_row formats with, handed to the native buffer once.

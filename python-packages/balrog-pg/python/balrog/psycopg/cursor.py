@@ -7,7 +7,7 @@ objects only when fetched, a slice at a time, by the native decoder.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -20,6 +20,7 @@ from ._column import Column
 from ._connection_info import connection_summary
 from ._enums import PyFormat
 from ._interrupts import INTERRUPTED as _INTERRUPTED
+from ._many import send_many
 from ._queries import PostgresQuery, RawQuery, _check_params, query_bytes, query_plan, raw_params
 from .adapt import FORMAT_INDEX, AdaptersMap, Transformer, _registry_version
 from .rows import Row, tuple_row
@@ -453,46 +454,47 @@ class BaseCursor(Generic[ConnectionType, Row]):
         first = RawQuery() if raw_query else PostgresQuery()
         first.convert(raw, rows[0], tx)
         self._query = first
-        # Every row encoded in one native call, in batches of rows whose types match.
+        # The rows as sequences of `width` values, for the native encoder: converted a
+        # chunk at a time by _many.py, so that the first chunk goes out sooner.
+        to_sequences: Callable[[list[Any]], list[Any]]
         if parts is None:
             # A raw query: each row a sequence, its values in placeholder order.
-            rows = [raw_params(r) for r in rows]
-            width, fmts = len(rows[0]), (FORMAT_INDEX[PyFormat.AUTO],) * len(rows[0])
-        elif plan is not None:
-            width, fmts = plan
-            rows = [r if type(r) in (tuple, list) else _check_params(parts, r)[0] for r in rows]
+            width = len(raw_params(rows[0]))
+            fmts = (FORMAT_INDEX[PyFormat.AUTO],) * width
+
+            def to_sequences(chunk: list[Any]) -> list[Any]:
+                return [raw_params(r) for r in chunk]
+
         else:
-            values, formats, _ = _check_params(parts, rows[0])
-            width, fmts = len(values), tuple(FORMAT_INDEX[f] for f in formats)
-            rows = [_check_params(parts, r)[0] for r in rows]
-        bad, batches = _pg.encode_many(rows, width, fmts, self._adapters.native_encoders(), tx.dump_one)
-        if bad is not None:
+            if plan is not None:
+                width, fmts = plan
+            else:
+                values, formats, _ = _check_params(parts, rows[0])
+                width, fmts = len(values), tuple(FORMAT_INDEX[f] for f in formats)
+            sequence = (tuple, list) if plan is not None else ()
+
+            def to_sequences(chunk: list[Any]) -> list[Any]:
+                return [r if type(r) in sequence else _check_params(parts, r)[0] for r in chunk]
+
+        def bad_row(index: int) -> None:
             if parts is not None:
-                _check_params(parts, rows[bad])  # raises the error psycopg gives for this row
-            raise e.ProgrammingError(f"bad parameters at row {bad}")
-        results: list[Any] = []
-        # Without `returning` only the last result is kept, with the others' row count
-        # (a million INSERTs must not become a million result objects).
-        summarize = not returning
-        earlier = 0
-        native = self._conn._native
+                _check_params(parts, rows[index])  # raises the error psycopg gives for this row
+            raise e.ProgrammingError(f"bad parameters at row {index}")
+
+        encoding = (width, fmts, self._adapters.native_encoders(), tx.dump_one, to_sequences)
         with self._conn.lock:
             self._conn._start_query()
-            for batch in batches:
-                op = native.many(
-                    first.query, "", True, batch.types, batch, batch.formats, returning, summarize
-                )
-                try:
-                    answer = self._wait(op)
-                except e.Error as exc:
-                    e._locate(exc, first.query, self._conn.info.encoding)
-                    raise
-                if summarize:
-                    # A previous batch's last result: count it, keep the new one.
-                    earlier += answer[0] + row_count(results)
-                    results[:] = answer[1]
-                else:
-                    results.extend(answer)
+            try:
+                answer = send_many(self, first.query, rows, encoding, bad_row, returning)
+            except e.Error as exc:
+                e._locate(exc, first.query, self._conn.info.encoding)
+                raise
+        # Without `returning` only the last result is kept, with the others' row count
+        # (a million INSERTs must not become a million result objects).
+        if returning:
+            results, earlier = answer, 0
+        else:
+            earlier, results = answer
         self._finish_many(results, returning, earlier)
 
     def _finish_many(self, results: list[Any], returning: bool, earlier: int = 0) -> None:
