@@ -319,6 +319,22 @@ def test_fallback_literal(conns: tuple[Any, Any], value: Any, connected: bool) -
     assert ours == theirs
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        [dt.time(0, 0), dt.time(0, 0, tzinfo=dt.UTC)],
+        [dt.time(0, 0, tzinfo=dt.UTC), dt.time(0, 0)],
+        [dt.datetime(2020, 1, 1), dt.datetime(2020, 1, 1, tzinfo=dt.UTC)],
+    ],
+)
+def test_fallback_literal_naive_and_aware_in_one_list(value: list[Any]) -> None:
+    # psycopg dumps a list with the dumper of its last element of a type: a naive time
+    # before an aware one fails in TimeTzDumper (found by test_fallback_literal).
+    ours = outcome(lambda: _sql_literal.literal(value).decode())
+    theirs = outcome(lambda: ref_sql.Literal(value).as_string(None))
+    assert ours == theirs
+
+
 def rows(conn: Any, cursor_class: Any, query: str, params: Any) -> tuple[str, Any]:
     cur = cursor_class(conn)
     try:

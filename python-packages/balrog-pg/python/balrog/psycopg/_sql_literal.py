@@ -206,6 +206,11 @@ def _dump_datetime(obj: dt.datetime, connected: bool, encoding: str) -> Dumped:
 def _dump_time(obj: dt.time, connected: bool, encoding: str) -> Dumped:
     if not obj.tzinfo:
         return str(obj).encode(), "time"
+    return _dump_timetz(obj, connected, encoding)
+
+
+def _dump_timetz(obj: dt.time, connected: bool, encoding: str) -> Dumped:
+    """psycopg's TimeTzDumper, which also dumps the naive times of a timetz[] (and fails)."""
     if obj.utcoffset() is None:
         raise e.DataError(f"cannot calculate the offset of tzinfo '{obj.tzinfo}' without a date")
     return str(obj).encode(), "timetz"
@@ -298,6 +303,8 @@ def _dump_list(obj: list[Any], connected: bool, encoding: str) -> Dumped:
     if chosen is not None:
         dump = _handler_for(chosen)
         element_type = dump(chosen, connected, encoding)[1]
+        if element_type == "timetz":
+            dump = _dump_timetz  # the chosen element's dumper serves every element
         if element_type:
             type_name = element_type + "[]"
     return b"".join(_array_tokens(obj, dump, connected, encoding)), type_name
