@@ -9,9 +9,11 @@
 //! writing (kept unparsed in the read buffer). The last chunk, or [`sync`] when the caller
 //! stops early, writes the Sync and reads every answer.
 //!
-//! If the caller never comes back (an exception between chunks, Ctrl-C), the next op on the
-//! connection, or `PgConn.recover`, ends the request with Sync and reads its answers
-//! (recover.rs), as psycopg's pipeline does when its block is left with an exception.
+//! A caller that stops early on a row it cannot encode calls [`sync`]: the rows sent run,
+//! as psycopg's pipeline runs them when its block is left with an exception. A caller
+//! that never comes back (Ctrl-C, a cancelled green task) leaves the request to the next
+//! op on the connection or to `PgConn.recover`, which fail it before its Sync so that none
+//! of its rows commit (recover.rs `complete_request`).
 
 use std::sync::Arc;
 

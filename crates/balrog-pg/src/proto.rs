@@ -347,6 +347,13 @@ pub fn msg_describe_portal(buf: &mut BytesMut) -> Result<(), PgError> {
     })
 }
 
+pub fn msg_describe_statement(buf: &mut BytesMut, name: &str) -> Result<(), PgError> {
+    message(buf, b'D', |b| {
+        b.put_u8(b'S');
+        put_cstr(b, name.as_bytes())
+    })
+}
+
 pub fn msg_execute(buf: &mut BytesMut) -> Result<(), PgError> {
     message(buf, b'E', |b| {
         b.put_u8(0);

@@ -32,8 +32,8 @@ pub enum Phase {
     /// The request was sent; its answers (up to ReadyForQuery) are still to be read.
     Awaiting,
     /// Part of a request was sent, whole messages but no Sync yet: an executemany streams
-    /// its rows in several ops (many.rs). Whoever takes the socket next ends it with Sync,
-    /// and the answers are then owed as in `Awaiting`.
+    /// its rows in several ops (many.rs). Whoever takes the socket next ends it (see
+    /// `complete_request`), and the answers are then owed as in `Awaiting`.
     Unsynced,
     /// Whole messages are in the write buffer, partly written (the op writing them was
     /// dropped): whoever takes the socket next writes the rest; then `Awaiting` if they
@@ -55,10 +55,14 @@ pub fn set_phase(shared: &Shared, phase: Phase) {
     shared.lock().phase = phase;
 }
 
+/// A statement name that never exists: describing it fails the request it ends.
+const ABANDONED: &str = "balrog: executemany interrupted, its rows rolled back";
+
 /// Finish a request an op left half way, so that only its answers are owed (`Awaiting`):
-/// write what is still queued, and end it with a Sync if it has none (the rows it ran are
-/// then committed if no transaction block is open, as psycopg's pipeline does when an
-/// executemany stops half way).
+/// write what is still queued; a request with no Sync yet (an executemany interrupted
+/// between chunks) is made to fail before its Sync, so that none of its rows commit in
+/// autocommit mode (in a transaction block the transaction is failed, as a cancelled
+/// statement leaves it). The error is read and dropped with the other answers.
 pub async fn complete_request(io: &mut Io, shared: &Shared) -> Result<(), PgError> {
     let phase = shared.lock().phase;
     if let Phase::Queued { synced } = phase {
@@ -71,6 +75,7 @@ pub async fn complete_request(io: &mut Io, shared: &Shared) -> Result<(), PgErro
     }
     let phase = shared.lock().phase;
     if phase == Phase::Unsynced {
+        proto::msg_describe_statement(&mut io.wbuf, ABANDONED)?;
         proto::msg_sync(&mut io.wbuf);
         io.send_reading_aside(shared, Phase::Awaiting).await?;
     }

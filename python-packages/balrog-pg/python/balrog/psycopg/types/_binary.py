@@ -1,8 +1,10 @@
 """Binary dumpers of the builtin types: what ``%b`` placeholders send.
 
-psycopg dumps every builtin type in PostgreSQL's binary wire format when asked (``%b``);
-balrog's ``%s`` and ``%t`` go as text (encoded in Rust), so these are used only for ``%b``.
-They are registered before the text dumpers, so that ``%s`` keeps choosing text.
+psycopg dumps every builtin type in PostgreSQL's binary wire format when asked (``%b``).
+They are registered before the text dumpers, so that ``%s`` chooses text, except for
+numbers and bools: as in psycopg, ``%s`` sends those in binary (``numeric.py`` and
+``bool.py`` register them again after their text dumpers). Those are encoded in Rust
+(``_balrog_enc``); the others only through ``dump`` here.
 
 The formats are PostgreSQL's ``*send`` functions: big-endian integers and IEEE floats,
 dates as days and times as microseconds since 2000-01-01, intervals as (microseconds, days,
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 import operator
 import struct
 import uuid
@@ -39,7 +42,7 @@ class _BinaryDumper(Dumper):
 # -- numbers --------------------------------------------------------------------------------
 
 
-def _packer(fmt: str, oid: int, name: str) -> type[_BinaryDumper]:
+def _packer(fmt: str, oid: int, name: str, native: int, cls_name: str = "") -> type[_BinaryDumper]:
     pack = struct.Struct(fmt).pack
 
     def dump(self: Dumper, obj: Any) -> bytes:
@@ -47,18 +50,24 @@ def _packer(fmt: str, oid: int, name: str) -> type[_BinaryDumper]:
             return pack(obj)
         except struct.error:
             raise e.DataError(f"{obj!r} does not fit in {name}") from None
+        except OverflowError:
+            if name != "float4":
+                raise
+            # A double beyond float4's range: infinity, as psycopg's C dumper narrows it.
+            return pack(math.copysign(math.inf, obj))
 
     # __module__ given: type() under ABCMeta would otherwise say "abc".
-    attrs = {"oid": oid, "dump": dump, "__module__": __name__}
-    return type(f"{name.title()}BinaryDumper", (_BinaryDumper,), attrs)
+    attrs = {"oid": oid, "dump": dump, "__module__": __name__, "_balrog_enc": native}
+    return type(cls_name or f"{name.title()}BinaryDumper", (_BinaryDumper,), attrs)
 
 
-Int2BinaryDumper = _packer("!h", 21, "int2")
-Int4BinaryDumper = _packer("!i", 23, "int4")
-Int8BinaryDumper = _packer("!q", 20, "int8")
-OidBinaryDumper = _packer("!I", 26, "oid")
-FloatBinaryDumper = _packer("!d", 701, "float8")
-Float4BinaryDumper = _packer("!f", 700, "float4")
+# The last argument: the native encoder's code (balrog-pg encode.rs `code`).
+Int2BinaryDumper = _packer("!h", 21, "int2", 8)
+Int4BinaryDumper = _packer("!i", 23, "int4", 9)
+Int8BinaryDumper = _packer("!q", 20, "int8", 12)
+OidBinaryDumper = _packer("!I", 26, "oid", 13)
+FloatBinaryDumper = _packer("!d", 701, "float8", 14, "FloatBinaryDumper")
+Float4BinaryDumper = _packer("!f", 700, "float4", 15)
 
 
 _NUMERIC_HEAD = struct.Struct("!HhHH")
@@ -114,9 +123,10 @@ class IntNumericBinaryDumper(DecimalBinaryDumper):
 
 class IntBinaryDumper(_BinaryDumper):
     """Python int: int2, int4, int8 or numeric, the smallest that holds the value (as the
-    text IntDumper)."""
+    text IntDumper). Its own oid is 0, as psycopg's: the upgraded dumper gives the type."""
 
-    oid = 20
+    oid = 0
+    _balrog_enc = 7
 
     def dump(self, obj: Any) -> bytes:
         return self.upgrade(obj, PyFormat.BINARY).dump(obj)  # type: ignore[return-value]
@@ -136,6 +146,7 @@ class IntBinaryDumper(_BinaryDumper):
 
 class BoolBinaryDumper(_BinaryDumper):
     oid = 16
+    _balrog_enc = 21
 
     def dump(self, obj: Any) -> bytes:
         return b"\x01" if obj else b"\x00"
