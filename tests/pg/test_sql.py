@@ -339,3 +339,34 @@ def test_client_cursor_matches_psycopg(index: int, our_conn: Any, ref_conn: psyc
 def test_quote() -> None:
     assert sql.quote("it's") == ref.quote("it's") == "'it''s'"
     assert sql.quote(None) == "NULL"
+
+
+def test_quoting_on_a_closed_connection_as_psycopg(pg_cluster):
+    # psycopg quotes strings and identifiers with libpq on the connection, which refuses a
+    # closed one (OperationalError); numbers and plain SQL need no connection.
+    import balrog.psycopg as bp
+
+    def run(mod, sql):
+        conn = mod.connect(pg_cluster.conninfo)
+        client = mod.ClientCursor(conn)
+        conn.close()
+        cases = [
+            lambda: sql.Literal("x").as_string(conn),
+            lambda: sql.Literal(1).as_string(conn),
+            lambda: sql.Identifier("x").as_string(conn),
+            lambda: sql.SQL("select {}").format(sql.Literal("a")).as_string(conn),
+            lambda: sql.SQL("select {}").format(sql.Identifier("a")).as_bytes(conn),
+            lambda: sql.quote("x", conn),
+            lambda: sql.SQL("select 1").as_string(conn),
+            lambda: client.mogrify("select %s", ["a"]),
+            lambda: client.mogrify("select %s", [1]),
+        ]
+        outcomes = []
+        for case in cases:
+            try:
+                outcomes.append(("ok", case()))
+            except Exception as ex:
+                outcomes.append((type(ex).__name__, str(ex)))
+        return outcomes
+
+    assert run(bp, sql) == run(psycopg, ref)

@@ -5,14 +5,18 @@ The server runs the first rows while the next chunk is still being encoded in th
 chunk's encoded parameters are held at a time. The rows form one request with a single
 Sync at the end (balrog-pg's ``many.rs``), which gives psycopg's pipeline semantics: in
 autocommit mode a server error rolls back every row of the call, while rows sent before
-one that cannot be adapted still run (psycopg leaves its pipeline block with a sync).
+one that cannot be adapted still run (psycopg leaves its pipeline block with a sync). A
+call interrupted between chunks (Ctrl-C, a cancelled task) commits none of its rows: the
+recovery fails the request before its Sync. The statement is prepared as psycopg
+prepares executemany's: one per parameter types, under ``prepare_threshold`` and
+``prepared_max``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import _pg
 from . import errors as e
@@ -25,6 +29,17 @@ logger = logging.getLogger("psycopg")
 # Small first chunks get the server going soon; larger ones later keep native calls few.
 FIRST_CHUNK = 256
 MAX_CHUNK = 4096
+
+
+class RowEncoding(NamedTuple):
+    """What ``encode_many`` needs for every chunk of one call."""
+
+    width: int
+    fmts: tuple[int, ...]
+    maps: list[Any]
+    fallback: Callable[..., Any]
+    # Turns a chunk of rows into sequences of values in placeholder order.
+    to_sequences: Callable[[list[Any]], list[Any]]
 
 
 def chunk_bounds(count: int) -> Iterator[tuple[int, int]]:
@@ -40,14 +55,12 @@ def send_many(
     cursor: Any,
     query: bytes,
     rows: list[Any],
-    encoding: tuple[int, tuple[int, ...], list[Any], Callable[..., Any], Callable[[list[Any]], list[Any]]],
+    encoding: RowEncoding,
     bad_row: Callable[[int], None],
     returning: bool,
 ) -> Any:
     """Run ``query`` once per row; the answer of the native ``many`` op's last chunk.
 
-    ``encoding``: ``encode_many``'s width, formats, encoder maps and fallback, and the
-    function that turns a chunk of rows into sequences of values in placeholder order.
     ``bad_row(index)`` raises the error psycopg gives for a row of the wrong shape.
     The caller holds the connection's lock.
     """

@@ -20,7 +20,7 @@ from ._column import Column
 from ._connection_info import connection_summary
 from ._enums import PyFormat
 from ._interrupts import INTERRUPTED as _INTERRUPTED
-from ._many import send_many
+from ._many import RowEncoding, send_many
 from ._queries import PostgresQuery, RawQuery, _check_params, query_bytes, query_plan, raw_params
 from .adapt import FORMAT_INDEX, AdaptersMap, Transformer, _registry_version
 from .rows import Row, tuple_row
@@ -481,7 +481,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
                 _check_params(parts, rows[index])  # raises the error psycopg gives for this row
             raise e.ProgrammingError(f"bad parameters at row {index}")
 
-        encoding = (width, fmts, self._adapters.native_encoders(), tx.dump_one, to_sequences)
+        encoding = RowEncoding(width, fmts, self._adapters.native_encoders(), tx.dump_one, to_sequences)
         with self._conn.lock:
             self._conn._start_query()
             try:

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, LiteralString
 
+from . import errors as e
 from ._enums import PyFormat
 
 __all__ = [
@@ -202,7 +203,11 @@ class Identifier(Composable):
         return f"{self.__class__.__name__}({', '.join(map(repr, self._obj))})"
 
     def as_bytes(self, context: Any = None) -> bytes:
-        connected = _connection(context) is not None
+        conn = _connection(context)
+        if conn is not None and getattr(conn, "closed", False):
+            # psycopg escapes identifiers with libpq on the connection, which refuses.
+            raise e.OperationalError("the connection is closed")
+        connected = conn is not None
         encoding = _encoding(context)
         return b".".join(_escape_identifier(part.encode(encoding), connected) for part in self._obj)
 

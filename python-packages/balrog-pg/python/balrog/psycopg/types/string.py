@@ -36,8 +36,16 @@ class _BaseStrDumper(Dumper):
         return data
 
     def quote(self, obj: str) -> bytes:
+        _check_open(self.connection)
         data = self.dump(obj)  # a subclass may dump some strings as NULL
         return b"NULL" if data is None else _escape_literal(data)
+
+
+def _check_open(conn: Any) -> None:
+    """psycopg quotes strings and identifiers with libpq's escaping functions on the
+    connection given, which refuse a closed one: so do we, with its error."""
+    if conn is not None and getattr(conn, "closed", False):
+        raise e.OperationalError("the connection is closed")
 
 
 class StrDumper(_BaseStrDumper):
