@@ -58,6 +58,11 @@ pub mod code {
     pub const DATETIME_NOTZ: u8 = 64;
     pub const TIMEDELTA: u8 = 65;
     pub const UUID: u8 = 70;
+    pub const DATE_BINARY: u8 = 66;
+    pub const TIME_BINARY: u8 = 67;
+    pub const DATETIME_BINARY: u8 = 68;
+    pub const TIMEDELTA_BINARY: u8 = 69;
+    pub const UUID_BINARY: u8 = 71;
 }
 
 const NUL_MESSAGE: &str = "PostgreSQL text fields cannot contain NUL (0x00) bytes";
@@ -247,7 +252,7 @@ pub fn encode_text(
     out: &mut Vec<u8>,
 ) -> PyResult<Option<(u32, i16)>> {
     use code::*;
-    if let Some(answer) = encode_binary_number(code, obj, out)? {
+    if let Some(answer) = crate::encode_binary::encode(code, obj, out)? {
         return Ok(answer);
     }
     let oid = match code {
@@ -425,86 +430,6 @@ pub fn encode_text(
     };
     Ok(Some((oid, 0)))
 }
-
-/// The binary codes (numbers and bools, psycopg's `%s` format for them): `Some(answer)`
-/// where the code is one of them (`answer` None if the value needs its Python dumper, which
-/// raises psycopg's error for a value out of range), None for the other codes.
-#[allow(clippy::type_complexity)]
-fn encode_binary_number(
-    code: u8,
-    obj: &Bound<'_, PyAny>,
-    out: &mut Vec<u8>,
-) -> PyResult<Option<Option<(u32, i16)>>> {
-    use code::*;
-    let answer = match code {
-        INT_BINARY => match obj.extract::<i64>() {
-            Ok(v) => Some(if let Ok(v) = i16::try_from(v) {
-                out.extend_from_slice(&v.to_be_bytes());
-                (21, 1)
-            } else if let Ok(v) = i32::try_from(v) {
-                out.extend_from_slice(&v.to_be_bytes());
-                (23, 1)
-            } else {
-                out.extend_from_slice(&v.to_be_bytes());
-                (20, 1)
-            }),
-            // Beyond int8: numeric, sent as text (psycopg sends it in binary: same value).
-            Err(_) => encode_text(INT_NUMERIC, obj, out)?,
-        },
-        INT2_BINARY => fixed_int::<i16>(obj, out, 21),
-        INT4_BINARY => fixed_int::<i32>(obj, out, 23),
-        INT8_BINARY => fixed_int::<i64>(obj, out, 20),
-        OID_BINARY => fixed_int::<u32>(obj, out, 26),
-        FLOAT8_BINARY => {
-            let v: f64 = obj.extract()?;
-            out.extend_from_slice(&v.to_be_bytes());
-            Some((701, 1))
-        }
-        FLOAT4_BINARY => {
-            let v: f64 = obj.extract()?;
-            // Narrowed as psycopg's C dumper does: rounded, infinity beyond float4's range.
-            #[allow(clippy::cast_possible_truncation)]
-            let narrow = v as f32;
-            out.extend_from_slice(&narrow.to_be_bytes());
-            Some((700, 1))
-        }
-        BOOL_BINARY => {
-            out.push(u8::from(obj.is_truthy()?));
-            Some((16, 1))
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(answer))
-}
-
-/// An int sent as a fixed-size binary integer (`Int4(5)` ...): None if it does not fit,
-/// so that the Python dumper raises psycopg's DataError.
-fn fixed_int<T>(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, oid: u32) -> Option<(u32, i16)>
-where
-    T: TryFrom<i64> + ToBeBytes,
-{
-    let v = obj.extract::<i64>().ok()?;
-    let v = T::try_from(v).ok()?;
-    v.put_be(out);
-    Some((oid, 1))
-}
-
-/// Big-endian bytes of the fixed-size integers `fixed_int` sends.
-trait ToBeBytes {
-    fn put_be(self, out: &mut Vec<u8>);
-}
-
-macro_rules! to_be_bytes {
-    ($($t:ty),*) => {$(
-        impl ToBeBytes for $t {
-            fn put_be(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_be_bytes());
-            }
-        }
-    )*};
-}
-
-to_be_bytes!(i16, i32, i64, u32);
 
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

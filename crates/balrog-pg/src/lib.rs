@@ -12,6 +12,7 @@ mod connect;
 mod copy_format;
 mod decode;
 mod encode;
+mod encode_binary;
 mod errors;
 mod many;
 mod pipeline;

@@ -1,10 +1,11 @@
 """Binary dumpers of the builtin types: what ``%b`` placeholders send.
 
 psycopg dumps every builtin type in PostgreSQL's binary wire format when asked (``%b``).
-They are registered before the text dumpers, so that ``%s`` chooses text, except for
-numbers and bools: as in psycopg, ``%s`` sends those in binary (``numeric.py`` and
-``bool.py`` register them again after their text dumpers). Those are encoded in Rust
-(``_balrog_enc``); the others only through ``dump`` here.
+They are registered before the text dumpers, so that ``%s`` chooses text, except where
+psycopg's ``%s`` sends binary: numbers, bools, dates and times, intervals and UUIDs
+(``numeric.py``, ``bool.py``, ``datetime.py`` and ``uuid.py`` register those again after
+their text dumpers). Those are encoded in Rust (``_balrog_enc``, balrog-pg's
+``encode_binary.rs``); the others only through ``dump`` here.
 
 The formats are PostgreSQL's ``*send`` functions: big-endian integers and IEEE floats,
 dates as days and times as microseconds since 2000-01-01, intervals as (microseconds, days,
@@ -166,6 +167,7 @@ def _micros(delta: dt.timedelta) -> int:
 
 class DateBinaryDumper(_BinaryDumper):
     oid = 1082
+    _balrog_enc = 66
 
     def dump(self, obj: Any) -> bytes:
         return _pack_int4((obj - _PG_EPOCH_DATE).days)
@@ -173,6 +175,7 @@ class DateBinaryDumper(_BinaryDumper):
 
 class TimeBinaryDumper(_BinaryDumper):
     oid = 1083
+    _balrog_enc = 67  # naive and aware times alike (the native encoder picks the type)
 
     def dump(self, obj: Any) -> bytes:
         return _pack_int8(((obj.hour * 60 + obj.minute) * 60 + obj.second) * 1_000_000 + obj.microsecond)
@@ -198,6 +201,7 @@ class TimeTzBinaryDumper(_BinaryDumper):
 
 class DatetimeBinaryDumper(_BinaryDumper):
     oid = 1184
+    _balrog_enc = 68  # naive and aware datetimes alike (the native encoder picks the type)
 
     def dump(self, obj: Any) -> bytes:
         return _pack_int8(_micros(obj - _PG_EPOCH_UTC))
@@ -218,6 +222,7 @@ class DatetimeNoTzBinaryDumper(_BinaryDumper):
 
 class TimedeltaBinaryDumper(_BinaryDumper):
     oid = 1186
+    _balrog_enc = 69
 
     def dump(self, obj: Any) -> bytes:
         return _pack_interval(obj.seconds * 1_000_000 + obj.microseconds, obj.days, 0)
@@ -228,6 +233,7 @@ class TimedeltaBinaryDumper(_BinaryDumper):
 
 class UUIDBinaryDumper(_BinaryDumper):
     oid = 2950
+    _balrog_enc = 71
 
     def dump(self, obj: Any) -> bytes:
         return obj.bytes  # type: ignore[no-any-return]

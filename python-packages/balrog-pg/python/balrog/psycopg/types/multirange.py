@@ -312,12 +312,13 @@ class BaseMultirangeDumper(RecursiveDumper):
             dumper.oid = _INVALID_OID
             return dumper
         dumper = type(self)(self.cls, self._tx)
-        dumper.sub_dumper = self._tx.get_dumper(item, format)
-        sub_oid = dumper.sub_dumper.oid
+        sub_oid = self._tx.get_dumper(item, format).oid  # the bounds' type names the range's
         if sub_oid == _INVALID_OID and isinstance(item, str):
             sub_oid = _TEXT_OID  # str dumps as unknown; a multirange of text is still one
         info = self._tx.adapters.types.get_by_subtype(MultirangeInfo, sub_oid)
         dumper.oid = info.oid if info else _INVALID_OID
+        # Bounds in the dumper's own format, as for ranges (range.py).
+        dumper.sub_dumper = self._tx.get_dumper(item, dumper._adapt_format)
         return dumper
 
     def _bound_dumper(self, obj: Multirange[Any]) -> DumpFunc:

@@ -434,11 +434,13 @@ class BaseRangeDumper(RecursiveDumper):
             int_dumper.oid = _INVALID_OID
             return int_dumper
         dumper = type(self)(self.cls, self._tx)
-        dumper.sub_dumper = self._tx.get_dumper(item, format)
-        sub_oid = dumper.sub_dumper.oid
+        sub_oid = self._tx.get_dumper(item, format).oid  # the bounds' type names the range's
         if sub_oid == _INVALID_OID and isinstance(item, str):
             sub_oid = _TEXT_OID  # str dumps as unknown; a range of text is still a range
         dumper.oid = self._range_oid(sub_oid)
+        # The bounds are dumped in the range dumper's own format (psycopg's RangeDumper.dump):
+        # under %s a date's dumper is the binary one, its text range needs the text one.
+        dumper.sub_dumper = self._tx.get_dumper(item, dumper._adapt_format)
         return dumper
 
     def _range_oid(self, sub_oid: int) -> int:
