@@ -12,17 +12,18 @@ from psycopg.adapt import PyFormat as RefFormat
 import balrog.psycopg as bp
 from balrog.psycopg.adapt import PyFormat
 
+# Documentation ranges only (RFC 5737, RFC 3849): parameters, never connected to.
 VALUES: list[Any] = [
-    ip.IPv4Address("10.1.2.3"),
+    ip.IPv4Address("192.0.2.3"),
     ip.IPv6Address("::1"),
     ip.IPv6Address("2001:db8::ff00:42:8329"),
-    ip.IPv4Interface("10.1.2.3/8"),
-    ip.IPv4Interface("1.2.3.4/32"),
+    ip.IPv4Interface("192.0.2.3/24"),
+    ip.IPv4Interface("198.51.100.4/32"),
     ip.IPv6Interface("2001:db8::1/64"),
-    ip.IPv4Network("10.0.0.0/8"),
+    ip.IPv4Network("198.51.100.0/24"),
     ip.IPv6Network("2001:db8::/32"),
-    [ip.IPv4Address("1.1.1.1"), None],
-    [ip.IPv4Network("1.0.0.0/8")],
+    [ip.IPv4Address("203.0.113.1"), None],
+    [ip.IPv4Network("203.0.113.0/24")],
 ]
 
 

@@ -3,6 +3,7 @@ ones for int, float, bool and the numeric wrappers); balrog-pg encodes them nati
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -20,8 +21,8 @@ WRAPPERS = ["Int2", "Int4", "Int8", "IntNumeric", "Oid", "Float4", "Float8"]
 
 @pytest.mark.parametrize("name", ["int", "float", "bool", "str", "bytes", *WRAPPERS])
 def test_auto_dumper_as_psycopg(name: str) -> None:
-    ours_cls = getattr(our_numeric, name, None) or __builtins__[name]  # type: ignore[index]
-    ref_cls = getattr(ref_numeric, name, None) or __builtins__[name]  # type: ignore[index]
+    ours_cls = getattr(our_numeric, name, None) or getattr(builtins, name)
+    ref_cls = getattr(ref_numeric, name, None) or getattr(builtins, name)
     ours = bp.adapters.get_dumper(ours_cls, PyFormat.AUTO)
     ref = psycopg.adapters.get_dumper(ref_cls, RefFormat.AUTO)
     assert (ours.__name__, int(ours.format), ours.oid) == (ref.__name__, int(ref.format), ref.oid)

@@ -153,14 +153,10 @@ pub(crate) async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, 
         // An interrupted op left answers behind (and nobody cancelled it): read them first.
         let shared = s.shared.clone();
         let drained = match s.io() {
-            Ok(io) => {
-                // Session::new marked the phase Sending: look at the one it replaced.
-                shared.lock().phase = phase_before;
-                match crate::recover::complete_request(io, &shared).await {
-                    Ok(()) => crate::recover::drain(io, &shared).await,
-                    Err(err) => Err(err),
-                }
-            }
+            Ok(io) => match crate::recover::complete_request(io, &shared, phase_before).await {
+                Ok(()) => crate::recover::drain(io, &shared).await,
+                Err(err) => Err(err),
+            },
             Err(err) => Err(err),
         };
         if let Err(err) = drained {
@@ -792,8 +788,7 @@ impl PgConn {
                 let mut s = Session::new(guard, shared.clone());
                 let outcome = match s.io() {
                     Ok(io) if phase_before.owes_answers() => {
-                        shared.lock().phase = phase_before;
-                        match crate::recover::complete_request(io, &shared).await {
+                        match crate::recover::complete_request(io, &shared, phase_before).await {
                             Ok(()) => crate::recover::recover(io, &shared, &target, limit).await,
                             Err(err) => Err(err),
                         }

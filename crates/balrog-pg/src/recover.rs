@@ -58,27 +58,36 @@ pub fn set_phase(shared: &Shared, phase: Phase) {
 /// A statement name that never exists: describing it fails the request it ends.
 const ABANDONED: &str = "balrog: executemany interrupted, its rows rolled back";
 
-/// Finish a request an op left half way, so that only its answers are owed (`Awaiting`):
-/// write what is still queued; a request with no Sync yet (an executemany interrupted
-/// between chunks) is made to fail before its Sync, so that none of its rows commit in
-/// autocommit mode (in a transaction block the transaction is failed, as a cancelled
-/// statement leaves it). The error is read and dropped with the other answers.
-pub async fn complete_request(io: &mut Io, shared: &Shared) -> Result<(), PgError> {
-    let phase = shared.lock().phase;
-    if let Phase::Queued { synced } = phase {
-        let then = if synced {
-            Phase::Awaiting
-        } else {
-            Phase::Unsynced
-        };
-        io.send_reading_aside(shared, then).await?;
-    }
-    let phase = shared.lock().phase;
-    if phase == Phase::Unsynced {
+/// Finish a request an op left half way in phase `left` (one that `owes_answers`), so that
+/// only its answers are owed (`Awaiting`): write what is still queued; a request with no
+/// Sync yet (an executemany interrupted between chunks) is made to fail before its Sync,
+/// so that none of its rows commit in autocommit mode (in a transaction block the
+/// transaction is failed, as a cancelled statement leaves it). The error is read and
+/// dropped with the other answers.
+///
+/// The caller's `Session::new` has marked the phase `Sending`: `left` is the one it
+/// replaced, read before.
+pub async fn complete_request(io: &mut Io, shared: &Shared, left: Phase) -> Result<(), PgError> {
+    let unsynced = match left {
+        Phase::Queued { synced } => {
+            let then = if synced {
+                Phase::Awaiting
+            } else {
+                Phase::Unsynced
+            };
+            io.send_reading_aside(shared, then).await?;
+            !synced
+        }
+        Phase::Unsynced => true,
+        _ => false,
+    };
+    if unsynced {
         proto::msg_describe_statement(&mut io.wbuf, ABANDONED)?;
         proto::msg_sync(&mut io.wbuf);
         io.send_reading_aside(shared, Phase::Awaiting).await?;
     }
+    // (Already so after a write; `left` was Awaiting otherwise.)
+    set_phase(shared, Phase::Awaiting);
     Ok(())
 }
 

@@ -20,7 +20,7 @@ _DEFAULT_MODULES = (
     # numpy scalars, by dotted name (numpy is not imported). Before the modules of the
     # builtin types: dumpers registered later also win the lookup by oid (COPY's set_types).
     "numpy",
-    "_binary",  # before the text ones: binary dumpers serve %b only, the later text ones win %s
+    "_binary",  # before the text ones: binary dumpers for %b where text wins %s (see below)
     "none",
     "string",
     "bool",
@@ -50,6 +50,10 @@ def register_default_adapters(context: Any) -> None:
         register = getattr(module, "register_default_adapters", None)
         if register is not None:
             register(context)
+    # After the text modules: the binary dumpers psycopg's %s picks (numbers, dates...).
+    from .types import _binary
+
+    _binary.register_auto_adapters(context)
     from . import dbapi20
 
     dbapi20.register_dbapi20_adapters(context)

@@ -1,10 +1,10 @@
 """Binary dumpers of the builtin types: what ``%b`` placeholders send.
 
 psycopg dumps every builtin type in PostgreSQL's binary wire format when asked (``%b``).
-They are registered before the text dumpers, so that ``%s`` chooses text, except where
-psycopg's ``%s`` sends binary: numbers, bools, dates and times, intervals and UUIDs
-(``numeric.py``, ``bool.py``, ``datetime.py`` and ``uuid.py`` register those again after
-their text dumpers). Those are encoded in Rust (``_balrog_enc``, balrog-pg's
+Where psycopg's ``%s`` sends binary (numbers, bools, dates and times, intervals, UUIDs,
+addresses) they are registered after the text dumpers and win AUTO
+(``register_auto_adapters``); the others before, so that ``%s`` keeps text for them
+(``register_default_adapters``). Most are encoded in Rust (``_balrog_enc``, balrog-pg's
 ``encode_binary.rs``); the others only through ``dump`` here.
 
 The formats are PostgreSQL's ``*send`` functions: big-endian integers and IEEE floats,
@@ -269,18 +269,31 @@ class NetworkBinaryDumper(_BinaryDumper):
 
 
 def register_default_adapters(context: Any) -> None:
+    """Before the text modules: the binary dumpers of the types whose ``%s`` stays text in
+    psycopg (the text dumper, registered later, wins AUTO), and those reached by oid only."""
+    adapters = context.adapters
+    adapters.register_dumper(IntNumeric, IntNumericBinaryDumper)
+    adapters.register_dumper(Decimal, DecimalBinaryDumper)
+    # Reached by oid only (COPY's set_types, the bounds of a TimestampRange ...): for values
+    # they are the upgrades of the datetime and time dumpers.
+    adapters.register_dumper(None, DatetimeNoTzBinaryDumper)
+    adapters.register_dumper(None, TimeTzBinaryDumper)
+
+
+def register_auto_adapters(context: Any) -> None:
+    """After the text modules: the binary dumpers psycopg's ``%s`` picks (registered last,
+    they win AUTO, as in psycopg, which registers each type's binary dumper after its text
+    one)."""
     adapters = context.adapters
     for cls, dumper in (
         (int, IntBinaryDumper),
         (Int2, Int2BinaryDumper),
         (Int4, Int4BinaryDumper),
         (Int8, Int8BinaryDumper),
-        (IntNumeric, IntNumericBinaryDumper),
         (Oid, OidBinaryDumper),
         (float, FloatBinaryDumper),
         (Float4, Float4BinaryDumper),
         (Float8, FloatBinaryDumper),
-        (Decimal, DecimalBinaryDumper),
         (bool, BoolBinaryDumper),
         (dt.date, DateBinaryDumper),
         (dt.time, TimeBinaryDumper),
@@ -295,7 +308,3 @@ def register_default_adapters(context: Any) -> None:
         (ipaddress.IPv6Network, NetworkBinaryDumper),
     ):
         adapters.register_dumper(cls, dumper)
-    # Reached by oid only (COPY's set_types, the bounds of a TimestampRange ...): for values
-    # they are the upgrades of the datetime and time dumpers.
-    adapters.register_dumper(None, DatetimeNoTzBinaryDumper)
-    adapters.register_dumper(None, TimeTzBinaryDumper)

@@ -27,10 +27,6 @@ class BoolLoader(NativeLoader):
 
 def register_default_adapters(context: Any) -> None:
     context.adapters.register_dumper(bool, BoolDumper)
-    # As psycopg: bools go in binary for %s (the binary dumper registered last wins AUTO).
-    from ._binary import BoolBinaryDumper
-
-    context.adapters.register_dumper(bool, BoolBinaryDumper)
     context.adapters.register_loader(16, BoolLoader)
 
 

@@ -180,13 +180,6 @@ def register_default_adapters(context: Any) -> None:
     adapters.register_dumper(dt.time, TimeDumper)
     adapters.register_dumper(dt.datetime, DatetimeDumper)
     adapters.register_dumper(dt.timedelta, TimedeltaDumper)
-    # As psycopg: %s sends these in binary (the binary dumper registered last wins AUTO).
-    from . import _binary
-
-    adapters.register_dumper(dt.date, _binary.DateBinaryDumper)
-    adapters.register_dumper(dt.time, _binary.TimeBinaryDumper)
-    adapters.register_dumper(dt.datetime, _binary.DatetimeBinaryDumper)
-    adapters.register_dumper(dt.timedelta, _binary.TimedeltaBinaryDumper)
     adapters.register_loader(1082, DateLoader)
     adapters.register_loader(1083, TimeLoader)
     adapters.register_loader(1266, TimetzLoader)

@@ -44,18 +44,6 @@ def register_default_adapters(context: Any) -> None:
         adapters.register_dumper(cls, InetDumper)
     for cls in (ipaddress.IPv4Network, ipaddress.IPv6Network):
         adapters.register_dumper(cls, NetworkDumper)
-    # As psycopg: %s sends addresses in binary (the binary dumper registered last wins AUTO).
-    from . import _binary
-
-    for cls in (
-        ipaddress.IPv4Address,
-        ipaddress.IPv6Address,
-        ipaddress.IPv4Interface,
-        ipaddress.IPv6Interface,
-    ):
-        adapters.register_dumper(cls, _binary.InetBinaryDumper)
-    for cls in (ipaddress.IPv4Network, ipaddress.IPv6Network):
-        adapters.register_dumper(cls, _binary.NetworkBinaryDumper)
     adapters.register_loader(869, InetLoader)
     adapters.register_loader(650, CidrLoader)
 

@@ -213,21 +213,6 @@ def register_default_adapters(context: Any) -> None:
     adapters.register_dumper(Oid, OidDumper)
     adapters.register_dumper(Float4, Float4Dumper)
     adapters.register_dumper(Float8, FloatDumper)
-    # As psycopg: numbers go in binary for %s (the binary dumper registered last wins AUTO).
-    # Ints too big for int8 still go as numeric text (IntNumeric keeps its text dumper).
-    from . import _binary
-
-    for cls, binary in (
-        (int, _binary.IntBinaryDumper),
-        (Int2, _binary.Int2BinaryDumper),
-        (Int4, _binary.Int4BinaryDumper),
-        (Int8, _binary.Int8BinaryDumper),
-        (Oid, _binary.OidBinaryDumper),
-        (float, _binary.FloatBinaryDumper),
-        (Float4, _binary.Float4BinaryDumper),
-        (Float8, _binary.FloatBinaryDumper),
-    ):
-        adapters.register_dumper(cls, binary)
     for oid in (20, 21, 23, 26):
         adapters.register_loader(oid, IntLoader)
     for oid in (700, 701):

@@ -25,10 +25,6 @@ class UUIDLoader(NativeLoader):
 
 def register_default_adapters(context: Any) -> None:
     context.adapters.register_dumper(uuid.UUID, UUIDDumper)
-    # As psycopg: %s sends UUIDs in binary (the binary dumper registered last wins AUTO).
-    from ._binary import UUIDBinaryDumper
-
-    context.adapters.register_dumper(uuid.UUID, UUIDBinaryDumper)
     context.adapters.register_loader(2950, UUIDLoader)
 
 
