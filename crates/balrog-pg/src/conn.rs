@@ -22,6 +22,7 @@ use crate::proto::{self, Collected, CopyMode, Io, Shared, Status};
 use crate::recover::{set_phase, Phase};
 use crate::result::PgResult;
 use crate::tls::TlsOptions;
+use crate::transcode::{wire_query, wire_values, Transcoder};
 
 pub(crate) type Slot = Arc<AsyncMutex<Option<Io>>>;
 
@@ -333,6 +334,11 @@ pub fn connect_op(
 
 impl PgConn {
     /// The pieces an op needs, or the error to raise right away.
+    /// The client encoding's converter; None while it is UTF-8 (transcode.rs).
+    pub(crate) fn transcoder(&self) -> Option<Arc<Transcoder>> {
+        self.shared.lock().transcoder.clone()
+    }
+
     pub(crate) fn parts(&self) -> Result<(Arc<Runtime>, Slot, Arc<Shared>), PgError> {
         if self.generation != fork_generation() {
             return Err(PgError::Operational(
@@ -410,7 +416,10 @@ impl PgConn {
     /// a COPY response and leave the connection in COPY mode.
     #[pyo3(signature = (query, copy=false))]
     fn simple(&self, query: QueryBytes<'_>, copy: bool) -> Op {
-        let query = query.into_owned();
+        let query = match wire_query(self.transcoder().as_deref(), query) {
+            Ok(query) => query,
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
         self.socket_op(
             move |slot, shared| async move {
                 let mut s = session(slot, shared.clone()).await?;
@@ -444,12 +453,22 @@ impl PgConn {
         deallocate: Vec<String>,
     ) -> Op {
         // `params`: an encoded `Params` (crate::encode) or a list of bytes/None.
-        let values = match crate::encode::values_arg(params) {
+        let transcoder = self.transcoder();
+        let values = match crate::encode::values_arg(params)
+            .and_then(|values| wire_values(transcoder.as_deref(), values, 0, &types, &formats))
+        {
             Ok(values) => values,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
+        let parse = match parse
+            .then(|| wire_query(transcoder.as_deref(), query))
+            .transpose()
+        {
+            Ok(query) => query.map(|query| (query, types)),
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
         let statement = Statement {
-            parse: parse.then(|| (query.into_owned(), types)),
+            parse,
             name,
             values,
             formats,
@@ -487,6 +506,20 @@ impl PgConn {
             }
             None => (no_values(), Vec::new(), Vec::new()),
         };
+        // Only a session in another client encoding than UTF-8 has a transcoder.
+        let transcoder = self.transcoder();
+        let (values, query) = match transcoder.as_deref() {
+            None => (values, query),
+            Some(t) => {
+                let all_types = params.map(|p| p.get().types.clone()).unwrap_or_default();
+                let converted = wire_values(Some(t), values, 0, &all_types, &formats)
+                    .and_then(|values| Ok((values, wire_query(Some(t), query)?.into())));
+                match converted {
+                    Ok(converted) => converted,
+                    Err(err) => return Op::ready(move |_py| Err(err)),
+                }
+            }
+        };
         let statement = Statement {
             parse: parse.then(|| (query.into_owned(), types)),
             name,
@@ -521,12 +554,22 @@ impl PgConn {
         deallocate: Vec<String>,
     ) -> Op {
         // `rows`: an encoded `ParamBatch` (crate::encode) or a list of lists of bytes/None.
-        let (values, width, count) = match crate::encode::rows_arg(rows) {
-            Ok(rows) => rows,
+        let transcoder = self.transcoder();
+        let converted = crate::encode::rows_arg(rows).and_then(|(values, width, count)| {
+            let values = wire_values(transcoder.as_deref(), values, width, &types, &formats)?;
+            Ok((
+                values,
+                width,
+                count,
+                wire_query(transcoder.as_deref(), query)?,
+            ))
+        });
+        let (values, width, count, query) = match converted {
+            Ok(converted) => converted,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
         let chunk = crate::many::Chunk {
-            query: query.into_owned(),
+            query,
             name,
             parse,
             deallocate,
@@ -560,7 +603,11 @@ impl PgConn {
         params: &Bound<'_, PyAny>,
         formats: Vec<i16>,
     ) -> Op {
-        crate::stream::start(self, query.into_owned(), types, params, formats)
+        let query = match wire_query(self.transcoder().as_deref(), query) {
+            Ok(query) => query,
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
+        crate::stream::start(self, query, types, params, formats)
     }
 
     /// Pipeline mode: queued statements in one write and one Sync (pipeline.rs).

@@ -85,7 +85,7 @@ impl Values {
             .map(|span| span.map(|(a, b)| &self.data[a..b]))
     }
 
-    fn push(&mut self, value: Option<&[u8]>) {
+    pub(crate) fn push(&mut self, value: Option<&[u8]>) {
         match value {
             None => self.spans.push(None),
             Some(v) => {

@@ -95,3 +95,7 @@ pub fn interface_error(py: Python<'_>, message: String) -> PyErr {
 pub fn data_error(py: Python<'_>, message: String) -> PyErr {
     by_name(py, "DataError", message)
 }
+
+pub fn not_supported_error(py: Python<'_>, message: String) -> PyErr {
+    by_name(py, "NotSupportedError", message)
+}

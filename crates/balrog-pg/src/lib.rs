@@ -21,6 +21,7 @@ mod recover;
 mod result;
 mod stream;
 mod tls;
+mod transcode;
 
 use pyo3::prelude::*;
 

@@ -17,6 +17,7 @@ use crate::errors::{server_error, to_py, PgError};
 use crate::proto;
 use crate::recover::{set_phase, Phase};
 use crate::result::PgResult;
+use crate::transcode::{wire_query, wire_values};
 
 /// One queued statement: query (`bytes`), parameter type oids, parameters, parameter
 /// formats. The query stays a Python object until it is read as a slice (see
@@ -27,12 +28,18 @@ pub type Statement<'py> = (Bound<'py, PyAny>, Vec<u32>, Bound<'py, PyAny>, Vec<i
 /// statements that completed, and the exception of the one that failed (or None).
 pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
     let mut encoded = Vec::with_capacity(statements.len());
+    let transcoder = conn.transcoder();
     for (query, types, params, formats) in statements {
-        let query = match query.extract::<std::borrow::Cow<'_, [u8]>>() {
-            Ok(query) => query.into_owned(),
+        let query = match query
+            .extract::<std::borrow::Cow<'_, [u8]>>()
+            .and_then(|query| wire_query(transcoder.as_deref(), query))
+        {
+            Ok(query) => query,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
-        match crate::encode::values_arg(&params) {
+        match crate::encode::values_arg(&params)
+            .and_then(|values| wire_values(transcoder.as_deref(), values, 0, &types, &formats))
+        {
             Ok(values) => encoded.push((query, types, values, formats)),
             Err(err) => return Op::ready(move |_py| Err(err)),
         }

@@ -20,6 +20,7 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::decode::Styles;
 use crate::errors::PgError;
 use crate::recover::{set_phase, Phase};
+use crate::transcode::Transcoder;
 
 /// A connected socket (TCP or Unix-domain), or TCP with TLS (tls.rs).
 pub enum Stream {
@@ -126,6 +127,9 @@ pub struct Status {
     pub phase: crate::recover::Phase,
     /// The row count in the tag that ended the last COPY TO (`cursor.rowcount` after it).
     pub copy_out_rows: Option<i64>,
+    /// The client encoding's converter, for the ops built on the Python side's thread
+    /// (None: UTF-8). Set with `Io::transcoder` when the server reports the encoding.
+    pub transcoder: Option<Arc<Transcoder>>,
 }
 
 pub type Shared = Mutex<Status>;
@@ -236,6 +240,8 @@ pub struct Io {
     pub styles: Option<Arc<Styles>>,
     datestyle: String,
     intervalstyle: String,
+    /// Converts text to and from the client encoding when it is not UTF-8 (transcode.rs).
+    pub transcoder: Option<Arc<Transcoder>>,
 }
 
 /// True if `rbuf` holds at least one complete backend message (so reading it won't wait).
@@ -404,6 +410,7 @@ impl Io {
             styles: None,
             datestyle: String::new(),
             intervalstyle: String::new(),
+            transcoder: None,
         }
     }
 
@@ -483,20 +490,38 @@ impl Io {
         self.next_inner(shared, true).await
     }
 
+    /// The next complete message in `rbuf`, its text converted to UTF-8 first when the
+    /// client encoding is another.
+    fn parse_next(&mut self) -> Result<Option<Message>, PgError> {
+        if let Some(transcoder) = &self.transcoder {
+            if message_buffered(&self.rbuf) {
+                let len =
+                    i32::from_be_bytes([self.rbuf[1], self.rbuf[2], self.rbuf[3], self.rbuf[4]]);
+                let end = usize::try_from(len)
+                    .map_err(|_| PgError::Lost("invalid message length".into()))?
+                    + 1;
+                if let Some(mut converted) = transcoder.incoming(&self.rbuf[..end]) {
+                    self.rbuf.advance(end);
+                    return Message::parse(&mut converted).map_err(PgError::lost);
+                }
+            }
+        }
+        Message::parse(&mut self.rbuf).map_err(PgError::lost)
+    }
+
     async fn next_inner(
         &mut self,
         shared: &Shared,
         return_on_notification: bool,
     ) -> Result<Option<Message>, PgError> {
         loop {
-            match Message::parse(&mut self.rbuf).map_err(PgError::lost)? {
+            match self.parse_next()? {
                 Some(Message::NoticeResponse(body)) => {
                     shared.lock().notices.push(error_fields(body.fields()));
                 }
                 Some(Message::ParameterStatus(body)) => {
                     let name = body.name().map_err(PgError::lost)?.to_owned();
                     let value = body.value().map_err(PgError::lost)?.to_owned();
-                    let foreign_encoding = name == "client_encoding" && !is_utf8_name(&value);
                     if name == "DateStyle" || name == "IntervalStyle" {
                         if name == "DateStyle" {
                             self.datestyle.clone_from(&value);
@@ -505,16 +530,13 @@ impl Io {
                         }
                         self.styles = Styles::new(&self.datestyle, &self.intervalstyle);
                     }
-                    shared.lock().params.insert(name, value.clone());
-                    if foreign_encoding {
-                        // Every string balrog sends or reads is UTF-8: going on in another
-                        // client encoding would store and return mangled text. The
-                        // connection is given up instead (connect() refuses such an encoding
-                        // up front; this catches `SET client_encoding` in SQL).
-                        return Err(PgError::Lost(format!(
-                            "the server switched client_encoding to {value}: balrog.psycopg \
-                             speaks only UTF8, so the connection was closed"
-                        )));
+                    let transcoder = (name == "client_encoding")
+                        .then(|| Transcoder::for_client_encoding(&value));
+                    let mut status = shared.lock();
+                    status.params.insert(name, value);
+                    if let Some(transcoder) = transcoder {
+                        status.transcoder.clone_from(&transcoder);
+                        self.transcoder = transcoder;
                     }
                 }
                 Some(Message::NotificationResponse(body)) => {
@@ -677,16 +699,6 @@ pub fn tag_tuples(tag: Option<&str>) -> Option<i64> {
     }
     let (_, count) = tag.rsplit_once(' ')?;
     count.parse().ok()
-}
-
-/// PostgreSQL's names for UTF-8 as a client encoding (it reports "UTF8").
-fn is_utf8_name(name: &str) -> bool {
-    let folded: String = name
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .flat_map(char::to_uppercase)
-        .collect();
-    matches!(folded.as_str(), "UTF8" | "UNICODE")
 }
 
 /// What one turn of `Io::send_reading_aside` did.

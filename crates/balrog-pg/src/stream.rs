@@ -59,7 +59,10 @@ pub fn start(
     params: &Bound<'_, PyAny>,
     formats: Vec<i16>,
 ) -> Op {
-    let params = match crate::encode::values_arg(params) {
+    let transcoder = conn.transcoder();
+    let params = match crate::encode::values_arg(params).and_then(|values| {
+        crate::transcode::wire_values(transcoder.as_deref(), values, 0, &types, &formats)
+    }) {
         Ok(values) => values,
         Err(err) => return Op::ready(move |_py| Err(err)),
     };

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import pq
+from ._encodings import codec_for
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("psycopg")
 
 __all__ = ["ConnectionInfo", "connection_summary", "timezone_from_name"]
-
-_CODECS = {"UTF8": "utf-8", "UNICODE": "utf-8", "SQL_ASCII": "ascii", "LATIN1": "latin-1"}
 
 
 @lru_cache(maxsize=64)
@@ -208,4 +207,4 @@ class ConnectionInfo:
         """The Python codec of the client encoding ("utf-8")."""
         # Read past the closed check: psycopg answers this one on a closed connection too.
         name = self._conn._native.parameter_status("client_encoding") or "UTF8"
-        return _CODECS.get(name.upper(), "utf-8")
+        return codec_for(name)

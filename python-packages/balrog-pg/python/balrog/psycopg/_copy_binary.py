@@ -45,7 +45,7 @@ def _numeric(data: bytes) -> Decimal:
     return Decimal((1 if sign == 0x4000 else 0, tuple(int(c) for c in str(coefficient)), -dscale))
 
 
-def _decoders(tz: dt.tzinfo, utc: bool) -> dict[int, Callable[[bytes], Any]]:
+def _decoders(tz: dt.tzinfo, utc: bool, codec: str = "utf-8") -> dict[int, Callable[[bytes], Any]]:
     def timestamptz(data: bytes) -> dt.datetime:
         value = _PG_EPOCH_UTC + dt.timedelta(microseconds=struct.unpack("!q", data)[0])
         return value if utc else value.astimezone(tz)
@@ -55,7 +55,7 @@ def _decoders(tz: dt.tzinfo, utc: bool) -> dict[int, Callable[[bytes], Any]]:
         return dt.timedelta(days=days + months * 30, microseconds=micros)
 
     def text(data: bytes) -> str:
-        return data.decode()
+        return data.decode(codec)
 
     return {
         16: lambda d: d != b"\x00",
@@ -122,15 +122,17 @@ def parse_binary_rows(
     tz: dt.tzinfo,
     utc: bool,
     array_oids: frozenset[int] = frozenset(),
+    codec: str = "utf-8",
 ) -> tuple[list[tuple[Any, ...]], int]:
     """The complete rows at the start of ``data`` and how many bytes they took
-    (``array_oids``: which of ``oids`` are array types)."""
+    (``array_oids``: which of ``oids`` are array types; ``codec``: the client encoding's,
+    which text values are in)."""
     pos = 0
     if data.startswith(SIGNATURE):
         if len(data) < 19:
             return [], 0
         pos = 19 + _i32(data, 15)[0]
-    decoders = _decoders(tz, utc)
+    decoders = _decoders(tz, utc, codec)
     array = _array_decoder(decoders)
     funcs = [array if oid in array_oids else decoders.get(oid, bytes) for oid in oids] if oids else []
     rows: list[tuple[Any, ...]] = []

@@ -42,7 +42,7 @@ def stream_rows(cursor: BaseCursor, query: Any, params: Any, size: int) -> Itera
             formats = getattr(pgq, "formats", None) or []
             stream = cursor._wait(conn._native.stream(pgq.query, types, params, formats))
         except e.Error as exc:
-            e._locate(exc, pgq.query, conn.info.encoding)
+            e._locate(exc, pgq.query)
             raise
         try:
             while (batch := _next_batch(cursor, stream, size, pgq.query)) is not None:
@@ -83,5 +83,5 @@ def _next_batch(cursor: BaseCursor, stream: Any, size: int, query: bytes) -> Any
     try:
         return cursor._wait(stream.next(size))
     except e.Error as exc:
-        e._locate(exc, query, cursor._conn.info.encoding)
+        e._locate(exc, query)
         raise

@@ -27,7 +27,8 @@ class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
     def mogrify(self, query: Any, params: Any = None) -> str:
         """The query with the parameters merged in, as it would be sent."""
         pgq = self._convert_query(query, params)
-        return pgq.query.decode(self._conn.info.encoding)  # type: ignore[no-any-return]
+        # Query bytes are UTF-8 in every client encoding (converted on the wire).
+        return pgq.query.decode()  # type: ignore[no-any-return]
 
     def _send(self, pgq: Any, prepare: bool | None = None, force_extended: bool = False) -> list[Any]:
         native = self._conn._native
@@ -36,7 +37,7 @@ class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
                 return self._wait(native.extended(pgq.query, "", True, [], [], []))  # type: ignore[no-any-return]
             return self._wait(native.simple(pgq.query))  # type: ignore[no-any-return]
         except e.Error as exc:
-            e._locate(exc, pgq.query, self._conn.info.encoding)
+            e._locate(exc, pgq.query)
             raise
 
     def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = False) -> None:
@@ -67,7 +68,7 @@ class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
             try:
                 results.extend(self._wait(native.simple(_SEPARATOR.join(chunk))))
             except e.Error as exc:
-                e._locate_in_batch(exc, chunk, _SEPARATOR, self._conn.info.encoding)
+                e._locate_in_batch(exc, chunk, _SEPARATOR)
                 raise
             if not returning:
                 # Only the last result is kept (a million statements, a million objects).

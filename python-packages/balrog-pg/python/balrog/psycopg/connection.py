@@ -21,6 +21,7 @@ from . import errors as e
 from . import pq
 from ._conn_lock import ConnectionLock
 from ._connection_info import ConnectionInfo, connection_summary, timezone_from_name
+from ._encodings import startup_encoding
 from ._enums import IsolationLevel
 from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._notify import Notify
@@ -80,10 +81,7 @@ def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> 
             startup.append((key, params[key]))
     if not params.get("application_name") and params.get("fallback_application_name"):
         startup.append(("application_name", params["fallback_application_name"]))
-    encoding = params.get("client_encoding", "UTF8")
-    if encoding.replace("-", "").replace("_", "").upper() not in ("UTF8", "UNICODE", "AUTO"):
-        raise e.NotSupportedError(f"client_encoding {encoding!r} is not supported: balrog speaks UTF8")
-    startup.append(("client_encoding", "UTF8"))
+    startup.append(("client_encoding", startup_encoding(params.get("client_encoding"))))
     return (
         hosts,
         hostaddrs,

@@ -17,6 +17,7 @@ from .. import _pg
 from . import errors as e
 from . import pq
 from ._copy_binary import parse_binary_rows
+from ._encodings import codec_for
 from ._enums import PyFormat
 
 if TYPE_CHECKING:
@@ -160,6 +161,10 @@ class Copy:
         self.writer: Writer = LibpqWriter(cursor) if writer is None else writer
         self._custom_writer: Writer | None = None if own else writer
         self._buffer = _pg.CopyBuffer(self._binary)
+        # COPY data is in the client encoding (the native layer converts everything else).
+        codec = codec_for(self._native.parameter_status("client_encoding"))
+        self._codec = "utf-8" if codec == "ascii" else codec
+        self._foreign = self._codec != "utf-8"
         self._finished = False
         self._tx = cursor._transformer()
         adapters = self._tx.adapters
@@ -227,7 +232,7 @@ class Copy:
         if isinstance(buffer, str):
             if self._binary:
                 raise TypeError("cannot copy str data in binary mode: use bytes instead")
-            buffer = buffer.encode()
+            buffer = buffer.encode(self._codec)
         elif type(buffer) is not bytes:
             buffer = bytes(buffer)
         if buffer:
@@ -244,7 +249,18 @@ class Copy:
         self._row_mode = True
         if self._dump_oids and not self._binary:
             row = self._dumped_by_column(row)
-        if self._buffer.put_row(row):
+        if self._foreign and not self._binary:
+            self._put_row_converted(row)
+        elif self._buffer.put_row(row):
+            self._flush()
+
+    def _put_row_converted(self, row: Sequence[Any]) -> None:
+        # Formatted natively (UTF-8) on the side, then converted to the client encoding.
+        side = _pg.CopyBuffer(False)
+        side.configure(self._text_encoders, self._dump_oids or [], self._dump_text, _FLUSH_SIZE)
+        side.put_row(row)
+        self._buffer.write(bytes(side.take()).decode().encode(self._codec))
+        if len(self._buffer) >= _FLUSH_SIZE:
             self._flush()
 
     def _dumped_by_column(self, row: Sequence[Any]) -> list[Any]:
@@ -359,7 +375,7 @@ class Copy:
             self._pending += bytes(data)
             tz, utc = self.connection._timezone()
             parsed, used = parse_binary_rows(
-                self._pending, self._load_specs, self._dump_oids, tz, utc, self._array_oids()
+                self._pending, self._load_specs, self._dump_oids, tz, utc, self._array_oids(), self._codec
             )
             self._pending = self._pending[used:]
             if parsed and self._load_specs is not None and len(parsed[0]) != len(self._load_specs):
@@ -384,6 +400,10 @@ class Copy:
     def _parse_row(self, line: bytes) -> tuple[Any, ...]:
         from .. import _pg
 
+        if self._foreign:
+            # Before splitting: in some encodings (SJIS) a character's second byte can be a
+            # backslash, which the server does not escape.
+            line = line.decode(self._codec).encode()
         fields = line.split(b"\t")
         specs = self._load_specs
         if specs is not None and len(specs) != len(fields):

@@ -255,7 +255,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
         except e.Error as exc:
             # libpq knows the text of what it parses, not of a prepared statement it runs.
             if decision is None or decision[1]:
-                e._locate(exc, pgq.query, conn.info.encoding)
+                e._locate(exc, pgq.query)
             raise
         finally:
             if native.has_pending:
@@ -487,7 +487,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
             try:
                 answer = send_many(self, first.query, rows, encoding, bad_row, returning)
             except e.Error as exc:
-                e._locate(exc, first.query, self._conn.info.encoding)
+                e._locate(exc, first.query)
                 raise
         # Without `returning` only the last result is kept, with the others' row count
         # (a million INSERTs must not become a million result objects).
@@ -635,7 +635,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
         try:
             results = self._wait(self._conn._native.simple(pgq.query, True))
         except e.Error as exc:
-            e._locate(exc, pgq.query, self._conn.info.encoding)
+            e._locate(exc, pgq.query)
             raise
         res = results[-1] if results else None
         if res is None or res.status not in (3, 4):

@@ -331,18 +331,19 @@ def _format_report(fields: Mapping[str, str], query: str | None) -> str:
     return "\n".join(lines).strip()
 
 
-def _locate(exc: BaseException, query: bytes, encoding: str) -> None:
+def _locate(exc: BaseException, query: bytes) -> None:
     """Reword a server error whose position is in ``query`` (the statement text as sent):
     libpq shows the ``LINE n:`` excerpt and caret when it knows the text, as it does for
-    every statement sent with its text (not for the execution of a prepared one)."""
+    every statement sent with its text (not for the execution of a prepared one). Query
+    bytes are UTF-8 whatever the client encoding (the native layer converts them)."""
     info = getattr(exc, "_info", None)
     if not isinstance(exc, Error) or not info or info.get(DiagnosticField.STATEMENT_POSITION) is None:
         return
     fields = {chr(code): value for code, value in info.items() if isinstance(value, str)}
-    exc.args = (_format_report(fields, query.decode(encoding, "replace")),)
+    exc.args = (_format_report(fields, query.decode("utf-8", "replace")),)
 
 
-def _locate_in_batch(exc: BaseException, statements: list[bytes], separator: bytes, encoding: str) -> None:
+def _locate_in_batch(exc: BaseException, statements: list[bytes], separator: bytes) -> None:
     """:func:`_locate` for an error of ``separator.join(statements)`` sent as one string:
     the position and excerpt are made relative to the statement it falls in, as if that
     statement had been sent alone (as psycopg sends each one)."""
@@ -352,13 +353,13 @@ def _locate_in_batch(exc: BaseException, statements: list[bytes], separator: byt
     position = _to_int(str(info.get(DiagnosticField.STATEMENT_POSITION) or 0))
     if position <= 0:
         return
-    gap = len(separator.decode(encoding, "replace"))
+    gap = len(separator.decode("utf-8", "replace"))
     start = 0  # character offset of the statement in the joined text
     for statement in statements:
-        length = len(statement.decode(encoding, "replace"))
+        length = len(statement.decode("utf-8", "replace"))
         if position <= start + length + gap:
             info[DiagnosticField.STATEMENT_POSITION] = str(max(position - start, 1))
-            _locate(exc, statement, encoding)
+            _locate(exc, statement)
             return
         start += length + gap
 

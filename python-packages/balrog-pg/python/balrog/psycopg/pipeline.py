@@ -190,7 +190,7 @@ class Pipeline:
             if len(results) < len(live):
                 # The statement at len(results) failed; the server skipped the others.
                 if error is not None:
-                    e._locate(error, live[len(results)].query, conn.info.encoding)
+                    e._locate(error, live[len(results)].query)
                 first_error = error if error is not None else e.PipelineAborted("pipeline aborted")
         if first_error is None and len(live) < len(queue):
             first_error = e.PipelineAborted("pipeline aborted")

@@ -40,15 +40,10 @@ def _connection(context: Any) -> Any:
 
 
 def _encoding(context: Any) -> str:
-    """The Python codec of the context's connection ("utf-8" without one)."""
-    conn = _connection(context)
-    if conn is None:
-        return "utf-8"
-    try:
-        encoding = conn.info.encoding
-    except Exception:  # a closed or exotic connection: keep going in utf-8
-        return "utf-8"
-    return encoding if encoding and encoding != "ascii" else "utf-8"
+    """The codec composables are encoded with: UTF-8, whatever the client encoding (the
+    native layer converts query text on the wire), so ``as_bytes`` gives what
+    ``execute`` sends to that layer."""
+    return "utf-8"
 
 
 class Composable(ABC):

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from .. import errors as e
+from .._encodings import wire_codec
 from .._typeinfo import EnumInfo
 from ..adapt import Buffer, Dumper, Loader
 from ..pq import Format
@@ -36,7 +37,14 @@ class EnumDumper(Dumper):
 
     def dump(self, obj: Enum) -> bytes:
         value = self._dump_map.get(obj)
-        return value if value is not None else obj.name.encode(_encoding(self.connection))
+        if value is None:
+            value = obj.name.encode(_encoding(self.connection))
+        if self.format == Format.BINARY:
+            # Binary parameters go to the server as they are: in the client encoding.
+            codec = wire_codec(self.connection)
+            if codec != "utf-8":
+                value = value.decode().encode(codec)
+        return value
 
 
 # A mapping member → label, or (member, label) pairs (a member may have several labels:
@@ -88,13 +96,9 @@ def _enum_for(name: str, labels: tuple[str, ...]) -> type[Enum]:
 
 
 def _encoding(connection: Any) -> str:
-    """The Python codec of ``connection``'s client encoding (utf-8 without one)."""
-    if connection is None or connection.closed:
-        return "utf-8"
-    try:
-        return connection.info.encoding  # type: ignore[no-any-return]
-    except Exception:
-        return "utf-8"
+    """The codec of labels as the loaders see them and the dumpers make them: UTF-8 in
+    every client encoding (the native layer converts on the wire)."""
+    return "utf-8"
 
 
 def _global_adapters() -> Any:

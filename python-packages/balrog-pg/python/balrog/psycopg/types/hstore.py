@@ -7,6 +7,7 @@ import struct
 from typing import Any
 
 from .. import errors as e
+from .._encodings import wire_codec
 from ..adapt import Buffer, Dumper, Loader
 from ..pq import Format
 
@@ -63,21 +64,23 @@ class HstoreDumper(Dumper):
 
 class HstoreBinaryDumper(Dumper):
     """dict → hstore's binary form (``hstore_send``): the pair count, then each key and
-    value as a length (-1: NULL) and UTF-8 bytes."""
+    value as a length (-1: NULL) and its bytes in the client encoding."""
 
     format = Format.BINARY
 
     def dump(self, obj: dict[str, str | None]) -> bytes:
+        # Binary parameters go to the server as they are: strings in the client encoding.
+        codec = wire_codec(self.connection)
         parts = [_INT4.pack(len(obj))]
         for key, value in obj.items():
             if not isinstance(key, str):
                 raise e.DataError(f"hstore keys can only be strings, got {key!r}")
-            raw = key.encode()
+            raw = key.encode(codec)
             parts += (_INT4.pack(len(raw)), raw)
             if value is None:
                 parts.append(_INT4.pack(-1))
             else:
-                raw = str(value).encode()
+                raw = str(value).encode(codec)
                 parts += (_INT4.pack(len(raw)), raw)
         return b"".join(parts)
 

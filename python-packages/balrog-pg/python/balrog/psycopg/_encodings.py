@@ -1,0 +1,98 @@
+"""Client encodings: PostgreSQL's names → Python codecs, and which ones balrog converts.
+
+Inside balrog all text is UTF-8; in a session whose ``client_encoding`` is another, the
+native layer converts text on the wire (``balrog-pg``'s ``transcode.rs``). What Python still
+converts itself is COPY data, which psycopg hands over as the server sends it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["codec_for", "startup_encoding", "wire_codec"]
+
+# The names the server reports (its canonical ones) → the codec psycopg uses for each.
+_CODECS = {
+    "UTF8": "utf-8",
+    "SQL_ASCII": "ascii",
+    "LATIN1": "iso8859-1",
+    "LATIN2": "iso8859-2",
+    "LATIN3": "iso8859-3",
+    "LATIN4": "iso8859-4",
+    "LATIN5": "iso8859-9",
+    "LATIN6": "iso8859-10",
+    "LATIN7": "iso8859-13",
+    "LATIN8": "iso8859-14",
+    "LATIN9": "iso8859-15",
+    "LATIN10": "iso8859-16",
+    "ISO_8859_5": "iso8859-5",
+    "ISO_8859_6": "iso8859-6",
+    "ISO_8859_7": "iso8859-7",
+    "ISO_8859_8": "iso8859-8",
+    "WIN866": "cp866",
+    "WIN874": "cp874",
+    "WIN1250": "cp1250",
+    "WIN1251": "cp1251",
+    "WIN1252": "cp1252",
+    "WIN1253": "cp1253",
+    "WIN1254": "cp1254",
+    "WIN1255": "cp1255",
+    "WIN1256": "cp1256",
+    "WIN1257": "cp1257",
+    "WIN1258": "cp1258",
+    "KOI8R": "koi8-r",
+    "KOI8U": "koi8-u",
+    "EUC_JP": "euc_jp",
+    "EUC_CN": "gb2312",
+    "EUC_KR": "euc_kr",
+    "SJIS": "shift_jis",
+    "UHC": "cp949",
+    "GBK": "gbk",
+    "GB18030": "gb18030",
+    "BIG5": "big5",
+}
+
+
+def _folded(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", name).upper()
+
+
+def codec_for(pg_name: str | None) -> str:
+    """The Python codec of a client encoding the server reported; NotSupportedError for
+    those balrog has none for (EUC_TW, MULE_INTERNAL...), as psycopg."""
+    if not pg_name:
+        return "utf-8"
+    codec = _CODECS.get(pg_name.upper())
+    if codec is None:
+        folded = _folded(pg_name)
+        codec = next((c for n, c in _CODECS.items() if _folded(n) == folded), None)
+    if codec is None:
+        from .errors import NotSupportedError
+
+        raise NotSupportedError(f"codec not available in Python: {pg_name!r}")
+    return codec
+
+
+def wire_codec(connection: Any) -> str:
+    """The codec a binary dumper whose binary form holds text (enum labels, hstore
+    strings) encodes with, as psycopg's do: the client encoding's ("utf-8" without a
+    connection, and for SQL_ASCII, whose server takes bytes as they come)."""
+    native = getattr(connection, "_native", None)
+    if native is None:
+        return "utf-8"
+    try:
+        codec = codec_for(native.parameter_status("client_encoding"))
+    except Exception:
+        return "utf-8"
+    return "utf-8" if codec == "ascii" else codec
+
+
+def startup_encoding(requested: str | None) -> str:
+    """What to send as ``client_encoding`` at startup for the one asked for. libpq's
+    ``auto`` would follow the locale; balrog asks for UTF-8, its own encoding. Any other
+    name goes to the server as given: it knows the aliases (latin-1, iso_8859_1...) and
+    refuses the names it does not know."""
+    if not requested or _folded(requested) in ("AUTO", "UTF8", "UNICODE"):
+        return "UTF8"
+    return requested
