@@ -244,3 +244,19 @@ def test_green_fan_out(httpbin: Any) -> None:
             *[lambda i=i: session.get(httpbin(f"/delay/0.2?i={i}")).json()["args"]["i"] for i in range(20)]
         )
     assert results == [str(i) for i in range(20)]
+
+
+def test_header_names_keep_their_usual_spelling(httpbin: Any) -> None:
+    # hyper lowercases HTTP/1 header names; balrog shows them as servers usually spell
+    # them, which for this server (sending these spellings) is what requests shows.
+    import requests as real_requests
+
+    names = ["ETag", "WWW-Authenticate", "X-RateLimit-Limit", "Content-MD5", "X-Custom-Thing"]
+    url = httpbin("/response-headers?" + "&".join(f"{name}=1" for name in names))
+
+    def shown(lib: Any) -> list[str]:
+        return [
+            name for name in lib.get(url).headers if name in names or name.lower() in map(str.lower, names)
+        ]
+
+    assert shown(requests) == shown(real_requests)

@@ -284,3 +284,34 @@ def _record_fields_with_user_loader(lib: Any, conninfo: str) -> list[Any]:
 def test_record_fields_use_the_text_loader_like_psycopg(pg_cluster):
     want = _record_fields_with_user_loader(psycopg, pg_cluster.conninfo)
     assert _record_fields_with_user_loader(bp, pg_cluster.conninfo) == want
+
+
+def test_composites_dumped_in_binary_like_psycopg(schema):
+    # `%b` sends record_recv's binary form (each field in binary by its type's dumper),
+    # `%s` and `%t` the text literal.
+    import datetime as dt
+    from decimal import Decimal
+
+    def run(lib: Any) -> list[Any]:
+        with lib.connect(schema.conninfo, autocommit=True) as conn:
+            infos = _register_all(lib, conn)
+            card, inner, outer = (infos[n].python_type for n in ("card", "inner_t", "outer_t"))
+            values = [
+                card(1, "hearts"),
+                card(None, None),
+                card(2, 'a "b" \\c, (d)'),
+                inner(1, ["a", "b,c", None], Decimal("1.50")),
+                outer(inner(2, [], None), [card(1, "s"), None], dt.date(2024, 1, 1), {"k": [1]}, b"\x00\xff"),
+            ]
+            out = []
+            for value in values:
+                for fmt in ("%s", "%t", "%b"):
+                    query = f"select {fmt}, pg_typeof({fmt})::text"
+                    out.append(_outcome(_fetch_one, conn.cursor(), query, [value, value]))
+            # The binary dumper is registered, and `%s` still picks the text one.
+            adapt = psycopg.adapt if lib is psycopg else bp.adapt
+            out.append(conn.adapters.get_dumper(card, adapt.PyFormat.BINARY).format)
+            out.append(conn.adapters.get_dumper(card, adapt.PyFormat.AUTO).format)
+            return out
+
+    assert run(bp) == run(psycopg)

@@ -285,7 +285,32 @@ pub(crate) struct Head {
     sets_cookie: bool,
 }
 
+/// Header names whose usual spelling is not plain title case (`Etag` would be): what
+/// servers commonly send, and so what http.client would have shown.
+const SPELLINGS: [&str; 14] = [
+    "ETag",
+    "WWW-Authenticate",
+    "Content-MD5",
+    "Content-ID",
+    "X-XSS-Protection",
+    "X-UA-Compatible",
+    "X-DNS-Prefetch-Control",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Expect-CT",
+    "DNT",
+    "TE",
+    "P3P",
+];
+
+/// The name as requests users see it from an HTTP/1 server. hyper gives names lowercased
+/// (the `http` crate keeps no case); the original spelling is not recoverable, so the
+/// common one is used: title case, or the usual spelling of the names above.
 fn title_case(name: &str) -> String {
+    if let Some(known) = SPELLINGS.iter().find(|s| s.eq_ignore_ascii_case(name)) {
+        return (*known).to_owned();
+    }
     let mut out = String::with_capacity(name.len());
     let mut upper = true;
     for c in name.chars() {

@@ -194,7 +194,18 @@ class ConnectionInfo:
 
     @property
     def error_message(self) -> str:
-        return ""
+        """The error of the last command, worded as libpq's PQerrorMessage ("" once a
+        command has succeeded since)."""
+        conn = self._conn
+        if conn.closed:
+            return "connection pointer is NULL\n"
+        error = conn._last_error
+        if error is None:
+            return ""
+        diag = getattr(error, "diag", None)
+        severity = getattr(diag, "severity", None)
+        # Read now, not when it was raised: the message gets its LINE excerpt afterwards.
+        return f"{severity}:  {error}\n" if severity else f"{error}\n"
 
     @property
     def timezone(self) -> dt.tzinfo:

@@ -152,6 +152,9 @@ class Connection(BaseConnection[Row]):
         self.cursor_factory = cursor_factory if cursor_factory is not None else Cursor
         self.server_cursor_factory = ServerCursor
         self._prepared = PrepareManager(prepare_threshold)
+        # The error of the last command, for info.error_message (libpq's PQerrorMessage:
+        # kept until the next command succeeds).
+        self._last_error: BaseException | None = None
         self.info = ConnectionInfo(self, params)
         self._notice_handlers: list[Callable[[e.Diagnostic], None]] = []
         self._notify_handlers: list[Callable[[Notify], None]] = []
@@ -388,10 +391,15 @@ class Connection(BaseConnection[Row]):
     def _wait(self, op: Any) -> Any:
         """Wait for a native op; if the wait is interrupted, leave the connection usable."""
         try:
-            return wait(op)
+            result = wait(op)
         except _INTERRUPTED:
             self._recover_after_interrupt()
             raise
+        except e.Error as ex:
+            self._last_error = ex
+            raise
+        self._last_error = None
+        return result
 
     def _recover_after_interrupt(self) -> None:
         """Cancel the statement an interrupted wait left running and read its answers.

@@ -256,10 +256,12 @@ class BaseCursor(Generic[ConnectionType, Row]):
             # libpq knows the text of what it parses, not of a prepared statement it runs.
             if decision is None or decision[1]:
                 e._locate(exc, pgq.query)
+            conn._last_error = exc
             raise
         finally:
             if native.has_pending:
                 conn._dispatch_pending()
+        conn._last_error = None
         if decision is not None and decision[1]:
             manager.prepared(pgq, decision[0])
         elif len(results) > 1 and decision is None:
@@ -488,6 +490,9 @@ class BaseCursor(Generic[ConnectionType, Row]):
                 answer = send_many(self, first.query, rows, encoding, bad_row, returning)
             except e.Error as exc:
                 e._locate(exc, first.query)
+                # psycopg runs executemany in a pipeline, whose final sync leaves libpq's
+                # error message empty.
+                self._conn._last_error = None
                 raise
         # Without `returning` only the last result is kept, with the others' row count
         # (a million INSERTs must not become a million result objects).
