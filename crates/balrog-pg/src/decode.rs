@@ -145,26 +145,31 @@ fn cached(py: Python<'_>) -> PyResult<&Cached> {
     })
 }
 
-/// The session's DateStyle and IntervalStyle (as ParameterStatus reports them), kept only
-/// when one of them is not what the decoders' fast paths read: `ISO, ...` and `postgres`.
+/// The session settings that change how text values are read, kept only when one of them
+/// is not what the decoders' fast paths read: DateStyle (`ISO, ...`) and IntervalStyle
+/// (`postgres`) as ParameterStatus reports them, and the SQL_ASCII client encoding, in
+/// which psycopg returns text as bytes (the server converts nothing, so they may be in
+/// any encoding).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Styles {
     pub datestyle: String,
     pub intervalstyle: String,
+    pub text_as_bytes: bool,
 }
 
 impl Styles {
     /// None for the defaults (an empty string counts as the default, as before the server
     /// has told).
-    pub fn new(datestyle: &str, intervalstyle: &str) -> Option<Arc<Styles>> {
+    pub fn new(datestyle: &str, intervalstyle: &str, text_as_bytes: bool) -> Option<Arc<Styles>> {
         let iso = datestyle.is_empty() || datestyle.starts_with("ISO");
         let postgres = intervalstyle.is_empty() || intervalstyle == "postgres";
-        if iso && postgres {
+        if iso && postgres && !text_as_bytes {
             return None;
         }
         Some(Arc::new(Styles {
             datestyle: datestyle.to_owned(),
             intervalstyle: intervalstyle.to_owned(),
+            text_as_bytes,
         }))
     }
 }
@@ -259,6 +264,9 @@ impl<'py> Ctx<'py> {
     pub fn decode(&mut self, dec: &Dec, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         match dec {
+            Dec::Str if self.styles.as_ref().is_some_and(|s| s.text_as_bytes) => {
+                Ok(PyBytes::new(py, data).into_any())
+            }
             Dec::Str => decode_utf8_lossy(py, data),
             Dec::Int => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("int", data))?;

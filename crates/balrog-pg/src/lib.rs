@@ -43,9 +43,11 @@ fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Decode one text-format value with the native decoder `spec` (what builtin loaders'
 /// `load()` use when they are called directly, e.g. through a subclass's `super().load`).
-/// `datestyle` / `intervalstyle`: the session's DateStyle and IntervalStyle, when known.
+/// `datestyle` / `intervalstyle`: the session's DateStyle and IntervalStyle, when known;
+/// `text_as_bytes`: the session is in SQL_ASCII (text is returned as bytes).
 #[pyfunction]
-#[pyo3(signature = (spec, data, tz, tz_is_utc=false, datestyle=None, intervalstyle=None))]
+#[pyo3(signature = (spec, data, tz, tz_is_utc=false, datestyle=None, intervalstyle=None, text_as_bytes=false))]
+#[allow(clippy::too_many_arguments)] // the arguments of a Python function with defaults
 fn decode_value<'py>(
     py: Python<'py>,
     spec: &Bound<'py, PyAny>,
@@ -54,12 +56,14 @@ fn decode_value<'py>(
     tz_is_utc: bool,
     datestyle: Option<&str>,
     intervalstyle: Option<&str>,
+    text_as_bytes: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let dec = decode::from_spec(spec)?;
     let mut ctx = decode::Ctx::new(py, tz, tz_is_utc)?;
     ctx.set_styles(decode::Styles::new(
         datestyle.unwrap_or(""),
         intervalstyle.unwrap_or(""),
+        text_as_bytes,
     ));
     ctx.decode(&dec, data)
 }

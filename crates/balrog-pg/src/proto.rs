@@ -528,7 +528,6 @@ impl Io {
                         } else {
                             self.intervalstyle.clone_from(&value);
                         }
-                        self.styles = Styles::new(&self.datestyle, &self.intervalstyle);
                     }
                     let transcoder = (name == "client_encoding")
                         .then(|| Transcoder::for_client_encoding(&value));
@@ -538,6 +537,9 @@ impl Io {
                         status.transcoder.clone_from(&transcoder);
                         self.transcoder = transcoder;
                     }
+                    drop(status);
+                    let sql_ascii = self.transcoder.as_ref().is_some_and(|t| t.is_sql_ascii());
+                    self.styles = Styles::new(&self.datestyle, &self.intervalstyle, sql_ascii);
                 }
                 Some(Message::NotificationResponse(body)) => {
                     let channel = body.channel().map_err(PgError::lost)?.to_owned();

@@ -124,6 +124,12 @@ impl Transcoder {
         Some(Arc::new(Transcoder { codec, kind }))
     }
 
+    /// SQL_ASCII: values are left as the server stores them (and psycopg returns text as
+    /// bytes).
+    pub fn is_sql_ascii(&self) -> bool {
+        matches!(self.kind, Kind::SqlAscii)
+    }
+
     /// `data` (text in the client encoding) as UTF-8. Never fails: the server only sends
     /// text valid in its client encoding; anything else becomes U+FFFD.
     pub fn decode<'a>(&self, data: &'a [u8]) -> Cow<'a, [u8]> {

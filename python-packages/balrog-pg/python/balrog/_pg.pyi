@@ -199,4 +199,12 @@ def connect_op(
     sslmode: str,
     ssl_options: list[tuple[str, str]] = ...,
 ) -> NativeOp: ...
-def decode_value(spec: Any, data: bytes, tz: tzinfo, tz_is_utc: bool = False) -> Any: ...
+def decode_value(
+    spec: Any,
+    data: bytes,
+    tz: tzinfo,
+    tz_is_utc: bool = False,
+    datestyle: str | None = None,
+    intervalstyle: str | None = None,
+    text_as_bytes: bool = False,
+) -> Any: ...

@@ -45,7 +45,7 @@ def _numeric(data: bytes) -> Decimal:
     return Decimal((1 if sign == 0x4000 else 0, tuple(int(c) for c in str(coefficient)), -dscale))
 
 
-def _decoders(tz: dt.tzinfo, utc: bool, codec: str = "utf-8") -> dict[int, Callable[[bytes], Any]]:
+def _decoders(tz: dt.tzinfo, utc: bool, codec: str | None = "utf-8") -> dict[int, Callable[[bytes], Any]]:
     def timestamptz(data: bytes) -> dt.datetime:
         value = _PG_EPOCH_UTC + dt.timedelta(microseconds=struct.unpack("!q", data)[0])
         return value if utc else value.astimezone(tz)
@@ -54,8 +54,9 @@ def _decoders(tz: dt.tzinfo, utc: bool, codec: str = "utf-8") -> dict[int, Calla
         micros, days, months = struct.unpack("!qii", data)
         return dt.timedelta(days=days + months * 30, microseconds=micros)
 
-    def text(data: bytes) -> str:
-        return data.decode(codec)
+    def text(data: bytes) -> str | bytes:
+        # No codec (SQL_ASCII): the bytes as stored, as psycopg returns them.
+        return data.decode(codec) if codec is not None else bytes(data)
 
     return {
         16: lambda d: d != b"\x00",
@@ -122,11 +123,11 @@ def parse_binary_rows(
     tz: dt.tzinfo,
     utc: bool,
     array_oids: frozenset[int] = frozenset(),
-    codec: str = "utf-8",
+    codec: str | None = "utf-8",
 ) -> tuple[list[tuple[Any, ...]], int]:
     """The complete rows at the start of ``data`` and how many bytes they took
     (``array_oids``: which of ``oids`` are array types; ``codec``: the client encoding's,
-    which text values are in)."""
+    which text values are in, None to keep them as bytes)."""
     pos = 0
     if data.startswith(SIGNATURE):
         if len(data) < 19:

@@ -163,7 +163,9 @@ class Copy:
         self._buffer = _pg.CopyBuffer(self._binary)
         # COPY data is in the client encoding (the native layer converts everything else).
         codec = codec_for(self._native.parameter_status("client_encoding"))
-        self._codec = "utf-8" if codec == "ascii" else codec
+        # SQL_ASCII: the server converts nothing; text is returned as bytes, as psycopg does.
+        self._sql_ascii = codec == "ascii"
+        self._codec = "utf-8" if self._sql_ascii else codec
         self._foreign = self._codec != "utf-8"
         self._finished = False
         self._tx = cursor._transformer()
@@ -375,7 +377,13 @@ class Copy:
             self._pending += bytes(data)
             tz, utc = self.connection._timezone()
             parsed, used = parse_binary_rows(
-                self._pending, self._load_specs, self._dump_oids, tz, utc, self._array_oids(), self._codec
+                self._pending,
+                self._load_specs,
+                self._dump_oids,
+                tz,
+                utc,
+                self._array_oids(),
+                None if self._sql_ascii else self._codec,
             )
             self._pending = self._pending[used:]
             if parsed and self._load_specs is not None and len(parsed[0]) != len(self._load_specs):
@@ -421,7 +429,7 @@ class Copy:
                 continue
             value = _unescape(raw)
             spec = specs[i] if specs is not None and i < len(specs) else 25
-            out.append(_pg.decode_value(spec, value, tz, utc, datestyle, intervalstyle))
+            out.append(_pg.decode_value(spec, value, tz, utc, datestyle, intervalstyle, self._sql_ascii))
         return tuple(out)
 
     # -- end ------------------------------------------------------------------------------------
