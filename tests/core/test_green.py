@@ -206,3 +206,28 @@ def test_spawn_join_in_blocking_mode_uses_threads():
     handles = [balrog.spawn(work, n) for n in range(4)]
     assert [balrog.join(h) for h in handles] == [1, 2, 3, 4]
     assert threading.get_ident() not in idents
+
+
+def test_green_call_runs_a_function_as_a_green_task():
+    def work(a: int, *, b: int) -> tuple[str, int]:
+        balrog.sleep(0.01)
+        return balrog.mode(), a + b
+
+    def fails() -> None:
+        balrog.sleep(0)
+        raise KeyError("inside")
+
+    async def main() -> list[object]:
+        out: list[object] = [await balrog.green_call(work, 1, b=2)]
+        with pytest.raises(KeyError, match="inside"):
+            await balrog.green_call(fails)
+        # Cancelling the awaiting task reaches the green task at its wait.
+        task = asyncio.ensure_future(balrog.green_call(balrog.sleep, 30))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        out.append(task.cancelled())
+        return out
+
+    assert asyncio.run(main()) == [("green", 3), True]

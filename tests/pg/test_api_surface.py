@@ -21,8 +21,7 @@ def _public(obj: Any) -> set[str]:
 
 
 def test_module_exports_everything_psycopg_does():
-    # Async twins aside: balrog's sync API is also its async one (green tasks).
-    wanted = {name for name in psycopg.__all__ if "Async" not in name}
+    wanted = set(psycopg.__all__)
     assert sorted(wanted - set(bp.__all__)) == []
     assert all(hasattr(bp, name) for name in wanted)
     assert bp.version.__version__ == bp.__version__
@@ -31,7 +30,9 @@ def test_module_exports_everything_psycopg_does():
 @pytest.mark.parametrize(
     "name",
     ["Connection", "Cursor", "ClientCursor", "ServerCursor", "RawCursor", "RawServerCursor", "Transaction",
-     "Column", "ConnectionInfo", "Xid", "Capabilities", "Pipeline", "Copy"],
+     "Column", "ConnectionInfo", "Xid", "Capabilities", "Pipeline", "Copy",
+     "AsyncConnection", "AsyncCursor", "AsyncClientCursor", "AsyncServerCursor", "AsyncRawCursor",
+     "AsyncRawServerCursor", "AsyncTransaction", "AsyncPipeline", "AsyncCopy"],
 )  # fmt: skip
 def test_classes_have_psycopg_public_attributes(name):
     missing = _public(getattr(psycopg, name)) - _public(getattr(bp, name))

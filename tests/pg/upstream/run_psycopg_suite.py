@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -19,10 +20,10 @@ sys.path.insert(0, str(HERE.parent.parent))  # tests/, for support.pg
 
 from support.pg import start_cluster  # noqa: E402
 
-# Async variants (no async API in balrog: green tasks use the sync one), and files about
-# libpq internals, DNS, gevent, typing checks, Windows, free-threading or the C module.
+# Files about libpq internals, DNS, gevent, typing checks, Windows, free-threading or the
+# C module. (The async files run: balrog.psycopg has the async API, over green tasks.)
 SKIPPED_FILES = (
-    "_async", "_noasyncio", "test_windows", "test_gevent", "test_dns", "test_typing",
+    "_noasyncio", "test_windows", "test_gevent", "test_dns", "test_typing",
     "test_free_threading", "test_waiting", "test_generators", "test_tstring",
     "test_concurrency", "test_sched",
 )  # fmt: skip
@@ -41,10 +42,18 @@ def run(
     source: Path, site: Path, conninfo: str, plugin: bool, results: Path, extra: list[str]
 ) -> dict[str, int]:
     env = dict(os.environ, PSYCOPG_TEST_DSN=conninfo)
+    # psycopg's async tests also use sync connections (fixtures) inside coroutines, where
+    # psycopg blocks the event loop and balrog refuses (WrongModeError) unless allowed.
+    env["BALROG_ALLOW_BLOCKING"] = "1"
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(HERE)])
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-m", "not slow", "--timeout", "60"]
     argv += ["--continue-on-collection-errors"]
-    argv += ["-o", f"cache_dir={results.parent / ('.pytest-' + results.stem)}", f"--junitxml={results}"]
+    cache_dir = results.parent / (".pytest-" + results.stem)
+    # psycopg's conftest refuses to run after a run that did not finish (it records a
+    # "segfault" in the cache): a run interrupted by hand must not block the next one.
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    results.unlink(missing_ok=True)
+    argv += ["-o", f"cache_dir={cache_dir}", f"--junitxml={results}"]
     if plugin:
         argv += ["-p", "balrog_as_psycopg"]
         # Belt and braces: an aliased module imported before the plugin restored its spec

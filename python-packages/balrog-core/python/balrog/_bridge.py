@@ -38,6 +38,7 @@ __all__ = [
     "allow_blocking",
     "await_op",
     "green",
+    "green_call",
     "hide",
     "mode",
     "run",
@@ -497,6 +498,13 @@ def hide(async_fn: Callable[P, Awaitable[R]]) -> Callable[P, R]:
         return _await_sync(async_fn(*args, **kwargs))
 
     return call
+
+
+async def green_call(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """``await green_call(fn, *args)``: ``fn(*args)`` run as a green task, as
+    ``green(fn)(*args)`` without making a wrapper per call (what async facades over sync
+    balrog code call for every method)."""
+    return await _drive(fn, args, kwargs)
 
 
 def green(fn: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:

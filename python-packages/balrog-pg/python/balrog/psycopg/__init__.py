@@ -18,8 +18,17 @@ from ._notify import Notify
 from ._tpc import Xid
 from .client_cursor import ClientCursor
 from .connection import BaseConnection, Connection
+from .connection_async import AsyncConnection
 from .copy import Copy
+from .copy_async import AsyncCopy
 from .cursor import BaseCursor, Cursor
+from .cursor_async import (
+    AsyncClientCursor,
+    AsyncCursor,
+    AsyncRawCursor,
+    AsyncRawServerCursor,
+    AsyncServerCursor,
+)
 from .dbapi20 import (
     BINARY,
     DATETIME,
@@ -50,10 +59,12 @@ from .errors import (
     Warning,
 )
 from .pipeline import Pipeline
+from .pipeline_async import AsyncPipeline
 from .postgres import adapters
 from .raw_cursor import RawCursor, RawServerCursor
 from .server_cursor import ServerCursor
 from .transaction import Rollback, Transaction
+from .transaction_async import AsyncTransaction
 
 # The psycopg release whose behaviour balrog.psycopg follows (Django checks >= 3.1.8).
 __version__ = version.__version__
@@ -64,6 +75,15 @@ __all__ = [
     "NUMBER",
     "ROWID",
     "STRING",
+    "AsyncClientCursor",
+    "AsyncConnection",
+    "AsyncCopy",
+    "AsyncCursor",
+    "AsyncPipeline",
+    "AsyncRawCursor",
+    "AsyncRawServerCursor",
+    "AsyncServerCursor",
+    "AsyncTransaction",
     "BaseConnection",
     "BaseCursor",
     "Binary",

@@ -45,6 +45,11 @@ class TypeInfo:
         from .cursor import Cursor
         from .rows import dict_row
 
+        if not isinstance(conn, Connection) and hasattr(conn, "_sync"):
+            # An AsyncConnection: as psycopg, the call returns a coroutine.
+            from balrog import green_call
+
+            return green_call(cls.fetch, conn._sync, name)  # type: ignore[return-value]
         if not isinstance(name, str):
             name = name.as_string(conn)
         if not isinstance(conn, Connection):

@@ -69,7 +69,7 @@ class Transaction:
 
     @property
     def savepoint_name(self) -> str | None:
-        return self._savepoint_name or None
+        return self._savepoint_name  # "" for the outermost block, as psycopg
 
     def __repr__(self) -> str:
         name = f"{type(self).__module__}.{type(self).__qualname__}"
@@ -146,6 +146,8 @@ class Transaction:
             conn._prepared.clear()  # as psycopg (see Connection.rollback)
         # A Rollback exception ends here if it targets this block (or any block).
         if isinstance(exc_val, Rollback):
-            if exc_val.transaction in (self, None):
+            # An AsyncTransaction stands for the sync block it wraps.
+            target = getattr(exc_val.transaction, "_tx", exc_val.transaction)
+            if target in (self, None):
                 return True
         return False

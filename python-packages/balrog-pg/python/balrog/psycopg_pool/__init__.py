@@ -10,10 +10,13 @@ from __future__ import annotations
 from .errors import PoolClosed, PoolTimeout, TooManyRequests
 from .null_pool import NullConnectionPool
 from .pool import ConnectionPool
+from .pool_async import AsyncConnectionPool, AsyncNullConnectionPool
 
 __version__ = "3.3.3"  # the psycopg_pool release whose behaviour this follows
 
 __all__ = [
+    "AsyncConnectionPool",
+    "AsyncNullConnectionPool",
     "ConnectionPool",
     "NullConnectionPool",
     "PoolClosed",
