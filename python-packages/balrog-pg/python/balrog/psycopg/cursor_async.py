@@ -59,8 +59,9 @@ class AsyncCursor(Generic[Row]):
     # -- what the sync cursor holds ---------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        # description, rowcount, rownumber, statusmessage, pgresult, query, params, format,
-        # arraysize, adapters, closed, row_factory, lastrowid, name, itersize...
+        # pgresult, query, params, format, arraysize, lastrowid, itersize...
+        if name in ("_cur", "_aconn"):
+            raise AttributeError(name)  # not constructed (yet): no recursion
         return getattr(self._cur, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
