@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -254,3 +256,27 @@ def test_quoting_round_trips(pg_cluster, text, blob):
             )
             literal = cur.mogrify("select %s", [text])
             assert conn.execute(literal).fetchone() == (text,)
+
+
+def test_client_cursor_refuses_binary_results_like_psycopg(pg_cluster) -> None:
+    def run(lib: Any) -> list[Any]:
+        out: list[Any] = []
+        with lib.connect(pg_cluster.dsn, autocommit=True) as conn:
+            for fmt, kwargs in ((0, {"binary": True}), (0, {}), (1, {"binary": False}), (1, {})):
+                cur = lib.ClientCursor(conn)
+                cur.format = fmt
+                try:
+                    out.append(cur.execute("select 1", **kwargs).fetchone())
+                except lib.Error as ex:
+                    out.append((type(ex).__name__, str(ex)))
+            cur = lib.ClientCursor(conn)
+            cur.format = 1
+            for call in (lambda: cur.executemany("select %s", [(1,)]), lambda: list(cur.stream("select 1"))):
+                try:
+                    call()
+                    out.append("ok")
+                except lib.Error as ex:
+                    out.append((type(ex).__name__, str(ex)))
+        return out
+
+    assert run(bp) == run(psycopg)

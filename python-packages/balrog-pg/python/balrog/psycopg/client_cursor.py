@@ -25,22 +25,14 @@ class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
 
     _query_class = ClientQuery
 
-    def _check_text_results(self, binary: bool | None) -> None:
+    def _check_results_format(self, binary: bool | None) -> None:
         if binary or (binary is None and self.format == pq.Format.BINARY):
             raise e.NotSupportedError("client-side cursors don't support binary results")
-
-    def execute(
-        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
-    ) -> Any:
-        self._check_text_results(binary)
-        # (A server cursor's execute takes no `prepare`: Django mixes this into one.)
-        extra = {} if prepare is None else {"prepare": prepare}
-        return super().execute(query, params, binary=binary, **extra)  # type: ignore[misc]
 
     def stream(
         self, query: Any, params: Any = None, *, binary: bool | None = None, size: int = 1
     ) -> Iterator[Any]:
-        self._check_text_results(binary)
+        self._check_results_format(binary)
         return super().stream(query, params, binary=binary, size=size)  # type: ignore[misc, no-any-return]
 
     def mogrify(self, query: Any, params: Any = None) -> str:
@@ -62,7 +54,7 @@ class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
     def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = False) -> None:
         """Execute once per parameter set: the statements go in one simple-protocol batch."""
         self._check_closed()
-        self._check_text_results(None)
+        self._check_results_format(None)
         self._reset_for_execute()
         self._clear_results()  # as psycopg, before anything can fail
         tx = self._transformer()

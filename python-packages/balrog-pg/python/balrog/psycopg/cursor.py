@@ -144,6 +144,10 @@ class BaseCursor(Generic[ConnectionType, Row]):
         res = self._pgresult
         return res.command_status if res is not None else self._many_status
 
+    def _check_results_format(self, binary: bool | None) -> None:
+        """Binary results asked for (``binary=True`` or ``format``): fine here (they are
+        read as text and converted); a client-side cursor refuses them (client_cursor.py)."""
+
     def setinputsizes(self, sizes: Sequence[Any]) -> None:
         """DB-API: a hint about parameter sizes; unused, as in psycopg."""
 
@@ -372,6 +376,8 @@ class BaseCursor(Generic[ConnectionType, Row]):
         # inlined (each Python call counts against a ~20 µs round trip).
         if self._closed:
             raise e.InterfaceError("the cursor is closed")
+        if binary or self.format:
+            self._check_results_format(binary)
         conn = self._conn
         if conn._native.closed:
             raise e.OperationalError("the connection is closed")
