@@ -333,12 +333,12 @@ pub fn connect_op(
 }
 
 impl PgConn {
-    /// The pieces an op needs, or the error to raise right away.
     /// The client encoding's converter; None while it is UTF-8 (transcode.rs).
     pub(crate) fn transcoder(&self) -> Option<Arc<Transcoder>> {
         self.shared.lock().transcoder.clone()
     }
 
+    /// The pieces an op needs, or the error to raise right away.
     pub(crate) fn parts(&self) -> Result<(Arc<Runtime>, Slot, Arc<Shared>), PgError> {
         if self.generation != fork_generation() {
             return Err(PgError::Operational(
