@@ -10,7 +10,7 @@ therefore take the same native path as in green mode.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +20,7 @@ from . import errors as e
 from . import pq
 from ._connection_info import ConnectionInfo, connection_summary
 from ._enums import IsolationLevel
+from ._green_block import green_block
 from ._notify import Notify
 from ._tpc import Xid
 from .adapt import AdaptersMap
@@ -228,21 +229,12 @@ class AsyncConnection(BaseConnection[Row]):
     async def close(self) -> None:
         await green_call(self._sync.close)
 
-    @asynccontextmanager
-    async def transaction(
+    def transaction(
         self, savepoint_name: str | None = None, force_rollback: bool = False
-    ) -> AsyncIterator[AsyncTransaction]:
+    ) -> AbstractAsyncContextManager[AsyncTransaction]:
         """``async with conn.transaction() as tx:`` BEGIN (or SAVEPOINT) ... COMMIT."""
         transaction = self._sync.transaction(savepoint_name, force_rollback)
-        await green_call(transaction.__enter__)
-        try:
-            yield AsyncTransaction(self, transaction)
-        except BaseException as ex:
-            # The sync block's exit rolls back, and swallows `Rollback` as psycopg's.
-            if not await green_call(transaction.__exit__, type(ex), ex, ex.__traceback__):
-                raise
-        else:
-            await green_call(transaction.__exit__, None, None, None)
+        return green_block(transaction, lambda entered: AsyncTransaction(self, entered))
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -276,18 +268,9 @@ class AsyncConnection(BaseConnection[Row]):
             cursor.format = pq.Format.BINARY
         return await cursor.execute(query, params, prepare=prepare)  # type: ignore[no-any-return]
 
-    @asynccontextmanager
-    async def pipeline(self) -> AsyncIterator[AsyncPipeline]:
+    def pipeline(self) -> AbstractAsyncContextManager[AsyncPipeline]:
         """``async with conn.pipeline():`` statements are queued and sent together."""
-        block = self._sync.pipeline()
-        pipeline = await green_call(block.__enter__)
-        try:
-            yield AsyncPipeline._for(pipeline)
-        except BaseException as ex:
-            if not await green_call(block.__exit__, type(ex), ex, ex.__traceback__):
-                raise
-        else:
-            await green_call(block.__exit__, None, None, None)
+        return green_block(self._sync.pipeline(), AsyncPipeline._for)
 
     # -- cancel -----------------------------------------------------------------------------
 

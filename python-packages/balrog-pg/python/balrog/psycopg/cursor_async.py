@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from balrog import green_call, hide
 
+from ._green_block import green_block
 from .client_cursor import ClientCursor
 from .copy_async import AsyncCopy
 from .cursor import Cursor
@@ -244,13 +245,8 @@ class AsyncCursor(Generic[Row]):
     ) -> AsyncIterator[AsyncCopy]:
         """``async with cur.copy("COPY ...") as copy:``, as psycopg's."""
         copy = await green_call(self._cur.copy, statement, params, writer=writer)
-        copy.__enter__()
-        try:
-            yield AsyncCopy(self, copy)
-        except BaseException as ex:
-            await green_call(copy.__exit__, type(ex), ex, ex.__traceback__)
-            raise
-        await green_call(copy.__exit__, None, None, None)
+        async with green_block(copy, lambda entered: AsyncCopy(self, entered)) as async_copy:
+            yield async_copy
 
 
 class AsyncClientCursor(AsyncCursor[Row]):
