@@ -119,3 +119,27 @@ def test_connection_state_after_each_step_matches_psycopg(pg_cluster):
     theirs = _session(psycopg, pg_cluster.conninfo)
     for mine, reference in zip(ours, theirs, strict=True):
         assert mine == reference
+
+
+def _pgconn_exec(mod: Any, conninfo: str) -> list[Any]:
+    """``conn.pgconn.exec_``: commands behind the connection's back, as psycopg's tests and
+    some applications use it."""
+    out: list[Any] = []
+    with mod.connect(conninfo) as conn:
+        pgconn = conn.pgconn
+        # (psycopg's C pq layer answers plain ints where balrog has the enums)
+        out.append(int(pgconn.exec_(b"begin").status))
+        out.append((conn.info.transaction_status, int(pgconn.transaction_status)))
+        res = pgconn.exec_(b"select 1, 'a'")
+        out.append((int(res.status), res.ntuples, res.get_value(0, 0), res.get_value(0, 1)))
+        bad = pgconn.exec_(b"select nosuchcolumn")
+        out.append((int(bad.status), bad.error_field(mod.pq.DiagnosticField.SQLSTATE)))
+        out.append(bad.error_message.decode().splitlines())
+        out.append(conn.info.transaction_status)
+        conn.rollback()
+        out.append((conn.info.transaction_status, pgconn.error_message))
+    return out
+
+
+def test_pgconn_exec_matches_psycopg(pg_cluster):
+    assert repr(_pgconn_exec(bp, pg_cluster.conninfo)) == repr(_pgconn_exec(psycopg, pg_cluster.conninfo))

@@ -72,7 +72,7 @@ def test_set_json_dumps_on_a_context() -> None:
     assert dumper_cls(ours.Jsonb).dump(ours.Jsonb(1)) == b"ctx"
     assert ours.JsonDumper(ours.Json).dump(ours.Json(1)) == b"1"  # global unchanged
     # the same function code gives the same class: no new class (leak) per call
-    made = {ours._subclass_with(ours.JsonbDumper, "_dumps", lambda o: "x", ours._dumpers_made) for _ in "ab"}
+    made = {ours._subclass_with(ours.JsonbDumper, "_dumps", lambda o: "x", ours._dumpers_cache) for _ in "ab"}
     assert len(made) == 1
     loader_cls = context.adapters.get_loader(3802, 0)
     assert loader_cls is not None and loader_cls(3802).load(b"1") == "ctx-loaded"

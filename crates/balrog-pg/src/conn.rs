@@ -484,8 +484,8 @@ impl PgConn {
     /// `cursor.execute`'s call: `extended` with the types and formats taken from `params`
     /// (an encoded `Params`, or None for a statement without parameters), text results,
     /// and the query text copied only when it is parsed. Fewer arguments to convert: the
-    /// call is on every execute's path.
-    #[pyo3(signature = (query, name, parse, params=None, deallocate=None))]
+    /// call is on every execute's path. `result_format` 1: binary rows.
+    #[pyo3(signature = (query, name, parse, params=None, deallocate=None, result_format=0))]
     fn run(
         &self,
         query: QueryBytes<'_>,
@@ -493,6 +493,7 @@ impl PgConn {
         parse: bool,
         params: Option<&Bound<'_, Encoded>>,
         deallocate: Option<Vec<String>>,
+        result_format: i16,
     ) -> Op {
         let (values, types, formats) = match params {
             Some(params) => {
@@ -525,7 +526,7 @@ impl PgConn {
             name,
             values,
             formats,
-            result_format: 0,
+            result_format,
             deallocate: deallocate.unwrap_or_default(),
         };
         self.socket_op(
@@ -537,7 +538,7 @@ impl PgConn {
     /// One chunk of an executemany (many.rs): Close the `deallocate` statements, Parse
     /// `name` if `parse`, then Bind/[Describe]/Execute per row; the last chunk adds the Sync
     /// and resolves to the results.
-    #[pyo3(signature = (query, name, parse, types, rows, formats, returning=false, summarize=false, first=true, last=true, deallocate=Vec::new()))]
+    #[pyo3(signature = (query, name, parse, types, rows, formats, returning=false, summarize=false, first=true, last=true, deallocate=Vec::new(), result_format=0))]
     #[allow(clippy::too_many_arguments)]
     fn many(
         &self,
@@ -552,6 +553,7 @@ impl PgConn {
         first: bool,
         last: bool,
         deallocate: Vec<String>,
+        result_format: i16,
     ) -> Op {
         // `rows`: an encoded `ParamBatch` (crate::encode) or a list of lists of bytes/None.
         let transcoder = self.transcoder();
@@ -579,6 +581,7 @@ impl PgConn {
             count,
             formats,
             returning,
+            result_format,
         };
         crate::many::send(
             self,
@@ -595,19 +598,21 @@ impl PgConn {
     }
 
     /// `cursor.stream()`: send one statement and resolve to a `PgStream` that reads its
-    /// rows a batch at a time (stream.rs).
+    /// rows a batch at a time (stream.rs). `result_format` 1: binary rows.
+    #[pyo3(signature = (query, types, params, formats, result_format=0))]
     fn stream(
         &self,
         query: QueryBytes<'_>,
         types: Vec<u32>,
         params: &Bound<'_, PyAny>,
         formats: Vec<i16>,
+        result_format: i16,
     ) -> Op {
         let query = match wire_query(self.transcoder().as_deref(), query) {
             Ok(query) => query,
             Err(err) => return Op::ready(move |_py| Err(err)),
         };
-        crate::stream::start(self, query, types, params, formats)
+        crate::stream::start(self, query, types, params, formats, result_format)
     }
 
     /// Pipeline mode: queued statements in one write and one Sync (pipeline.rs).

@@ -1,4 +1,5 @@
-//! PostgreSQL text-format values → the Python objects psycopg returns.
+//! PostgreSQL text-format values → the Python objects psycopg returns (binary-format
+//! values: the `binary` submodule).
 //!
 //! Runs on the caller's thread with the GIL (inside a fetch), never on a tokio thread.
 //! Values whose loader is a user (or Django) subclass go through that loader's `load()`.
@@ -17,15 +18,21 @@ use pyo3::IntoPyObjectExt;
 
 use crate::errors::{data_error, interface_error};
 
+mod binary;
+
 /// How one column (or array element, or range bound) is turned into a Python object.
 pub enum Dec {
     Bool,
     Bytea,
     Int,
+    /// `oid`: read as Int in text; unsigned in binary.
+    Oid,
     Float,
     Numeric,
     Str,
     Json,
+    /// `jsonb`: read as Json in text; binary values start with a version byte.
+    Jsonb,
     Date,
     Time,
     TimeTz,
@@ -48,10 +55,12 @@ pub fn builtin(oid: u32) -> Dec {
     match oid {
         16 => Bool,
         17 => Bytea,
-        20 | 21 | 23 | 26 => Int,
+        20 | 21 | 23 => Int,
+        26 => Oid,
         700 | 701 => Float,
         1700 => Numeric,
-        114 | 3802 => Json,
+        114 => Json,
+        3802 => Jsonb,
         1082 => Date,
         1083 => Time,
         1266 => TimeTz,
@@ -63,10 +72,12 @@ pub fn builtin(oid: u32) -> Dec {
         650 => Cidr,
         1000 => arr(Bool),
         1001 => arr(Bytea),
-        1005 | 1007 | 1016 | 1028 => arr(Int),
+        1005 | 1007 | 1016 => arr(Int),
+        1028 => arr(Oid),
         1021 | 1022 => arr(Float),
         1231 => arr(Numeric),
-        199 | 3807 => arr(Json),
+        199 => arr(Json),
+        3807 => arr(Jsonb),
         1182 => arr(Date),
         1183 => arr(Time),
         1270 => arr(TimeTz),
@@ -268,7 +279,7 @@ impl<'py> Ctx<'py> {
                 Ok(PyBytes::new(py, data).into_any())
             }
             Dec::Str => decode_utf8_lossy(py, data),
-            Dec::Int => {
+            Dec::Int | Dec::Oid => {
                 let s = std::str::from_utf8(data).map_err(|_| self.bad("int", data))?;
                 match s.parse::<i64>() {
                     Ok(v) => v.into_bound_py_any(py),
@@ -292,7 +303,7 @@ impl<'py> Ctx<'py> {
                 &unescape_bytea(data).ok_or_else(|| self.bad("bytea", data))?,
             )
             .into_any()),
-            Dec::Json => match json_with_keys(py, data, &mut self.keys)? {
+            Dec::Json | Dec::Jsonb => match json_with_keys(py, data, &mut self.keys)? {
                 Some(value) => Ok(value),
                 None => {
                     // What the native parser declines, json.loads decides: the same

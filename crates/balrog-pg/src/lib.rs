@@ -33,6 +33,7 @@ fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream::PgStream>()?;
     m.add_function(wrap_pyfunction!(conn::connect_op, m)?)?;
     m.add_function(wrap_pyfunction!(decode_value, m)?)?;
+    m.add_function(wrap_pyfunction!(transcode::binary_to_utf8, m)?)?;
     m.add_class::<encode::Params>()?;
     m.add_class::<copy_format::CopyBuffer>()?;
     m.add_class::<encode::ParamBatch>()?;
@@ -41,12 +42,13 @@ fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Decode one text-format value with the native decoder `spec` (what builtin loaders'
-/// `load()` use when they are called directly, e.g. through a subclass's `super().load`).
+/// Decode one value with the native decoder `spec` (what builtin loaders' `load()` use
+/// when they are called directly, e.g. through a subclass's `super().load`).
 /// `datestyle` / `intervalstyle`: the session's DateStyle and IntervalStyle, when known;
-/// `text_as_bytes`: the session is in SQL_ASCII (text is returned as bytes).
+/// `text_as_bytes`: the session is in SQL_ASCII (text is returned as bytes); `binary`: the
+/// value is in binary format.
 #[pyfunction]
-#[pyo3(signature = (spec, data, tz, tz_is_utc=false, datestyle=None, intervalstyle=None, text_as_bytes=false))]
+#[pyo3(signature = (spec, data, tz, tz_is_utc=false, datestyle=None, intervalstyle=None, text_as_bytes=false, binary=false))]
 #[allow(clippy::too_many_arguments)] // the arguments of a Python function with defaults
 fn decode_value<'py>(
     py: Python<'py>,
@@ -57,6 +59,7 @@ fn decode_value<'py>(
     datestyle: Option<&str>,
     intervalstyle: Option<&str>,
     text_as_bytes: bool,
+    binary: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let dec = decode::from_spec(spec)?;
     let mut ctx = decode::Ctx::new(py, tz, tz_is_utc)?;
@@ -65,5 +68,9 @@ fn decode_value<'py>(
         intervalstyle.unwrap_or(""),
         text_as_bytes,
     ));
-    ctx.decode(&dec, data)
+    if binary {
+        ctx.decode_binary(&dec, data)
+    } else {
+        ctx.decode(&dec, data)
+    }
 }

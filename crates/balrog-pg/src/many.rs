@@ -51,6 +51,8 @@ pub struct Chunk {
     pub formats: Vec<i16>,
     /// Describe each portal, so that the rows a statement returns come with their columns.
     pub returning: bool,
+    /// 1: the returned rows in binary format.
+    pub result_format: i16,
 }
 
 /// Send one chunk of an executemany. Resolves to None, or for the last chunk to the
@@ -137,7 +139,13 @@ fn write_chunk(io: &mut Io, chunk: &Chunk) -> Result<(), PgError> {
     }
     for index in 0..chunk.count {
         let row = chunk.values.row(index, chunk.width);
-        proto::msg_bind(&mut io.wbuf, &chunk.name, row, &chunk.formats, 0)?;
+        proto::msg_bind(
+            &mut io.wbuf,
+            &chunk.name,
+            row,
+            &chunk.formats,
+            chunk.result_format,
+        )?;
         if chunk.returning {
             proto::msg_describe_portal(&mut io.wbuf)?;
         }

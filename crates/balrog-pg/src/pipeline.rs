@@ -20,16 +20,22 @@ use crate::result::PgResult;
 use crate::transcode::{wire_query, wire_values};
 
 /// One queued statement: query (`bytes`), parameter type oids, parameters, parameter
-/// formats. The query stays a Python object until it is read as a slice (see
+/// formats, result format (1: binary rows). The query stays a Python object until it is read as a slice (see
 /// `conn::QueryBytes`: a `Vec<u8>` would be extracted byte by byte).
-pub type Statement<'py> = (Bound<'py, PyAny>, Vec<u32>, Bound<'py, PyAny>, Vec<i16>);
+pub type Statement<'py> = (
+    Bound<'py, PyAny>,
+    Vec<u32>,
+    Bound<'py, PyAny>,
+    Vec<i16>,
+    i16,
+);
 
 /// Run `statements` with one Sync; resolves to `(results, error)`: the results of the
 /// statements that completed, and the exception of the one that failed (or None).
 pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
     let mut encoded = Vec::with_capacity(statements.len());
     let transcoder = conn.transcoder();
-    for (query, types, params, formats) in statements {
+    for (query, types, params, formats, result_format) in statements {
         let query = match query
             .extract::<std::borrow::Cow<'_, [u8]>>()
             .and_then(|query| wire_query(transcoder.as_deref(), query))
@@ -40,7 +46,7 @@ pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
         match crate::encode::values_arg(&params)
             .and_then(|values| wire_values(transcoder.as_deref(), values, 0, &types, &formats))
         {
-            Ok(values) => encoded.push((query, types, values, formats)),
+            Ok(values) => encoded.push((query, types, values, formats, result_format)),
             Err(err) => return Op::ready(move |_py| Err(err)),
         }
     }
@@ -49,10 +55,16 @@ pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
             let mut s = session(slot, shared.clone()).await?;
             let outcome = async {
                 let io = s.io()?;
-                for (query, types, values, formats) in &encoded {
+                for (query, types, values, formats, result_format) in &encoded {
                     proto::msg_parse(&mut io.wbuf, "", query, types)?;
                     let width = values.spans.len();
-                    proto::msg_bind(&mut io.wbuf, "", values.row(0, width), formats, 0)?;
+                    proto::msg_bind(
+                        &mut io.wbuf,
+                        "",
+                        values.row(0, width),
+                        formats,
+                        *result_format,
+                    )?;
                     proto::msg_describe_portal(&mut io.wbuf)?;
                     proto::msg_execute(&mut io.wbuf)?;
                 }

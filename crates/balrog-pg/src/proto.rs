@@ -242,6 +242,9 @@ pub struct Io {
     intervalstyle: String,
     /// Converts text to and from the client encoding when it is not UTF-8 (transcode.rs).
     pub transcoder: Option<Arc<Transcoder>>,
+    /// With a transcoder: the columns of the rows being read when some are binary (their
+    /// types tell where the text is), from the last RowDescription.
+    binary_columns: Option<Vec<(u32, i16)>>,
 }
 
 /// True if `rbuf` holds at least one complete backend message (so reading it won't wait).
@@ -411,6 +414,7 @@ impl Io {
             datestyle: String::new(),
             intervalstyle: String::new(),
             transcoder: None,
+            binary_columns: None,
         }
     }
 
@@ -500,7 +504,16 @@ impl Io {
                 let end = usize::try_from(len)
                     .map_err(|_| PgError::Lost("invalid message length".into()))?
                     + 1;
-                if let Some(mut converted) = transcoder.incoming(&self.rbuf[..end]) {
+                if self.rbuf[0] == b'T' {
+                    self.binary_columns = self
+                        .rbuf
+                        .get(5..end)
+                        .and_then(crate::transcode::binary_columns);
+                }
+                let message = &self.rbuf[..end];
+                if let Some(mut converted) =
+                    transcoder.incoming(message, self.binary_columns.as_deref())
+                {
                     self.rbuf.advance(end);
                     return Message::parse(&mut converted).map_err(PgError::lost);
                 }

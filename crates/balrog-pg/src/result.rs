@@ -70,6 +70,8 @@ pub struct PgResult {
     rows: Vec<DataRowBody>,
     tag: Option<String>,
     copy_binary: bool,
+    /// The rows are in binary format (asked for with `binary=True`: every column or none).
+    binary: bool,
     /// DateStyle/IntervalStyle of the rows when not the defaults.
     styles: Option<Arc<Styles>>,
     loaders: Mutex<Option<Arc<Loaders>>>,
@@ -77,9 +79,11 @@ pub struct PgResult {
 
 impl PgResult {
     pub fn new(set: ResultSet) -> Self {
+        let columns = set.columns.unwrap_or_default();
         PgResult {
             status: set.status,
-            columns: set.columns.unwrap_or_default(),
+            binary: columns.first().is_some_and(|c| c.format == 1),
+            columns,
             rows: set.rows,
             tag: set.tag,
             copy_binary: set.copy_binary,
@@ -137,6 +141,7 @@ impl PgResult {
         for (i, (value, dec)) in values(row, width).zip(decs.iter()).enumerate() {
             let item = match value {
                 None => py.None().into_bound(py),
+                Some(data) if self.binary => ctx.decode_binary(dec, data)?,
                 Some(data) => ctx.decode(dec, data)?,
             };
             // SAFETY: i < width; SET_ITEM steals the reference into an empty slot.
@@ -219,7 +224,7 @@ impl PgResult {
         tag_drops_prepared(self.tag.as_deref())
     }
 
-    /// `(status, ntuples, command_tuples, type_oids(), drops_prepared)` in one call: what
+    /// `(status, ntuples, command_tuples, type_oids(), drops_prepared, binary)` in one call: what
     /// a cursor reads when it moves to this result (each native call counts on a ~25 µs
     /// round trip).
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
@@ -229,6 +234,7 @@ impl PgResult {
             self.command_tuples(),
             self.type_oids(py)?,
             tag_drops_prepared(self.tag.as_deref()),
+            self.binary,
         )
             .into_pyobject(py)
     }

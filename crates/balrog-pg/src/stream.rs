@@ -58,6 +58,7 @@ pub fn start(
     types: Vec<u32>,
     params: &Bound<'_, PyAny>,
     formats: Vec<i16>,
+    result_format: i16,
 ) -> Op {
     let transcoder = conn.transcoder();
     let params = match crate::encode::values_arg(params).and_then(|values| {
@@ -87,7 +88,13 @@ pub fn start(
                 let io = s.io()?;
                 proto::msg_parse(&mut io.wbuf, "", &query, &types)?;
                 let width = params.spans.len();
-                proto::msg_bind(&mut io.wbuf, "", params.row(0, width), &formats, 0)?;
+                proto::msg_bind(
+                    &mut io.wbuf,
+                    "",
+                    params.row(0, width),
+                    &formats,
+                    result_format,
+                )?;
                 proto::msg_describe_portal(&mut io.wbuf)?;
                 proto::msg_execute(&mut io.wbuf)?;
                 proto::msg_sync(&mut io.wbuf);

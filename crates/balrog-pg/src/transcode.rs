@@ -260,7 +260,14 @@ impl Transcoder {
 
     /// A backend message (tag, length, body) with its text converted to UTF-8; None when
     /// it needs no conversion (no text in it, or only ASCII).
-    pub fn incoming(&self, message: &[u8]) -> Option<BytesMut> {
+    ///
+    /// `binary_columns`: the (type oid, format) of the columns of the rows being read,
+    /// when some are in binary format (see [`binary_columns`]).
+    pub fn incoming(
+        &self,
+        message: &[u8],
+        binary_columns: Option<&[(u32, i16)]>,
+    ) -> Option<BytesMut> {
         let (&tag, rest) = message.split_first()?;
         let body = rest.get(4..)?;
         if body.is_ascii() {
@@ -271,10 +278,10 @@ impl Transcoder {
         out.put_i32(0);
         let mut reader = Reader { data: body };
         let converted = match tag {
-            // Rows: every value is text (balrog asks for text results), except under
-            // SQL_ASCII, where values are whatever bytes were stored.
+            // Rows: text values are converted whole, binary ones where their type holds
+            // text; nothing under SQL_ASCII, where values are whatever bytes were stored.
             b'D' if matches!(self.kind, Kind::SqlAscii | Kind::Unsupported(_)) => return None,
-            b'D' => self.data_row(&mut reader, &mut out),
+            b'D' => self.data_row(&mut reader, &mut out, binary_columns),
             b'T' => self.row_description(&mut reader, &mut out),
             // Error and notice fields, each a code byte and a string; a 0 ends them.
             b'E' | b'N' => loop {
@@ -318,20 +325,112 @@ impl Transcoder {
         Some(())
     }
 
-    fn data_row(&self, reader: &mut Reader<'_>, out: &mut BytesMut) -> Option<()> {
+    fn data_row(
+        &self,
+        reader: &mut Reader<'_>,
+        out: &mut BytesMut,
+        binary_columns: Option<&[(u32, i16)]>,
+    ) -> Option<()> {
         let count = reader.take(2)?;
         out.put_slice(count);
-        for _ in 0..i16::from_be_bytes([count[0], count[1]]) {
+        for column in 0..i16::from_be_bytes([count[0], count[1]]) {
             let len = reader.take(4)?;
             let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
             match usize::try_from(len) {
                 Err(_) => out.put_i32(len), // NULL
                 Ok(len) => {
-                    let value = self.decode(reader.take(len)?);
+                    let raw = reader.take(len)?;
+                    let value = match binary_columns.and_then(|c| c.get(column as usize)) {
+                        Some(&(oid, 1)) => self.decode_binary(oid, raw, 0),
+                        _ => self.decode(raw),
+                    };
                     out.put_i32(i32::try_from(value.len()).ok()?);
                     out.put_slice(&value);
                 }
             }
+        }
+        Some(())
+    }
+
+    /// A binary-format value with the text inside it converted: the value itself for the
+    /// text types, after jsonb's version byte, element by element in arrays of them and
+    /// field by field in anonymous records (whose fields carry their types). Values of
+    /// other types (numbers, dates, user-defined types) are left as they are.
+    fn decode_binary<'a>(&self, oid: u32, value: &'a [u8], depth: usize) -> Cow<'a, [u8]> {
+        // Records and arrays nest; a value nested deeper than this is left alone.
+        if depth > 16 {
+            return Cow::Borrowed(value);
+        }
+        let converted = match oid {
+            25 | 1043 | 19 | 1042 | 18 | 114 | 705 | 142 => return self.decode(value),
+            3802 => value.split_first().map(|(version, text)| {
+                let mut out = vec![*version];
+                out.extend_from_slice(&self.decode(text));
+                out
+            }),
+            2249 => self.decode_binary_record(value, depth),
+            1009 | 1015 | 1003 | 1014 | 1002 | 199 | 3807 | 143 | 2287 => {
+                self.decode_binary_array(value, depth)
+            }
+            _ => None,
+        };
+        converted.map_or(Cow::Borrowed(value), Cow::Owned)
+    }
+
+    /// `array_send`'s format with each element converted by the element type the header
+    /// names; None if it does not parse.
+    fn decode_binary_array(&self, value: &[u8], depth: usize) -> Option<Vec<u8>> {
+        let mut reader = Reader { data: value };
+        let head = reader.take(12)?;
+        let ndim =
+            usize::try_from(i32::from_be_bytes([head[0], head[1], head[2], head[3]])).ok()?;
+        let element_oid = u32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+        let dims = reader.take(ndim.checked_mul(8)?)?;
+        let mut out = Vec::with_capacity(value.len() + 16);
+        out.extend_from_slice(head);
+        out.extend_from_slice(dims);
+        self.decode_elements(&mut reader, &mut out, false, element_oid, depth)?;
+        Some(out)
+    }
+
+    /// `record_send`'s format (a count, then each field's type oid, length and value) with
+    /// the fields converted by their types; None if it does not parse.
+    fn decode_binary_record(&self, value: &[u8], depth: usize) -> Option<Vec<u8>> {
+        let mut reader = Reader { data: value };
+        let count = reader.take(4)?;
+        let mut out = Vec::with_capacity(value.len() + 16);
+        out.extend_from_slice(count);
+        self.decode_elements(&mut reader, &mut out, true, 0, depth)?;
+        Some(out)
+    }
+
+    /// The rest of `reader` as length-prefixed values (each after its type oid when
+    /// `typed`), converted as `oid` (or their own type) says.
+    fn decode_elements(
+        &self,
+        reader: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+        typed: bool,
+        oid: u32,
+        depth: usize,
+    ) -> Option<()> {
+        while !reader.data.is_empty() {
+            let oid = if typed {
+                let field = reader.take(4)?;
+                out.extend_from_slice(field);
+                u32::from_be_bytes([field[0], field[1], field[2], field[3]])
+            } else {
+                oid
+            };
+            let len = reader.take(4)?;
+            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+            let Ok(size) = usize::try_from(len) else {
+                out.extend_from_slice(&len.to_be_bytes()); // NULL
+                continue;
+            };
+            let element = self.decode_binary(oid, reader.take(size)?, depth + 1);
+            out.extend_from_slice(&i32::try_from(element.len()).ok()?.to_be_bytes());
+            out.extend_from_slice(&element);
         }
         Some(())
     }
@@ -349,6 +448,45 @@ impl Transcoder {
 }
 
 /// A query for the wire: converted when the session has a transcoder.
+/// The (type oid, format) of each column a RowDescription body describes, when some are in
+/// binary format (their values need [`Transcoder::incoming`] to know their types); None
+/// when all are text, or the message does not parse.
+pub fn binary_columns(body: &[u8]) -> Option<Vec<(u32, i16)>> {
+    let mut reader = Reader { data: body };
+    let count = reader.take(2)?;
+    let count = usize::try_from(i16::from_be_bytes([count[0], count[1]])).ok()?;
+    let mut columns = Vec::with_capacity(count);
+    for _ in 0..count {
+        reader.cstring()?;
+        let field = reader.take(18)?;
+        let oid = u32::from_be_bytes([field[6], field[7], field[8], field[9]]);
+        columns.push((oid, i16::from_be_bytes([field[16], field[17]])));
+    }
+    columns
+        .iter()
+        .any(|&(_, format)| format == 1)
+        .then_some(columns)
+}
+
+/// A binary value of type `oid` as a session in `client_encoding` receives it, with its
+/// text converted to UTF-8: what the wire layer does for the types it knows, for the
+/// loaders of user-defined types whose binary form holds text (enum labels: `oid` 25;
+/// composites: 2249, whose fields carry their types). Returned as is in UTF-8 sessions.
+#[pyfunction]
+pub fn binary_to_utf8<'py>(
+    py: Python<'py>,
+    client_encoding: &str,
+    oid: u32,
+    data: &[u8],
+) -> Bound<'py, PyBytes> {
+    match Transcoder::for_client_encoding(client_encoding) {
+        Some(t) if !matches!(t.kind, Kind::SqlAscii | Kind::Unsupported(_)) => {
+            PyBytes::new(py, &t.decode_binary(oid, data, 0))
+        }
+        _ => PyBytes::new(py, data),
+    }
+}
+
 pub fn wire_query(transcoder: Option<&Transcoder>, query: Cow<'_, [u8]>) -> PyResult<Vec<u8>> {
     match transcoder {
         None => Ok(query.into_owned()),
@@ -488,7 +626,7 @@ mod tests {
         expected.extend_from_slice(&3i32.to_be_bytes());
         expected.extend_from_slice("éa".as_bytes());
         expected.extend_from_slice(&(-1i32).to_be_bytes());
-        let out = t.incoming(&message(b'D', &body)).expect("converted");
+        let out = t.incoming(&message(b'D', &body), None).expect("converted");
         assert_eq!(&out[..], &message(b'D', &expected)[..]);
     }
 
@@ -496,11 +634,58 @@ mod tests {
     fn error_fields_are_converted_and_ascii_left_alone() {
         let t = transcoder("LATIN1");
         let out = t
-            .incoming(&message(b'E', b"SERROR\0Mcaf\xe9\0\0"))
+            .incoming(&message(b'E', b"SERROR\0Mcaf\xe9\0\0"), None)
             .expect("converted");
         assert_eq!(&out[..], &message(b'E', "SERROR\0Mcafé\0\0".as_bytes())[..]);
-        assert!(t.incoming(&message(b'E', b"SERROR\0Mcafe\0\0")).is_none());
+        assert!(t
+            .incoming(&message(b'E', b"SERROR\0Mcafe\0\0"), None)
+            .is_none());
         // A malformed message is left to the parser.
-        assert!(t.incoming(&message(b'E', b"Mcaf\xe9")).is_none());
+        assert!(t.incoming(&message(b'E', b"Mcaf\xe9"), None).is_none());
+    }
+
+    #[test]
+    fn binary_values_are_converted_by_type() {
+        let t = transcoder("LATIN1");
+        // A text[] of one element, an int4 that happens to hold 0xe9, a record (text, int4).
+        let mut array = Vec::new();
+        for word in [1i32, 0, 25, 1, 1] {
+            array.extend_from_slice(&word.to_be_bytes());
+        }
+        array.extend_from_slice(&1i32.to_be_bytes());
+        array.push(0xe9);
+        let mut record = 2i32.to_be_bytes().to_vec();
+        record.extend_from_slice(&25u32.to_be_bytes());
+        record.extend_from_slice(&1i32.to_be_bytes());
+        record.push(0xe9);
+        record.extend_from_slice(&23u32.to_be_bytes());
+        record.extend_from_slice(&4i32.to_be_bytes());
+        record.extend_from_slice(&[0, 0, 0, 0xe9]);
+        let mut body = vec![0, 3];
+        for value in [&array[..], &[0, 0, 0, 0xe9], &record[..]] {
+            body.extend_from_slice(&(value.len() as i32).to_be_bytes());
+            body.extend_from_slice(value);
+        }
+        let columns = [(1009, 1), (23, 1), (2249, 1)];
+        let out = t
+            .incoming(&message(b'D', &body), Some(&columns))
+            .expect("converted");
+        let text = |raw: &[u8]| -> Vec<u8> {
+            let mut v = raw.to_vec();
+            let at = v.iter().position(|&b| b == 0xe9).expect("the byte");
+            v.splice(at..at + 1, "é".bytes());
+            v
+        };
+        let mut array_out = text(&array);
+        array_out[20..24].copy_from_slice(&2i32.to_be_bytes());
+        let mut record_out = record.clone();
+        record_out.splice(12..13, "é".bytes());
+        record_out[8..12].copy_from_slice(&2i32.to_be_bytes());
+        let mut expected = vec![0, 3];
+        for value in [&array_out[..], &[0, 0, 0, 0xe9], &record_out[..]] {
+            expected.extend_from_slice(&(value.len() as i32).to_be_bytes());
+            expected.extend_from_slice(value);
+        }
+        assert_eq!(&out[..], &message(b'D', &expected)[..]);
     }
 }

@@ -21,8 +21,9 @@ class PgResult:
     def copy_binary(self) -> bool: ...
     @property
     def drops_prepared(self) -> bool: ...
-    def summary(self) -> tuple[int, int, int | None, tuple[int, ...], bool]:
-        """(status, ntuples, command_tuples, type_oids, drops_prepared) in one call."""
+    def summary(self) -> tuple[int, int, int | None, tuple[int, ...], bool, bool]:
+        """(status, ntuples, command_tuples, type_oids, drops_prepared, binary) in one call
+        (``binary``: the rows are in binary format)."""
         ...
     def type_oids(self) -> tuple[int, ...]: ...
     def columns(self) -> list[tuple[str, int, int, int, int, int, int]]: ...
@@ -115,6 +116,7 @@ class PgConn:
         parse: bool,
         params: Params | None = None,
         deallocate: Sequence[str] | None = None,
+        result_format: int = 0,
     ) -> NativeOp: ...
     def extended(
         self,
@@ -140,6 +142,7 @@ class PgConn:
         first: bool = True,
         last: bool = True,
         deallocate: Sequence[str] = (),
+        result_format: int = 0,
     ) -> NativeOp:
         """One chunk of an executemany: Close ``deallocate``, Parse ``name`` if ``parse``,
         then one Bind/Execute per row. The last chunk resolves to the list of results; with
@@ -154,10 +157,15 @@ class PgConn:
         """End an executemany stopped before its last chunk; resolves as a last chunk."""
         ...
     def stream(
-        self, query: bytes, types: list[int], params: list[bytes | None], formats: list[int]
+        self,
+        query: bytes,
+        types: list[int],
+        params: list[bytes | None],
+        formats: list[int],
+        result_format: int = 0,
     ) -> NativeOp: ...
     def pipeline(
-        self, statements: list[tuple[bytes, list[int], list[bytes | None], list[int]]]
+        self, statements: list[tuple[bytes, list[int], list[bytes | None], list[int], int]]
     ) -> NativeOp: ...
     def copy_write(self, data: bytes | CopyBuffer) -> NativeOp: ...
     def copy_end(self, error: str | None = None) -> NativeOp: ...
@@ -207,4 +215,9 @@ def decode_value(
     datestyle: str | None = None,
     intervalstyle: str | None = None,
     text_as_bytes: bool = False,
+    binary: bool = False,
 ) -> Any: ...
+def binary_to_utf8(client_encoding: str, oid: int, data: bytes) -> bytes:
+    """A binary value of type ``oid`` received in ``client_encoding`` with its text
+    converted to UTF-8 (25: text; 2249: any record or composite, by its fields' types)."""
+    ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["codec_for", "startup_encoding", "wire_codec"]
+__all__ = ["codec_for", "foreign_encoding", "is_sql_ascii", "startup_encoding", "wire_codec"]
 
 # The names the server reports (its canonical ones) → the codec psycopg uses for each.
 _CODECS = {
@@ -86,6 +86,31 @@ def wire_codec(connection: Any) -> str:
     except Exception:
         return "utf-8"
     return "utf-8" if codec == "ascii" else codec
+
+
+def is_sql_ascii(connection: Any) -> bool:
+    """The session is in SQL_ASCII: text is returned as bytes (the server converts
+    nothing, so they may be in any encoding), as psycopg does."""
+    native = getattr(connection, "_native", None)
+    if native is None:
+        return False
+    try:
+        return native.parameter_status("client_encoding") == "SQL_ASCII"  # type: ignore[no-any-return]
+    except Exception:
+        return False
+
+
+def foreign_encoding(connection: Any) -> str | None:
+    """The session's client encoding when text in binary values of user-defined types
+    arrives in it unconverted (anything but UTF8 and SQL_ASCII), else None."""
+    native = getattr(connection, "_native", None)
+    if native is None:
+        return None
+    try:
+        name = native.parameter_status("client_encoding")
+    except Exception:
+        return None
+    return None if not name or name in ("UTF8", "SQL_ASCII") else name  # type: ignore[no-any-return]
 
 
 def startup_encoding(requested: str | None) -> str:

@@ -58,6 +58,7 @@ def send_many(
     encoding: RowEncoding,
     bad_row: Callable[[int], None],
     returning: bool,
+    result_format: int = 0,
 ) -> Any:
     """Run ``query`` once per row; the answer of the native ``many`` op's last chunk.
 
@@ -100,7 +101,7 @@ def send_many(
                         new_names.append((statement, name))
                 op = native.many(
                     query, name, parse, types, batch, batch.formats, returning, summarize, first, last,
-                    deallocate,
+                    deallocate, result_format,
                 )  # fmt: skip
                 first = False
                 answer = cursor._wait(op)

@@ -99,6 +99,10 @@ def _bool_literal(obj: Any) -> bytes:
 
 
 def _dump_str(obj: str, connected: bool, encoding: str) -> Dumped:
+    if not isinstance(obj, str):
+        # A list's items share one dumper (in [Color.RED, ""] the str one): psycopg's str
+        # dumper given another type fails so.
+        raise TypeError("bad argument type for built-in operation")
     if "\x00" in obj:
         raise e.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
     return obj.encode(encoding if encoding != "ascii" else "utf-8"), ""

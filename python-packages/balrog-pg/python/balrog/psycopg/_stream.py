@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import errors as e
+from . import pq
 
 if TYPE_CHECKING:
     from .cursor import BaseCursor
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["stream_rows"]
 
 
-def stream_rows(cursor: BaseCursor, query: Any, params: Any, size: int) -> Iterator[Any]:
+def stream_rows(
+    cursor: BaseCursor, query: Any, params: Any, size: int, binary: bool | None = None
+) -> Iterator[Any]:
     """Execute ``query`` and yield its rows as they arrive (psycopg's ``Cursor.stream``)."""
     if size < 1:
         raise ValueError("size must be >= 1")
@@ -40,7 +43,8 @@ def stream_rows(cursor: BaseCursor, query: Any, params: Any, size: int) -> Itera
             types = getattr(pgq, "types", None) or []
             params = (pgq.params or []) if types else []
             formats = getattr(pgq, "formats", None) or []
-            stream = cursor._wait(conn._native.stream(pgq.query, types, params, formats))
+            fmt = cursor.format if binary is None else pq.Format.BINARY if binary else pq.Format.TEXT
+            stream = cursor._wait(conn._native.stream(pgq.query, types, params, formats, fmt))
         except e.Error as exc:
             e._locate(exc, pgq.query)
             raise

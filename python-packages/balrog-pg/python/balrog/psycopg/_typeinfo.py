@@ -70,6 +70,18 @@ class TypeInfo:
         return cls._from_record(conn, records[0])
 
     @classmethod
+    def _has_to_regtype_function(cls, conn: Any) -> bool:
+        """Whether the server has ``to_regtype()`` (PostgreSQL 9.4, CockroachDB 22.2), which
+        the queries use: an unknown name gives NULL instead of an error (no rollback, no
+        trace in the server's log)."""
+        info = conn.info
+        if info.vendor == "PostgreSQL":
+            return info.server_version >= 90400  # type: ignore[no-any-return]
+        if info.vendor == "CockroachDB":
+            return info.server_version >= 220200  # type: ignore[no-any-return]
+        return False
+
+    @classmethod
     def _from_record(cls: type[T], conn: Connection, rec: dict[str, Any]) -> T | None:
         return cls(
             rec["name"], rec["oid"], rec["array_oid"], regtype=rec["regtype"], delimiter=rec["delimiter"]

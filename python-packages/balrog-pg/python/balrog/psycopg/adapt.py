@@ -423,9 +423,10 @@ class Transformer:
             fmts.append(int(dumper.format))
         return values, oids, fmts
 
-    def loader_spec(self, oid: int) -> Any:
-        """How the native decoder handles ``oid``: see ``balrog._pg.PgResult.set_loaders``."""
-        return _loader_spec(self, oid)
+    def loader_spec(self, oid: int, format: pq.Format = pq.Format.TEXT) -> Any:
+        """How the native decoder handles ``oid`` in ``format``: see
+        ``balrog._pg.PgResult.set_loaders``."""
+        return _loader_spec(self, oid, format)
 
     def dump_one(self, obj: Any, fmt: int) -> tuple[bytes | None, int, int]:
         """One parameter through its Python dumper (the native encoder's fallback):
@@ -444,19 +445,21 @@ class Transformer:
 _PYFORMATS = (PyFormat.AUTO, PyFormat.TEXT, PyFormat.BINARY)
 
 
-def _loader_spec(tx: Transformer, oid: int) -> Any:
-    lcls = tx._adapters.get_loader(oid, TEXT)
+def _loader_spec(tx: Transformer, oid: int, format: pq.Format = TEXT) -> Any:
+    # A native decoder is named by a builtin type oid; the result's format (text or binary)
+    # picks which of its two readings runs.
+    lcls = tx._adapters.get_loader(oid, format)
     if lcls is None:
-        lcls = tx._adapters.get_loader(0, TEXT)
+        lcls = tx._adapters.get_loader(0, format)
         if lcls is None:
-            return 0
+            return 0 if format == TEXT else 17  # unknown types: str in text, bytes in binary
     native = lcls.__dict__.get("_balrog_dec")
     if native is not None:
         return native
     base_oid = getattr(lcls, "base_oid", None)
     if base_oid is not None and lcls.__dict__.get("_balrog_array"):
-        return ("array", _loader_spec(tx, base_oid), getattr(lcls, "delimiter", ","))
-    return tx.get_loader(oid, TEXT).load
+        return ("array", _loader_spec(tx, base_oid, format), getattr(lcls, "delimiter", ","))
+    return tx.get_loader(oid, format).load
 
 
 def is_native_loader(cls: type[Loader]) -> bool:

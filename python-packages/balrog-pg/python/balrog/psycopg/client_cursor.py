@@ -41,7 +41,10 @@ class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
         # Query bytes are UTF-8 in every client encoding (converted on the wire).
         return pgq.query.decode()  # type: ignore[no-any-return]
 
-    def _send(self, pgq: Any, prepare: bool | None = None, force_extended: bool = False) -> list[Any]:
+    def _send(
+        self, pgq: Any, prepare: bool | None = None, force_extended: bool = False, fmt: int = 0
+    ) -> list[Any]:
+        # Text results only (`fmt` is 0: binary ones are refused before).
         native = self._conn._native
         try:
             if force_extended:

@@ -492,14 +492,15 @@ class Connection(BaseConnection[Row]):
         """A new cursor; with a ``name``, a server-side cursor."""
         self._check_connection_ok()
         if name:
-            return self.server_cursor_factory(
+            cur = self.server_cursor_factory(
                 self,
                 name,
                 row_factory=row_factory or self.row_factory,
                 scrollable=scrollable,
                 withhold=withhold,
             )
-        cur = self.cursor_factory(self, row_factory=row_factory or self.row_factory)
+        else:
+            cur = self.cursor_factory(self, row_factory=row_factory or self.row_factory)
         if binary:
             cur.format = pq.Format.BINARY
         return cur
@@ -741,3 +742,43 @@ class _PGconnShim:
     @property
     def server_version(self) -> int:
         return self._conn.info.server_version
+
+    @property
+    def error_message(self) -> bytes:
+        return self._conn.info.error_message.encode()
+
+    def exec_(self, command: bytes) -> Any:
+        """libpq's PQexec, for code (and tests) that drive the session behind psycopg's back:
+        ``command`` through the simple protocol, its last result; an SQL error comes back as
+        a result with status FATAL_ERROR, not raised."""
+        conn = self._conn
+        with conn.lock:
+            try:
+                results = conn._wait(conn._native.simple(command))
+            except e.Error as ex:
+                if isinstance(ex, e.OperationalError) and conn.closed:
+                    raise
+                e._locate(ex, command)  # libpq's message quotes the line, as psycopg's
+                return _FailedResult(ex, conn.info.error_message)
+            finally:
+                if not conn.closed and conn._native.has_pending:
+                    conn._dispatch_pending()
+        return results[-1] if results else None
+
+
+class _FailedResult:
+    """What ``exec_`` returns for a command the server refused (libpq's error PGresult)."""
+
+    status = pq.ExecStatus.FATAL_ERROR
+    ntuples = 0
+    nfields = 0
+
+    def __init__(self, error: e.Error, message: str):
+        self._error = error
+        self.error_message = message.encode()
+
+    def error_field(self, code: int) -> bytes | None:
+        from .errors import DiagnosticField
+
+        value = self._error.diag._field(DiagnosticField(code))
+        return value.encode() if value is not None else None

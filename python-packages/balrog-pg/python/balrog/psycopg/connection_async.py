@@ -251,10 +251,11 @@ class AsyncConnection(BaseConnection[Row]):
         self._sync._check_connection_ok()
         row_factory = row_factory or self.row_factory
         if name:
-            return self.server_cursor_factory(
+            cursor = self.server_cursor_factory(
                 self, name, row_factory=row_factory, scrollable=scrollable, withhold=withhold
             )
-        cursor = self.cursor_factory(self, row_factory=row_factory)
+        else:
+            cursor = self.cursor_factory(self, row_factory=row_factory)
         if binary:
             cursor.format = pq.Format.BINARY
         return cursor

@@ -34,6 +34,8 @@ __all__ = ["BaseCursor", "Cursor"]
 ConnectionType = TypeVar("ConnectionType")
 
 TUPLES_OK = 2
+TEXT = pq.Format.TEXT
+BINARY = pq.Format.BINARY
 COMMAND_OK = 1
 _ITER_CHUNK = 128
 
@@ -223,8 +225,10 @@ class BaseCursor(Generic[ConnectionType, Row]):
             if conn._native.has_pending:
                 conn._dispatch_pending()
 
-    def _send(self, pgq: Any, prepare: bool | None = None, force_extended: bool = False) -> list[Any]:
-        """Run one converted query; the list of its results."""
+    def _send(
+        self, pgq: Any, prepare: bool | None = None, force_extended: bool = False, fmt: int = 0
+    ) -> list[Any]:
+        """Run one converted query; the list of its results (``fmt`` 1: rows in binary)."""
         conn = self._conn
         native = conn._native
         manager = conn._prepared
@@ -236,19 +240,21 @@ class BaseCursor(Generic[ConnectionType, Row]):
         else:
             decision = manager.decide(pgq, prepare)
         if decision is None:
-            if params is None and not force_extended:
+            # Binary results need the extended protocol, as in psycopg (the simple one
+            # returns text).
+            if params is None and not force_extended and not fmt:
                 op = native.simple(pgq.query)
             elif params is None or type(params) is _Params:
-                op = native.run(pgq.query, "", True, params)
+                op = native.run(pgq.query, "", True, params, None, fmt)
             else:
-                op = native.extended(pgq.query, "", True, pgq.types, params, pgq.formats or [])
+                op = native.extended(pgq.query, "", True, pgq.types, params, pgq.formats or [], fmt)
         else:
             name, parse, deallocate = decision
             if params is None or type(params) is _Params:
-                op = native.run(pgq.query, name, parse, params, deallocate or None)
+                op = native.run(pgq.query, name, parse, params, deallocate or None, fmt)
             else:
                 formats = pgq.formats or []
-                op = native.extended(pgq.query, name, parse, pgq.types, params, formats, 0, deallocate)
+                op = native.extended(pgq.query, name, parse, pgq.types, params, formats, fmt, deallocate)
         # conn._wait and self._wait, inlined: this is every execute's path.
         try:
             results = wait(op)
@@ -294,7 +300,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
         if res is None:
             self._rowcount = -1
             return False
-        status, ntuples, tuples, oids, drops = res.summary()
+        status, ntuples, tuples, oids, drops, binary = res.summary()
         if status == TUPLES_OK:
             self._rows_result = res
             self._rowcount = ntuples if tuples is None else tuples
@@ -306,9 +312,11 @@ class BaseCursor(Generic[ConnectionType, Row]):
                 shared = cached[1]
             else:
                 shared = self._adapters.native_specs()
-            choice = shared.get(oids)
+            # Binary rows have their own loaders (psycopg's *BinaryLoader classes).
+            key = (oids, BINARY) if binary else oids
+            choice = shared.get(key)
             if choice is None:
-                choice = self._loader_choice(oids, shared)
+                choice = self._loader_choice(oids, shared, BINARY if binary else TEXT)
             loaders, built = choice
             if built is not None:
                 res.use_loaders(built)
@@ -325,16 +333,19 @@ class BaseCursor(Generic[ConnectionType, Row]):
             self._set_maker()
         return drops  # type: ignore[no-any-return]
 
-    def _loader_choice(self, oids: tuple[int, ...], shared: dict[Any, Any]) -> tuple[list[Any], Any]:
-        """(loader specs, a prebuilt native LoaderSet or None) for a row of types ``oids``;
-        kept in ``shared`` when the specs are all native decoders."""
+    def _loader_choice(
+        self, oids: tuple[int, ...], shared: dict[Any, Any], fmt: pq.Format = TEXT
+    ) -> tuple[list[Any], Any]:
+        """(loader specs, a prebuilt native LoaderSet or None) for a row of types ``oids`` in
+        format ``fmt``; kept in ``shared`` when the specs are all native decoders."""
         tx = self._transformer()
         specs = self._specs
         loaders = []
         for oid in oids:
-            spec = specs.get(oid)
+            key = oid if fmt == TEXT else (oid, fmt)
+            spec = specs.get(key)
             if spec is None:
-                spec = specs[oid] = tx.loader_spec(oid)
+                spec = specs[key] = tx.loader_spec(oid, fmt)
             loaders.append(spec)
         if not all(_is_native_spec(s) for s in loaders):
             return (loaders, None)  # Python loaders: built per execute, with the zone
@@ -343,7 +354,10 @@ class BaseCursor(Generic[ConnectionType, Row]):
         # Only tz-aware decoders need the session zone (looked up per execute); the others
         # are built once for every execute.
         needs_tz = any(_needs_tz(s) for s in loaders)
-        choice = shared[oids] = (loaders, None if needs_tz else _pg.LoaderSet(loaders, _UTC, True))
+        choice = shared[(oids, fmt) if fmt else oids] = (
+            loaders,
+            None if needs_tz else _pg.LoaderSet(loaders, _UTC, True),
+        )
         return choice
 
     def _set_maker(self) -> None:
@@ -376,8 +390,10 @@ class BaseCursor(Generic[ConnectionType, Row]):
         # inlined (each Python call counts against a ~20 µs round trip).
         if self._closed:
             raise e.InterfaceError("the cursor is closed")
+        fmt = 0
         if binary or self.format:
             self._check_results_format(binary)
+            fmt = self.format if binary is None else BINARY if binary else TEXT
         conn = self._conn
         if conn._native.closed:
             raise e.OperationalError("the connection is closed")
@@ -407,13 +423,13 @@ class BaseCursor(Generic[ConnectionType, Row]):
                 raise
         self._query = pgq
         if conn._pipeline is not None:  # queued until the next sync (pipeline.py)
-            return conn._pipeline.queue_execute(self, pgq)
+            return conn._pipeline.queue_execute(self, pgq, fmt)
         lock = conn.lock
         lock.acquire()  # the implicit BEGIN and the query go together
         try:
             if not conn._autocommit:
                 conn._start_query()
-            self._set_results(self._send(pgq, prepare))
+            self._set_results(self._send(pgq, prepare, False, fmt))
         except BaseException:
             self._clear_results()  # as psycopg: a failed execute leaves no result behind
             raise
@@ -493,7 +509,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
         with self._conn.lock:
             self._conn._start_query()
             try:
-                answer = send_many(self, first.query, rows, encoding, bad_row, returning)
+                answer = send_many(self, first.query, rows, encoding, bad_row, returning, self.format)
             except e.Error as exc:
                 e._locate(exc, first.query)
                 # psycopg runs executemany in a pipeline, whose final sync leaves libpq's
@@ -546,7 +562,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
         """Execute and yield the rows as the server sends them (see _stream.py)."""
         from ._stream import stream_rows
 
-        return stream_rows(self, query, params, size)
+        return stream_rows(self, query, params, size, binary)
 
     def set_result(self, index: int) -> Any:
         if not -len(self._results) <= index < len(self._results):

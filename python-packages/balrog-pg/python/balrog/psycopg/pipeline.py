@@ -63,6 +63,8 @@ class _Queued:
     params: Any
     formats: list[int]
     cursor: BaseCursor | None = None
+    # 1: the rows in binary format.
+    result_format: int = 0
     group: _ManyGroup | None = None
     # Issued after an error was delivered and before a sync point: never sent.
     aborted: bool = False
@@ -129,12 +131,12 @@ class Pipeline:
 
     # -- what cursors and the connection call -----------------------------------------------
 
-    def queue_execute(self, cursor: BaseCursor, pgq: Any) -> BaseCursor:
+    def queue_execute(self, cursor: BaseCursor, pgq: Any, fmt: int = 0) -> BaseCursor:
         """``cursor.execute()`` in pipeline mode: queue the converted query."""
         with self._conn.lock:
             self._conn._start_query()  # BEGIN is a sync point, as psycopg
         _clear_results(cursor)
-        self._queue.append(_entry(pgq, cursor=cursor, aborted=self._aborted))
+        self._queue.append(_entry(pgq, cursor=cursor, aborted=self._aborted, result_format=fmt))
         return cursor
 
     def queue_many(self, cursor: BaseCursor, query: Any, params_seq: Iterable[Any], returning: bool) -> None:
@@ -150,7 +152,9 @@ class Pipeline:
             if group.expected == 0:
                 cursor._query = pgq
             group.expected += 1
-            self._queue.append(_entry(pgq, cursor=cursor, group=group, aborted=self._aborted))
+            self._queue.append(
+                _entry(pgq, cursor=cursor, group=group, aborted=self._aborted, result_format=cursor.format)
+            )
         if returning and group.expected:
             # psycopg fetches right away when the rows are asked for.
             with self._conn.lock:
@@ -179,7 +183,7 @@ class Pipeline:
         first_error: BaseException | None = None
         if live:
             conn = self._conn
-            statements = [(q.query, q.types, q.params, q.formats) for q in live]
+            statements = [(q.query, q.types, q.params, q.formats, q.result_format) for q in live]
             try:
                 results, error = conn._wait(conn._native.pipeline(statements))
             finally:

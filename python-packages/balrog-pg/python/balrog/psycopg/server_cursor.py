@@ -41,6 +41,9 @@ class ServerCursor(Cursor[Row]):
         self._scrollable = scrollable
         self._withhold = withhold
         self._described = False
+        # The rows' format from the last execute (psycopg: text for a cursor not executed
+        # here, e.g. one declared elsewhere and fetched by name).
+        self._result_format = pq.Format.TEXT
         self.itersize: int = 100
         # The page iteration reads from (FETCH FORWARD itersize) and the next row's index in
         # it: rows come one by one, so rownumber follows the loop as in psycopg.
@@ -110,6 +113,9 @@ class ServerCursor(Cursor[Row]):
             # Extended protocol, as psycopg: "DECLARE c CURSOR FOR select 1; select 2" is
             # refused by the server instead of running the second statement.
             self._send(pgq, prepare=False, force_extended=True)
+            self._result_format = (
+                self.format if binary is None else pq.Format.BINARY if binary else pq.Format.TEXT
+            )
             # FORWARD 0 moves nowhere and returns no row, but describes the columns.
             self._fetch_command(b"FORWARD 0")
         self._described = True
@@ -122,10 +128,13 @@ class ServerCursor(Cursor[Row]):
         raise e.NotSupportedError("executemany not supported on server-side cursors")
 
     def _fetch_command(self, how: bytes) -> Any:
+        fetch = b"FETCH " + how + b" FROM " + quote_identifier(self._name)
+        native = self._conn._native
         with self._conn.lock:
-            results = self._wait(
-                self._conn._native.simple(b"FETCH " + how + b" FROM " + quote_identifier(self._name))
-            )
+            if self._result_format:  # binary rows: the extended protocol
+                results = self._wait(native.extended(fetch, "", True, [], [], [], self._result_format))
+            else:
+                results = self._wait(native.simple(fetch))
         res = results[-1]
         first_describe = self._pgresult is None
         self._results = [res]

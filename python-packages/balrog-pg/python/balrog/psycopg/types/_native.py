@@ -1,4 +1,5 @@
-"""Shared plumbing for builtin loaders: decode with the driver's native text decoders."""
+"""Shared plumbing for builtin loaders: decode with the driver's native decoders (text and
+binary format)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from ... import _pg
 from ..adapt import Buffer, Loader
+from ..pq import Format
 
 UTC = dt.UTC
 
@@ -46,3 +48,15 @@ class NativeLoader(Loader):
         if type(data) is not bytes:
             data = bytes(data)
         return _pg.decode_value(self._spec, data, self._tz, self._utc)
+
+
+class NativeBinaryLoader(NativeLoader):
+    """A binary-format loader the driver decodes natively (``_balrog_dec``: the builtin type
+    oid naming the decoder, as for the text loaders); ``load()`` is the same decoder."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> Any:
+        if type(data) is not bytes:
+            data = bytes(data)
+        return _pg.decode_value(self._spec, data, self._tz, self._utc, binary=True)

@@ -226,15 +226,30 @@ class ArrayLoader(Loader):
 
     def load(self, data: Buffer) -> list[Any]:
         from ... import _pg
+        from .._encodings import is_sql_ascii
         from ._native import session_timezone
         from .datetime import _session_styles
 
-        spec = self._tx.loader_spec(self.base_oid)
+        spec = self._tx.loader_spec(self.base_oid, self.format)
         tz, utc = session_timezone(self.connection)
         datestyle, intervalstyle = _session_styles(self.connection)
         return _pg.decode_value(  # type: ignore[no-any-return]
-            ("array", spec, self.delimiter), bytes(data), tz, utc, datestyle, intervalstyle
+            ("array", spec, self.delimiter),
+            bytes(data),
+            tz,
+            utc,
+            datestyle,
+            intervalstyle,
+            is_sql_ascii(self.connection),
+            binary=self.format == pq.Format.BINARY,
         )
+
+
+class ArrayBinaryLoader(ArrayLoader):
+    """Array of ``base_oid`` elements in binary format (array_send's: dimensions, then the
+    elements with their lengths)."""
+
+    format = pq.Format.BINARY
 
 
 def register_array(info: Any, context: Any = None) -> None:
@@ -248,6 +263,14 @@ def register_array(info: Any, context: Any = None) -> None:
         {"base_oid": info.oid, "delimiter": info.delimiter, "_balrog_array": True},
     )
     adapters.register_loader(info.array_oid, loader)
+    # One name for every type, as psycopg's (whose single binary loader reads the element
+    # type from the value).
+    binary_loader = type(
+        ArrayBinaryLoader.__name__,
+        (ArrayBinaryLoader,),
+        {"base_oid": info.oid, "delimiter": info.delimiter, "_balrog_array": True},
+    )
+    adapters.register_loader(info.array_oid, binary_loader)
     # By oid only, as psycopg: lists into a column typed with COPY's set_types().
     for base in (ListDumper, ListBinaryDumper):
         attributes = {"oid": info.array_oid, "element_oid": info.oid, "delimiter": info.delimiter.encode()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..adapt import Dumper
-from ._native import NativeLoader
+from ._native import NativeBinaryLoader, NativeLoader
 
 __all__ = ["BoolDumper", "BoolLoader"]
 
@@ -25,9 +25,14 @@ class BoolLoader(NativeLoader):
     _balrog_dec = 16
 
 
+class BoolBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 16
+
+
 def register_default_adapters(context: Any) -> None:
     context.adapters.register_dumper(bool, BoolDumper)
     context.adapters.register_loader(16, BoolLoader)
+    context.adapters.register_loader(16, BoolBinaryLoader)
 
 
 # psycopg keeps the binary dumpers next to the text ones; balrog's live in ``_binary`` (one

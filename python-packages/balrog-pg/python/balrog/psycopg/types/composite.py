@@ -10,7 +10,9 @@ from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ... import _pg
 from .. import errors as e
+from .._encodings import foreign_encoding
 from .._typeinfo import CompositeInfo
 from ..adapt import Buffer, Dumper, Loader, PyFormat, Transformer
 from ..pq import Format
@@ -107,6 +109,73 @@ class CompositeLoader(Loader):
     def load(self, data: Buffer) -> Any:
         raw = parse_record(bytes(data))
         values = self._tx.load_sequence(raw, self.info.field_types)
+        return type(self).make_object(values, self.info)
+
+    @staticmethod
+    def make_object(values: Sequence[Any], info: CompositeInfo) -> Any:
+        return tuple(values)
+
+
+_unpack_field_head = struct.Struct("!Ii").unpack_from
+
+
+def parse_record_binary(data: bytes) -> tuple[list[int], list[bytes | None]]:
+    """record_send's format: a field count, then each field's type oid, length (-1 for
+    NULL) and value → (the oids, the raw values)."""
+    try:
+        (count,) = struct.unpack_from("!i", data)
+        oids: list[int] = []
+        values: list[bytes | None] = []
+        pos = 4
+        for _ in range(count):
+            oid, size = _unpack_field_head(data, pos)
+            pos += 8
+            oids.append(oid)
+            if size < 0:
+                values.append(None)
+                continue
+            if pos + size > len(data):
+                raise struct.error("field past the end of the record")
+            values.append(data[pos : pos + size])
+            pos += size
+    except struct.error as ex:
+        raise e.DataError(f"can't parse binary record: {ex}") from None
+    return oids, values
+
+
+class RecordBinaryLoader(Loader):
+    """An anonymous record in binary: each field carries its type, loaded by that type's
+    binary loader (unknown types as bytes, as psycopg)."""
+
+    format = Format.BINARY
+
+    def __init__(self, oid: int, context: Any = None):
+        super().__init__(oid, context)
+        self._tx = Transformer.from_context(context)
+        # A composite's text fields come in the client encoding (the wire layer converts
+        # anonymous records only): converted here, field by field as their types say.
+        self._recode = foreign_encoding(self.connection) if oid != 2249 else None
+
+    def load(self, data: Buffer) -> tuple[Any, ...]:
+        raw = bytes(data)
+        if self._recode is not None:
+            raw = _pg.binary_to_utf8(self._recode, 2249, raw)
+        oids, values = parse_record_binary(raw)
+        get_loader = self._tx.get_loader
+        return tuple(
+            None if v is None else get_loader(oid, Format.BINARY).load(v)
+            for v, oid in zip(values, oids, strict=True)
+        )
+
+
+class CompositeBinaryLoader(RecordBinaryLoader):
+    """A registered composite in binary: fields loaded by the types the value names, then
+    ``make_object``."""
+
+    info: CompositeInfo
+
+    def load(self, data: Buffer) -> Any:
+        values = super().load(data)
         return type(self).make_object(values, self.info)
 
     @staticmethod
@@ -235,6 +304,12 @@ def register_composite(
         {"info": info, "make_object": staticmethod(make_object)},
     )
     adapters.register_loader(info.oid, loader)
+    binary_loader = type(
+        f"{info.name.title()}BinaryLoader",
+        (CompositeBinaryLoader,),
+        {"info": info, "make_object": staticmethod(make_object)},
+    )
+    adapters.register_loader(info.oid, binary_loader)
     if isinstance(factory, type):
         if not make_sequence:
             if issubclass(factory, Sequence):
@@ -305,4 +380,5 @@ def _global_adapters() -> Any:
 
 def register_default_adapters(context: Any) -> None:
     context.adapters.register_loader(2249, RecordLoader)
+    context.adapters.register_loader(2249, RecordBinaryLoader)
     context.adapters.register_dumper(tuple, TupleDumper)

@@ -8,7 +8,7 @@ from typing import Any
 from ... import _pg
 from .. import errors as e
 from ..adapt import Buffer, Dumper, PyFormat
-from ._native import NativeLoader
+from ._native import NativeBinaryLoader, NativeLoader
 
 __all__ = [
     "DateDumper",
@@ -174,6 +174,35 @@ class IntervalLoader(_StyledLoader):
     _balrog_dec = 1186
 
 
+# Binary values don't depend on DateStyle or IntervalStyle.
+
+
+class DateBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 1082
+
+
+class TimeBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 1083
+
+
+class TimetzBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 1266
+
+
+class TimestampBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 1114
+
+
+class TimestamptzBinaryLoader(NativeBinaryLoader):
+    """timestamptz → aware datetime in the connection's TimeZone."""
+
+    _balrog_dec = 1184
+
+
+class IntervalBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 1186
+
+
 def register_default_adapters(context: Any) -> None:
     adapters = context.adapters
     adapters.register_dumper(dt.date, DateDumper)
@@ -186,3 +215,9 @@ def register_default_adapters(context: Any) -> None:
     adapters.register_loader(1114, TimestampLoader)
     adapters.register_loader(1184, TimestamptzLoader)
     adapters.register_loader(1186, IntervalLoader)
+    adapters.register_loader(1082, DateBinaryLoader)
+    adapters.register_loader(1083, TimeBinaryLoader)
+    adapters.register_loader(1266, TimetzBinaryLoader)
+    adapters.register_loader(1114, TimestampBinaryLoader)
+    adapters.register_loader(1184, TimestamptzBinaryLoader)
+    adapters.register_loader(1186, IntervalBinaryLoader)

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from ... import _pg
 from .. import errors as e
-from .._encodings import wire_codec
+from .._encodings import foreign_encoding, wire_codec
 from .._typeinfo import EnumInfo
 from ..adapt import Buffer, Dumper, Loader
 from ..pq import Format
@@ -20,8 +21,16 @@ class EnumLoader(Loader):
     enum: type[Enum] | None = None
     _load_map: dict[bytes, Any] = {}
 
+    def __init__(self, oid: int, context: Any = None):
+        super().__init__(oid, context)
+        # Binary labels come in the client encoding (the wire layer converts only the
+        # types it knows); text ones were converted to UTF-8 already.
+        self._recode = foreign_encoding(self.connection) if self.format == Format.BINARY else None
+
     def load(self, data: Buffer) -> Any:
         key = bytes(data)
+        if self._recode is not None:
+            key = _pg.binary_to_utf8(self._recode, 25, key)
         try:
             return self._load_map[key]
         except KeyError:

@@ -90,21 +90,27 @@ class HstoreBinaryLoader(Loader):
 
     format = Format.BINARY
 
+    def __init__(self, oid: int, context: Any = None):
+        super().__init__(oid, context)
+        # The strings come in the client encoding (the wire layer doesn't know hstore).
+        self._codec = wire_codec(self.connection)
+
     def load(self, data: Buffer) -> dict[str, str | None]:
         raw = bytes(data)
+        codec = self._codec
         try:
             (count,), pos = _INT4.unpack_from(raw, 0), 4
             out: dict[str, str | None] = {}
             for _ in range(count):
                 (size,) = _INT4.unpack_from(raw, pos)
-                key = raw[pos + 4 : pos + 4 + size].decode()
+                key = raw[pos + 4 : pos + 4 + size].decode(codec)
                 pos += 4 + size
                 (size,) = _INT4.unpack_from(raw, pos)
                 pos += 4
                 if size < 0:
                     out[key] = None
                 else:
-                    out[key] = raw[pos : pos + size].decode()
+                    out[key] = raw[pos : pos + size].decode(codec)
                     pos += size
         except (struct.error, UnicodeDecodeError) as ex:
             raise e.DataError(f"bad hstore binary data: {ex}") from None

@@ -139,10 +139,12 @@ class JsonbLoader(_JsonLoader):
 
 class JsonBinaryLoader(_JsonLoader):
     format = Format.BINARY
+    _balrog_dec: int | None = JSON_OID
 
 
 class JsonbBinaryLoader(_JsonLoader):
     format = Format.BINARY
+    _balrog_dec: int | None = JSONB_OID
 
     def load(self, data: Any) -> Any:
         if data and data[0] != 1:
@@ -167,7 +169,7 @@ def set_json_dumps(dumps: JsonDumpsFunction, context: Any = None) -> None:
     adapters = context.adapters
     for wrapper, fmt in _DUMPER_GRID:
         base = _current_dumper(adapters, wrapper, fmt)
-        adapters.register_dumper(wrapper, _subclass_with(base, "_dumps", dumps, _dumpers_made))
+        adapters.register_dumper(wrapper, _subclass_with(base, "_dumps", dumps, _dumpers_cache))
 
 
 def set_json_loads(loads: JsonLoadsFunction, context: Any = None) -> None:
@@ -175,8 +177,8 @@ def set_json_loads(loads: JsonLoadsFunction, context: Any = None) -> None:
     if context is None:
         _JsonLoader._loads = loads
         native = loads is json.loads
-        JsonLoader._balrog_dec = JSON_OID if native else None
-        JsonbLoader._balrog_dec = JSONB_OID if native else None
+        JsonLoader._balrog_dec = JsonBinaryLoader._balrog_dec = JSON_OID if native else None
+        JsonbLoader._balrog_dec = JsonbBinaryLoader._balrog_dec = JSONB_OID if native else None
         _adapt._registry_version[0] += 1  # loader specs cached by the maps are stale
         return
     for type_name, base in (
@@ -185,7 +187,7 @@ def set_json_loads(loads: JsonLoadsFunction, context: Any = None) -> None:
         ("jsonb", JsonbLoader),
         ("jsonb", JsonbBinaryLoader),
     ):
-        context.adapters.register_loader(type_name, _subclass_with(base, "_loads", loads, _loaders_made))
+        context.adapters.register_loader(type_name, _subclass_with(base, "_loads", loads, _loaders_cache))
 
 
 def current_json_dumps() -> JsonDumpsFunction:
@@ -219,10 +221,10 @@ def _current_dumper(adapters: Any, wrapper: type, fmt: Any) -> type:
         return _DEFAULT_DUMPERS[wrapper, fmt]
 
 
-# Subclasses made for a function are cached (by the function's code, so that a lambda
-# defined in a function is one key), lest every call leak a new class.
-_dumpers_made: dict[tuple[type, Any], type] = {}
-_loaders_made: dict[tuple[type, Any], type] = {}
+# Subclasses made for a function are cached, under psycopg's names (by the function's code,
+# so that a lambda defined in a function is one key), lest every call leak a new class.
+_dumpers_cache: dict[tuple[type, Any], type] = {}
+_loaders_cache: dict[tuple[type, Any], type] = {}
 _made_lock = threading.Lock()
 
 

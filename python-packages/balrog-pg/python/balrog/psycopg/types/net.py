@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from ..adapt import Dumper
-from ._native import NativeLoader
+from ._native import NativeBinaryLoader, NativeLoader
 
 __all__ = ["CidrLoader", "InetDumper", "InetLoader", "NetworkDumper"]
 
@@ -33,6 +33,14 @@ class CidrLoader(NativeLoader):
     _balrog_dec = 650
 
 
+class InetBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 869
+
+
+class CidrBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 650
+
+
 def register_default_adapters(context: Any) -> None:
     adapters = context.adapters
     for cls in (
@@ -46,6 +54,8 @@ def register_default_adapters(context: Any) -> None:
         adapters.register_dumper(cls, NetworkDumper)
     adapters.register_loader(869, InetLoader)
     adapters.register_loader(650, CidrLoader)
+    adapters.register_loader(869, InetBinaryLoader)
+    adapters.register_loader(650, CidrBinaryLoader)
 
 
 # psycopg keeps the binary dumpers next to the text ones; balrog's live in ``_binary`` (one

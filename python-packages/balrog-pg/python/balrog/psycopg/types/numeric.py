@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import errors as e
 from ..adapt import Dumper, PyFormat
-from ._native import NativeLoader
+from ._native import NativeBinaryLoader, NativeLoader
 
 __all__ = [
     "DecimalDumper",
@@ -201,6 +201,34 @@ class NumericLoader(NativeLoader):
     _balrog_dec = 1700
 
 
+class Int2BinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 21
+
+
+class Int4BinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 23
+
+
+class Int8BinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 20
+
+
+class OidBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 26
+
+
+class Float4BinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 700
+
+
+class Float8BinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 701
+
+
+class NumericBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 1700
+
+
 def register_default_adapters(context: Any) -> None:
     adapters = context.adapters
     adapters.register_dumper(int, IntDumper)
@@ -218,6 +246,16 @@ def register_default_adapters(context: Any) -> None:
     for oid in (700, 701):
         adapters.register_loader(oid, FloatLoader)
     adapters.register_loader(1700, NumericLoader)
+    for oid, binary in (
+        (21, Int2BinaryLoader),
+        (23, Int4BinaryLoader),
+        (20, Int8BinaryLoader),
+        (26, OidBinaryLoader),
+        (700, Float4BinaryLoader),
+        (701, Float8BinaryLoader),
+        (1700, NumericBinaryLoader),
+    ):
+        adapters.register_loader(oid, binary)
 
 
 # psycopg keeps the binary dumpers next to the text ones; balrog's live in ``_binary`` (one

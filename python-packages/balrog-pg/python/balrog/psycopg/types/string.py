@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import errors as e
 from .. import pq
+from .._encodings import is_sql_ascii
 from ..adapt import Buffer, Dumper, Loader, _escape_literal, _scs
 from ._native import NativeLoader
 
@@ -89,15 +90,20 @@ class StrBinaryDumperName(StrBinaryDumper):
 class TextLoader(NativeLoader):
     _balrog_dec = 25
 
-    def load(self, data: Buffer) -> str:
-        return bytes(data).decode()
+    def __init__(self, oid: int, context: Any = None):
+        super().__init__(oid, context)
+        # Text reaches Python as UTF-8 (converted on the wire), except under SQL_ASCII.
+        self._as_bytes = is_sql_ascii(self.connection)
+
+    def load(self, data: Buffer) -> str | bytes:
+        return bytes(data) if self._as_bytes else bytes(data).decode()
 
 
-class TextBinaryLoader(Loader):
+class TextBinaryLoader(TextLoader):
+    """Text in binary format: the same bytes as in text format."""
+
     format = pq.Format.BINARY
-
-    def load(self, data: Buffer) -> str:
-        return bytes(data).decode()
+    _balrog_dec = 25
 
 
 def _hex_bytea(data: bytes) -> bytes:
@@ -164,6 +170,7 @@ class ByteaLoader(NativeLoader):
 
 class ByteaBinaryLoader(Loader):
     format = pq.Format.BINARY
+    _balrog_dec = 17
 
     def load(self, data: Buffer) -> bytes:
         return bytes(data)
@@ -179,7 +186,10 @@ def register_default_adapters(context: Any) -> None:
     adapters.register_dumper(str, StrDumperUnknown)
     for oid in (0, 18, 19, 25, 705, 1042, 1043, 142):
         adapters.register_loader(oid, TextLoader)
+    # In binary, as psycopg: the text types as str, any other type without a loader as bytes.
+    for oid in (18, 19, 25, 1042, 1043):
         adapters.register_loader(oid, TextBinaryLoader)
+    adapters.register_loader(0, ByteaBinaryLoader)
     adapters.register_dumper(bytes, BytesDumper)
     adapters.register_dumper(bytearray, BytesDumper)
     adapters.register_dumper(memoryview, BytesDumper)

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from ..adapt import Dumper
-from ._native import NativeLoader
+from ._native import NativeBinaryLoader, NativeLoader
 
 __all__ = ["UUIDDumper", "UUIDLoader"]
 
@@ -23,9 +23,14 @@ class UUIDLoader(NativeLoader):
     _balrog_dec = 2950
 
 
+class UUIDBinaryLoader(NativeBinaryLoader):
+    _balrog_dec = 2950
+
+
 def register_default_adapters(context: Any) -> None:
     context.adapters.register_dumper(uuid.UUID, UUIDDumper)
     context.adapters.register_loader(2950, UUIDLoader)
+    context.adapters.register_loader(2950, UUIDBinaryLoader)
 
 
 # psycopg keeps the binary dumpers next to the text ones; balrog's live in ``_binary`` (one
