@@ -245,13 +245,22 @@ class BaseCursor(Generic[ConnectionType, Row]):
             if params is None and not force_extended and not fmt:
                 op = native.simple(pgq.query)
             elif params is None or type(params) is _Params:
-                op = native.run(pgq.query, "", True, params, None, fmt)
+                op = (
+                    native.run(pgq.query, "", True, params, None, fmt)
+                    if fmt
+                    else native.run(pgq.query, "", True, params)
+                )
             else:
                 op = native.extended(pgq.query, "", True, pgq.types, params, pgq.formats or [], fmt)
         else:
             name, parse, deallocate = decision
             if params is None or type(params) is _Params:
-                op = native.run(pgq.query, name, parse, params, deallocate or None, fmt)
+                # The result format only when binary: an argument less to convert on the
+                # path of every repeated (prepared) query.
+                if fmt:
+                    op = native.run(pgq.query, name, parse, params, deallocate or None, fmt)
+                else:
+                    op = native.run(pgq.query, name, parse, params, deallocate or None)
             else:
                 formats = pgq.formats or []
                 op = native.extended(pgq.query, name, parse, pgq.types, params, formats, fmt, deallocate)
