@@ -280,3 +280,35 @@ def test_client_cursor_refuses_binary_results_like_psycopg(pg_cluster) -> None:
         return out
 
     assert run(bp) == run(psycopg)
+
+
+def test_loader_registered_between_fetches(conns):
+    # A loader registered on the cursor applies from the next row fetched, in every
+    # result of the execute, as in psycopg; one registered on the connection does not
+    # change a cursor made before.
+    def fetches(mod, conn):
+        def tagged(tag):
+            class Tagged(mod.adapt.Loader):
+                def load(self, data):
+                    return bytes(data).decode() + tag
+
+            return Tagged
+
+        out = []
+        cur = conn.cursor()
+        cur.execute("values ('a'::text), ('b'), ('c'); values ('d'::text), (null)")
+        out.append(cur.fetchone())
+        cur.adapters.register_loader("text", tagged("1"))
+        out.append(cur.fetchone())
+        out.append(list(cur))
+        conn.adapters.register_loader("text", tagged("conn"))
+        cur.nextset()
+        out.append(cur.fetchmany(1))
+        cur.scroll(-1)
+        cur.adapters.register_loader("text", tagged("2"))
+        out.append(cur.fetchall())
+        out.append(conn.cursor().execute("select 'e'::text").fetchall())
+        return out
+
+    outcome = run_both(conns, fetches)
+    assert outcome[0] == "ok", outcome

@@ -190,6 +190,8 @@ class AdaptersMap:
             self.types = types
             self._parent = None
         self._native_cache: dict[tuple[int, int], Any] = {}
+        # A cursor's own map: a weak reference to the cursor, told of new loaders.
+        self._loaders_listener: Any = None
         self._encoders: tuple[int, list[dict[type, int]]] | None = None
         self._specs: tuple[int, dict[Any, Any]] | None = None
 
@@ -245,6 +247,10 @@ class AdaptersMap:
         self._loaders[j][oid] = loader
         self._native_cache = {}
         _registry_version[0] += 1
+        listener = self._loaders_listener
+        cursor = listener() if listener is not None else None
+        if cursor is not None:
+            cursor._loaders_changed()
 
     def native_encoders(self) -> list[dict[type, int]]:
         """Per format index, {exact Python type: native encoder code} for the types whose

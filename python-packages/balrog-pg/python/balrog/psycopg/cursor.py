@@ -7,6 +7,7 @@ objects only when fetched, a slice at a time, by the native decoder.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -49,6 +50,9 @@ class BaseCursor(Generic[ConnectionType, Row]):
     def __init__(self, connection: Connection, *, row_factory: Any = None):
         self._conn = connection
         self._adapters = AdaptersMap(connection.adapters)
+        # A loader registered on the cursor applies to the rows not fetched yet, as in
+        # psycopg: the map tells the cursor (weakly: no cycle keeps a cursor alive).
+        self._adapters._loaders_listener = weakref.ref(self)
         self._row_factory = row_factory if row_factory is not None else connection.row_factory
         self.arraysize = 1
         self.format = pq.Format.TEXT
@@ -342,6 +346,24 @@ class BaseCursor(Generic[ConnectionType, Row]):
             self._set_maker()
         return drops  # type: ignore[no-any-return]
 
+    def _loaders_changed(self) -> None:
+        """A loader was registered on this cursor's adapters: the loader choices made are
+        stale. The fetch methods' fast path checks ``_rows_result``, so clearing it sends
+        the next fetch to ``_reload_loaders``."""
+        self._rows_result = None
+        self._tx = None
+        self._specs = {}
+        self._tx_for = None
+
+    def _reload_loaders(self, res: Any) -> None:
+        index = next((i for i, r in enumerate(self._results) if r is res), None)
+        if index is None:  # not a result this cursor selected: nothing to redo
+            self._rows_result = res
+            return
+        pos, rowcount = self._pos, self._rowcount
+        self._select_result(index)
+        self._pos, self._rowcount = pos, rowcount
+
     def _loader_choice(
         self, oids: tuple[int, ...], shared: dict[Any, Any], fmt: pq.Format = TEXT
     ) -> tuple[list[Any], Any]:
@@ -383,6 +405,8 @@ class BaseCursor(Generic[ConnectionType, Row]):
         if res is None:
             raise e.ProgrammingError("no result available")
         if res.status == TUPLES_OK:
+            if res is not self._rows_result:  # loaders registered since (_loaders_changed)
+                self._reload_loaders(res)
             return res
         # psycopg's words: the command's status, or else the result's (EMPTY_QUERY, COPY_OUT).
         status = res.command_status
