@@ -233,8 +233,7 @@ class AsyncConnection(BaseConnection[Row]):
         self, savepoint_name: str | None = None, force_rollback: bool = False
     ) -> AbstractAsyncContextManager[AsyncTransaction]:
         """``async with conn.transaction() as tx:`` BEGIN (or SAVEPOINT) ... COMMIT."""
-        transaction = self._sync.transaction(savepoint_name, force_rollback)
-        return green_block(transaction, lambda entered: AsyncTransaction(self, entered))
+        return AsyncTransaction(self, savepoint_name, force_rollback)
 
     # -- queries ----------------------------------------------------------------------------
 

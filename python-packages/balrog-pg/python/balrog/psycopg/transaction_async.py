@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+from balrog import green_call
 
 from .transaction import Transaction
 
@@ -13,16 +16,38 @@ __all__ = ["AsyncTransaction"]
 
 
 class AsyncTransaction:
-    """What ``async with conn.transaction() as tx`` gives: the block's savepoint name,
-    status and connection; BEGIN/SAVEPOINT and COMMIT/RELEASE/ROLLBACK are the sync
-    Transaction's, run as green tasks by ``AsyncConnection.transaction``."""
+    """``async with conn.transaction() as tx`` (or ``AsyncTransaction(conn, ...)``, as in
+    psycopg): the block's savepoint name, status and connection; BEGIN/SAVEPOINT and
+    COMMIT/RELEASE/ROLLBACK are the sync Transaction's, run as green tasks."""
 
     __module__ = "psycopg"
     Status = Transaction.Status
 
-    def __init__(self, connection: AsyncConnection[Any], transaction: Transaction):
+    def __init__(
+        self,
+        connection: AsyncConnection[Any],
+        savepoint_name: str | Transaction | None = None,
+        force_rollback: bool = False,
+    ):
         self._aconn = connection
-        self._tx = transaction
+        # psycopg's arguments, or the sync block AsyncConnection.transaction() made.
+        if isinstance(savepoint_name, Transaction):
+            self._tx = savepoint_name
+        else:
+            self._tx = connection._sync.transaction(savepoint_name, force_rollback)
+
+    async def __aenter__(self) -> AsyncTransaction:
+        await green_call(self._tx.__enter__)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool:
+        # The sync block's exit decides, as under `with`: it swallows its `Rollback`.
+        return bool(await green_call(self._tx.__exit__, exc_type, exc_val, exc_tb))
 
     @property
     def connection(self) -> AsyncConnection[Any]:
