@@ -235,3 +235,24 @@ def test_null_pool(pg_cluster) -> None:
             return [sorted(await asyncio.gather(*(task(i) for i in range(10)))), pool.get_stats()["pool_max"]]
 
     both(scenario, pg_cluster.dsn)
+
+
+def test_async_transaction_class(pg_cluster) -> None:
+    # AsyncTransaction made directly, as psycopg allows, and its exit deciding on errors.
+    async def scenario(lib: Any, dsn: str) -> list[Any]:
+        out: list[Any] = []
+        async with await lib.AsyncConnection.connect(dsn) as conn:
+            async with lib.AsyncTransaction(conn) as tx:
+                out.append((tx.savepoint_name, conn.info.transaction_status))
+                async with lib.AsyncTransaction(conn, "inner", force_rollback=True) as inner:
+                    await conn.execute("select 1")
+                    out.append((inner.savepoint_name, inner.force_rollback))
+                async with lib.AsyncTransaction(conn) as inner:
+                    raise lib.Rollback(inner)
+            out.append((str(tx.status), conn.info.transaction_status))
+            tx = conn.transaction()
+            out.append(type(await tx.__aenter__()).__name__)
+            out.append(await tx.__aexit__(None, None, None))
+        return out
+
+    both(scenario, pg_cluster.conninfo)
