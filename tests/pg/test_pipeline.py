@@ -183,3 +183,21 @@ def test_many_statements_one_round_trip(pg_cluster):
         log.append(sum(c.fetchone()[0] for c in curs))
 
     _both(pg_cluster, scenario)
+
+
+def test_server_cursor_and_copy_refused_in_pipeline(pg_cluster):
+    # As psycopg: NotSupportedError, the pipeline and the connection still usable.
+    def scenario(mod: Any, conn: Any, log: list[Any]) -> None:
+        with conn.pipeline():
+            with conn.cursor(name="in_pipeline") as named:
+                log.append(_try(lambda: named.execute("select 1")))
+            cur = conn.cursor()
+
+            def copy() -> Any:
+                with cur.copy("copy (select 1) to stdout") as copy:
+                    return copy.read()
+
+            log.append(_try(copy))
+            log.append(_try(lambda: cur.execute("select 2").fetchone()))
+
+    _both(pg_cluster, scenario)

@@ -681,6 +681,9 @@ class BaseCursor(Generic[ConnectionType, Row]):
         from .copy import Copy
 
         self._check_closed()
+        if self._conn._pipeline is not None:
+            # A COPY would leave the pipeline's queue behind the copy data, as psycopg forbids.
+            raise e.NotSupportedError("COPY cannot be used in pipeline mode")
         self._reset_for_execute()
         if params is not None:
             from ._queries import ClientQuery

@@ -102,6 +102,8 @@ class ServerCursor(Cursor[Row]):
     ) -> ServerCursor:
         """Declare the cursor for ``query``; rows come with the fetch methods."""
         self._check_closed()
+        if self._conn._pipeline is not None:
+            raise e.NotSupportedError("server-side cursors not supported in pipeline mode")
         if self._described:
             self._close_on_server()
             self._described = False
