@@ -312,3 +312,22 @@ def test_loader_registered_between_fetches(conns):
 
     outcome = run_both(conns, fetches)
     assert outcome[0] == "ok", outcome
+
+
+def test_closing_a_cursor_declared_by_sql(conns):
+    # A named cursor opened on a cursor declared elsewhere closes it on the server, so the
+    # name can be declared again (psycopg looks it up in pg_cursors).
+    def scenario(mod, conn):
+        out = []
+        with conn.transaction():
+            for _ in range(2):
+                conn.execute("declare stolen cursor for select generate_series(1, 3)")
+                named = conn.cursor("stolen")
+                out.append(named.fetchone())
+                named.close()
+            conn.cursor("never_declared").close()
+            out.append(conn.execute("select count(*) from pg_cursors").fetchone())
+        return out
+
+    outcome = run_both(conns, scenario)
+    assert outcome[0] == "ok", outcome

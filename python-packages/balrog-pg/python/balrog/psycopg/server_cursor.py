@@ -237,5 +237,12 @@ class ServerCursor(Cursor[Row]):
         if not self._withhold and status == _IDLE:
             return
         if not self._described:
-            return
+            # Not declared here (a cursor declared by SQL, opened by name): closed if the
+            # server has one of that name, as psycopg does.
+            from .sql import Literal
+
+            name = Literal(self._name).as_bytes(self._conn)
+            exists = self._conn._exec_command(b"SELECT 1 FROM pg_catalog.pg_cursors WHERE name = " + name)
+            if exists is None or not exists.ntuples:
+                return
         self._conn._exec_command(b"CLOSE " + quote_identifier(self._name))
