@@ -201,3 +201,39 @@ def test_server_cursor_and_copy_refused_in_pipeline(pg_cluster):
             log.append(_try(lambda: cur.execute("select 2").fetchone()))
 
     _both(pg_cluster, scenario)
+
+
+def test_error_in_transaction_block_rolls_it_back(pg_cluster):
+    # A statement queued in a transaction() block fails at the block's exit (its own
+    # pipeline level syncs there), the block rolls back, and the pipeline goes on.
+    def scenario(mod: Any, conn: Any, log: list[Any]) -> None:
+        with conn.pipeline():
+            try:
+                with conn.transaction():
+                    conn.execute("select 1 from nosuchtable")
+                    log.append("after the queued failure")
+            except mod.errors.UndefinedTable as ex:
+                log.append(type(ex).__name__)
+            log.append(conn.info.transaction_status)
+            with conn.transaction():
+                with conn.transaction() as inner:
+                    conn.execute("create table pt (x int)")
+                    raise mod.Rollback(inner)
+            cur = conn.execute("select 1")
+        log.append(cur.fetchone())
+
+    _both(pg_cluster, scenario)
+    _both(pg_cluster, scenario, autocommit=False)
+
+
+def test_rollback_after_an_error_in_pipeline(pg_cluster):
+    # rollback() syncs first (out of the "aborted" state), as psycopg's.
+    def scenario(mod: Any, conn: Any, log: list[Any]) -> None:
+        with conn.pipeline():
+            cur = conn.execute("select 1 / %s", [0])
+            log.append(_try(cur.fetchone))
+            conn.rollback()
+            log.append(conn.execute("select 1").fetchone())
+
+    _both(pg_cluster, scenario)
+    _both(pg_cluster, scenario, autocommit=False)

@@ -447,6 +447,9 @@ class Connection(BaseConnection[Row]):
             if self._tpc is not None:
                 verb = "commit" if command == b"COMMIT" else "rollback"
                 raise e.ProgrammingError(f"{verb}() cannot be used during a two-phase transaction")
+            if command == b"ROLLBACK" and self._pipeline is not None:
+                # As psycopg: a sync first, out of a "pipeline aborted" state.
+                self._pipeline.sync()
             if self._native.transaction_status == _IDLE:
                 return
             self._exec_command(command)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import errors as e
 from . import pq
@@ -62,6 +63,9 @@ class Transaction:
         self.status = self.Status.NOT_STARTED
         # How many blocks were open when this one started: on exit, as many must be again.
         self._stack_index = -1
+        # In pipeline mode: the exits of the pipeline levels around the block (see
+        # __enter__).
+        self._pipeline_exits: tuple[Any, Any] | None = None
 
     @property
     def connection(self) -> Connection:
@@ -78,6 +82,26 @@ class Transaction:
         return f"<{name} {savepoint}({self.status.value}) {summary} at 0x{id(self):x}>"
 
     def __enter__(self) -> Transaction:
+        conn = self._conn
+        if conn._pipeline is None:
+            return self._enter()
+        # In pipeline mode, as psycopg: the block runs inside a pipeline level of its own,
+        # within another around BEGIN/COMMIT. Leaving the inner one syncs, so an error of a
+        # statement queued in the block reaches the block's exit (which rolls back); the
+        # outer one then syncs the COMMIT or ROLLBACK.
+        outer = conn.pipeline()
+        outer.__enter__()
+        try:
+            self._enter()
+            inner = conn.pipeline()
+            inner.__enter__()
+        except BaseException as ex:
+            outer.__exit__(type(ex), ex, ex.__traceback__)
+            raise
+        self._pipeline_exits = (outer.__exit__, inner.__exit__)
+        return self
+
+    def _enter(self) -> Transaction:
         if self.status != self.Status.NOT_STARTED:
             raise TypeError("transaction blocks can be used only once")
         self.status = self.Status.ACTIVE
@@ -97,6 +121,28 @@ class Transaction:
         return self
 
     def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool:
+        exits = self._pipeline_exits
+        if exits is None:
+            return self._exit(exc_type, exc_val, exc_tb)
+        self._pipeline_exits = None
+        outer, inner = exits
+        # `with outer, self, inner:` unwound: each exit sees what the one inside left.
+        try:
+            with _Exiting(outer), _Exiting(self._exit), _Exiting(inner):
+                if exc_val is not None:
+                    raise exc_val
+        except BaseException as ex:
+            if ex is exc_val:
+                return False
+            raise
+        return exc_val is not None  # swallowed (a Rollback of this block)
+
+    def _exit(
         self,
         exc_type: type[BaseException] | None,
         exc_val: BaseException | None,
@@ -151,3 +197,16 @@ class Transaction:
             if target in (self, None):
                 return True
         return False
+
+
+class _Exiting:
+    """A context manager already entered: only its exit is left to run."""
+
+    def __init__(self, exit: Callable[..., Any]):
+        self._exit = exit
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._exit(*exc_info)
