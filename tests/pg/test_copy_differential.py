@@ -275,3 +275,49 @@ def test_array_dumpers_by_oid_like_psycopg():
             for fmt in (lib.pq.Format.TEXT, lib.pq.Format.BINARY):
                 dumper = adapters.get_dumper_by_oid(info.array_oid, fmt)
                 assert dumper.oid == info.array_oid
+
+
+def _copy_out_binary_types(lib: Any, conninfo: str, encoding: str) -> list[Any]:
+    """Binary COPY read with set_types(): every value through its type's binary loader."""
+    import importlib
+
+    composite = importlib.import_module(f"{lib.__name__}.types.composite")
+    enum = importlib.import_module(f"{lib.__name__}.types.enum")
+    types = [
+        "inet", "cidr", "uuid", "interval", "timestamptz", "time", "timetz", "bool", "float4",
+        "int8range", "text[]", "jsonb", "copy_card", "copy_mood", "record", "bytea", "oid",
+    ]  # fmt: skip
+    query = (
+        "select '1.2.3.4/24'::inet, '10.0.0.0/8'::cidr, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid,"
+        " '1 mon 2 days 00:00:03'::interval, '2024-01-01 12:00+02'::timestamptz, '12:34'::time,"
+        " '12:00+05:30'::timetz, true, 1.5::float4, int8range(1, 5), array['é', null],"
+        " '{\"k\": [1, \"u\"]}'::jsonb, ('café', 'été')::copy_card, 'été'::copy_mood,"
+        " row(1, 'à'::text), '\\x00ff'::bytea, 7::oid"
+    )
+    out: list[Any] = []
+    with lib.connect(conninfo, autocommit=True, client_encoding=encoding) as conn:
+        conn.execute("set timezone to 'Europe/Rome'")
+        composite.register_composite(composite.CompositeInfo.fetch(conn, "copy_card"), conn)
+        enum.register_enum(enum.EnumInfo.fetch(conn, "copy_mood"), conn)
+        cur = conn.cursor()
+
+        def read() -> Any:
+            with cur.copy(f"copy ({query}) to stdout (format binary)") as copy:
+                copy.set_types(types)
+                return list(copy.rows())
+
+        out.append(o(read))
+    return out
+
+
+@pytest.mark.parametrize("encoding", ["UTF8", "LATIN1"])
+def test_copy_out_binary_types_like_psycopg(pg_cluster, encoding):
+    with psycopg.connect(pg_cluster.conninfo, autocommit=True) as conn:
+        conn.execute(
+            "drop type if exists copy_card, copy_mood cascade;"
+            " create type copy_mood as enum ('été', 'hiver');"
+            " create type copy_card as (name text, mood copy_mood)"
+        )
+    want = _copy_out_binary_types(psycopg, pg_cluster.conninfo, encoding)
+    assert "EXC" not in want[0]
+    assert _copy_out_binary_types(bp, pg_cluster.conninfo, encoding) == want

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from .. import _pg
 from . import errors as e
 from . import pq
 from ._copy_binary import parse_binary_rows
-from ._encodings import codec_for
+from ._encodings import codec_for, foreign_encoding
 from ._enums import PyFormat
 
 if TYPE_CHECKING:
@@ -375,31 +375,35 @@ class Copy:
             if not data:
                 return None
             self._pending += bytes(data)
-            tz, utc = self.connection._timezone()
-            parsed, used = parse_binary_rows(
-                self._pending,
-                self._load_specs,
-                self._dump_oids,
-                tz,
-                utc,
-                self._array_oids(),
-                None if self._sql_ascii else self._codec,
-            )
+            parsed, used = parse_binary_rows(self._pending, self._binary_decoders())
             self._pending = self._pending[used:]
             if parsed and self._load_specs is not None and len(parsed[0]) != len(self._load_specs):
                 raise _width_error(len(parsed[0]), len(self._load_specs))
             rows.extend(parsed)
         return rows.pop(0)
 
-    def _array_oids(self) -> frozenset[int]:
-        """Which of the types given to ``set_types`` are arrays (their rows hold lists)."""
-        registry = self.connection.adapters.types
-        found = set()
-        for oid in self._dump_oids or ():
-            info = registry.get(oid)
-            if info is not None and info.array_oid == oid:
-                found.add(oid)
-        return frozenset(found)
+    def _binary_decoders(self) -> list[Callable[[bytes], Any]] | None:
+        """Per column of binary COPY data, its type's binary loader (as psycopg's
+        ``set_types``): native for the builtin types, the registered ones otherwise."""
+        if self._dump_oids is None:
+            return None
+
+        tz, utc = self.connection._timezone()
+        # COPY data is in the client encoding: the text inside values is converted first,
+        # as the wire layer does for rows.
+        recode = foreign_encoding(self.connection)
+        as_bytes = self._sql_ascii
+        decoders: list[Callable[[bytes], Any]] = []
+        for oid in self._dump_oids:
+            spec = self._tx.loader_spec(oid, pq.Format.BINARY)
+
+            def decode(raw: bytes, spec: Any = spec, oid: int = oid) -> Any:
+                if recode is not None:
+                    raw = _pg.binary_to_utf8(recode, oid, raw)
+                return _pg.decode_value(spec, raw, tz, utc, None, None, as_bytes, binary=True)
+
+            decoders.append(decode)
+        return decoders
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         while (row := self.read_row()) is not None:
