@@ -321,3 +321,33 @@ def test_copy_out_binary_types_like_psycopg(pg_cluster, encoding):
     want = _copy_out_binary_types(psycopg, pg_cluster.conninfo, encoding)
     assert "EXC" not in want[0]
     assert _copy_out_binary_types(bp, pg_cluster.conninfo, encoding) == want
+
+
+def _copy_then_more(lib: Any, conninfo: str) -> list[Any]:
+    out: list[Any] = []
+    with lib.connect(conninfo, autocommit=True) as conn:
+        cur = conn.cursor()
+
+        def read() -> Any:
+            with cur.copy("copy (select 1) to stdout; select 2") as copy:
+                return [bytes(chunk) for chunk in copy]
+
+        out.append(o(read))
+        out.append(conn.execute("select 3").fetchone())
+    return out
+
+
+def test_copy_mixed_with_a_later_statement_like_psycopg(pg_cluster):
+    assert _copy_then_more(bp, pg_cluster.conninfo) == _copy_then_more(psycopg, pg_cluster.conninfo)
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_copy_after_another_statement_is_refused(pg_cluster, autocommit):
+    # psycopg raises this ProgrammingError too, but leaves its connection inside the COPY
+    # ("another command is already in progress" next); balrog ends the COPY first.
+    with bp.connect(pg_cluster.conninfo, autocommit=autocommit) as conn:
+        cur = conn.cursor()
+        with pytest.raises(bp.ProgrammingError, match="COPY cannot be mixed with other operations"):
+            with cur.copy("select 1; copy (select generate_series(1, 100000)) to stdout"):
+                pass
+        assert conn.execute("select 3").fetchone() == (3,)

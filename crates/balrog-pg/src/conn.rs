@@ -695,10 +695,12 @@ impl PgConn {
                                 if let Some(fields) = collected.error {
                                     return Err(PgError::Server(fields));
                                 }
-                                shared.lock().copy_out_rows = collected
+                                let mut status = shared.lock();
+                                status.copy_out_rows = collected
                                     .results
-                                    .last()
+                                    .first()
                                     .and_then(|set| proto::tag_tuples(set.tag.as_deref()));
+                                status.copy_out_mixed = collected.results.len() > 1;
                                 return Ok(None);
                             }
                             Message::ErrorResponse(body) => {
@@ -878,6 +880,12 @@ impl PgConn {
     #[getter]
     fn copy_out_rows(&self) -> Option<i64> {
         self.shared.lock().copy_out_rows
+    }
+
+    /// The last COPY TO's query went on with other statements after it.
+    #[getter]
+    fn copy_out_mixed(&self) -> bool {
+        self.shared.lock().copy_out_mixed
     }
 
     /// psycopg's TransactionStatus: IDLE 0, ACTIVE 1, INTRANS 2, INERROR 3, UNKNOWN 4.

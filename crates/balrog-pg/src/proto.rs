@@ -127,6 +127,8 @@ pub struct Status {
     pub phase: crate::recover::Phase,
     /// The row count in the tag that ended the last COPY TO (`cursor.rowcount` after it).
     pub copy_out_rows: Option<i64>,
+    /// The query of the last COPY TO had other statements after it (psycopg refuses it).
+    pub copy_out_mixed: bool,
     /// The client encoding's converter, for the ops built on the Python side's thread
     /// (None: UTF-8). Set with `Io::transcoder` when the server reports the encoding.
     pub transcoder: Option<Arc<Transcoder>>,

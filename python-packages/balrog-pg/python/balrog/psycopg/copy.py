@@ -444,6 +444,10 @@ class Copy:
         self._finished = True
         rows = self._native.copy_out_rows
         self.cursor._rowcount = rows if rows is not None else -1
+        if self._native.copy_out_mixed:
+            # "copy ... to stdout; select 1": the other statements ran, but psycopg refuses
+            # the query when it sees their results.
+            raise e.ProgrammingError("you cannot mix COPY with other operations")
 
     def finish(self, exc: BaseException | None = None) -> None:
         """End the COPY: send the rest (or the error) and read the server's verdict."""

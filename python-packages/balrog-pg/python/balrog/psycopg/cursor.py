@@ -711,7 +711,23 @@ class BaseCursor(Generic[ConnectionType, Row]):
         self._results = results
         self._pgresult = res
         self._rowcount = -1  # until the COPY ends well and its command tag counts the rows
+        if len(results) > 1:
+            # "select 1; copy ...": refused as psycopg's, with the COPY ended first (psycopg
+            # leaves the connection stuck in it).
+            self._end_copy(res.status == 4)
+            raise e.ProgrammingError("COPY cannot be mixed with other operations")
         return Copy(self, writer=writer)
+
+    def _end_copy(self, copy_in: bool) -> None:
+        native = self._conn._native
+        if copy_in:
+            try:
+                self._wait(native.copy_end("COPY mixed with other operations"))
+            except e.QueryCanceled:  # type: ignore[attr-defined]
+                pass  # the expected answer to a CopyFail
+            return
+        while self._wait(native.copy_read()) is not None:
+            pass
 
 
 class Cursor(BaseCursor["Connection[Any]", Row]):
