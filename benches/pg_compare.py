@@ -194,6 +194,8 @@ def case_factories(key: str, t: wl.Target, s: wl.Sizes) -> list[tuple[str, Facto
             _async("asyncpg (jsonb str)", wl.ap_fetch, t, s, s.rows, False),
             _async("psqlpy", wl.pq_fetch, t, s, s.rows),
             *_sync_pair(wl.sync_fetch, t, s, s.rows)[1:],
+            # Binary results, for information: psycopg's and balrog's binary loaders.
+            *_sync_pair(wl.sync_fetch_binary, t, s, s.rows, " (binary)")[:2],
         ]
     if key == "executemany":
         return [

@@ -124,9 +124,9 @@ def sync_params(mod: ModuleType, t: Target, s: Sizes) -> Work:
     return Work(body, conn.close)
 
 
-def sync_fetch(mod: ModuleType, t: Target, s: Sizes) -> Work:
+def sync_fetch(mod: ModuleType, t: Target, s: Sizes, binary: bool = False) -> Work:
     conn = _connect(mod, t)
-    cur = conn.cursor()
+    cur = conn.cursor(binary=binary)
 
     def body() -> None:
         cur.execute(FETCH)
@@ -134,6 +134,11 @@ def sync_fetch(mod: ModuleType, t: Target, s: Sizes) -> Work:
             raise AssertionError("wrong row count")
 
     return Work(body, conn.close)
+
+
+def sync_fetch_binary(mod: ModuleType, t: Target, s: Sizes) -> Work:
+    """The same rows asked for in binary format (``cursor(binary=True)``)."""
+    return sync_fetch(mod, t, s, binary=True)
 
 
 def sync_executemany(mod: ModuleType, t: Target, s: Sizes) -> Work:

@@ -81,6 +81,14 @@ GOALS = [
     *_sequential_goals("params", "two params"),
     Goal("fetch", ("psycopg",), BLOCKING, 2.0, "fetch: 2× faster than psycopg"),
     Goal("fetch", ("asyncpg (jsonb→dict)",), BLOCKING, 1.5, "fetch: 1.5× faster than asyncpg (JSON decoded)"),
+    Goal(
+        "fetch",
+        ("psycopg (binary)",),
+        BLOCKING + " (binary)",
+        1.0,
+        "  binary results: balrog vs psycopg, both binary=True",
+        True,
+    ),
     Goal("executemany", ("asyncpg",), BLOCKING, 1.0, "executemany: at least as fast as asyncpg"),
     Goal(
         "copy", ("psycopg (binary)",), BLOCKING + " (binary)", 1.0, "COPY: at least as fast as psycopg binary"
