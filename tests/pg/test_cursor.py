@@ -331,3 +331,28 @@ def test_closing_a_cursor_declared_by_sql(conns):
 
     outcome = run_both(conns, scenario)
     assert outcome[0] == "ok", outcome
+
+
+def test_prepared_max_none_and_generic_enum_binary(conns):
+    import enum
+
+    class Color(enum.Enum):
+        RED = 1
+        GREEN = "g"
+
+    def scenario(mod, conn):
+        out = []
+        conn.prepared_max = None
+        out.append(conn.prepared_max)
+        for _ in range(3):
+            out.append(conn.execute("select %s::int", [1], prepare=True).fetchone())
+        conn.prepared_max = 0
+        out.append(conn.prepared_max)
+        out.append(conn.execute("select %s::int", [2], prepare=True).fetchone())
+        for fmt in ("s", "t", "b"):
+            for binary in (False, True):
+                out.append(conn.execute(f"select %{fmt}", [Color.GREEN], binary=binary).fetchone())
+        return out
+
+    outcome = run_both(conns, scenario)
+    assert outcome[0] == "ok", outcome

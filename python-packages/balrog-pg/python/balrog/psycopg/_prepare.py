@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -62,8 +63,9 @@ class PrepareManager:
             return None
         # Statements forgotten by clear() go first (and once).
         evicted, self._stale = self._stale, []
-        limit = self.prepared_max if self.prepared_max is not None else 0
-        while limit and len(self._names) >= limit:
+        # prepared_max: sys.maxsize for "no limit" (psycopg's storage of None).
+        limit = self.prepared_max if self.prepared_max is not None else sys.maxsize
+        while self._names and len(self._names) >= limit:
             evicted.append(self._names.popitem(last=False)[1])
         name = f"_pg3_{self._next}"
         self._next += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -323,11 +324,13 @@ class Connection(BaseConnection[Row]):
 
     @property
     def prepared_max(self) -> int | None:
-        return self._prepared.prepared_max
+        value = self._prepared.prepared_max
+        return None if value == sys.maxsize else value
 
     @prepared_max.setter
     def prepared_max(self, value: int | None) -> None:
-        self._prepared.prepared_max = value
+        # None: no limit, kept as sys.maxsize (what psycopg's manager holds).
+        self._prepared.prepared_max = sys.maxsize if value is None else value
 
     def _check_intrans(self, attribute: str) -> None:
         self._check_connection_ok()  # psycopg: a closed connection's options cannot change

@@ -14,7 +14,7 @@ from .._typeinfo import EnumInfo
 from ..adapt import Buffer, Dumper, Loader
 from ..pq import Format
 
-__all__ = ["EnumDumper", "EnumInfo", "EnumLoader", "register_enum"]
+__all__ = ["EnumBinaryDumper", "EnumDumper", "EnumInfo", "EnumLoader", "register_enum"]
 
 
 class EnumLoader(Loader):
@@ -116,5 +116,13 @@ def _global_adapters() -> Any:
     return adapters
 
 
+class EnumBinaryDumper(EnumDumper):
+    """A Python Enum member → its name, for ``%b`` (an enum's binary form is its label)."""
+
+    format = Format.BINARY
+
+
 def register_default_adapters(context: Any) -> None:
+    # Binary first, text last (what %s uses), as psycopg registers them.
+    context.adapters.register_dumper(Enum, EnumBinaryDumper)
     context.adapters.register_dumper(Enum, EnumDumper)
