@@ -753,6 +753,14 @@ class _PGconnShim:
     def error_message(self) -> bytes:
         return self._conn.info.error_message.encode()
 
+    def finish(self) -> None:
+        """libpq's PQfinish: the session ends under the connection (which then finds
+        itself closed, as psycopg's does)."""
+        try:
+            wait(self._conn._native.close())
+        except Exception:
+            self._conn._native.forget()
+
     def exec_(self, command: bytes) -> Any:
         """libpq's PQexec, for code (and tests) that drive the session behind psycopg's back:
         ``command`` through the simple protocol, its last result; an SQL error comes back as
