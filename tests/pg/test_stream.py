@@ -156,3 +156,24 @@ def _stream_variants(lib: Any, conninfo: str) -> list[Any]:
 
 def test_stream_variants_like_psycopg(pg_cluster):
     assert _stream_variants(bp, pg_cluster.conninfo) == _stream_variants(psycopg, pg_cluster.conninfo)
+
+
+def _pgresult_while_streaming(lib: Any, conninfo: str) -> list[Any]:
+    out: list[Any] = []
+    with lib.connect(conninfo, autocommit=True) as conn:
+        for binary, size in ((False, 1), (True, 1), (False, 3)):
+            cur = conn.cursor()
+            seen = []
+            for row in cur.stream("select x::int4 from generate_series(1, 7) x", binary=binary, size=size):
+                res = cur.pgresult
+                seen.append((row, res.fformat(0), res.get_value(0, 0), res.ntuples if size == 1 else None))
+            out.append(seen)
+    return out
+
+
+def test_pgresult_while_streaming_like_psycopg(pg_cluster):
+    # cursor.pgresult inside the loop is the chunk the current row came in (one row with
+    # the default size). With a larger size, how many rows a chunk holds depends on how
+    # they arrive, so only its first value is compared.
+    ours = _pgresult_while_streaming(bp, pg_cluster.conninfo)
+    assert ours == _pgresult_while_streaming(psycopg, pg_cluster.conninfo)

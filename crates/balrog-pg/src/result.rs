@@ -353,7 +353,24 @@ impl PgResult {
             .map(Some)
     }
 
-    /// A raw value (text format bytes), or None for NULL.
+    /// Rows `start..stop` as a result of their own (sharing the rows' buffers and the
+    /// loaders): what `cursor.pgresult` shows while `stream()` is inside a chunk.
+    fn slice(&self, start: usize, stop: usize) -> PgResult {
+        let stop = stop.min(self.rows.len());
+        let start = start.min(stop);
+        PgResult {
+            status: self.status,
+            columns: self.columns.clone(),
+            rows: self.rows[start..stop].to_vec(),
+            tag: self.tag.clone(),
+            copy_binary: self.copy_binary,
+            binary: self.binary,
+            styles: self.styles.clone(),
+            loaders: Mutex::new(self.loaders.lock().clone()),
+        }
+    }
+
+    /// A raw value (in the result's format), or None for NULL.
     fn get_value<'py>(
         &self,
         py: Python<'py>,

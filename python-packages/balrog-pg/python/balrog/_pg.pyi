@@ -21,6 +21,9 @@ class PgResult:
     def copy_binary(self) -> bool: ...
     @property
     def drops_prepared(self) -> bool: ...
+    def slice(self, start: int, stop: int) -> PgResult:
+        """Rows ``start:stop`` as a result of their own (shared buffers and loaders)."""
+        ...
     def summary(self) -> tuple[int, int, int | None, tuple[int, ...], bool, bool]:
         """(status, ntuples, command_tuples, type_oids, drops_prepared, binary) in one call
         (``binary``: the rows are in binary format)."""

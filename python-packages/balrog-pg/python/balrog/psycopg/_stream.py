@@ -49,8 +49,10 @@ def stream_rows(
             e._locate(exc, pgq.query)
             raise
         try:
+            cursor._stream_size = size
             while (batch := _next_batch(cursor, stream, size, pgq.query)) is not None:
                 cursor._set_results([batch])
+                cursor._stream_batch = batch
                 yield from _batch_rows(cursor, batch, size)
             if not stream.returns_rows:
                 raise e.ProgrammingError("the operation in stream() didn't produce a result")

@@ -56,6 +56,9 @@ class BaseCursor(Generic[ConnectionType, Row]):
         self._row_factory = row_factory if row_factory is not None else connection.row_factory
         self.arraysize = 1
         self.format = pq.Format.TEXT
+        # The batch stream() is reading, and its chunk size (see the pgresult property).
+        self._stream_batch: Any = None
+        self._stream_size = 1
         self._closed = False
         self._reset()
 
@@ -118,7 +121,16 @@ class BaseCursor(Generic[ConnectionType, Row]):
 
     @property
     def pgresult(self) -> Any:
-        return self._pgresult
+        res = self._pgresult
+        batch = self._stream_batch
+        if batch is not None and batch is res:
+            # Inside stream(): psycopg's result is the chunk of `size` rows the current row
+            # is in, where balrog holds every row received in one batch (made on request:
+            # nothing is paid per row).
+            size = self._stream_size
+            start = max(self._pos - 1, 0) // size * size
+            return res.slice(start, start + size)
+        return res
 
     @property
     def description(self) -> list[Column] | None:
