@@ -351,3 +351,27 @@ def test_copy_after_another_statement_is_refused(pg_cluster, autocommit):
             with cur.copy("select 1; copy (select generate_series(1, 100000)) to stdout"):
                 pass
         assert conn.execute("select 3").fetchone() == (3,)
+
+
+def _status_during_copy(lib: Any, conninfo: str) -> list[Any]:
+    out: list[Any] = []
+    with lib.connect(conninfo) as conn:
+        cur = conn.cursor()
+        out.append(conn.info.transaction_status)
+        with cur.copy("copy (select generate_series(1, 3)) to stdout") as copy:
+            out.append(conn.info.transaction_status)
+            while copy.read():
+                out.append(conn.info.transaction_status)
+            out.append(conn.info.transaction_status)
+        out.append(conn.info.transaction_status)
+        conn.execute("create temporary table during (x int)")
+        with cur.copy("copy during from stdin") as copy:
+            copy.write_row([1])
+            out.append(conn.info.transaction_status)
+        out.append((conn.info.transaction_status, cur.rowcount))
+    return out
+
+
+def test_transaction_status_during_copy_like_psycopg(pg_cluster):
+    # ACTIVE while the server is in COPY mode, as libpq reports it.
+    assert _status_during_copy(bp, pg_cluster.conninfo) == _status_during_copy(psycopg, pg_cluster.conninfo)

@@ -91,8 +91,14 @@ impl Session {
 
     pub(crate) fn done(mut self) {
         self.finished = true;
+        // Inside a COPY the session stays ACTIVE (libpq's transaction status) until the
+        // COPY ends, whichever op ends it.
+        let copying = self
+            .guard
+            .as_ref()
+            .is_some_and(|io| io.copy != CopyMode::None);
         let mut status = self.shared.lock();
-        status.active = false;
+        status.active = copying;
         status.phase = Phase::Idle;
     }
 
