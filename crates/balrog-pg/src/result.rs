@@ -224,9 +224,9 @@ impl PgResult {
         tag_drops_prepared(self.tag.as_deref())
     }
 
-    /// `(status, ntuples, command_tuples, type_oids(), drops_prepared, binary)` in one call: what
-    /// a cursor reads when it moves to this result (each native call counts on a ~25 µs
-    /// round trip).
+    /// `(status, ntuples, command_tuples, type_oids(), drops_prepared, binary)` in one
+    /// call: what a cursor reads when it moves to this result (each native call counts on
+    /// a ~25 µs round trip).
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         (
             self.status,
