@@ -74,15 +74,24 @@ def codec_for(pg_name: str | None) -> str:
     return codec
 
 
+def _client_encoding(connection: Any) -> str | None:
+    """The client encoding the server reported for ``connection`` (None without a
+    connection, or before the server said)."""
+    native = getattr(connection, "_native", None)
+    if native is None:
+        return None
+    try:
+        return native.parameter_status("client_encoding")  # type: ignore[no-any-return]
+    except Exception:
+        return None
+
+
 def wire_codec(connection: Any) -> str:
     """The codec a binary dumper whose binary form holds text (enum labels, hstore
     strings) encodes with, as psycopg's do: the client encoding's ("utf-8" without a
     connection, and for SQL_ASCII, whose server takes bytes as they come)."""
-    native = getattr(connection, "_native", None)
-    if native is None:
-        return "utf-8"
     try:
-        codec = codec_for(native.parameter_status("client_encoding"))
+        codec = codec_for(_client_encoding(connection))
     except Exception:
         return "utf-8"
     return "utf-8" if codec == "ascii" else codec
@@ -91,26 +100,14 @@ def wire_codec(connection: Any) -> str:
 def is_sql_ascii(connection: Any) -> bool:
     """The session is in SQL_ASCII: text is returned as bytes (the server converts
     nothing, so they may be in any encoding), as psycopg does."""
-    native = getattr(connection, "_native", None)
-    if native is None:
-        return False
-    try:
-        return native.parameter_status("client_encoding") == "SQL_ASCII"  # type: ignore[no-any-return]
-    except Exception:
-        return False
+    return _client_encoding(connection) == "SQL_ASCII"
 
 
 def foreign_encoding(connection: Any) -> str | None:
     """The session's client encoding when text in binary values of user-defined types
     arrives in it unconverted (anything but UTF8 and SQL_ASCII), else None."""
-    native = getattr(connection, "_native", None)
-    if native is None:
-        return None
-    try:
-        name = native.parameter_status("client_encoding")
-    except Exception:
-        return None
-    return None if not name or name in ("UTF8", "SQL_ASCII") else name  # type: ignore[no-any-return]
+    name = _client_encoding(connection)
+    return None if not name or name in ("UTF8", "SQL_ASCII") else name
 
 
 def startup_encoding(requested: str | None) -> str:
