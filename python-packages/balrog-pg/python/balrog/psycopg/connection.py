@@ -764,11 +764,12 @@ class _PGconnShim:
     def exec_(self, command: bytes) -> Any:
         """libpq's PQexec, for code (and tests) that drive the session behind psycopg's back:
         ``command`` through the simple protocol, its last result; an SQL error comes back as
-        a result with status FATAL_ERROR, not raised."""
+        a result with status FATAL_ERROR, not raised. A COPY is left started, as libpq
+        leaves it (the connection is ACTIVE until it ends)."""
         conn = self._conn
         with conn.lock:
             try:
-                results = conn._wait(conn._native.simple(command))
+                results = conn._wait(conn._native.simple(command, True))
             except e.Error as ex:
                 if isinstance(ex, e.OperationalError) and conn.closed:
                     raise
