@@ -35,7 +35,7 @@ QUERIES = [
     "select '1 year 2 mons 3 days 04:05:06.7'::interval, '-1 day -00:00:01'::interval,"
     " '-13 mons'::interval, '0'::interval, '1000000 days 23:59:59.999999'::interval",
     "select 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, '1.2.3.4'::inet, '1.2.3.4/24'::inet,"
-    " '::1'::inet, '2001:db8::1/64'::inet, '2001:db8::/32'::cidr, '10.0.0.0/8'::cidr,"
+    " '::1'::inet, '2001:db8::1/64'::inet, '2001:db8::/32'::cidr, '11.0.0.0/8'::cidr,"
     " '::ffff:1.2.3.4'::inet",
     'select \'{"a": [1, 2.5, null, "x"], "b": {"c": true}}\'::json,'
     " '{\"a\": [1, 2.5, null, \"x\"]}'::jsonb, '[]'::jsonb, '\"s\"'::jsonb, 'null'::json",

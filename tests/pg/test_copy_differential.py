@@ -288,7 +288,7 @@ def _copy_out_binary_types(lib: Any, conninfo: str, encoding: str) -> list[Any]:
         "int8range", "text[]", "jsonb", "copy_card", "copy_mood", "record", "bytea", "oid",
     ]  # fmt: skip
     query = (
-        "select '1.2.3.4/24'::inet, '10.0.0.0/8'::cidr, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid,"
+        "select '1.2.3.4/24'::inet, '11.0.0.0/8'::cidr, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid,"
         " '1 mon 2 days 00:00:03'::interval, '2024-01-01 12:00+02'::timestamptz, '12:34'::time,"
         " '12:00+05:30'::timetz, true, 1.5::float4, int8range(1, 5), array['é', null],"
         " '{\"k\": [1, \"u\"]}'::jsonb, ('café', 'été')::copy_card, 'été'::copy_mood,"

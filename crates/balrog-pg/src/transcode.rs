@@ -221,41 +221,11 @@ impl Transcoder {
         Ok(Some(out))
     }
 
-    /// A binary array of text (`array_send`'s format: dimensions, then each element with
-    /// its length) with its elements converted; left as it is if it does not parse.
+    /// A binary array of text with its elements converted; left as it is if it does not
+    /// parse.
     fn encode_binary_array<'a>(&self, py: Python<'_>, data: &'a [u8]) -> PyResult<Cow<'a, [u8]>> {
-        let mut reader = Reader { data };
-        let Some(head) = reader.take(12) else {
-            return Ok(Cow::Borrowed(data));
-        };
-        let ndim =
-            usize::try_from(i32::from_be_bytes([head[0], head[1], head[2], head[3]])).unwrap_or(0);
-        let Some(dims) = reader.take(ndim * 8) else {
-            return Ok(Cow::Borrowed(data));
-        };
-        let mut out = Vec::with_capacity(data.len() + 16);
-        out.extend_from_slice(head);
-        out.extend_from_slice(dims);
-        while !reader.data.is_empty() {
-            let Some(len) = reader.take(4) else {
-                return Ok(Cow::Borrowed(data));
-            };
-            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
-            let Ok(size) = usize::try_from(len) else {
-                out.extend_from_slice(&len.to_be_bytes()); // NULL
-                continue;
-            };
-            let Some(element) = reader.take(size) else {
-                return Ok(Cow::Borrowed(data));
-            };
-            let element = self.encode(py, element)?;
-            let Ok(size) = i32::try_from(element.len()) else {
-                return Ok(Cow::Borrowed(data));
-            };
-            out.extend_from_slice(&size.to_be_bytes());
-            out.extend_from_slice(&element);
-        }
-        Ok(Cow::Owned(out))
+        let converted = map_array(data, |_, element| self.encode(py, element))?;
+        Ok(converted.map_or(Cow::Borrowed(data), Cow::Owned))
     }
 
     /// A backend message (tag, length, body) with its text converted to UTF-8; None when
@@ -368,71 +338,17 @@ impl Transcoder {
                 out.extend_from_slice(&self.decode(text));
                 out
             }),
-            2249 => self.decode_binary_record(value, depth),
+            2249 => infallible(map_record(value, |oid, field| {
+                Ok(self.decode_binary(oid, field, depth + 1))
+            })),
             1009 | 1015 | 1003 | 1014 | 1002 | 199 | 3807 | 143 | 2287 => {
-                self.decode_binary_array(value, depth)
+                infallible(map_array(value, |oid, element| {
+                    Ok(self.decode_binary(oid, element, depth + 1))
+                }))
             }
             _ => None,
         };
         converted.map_or(Cow::Borrowed(value), Cow::Owned)
-    }
-
-    /// `array_send`'s format with each element converted by the element type the header
-    /// names; None if it does not parse.
-    fn decode_binary_array(&self, value: &[u8], depth: usize) -> Option<Vec<u8>> {
-        let mut reader = Reader { data: value };
-        let head = reader.take(12)?;
-        let ndim =
-            usize::try_from(i32::from_be_bytes([head[0], head[1], head[2], head[3]])).ok()?;
-        let element_oid = u32::from_be_bytes([head[8], head[9], head[10], head[11]]);
-        let dims = reader.take(ndim.checked_mul(8)?)?;
-        let mut out = Vec::with_capacity(value.len() + 16);
-        out.extend_from_slice(head);
-        out.extend_from_slice(dims);
-        self.decode_elements(&mut reader, &mut out, false, element_oid, depth)?;
-        Some(out)
-    }
-
-    /// `record_send`'s format (a count, then each field's type oid, length and value) with
-    /// the fields converted by their types; None if it does not parse.
-    fn decode_binary_record(&self, value: &[u8], depth: usize) -> Option<Vec<u8>> {
-        let mut reader = Reader { data: value };
-        let count = reader.take(4)?;
-        let mut out = Vec::with_capacity(value.len() + 16);
-        out.extend_from_slice(count);
-        self.decode_elements(&mut reader, &mut out, true, 0, depth)?;
-        Some(out)
-    }
-
-    /// The rest of `reader` as length-prefixed values (each after its type oid when
-    /// `typed`), converted as `oid` (or their own type) says.
-    fn decode_elements(
-        &self,
-        reader: &mut Reader<'_>,
-        out: &mut Vec<u8>,
-        typed: bool,
-        oid: u32,
-        depth: usize,
-    ) -> Option<()> {
-        while !reader.data.is_empty() {
-            let oid = if typed {
-                let field = reader.take(4)?;
-                out.extend_from_slice(field);
-                u32::from_be_bytes([field[0], field[1], field[2], field[3]])
-            } else {
-                oid
-            };
-            let len = reader.take(4)?;
-            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
-            let Ok(size) = usize::try_from(len) else {
-                out.extend_from_slice(&len.to_be_bytes()); // NULL
-                continue;
-            };
-            let element = self.decode_binary(oid, reader.take(size)?, depth + 1);
-            out.extend_from_slice(&i32::try_from(element.len()).ok()?.to_be_bytes());
-            out.extend_from_slice(&element);
-        }
-        Some(())
     }
 
     fn row_description(&self, reader: &mut Reader<'_>, out: &mut BytesMut) -> Option<()> {
@@ -448,6 +364,97 @@ impl Transcoder {
 }
 
 /// A query for the wire: converted when the session has a transcoder.
+/// What converts one element of a binary array or one field of a record: its type oid and
+/// value in, the converted value out.
+type Convert<'c, E> = dyn for<'e> FnMut(u32, &'e [u8]) -> Result<Cow<'e, [u8]>, E> + 'c;
+
+/// `array_send`'s format (header with the element type, dimensions, then each element with
+/// its length, -1 for NULL) with every element converted; Ok(None) if it does not parse.
+fn map_array<E>(
+    data: &[u8],
+    mut convert: impl for<'e> FnMut(u32, &'e [u8]) -> Result<Cow<'e, [u8]>, E>,
+) -> Result<Option<Vec<u8>>, E> {
+    let mut reader = Reader { data };
+    let Some(head) = reader.take(12) else {
+        return Ok(None);
+    };
+    let element_oid = u32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+    let dims = usize::try_from(i32::from_be_bytes([head[0], head[1], head[2], head[3]]))
+        .ok()
+        .and_then(|ndim| ndim.checked_mul(8))
+        .and_then(|size| reader.take(size));
+    let Some(dims) = dims else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(data.len() + 16);
+    out.extend_from_slice(head);
+    out.extend_from_slice(dims);
+    Ok(map_elements(&mut reader, &mut out, Some(element_oid), &mut convert)?.map(|()| out))
+}
+
+/// `record_send`'s format (a count, then each field's type oid, length and value) with
+/// every field converted; Ok(None) if it does not parse.
+fn map_record<E>(
+    data: &[u8],
+    mut convert: impl for<'e> FnMut(u32, &'e [u8]) -> Result<Cow<'e, [u8]>, E>,
+) -> Result<Option<Vec<u8>>, E> {
+    let mut reader = Reader { data };
+    let Some(count) = reader.take(4) else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(data.len() + 16);
+    out.extend_from_slice(count);
+    Ok(map_elements(&mut reader, &mut out, None, &mut convert)?.map(|()| out))
+}
+
+/// The rest of `reader` as length-prefixed values, each converted as its type says:
+/// `element_oid` for an array's, or the oid before each value (a record's fields).
+fn map_elements<E>(
+    reader: &mut Reader<'_>,
+    out: &mut Vec<u8>,
+    element_oid: Option<u32>,
+    convert: &mut Convert<'_, E>,
+) -> Result<Option<()>, E> {
+    while !reader.data.is_empty() {
+        let oid = match element_oid {
+            Some(oid) => oid,
+            None => {
+                let Some(field) = reader.take(4) else {
+                    return Ok(None);
+                };
+                out.extend_from_slice(field);
+                u32::from_be_bytes([field[0], field[1], field[2], field[3]])
+            }
+        };
+        let Some(len) = reader.take(4) else {
+            return Ok(None);
+        };
+        let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+        let Ok(size) = usize::try_from(len) else {
+            out.extend_from_slice(&len.to_be_bytes()); // NULL
+            continue;
+        };
+        let Some(value) = reader.take(size) else {
+            return Ok(None);
+        };
+        let value = convert(oid, value)?;
+        let Ok(size) = i32::try_from(value.len()) else {
+            return Ok(None);
+        };
+        out.extend_from_slice(&size.to_be_bytes());
+        out.extend_from_slice(&value);
+    }
+    Ok(Some(()))
+}
+
+/// The value of a conversion that cannot fail.
+fn infallible<T>(result: Result<T, std::convert::Infallible>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(never) => match never {},
+    }
+}
+
 /// The (type oid, format) of each column a RowDescription body describes, when some are in
 /// binary format (their values need [`Transcoder::incoming`] to know their types); None
 /// when all are text, or the message does not parse.

@@ -215,6 +215,13 @@ impl<'py> Ctx<'py> {
         )
     }
 
+    /// A value that is exactly one int8: microseconds, for the time types.
+    fn micros(&self, what: &str, data: &[u8]) -> PyResult<i64> {
+        exact::<8>(data)
+            .map(i64::from_be_bytes)
+            .ok_or_else(|| self.bad_binary(what, data))
+    }
+
     /// One binary-format value, decoded as `dec` says.
     pub fn decode_binary(&mut self, dec: &Dec, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
@@ -284,9 +291,7 @@ impl<'py> Ctx<'py> {
                 Ok(PyDate::new(py, y, m, d)?.into_any())
             }
             Dec::Time => {
-                let micros = exact::<8>(data)
-                    .map(i64::from_be_bytes)
-                    .ok_or_else(|| self.bad_binary("time", data))?;
+                let micros = self.micros("time", data)?;
                 self.time(micros, None)
             }
             Dec::TimeTz => {
@@ -299,18 +304,14 @@ impl<'py> Ctx<'py> {
                 self.time(micros, Some(&tz))
             }
             Dec::Timestamp => {
-                let micros = exact::<8>(data)
-                    .map(i64::from_be_bytes)
-                    .ok_or_else(|| self.bad_binary("timestamp", data))?;
+                let micros = self.micros("timestamp", data)?;
                 let (ordinal, h, mi, s, us) =
                     split_timestamp(micros).ok_or_else(|| timestamp_range_error(py, micros))?;
                 let (y, m, d) = civil_from_ordinal(ordinal);
                 Ok(PyDateTime::new(py, y, m, d, h, mi, s, us, None)?.into_any())
             }
             Dec::Timestamptz => {
-                let micros = exact::<8>(data)
-                    .map(i64::from_be_bytes)
-                    .ok_or_else(|| self.bad_binary("timestamptz", data))?;
+                let micros = self.micros("timestamptz", data)?;
                 self.timestamptz(micros)
             }
             Dec::Interval => {

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import errors as e
-from . import pq
 
 if TYPE_CHECKING:
     from .cursor import BaseCursor
@@ -43,7 +42,7 @@ def stream_rows(
             types = getattr(pgq, "types", None) or []
             params = (pgq.params or []) if types else []
             formats = getattr(pgq, "formats", None) or []
-            fmt = cursor.format if binary is None else pq.Format.BINARY if binary else pq.Format.TEXT
+            fmt = cursor._results_format(binary)
             stream = cursor._wait(conn._native.stream(pgq.query, types, params, formats, fmt))
         except e.Error as exc:
             e._locate(exc, pgq.query)

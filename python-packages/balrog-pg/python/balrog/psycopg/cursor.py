@@ -162,6 +162,11 @@ class BaseCursor(Generic[ConnectionType, Row]):
         res = self._pgresult
         return res.command_status if res is not None else self._many_status
 
+    def _results_format(self, binary: bool | None) -> pq.Format:
+        """The rows' format for a call's ``binary`` argument, as psycopg decides it: the
+        cursor's ``format`` unless the call says."""
+        return self.format if binary is None else BINARY if binary else TEXT
+
     def _check_results_format(self, binary: bool | None) -> None:
         """Binary results asked for (``binary=True`` or ``format``): fine here (they are
         read as text and converted); a client-side cursor refuses them (client_cursor.py)."""
@@ -438,7 +443,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
         fmt = 0
         if binary or self.format:
             self._check_results_format(binary)
-            fmt = self.format if binary is None else BINARY if binary else TEXT
+            fmt = self._results_format(binary)
         conn = self._conn
         if conn._native.closed:
             raise e.OperationalError("the connection is closed")

@@ -115,9 +115,7 @@ class ServerCursor(Cursor[Row]):
             # Extended protocol, as psycopg: "DECLARE c CURSOR FOR select 1; select 2" is
             # refused by the server instead of running the second statement.
             self._send(pgq, prepare=False, force_extended=True)
-            self._result_format = (
-                self.format if binary is None else pq.Format.BINARY if binary else pq.Format.TEXT
-            )
+            self._result_format = self._results_format(binary)
             # FORWARD 0 moves nowhere and returns no row, but describes the columns.
             self._fetch_command(b"FORWARD 0")
         self._described = True

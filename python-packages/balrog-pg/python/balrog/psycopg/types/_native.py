@@ -47,7 +47,7 @@ class NativeLoader(Loader):
     def load(self, data: Buffer) -> Any:
         if type(data) is not bytes:
             data = bytes(data)
-        return _pg.decode_value(self._spec, data, self._tz, self._utc)
+        return _pg.decode_value(self._spec, data, self._tz, self._utc, binary=self.format == Format.BINARY)
 
 
 class NativeBinaryLoader(NativeLoader):
@@ -55,8 +55,3 @@ class NativeBinaryLoader(NativeLoader):
     oid naming the decoder, as for the text loaders); ``load()`` is the same decoder."""
 
     format = Format.BINARY
-
-    def load(self, data: Buffer) -> Any:
-        if type(data) is not bytes:
-            data = bytes(data)
-        return _pg.decode_value(self._spec, data, self._tz, self._utc, binary=True)
