@@ -11,6 +11,8 @@
 //! never reused). A registration disappears by itself when its socket is closed, so a file
 //! descriptor number reused by a new socket is simply added again.
 
+use std::mem::MaybeUninit;
+
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -63,9 +65,11 @@ impl SocketWatch {
 
     /// The keys of the sockets that became ready (never blocks).
     fn ready<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+        // Left uninitialised: zeroing 3 KB cost more than the rest of this call, on every
+        // turn of the loop, and the kernel writes the first `n` entries we read.
+        let mut events = [const { MaybeUninit::<libc::epoll_event>::uninit() }; BATCH];
         // SAFETY: `events` has room for BATCH entries; timeout 0 never blocks.
-        let n = unsafe { libc::epoll_wait(self.epfd, events.as_mut_ptr(), BATCH as i32, 0) };
+        let n = unsafe { libc::epoll_wait(self.epfd, events.as_mut_ptr().cast(), BATCH as i32, 0) };
         if n < 0 {
             let err = std::io::Error::last_os_error();
             if err.kind() == std::io::ErrorKind::Interrupted {
@@ -74,6 +78,12 @@ impl SocketWatch {
             return Err(PyOSError::new_err(err.to_string()));
         }
         let count = usize::try_from(n).unwrap_or(0);
-        PyList::new(py, events[..count].iter().map(|event| event.u64))
+        // SAFETY: epoll_wait initialised the first `n` entries.
+        PyList::new(
+            py,
+            events[..count]
+                .iter()
+                .map(|event| unsafe { event.assume_init_ref() }.u64),
+        )
     }
 }
