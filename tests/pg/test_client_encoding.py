@@ -262,6 +262,41 @@ def test_encodings_without_a_codec(pg_cluster) -> None:
         assert run(bp, how) == run(psycopg, how)
 
 
+@pytest.mark.parametrize(("encoding", "text", "foreign"), ENCODINGS, ids=[e[0] for e in ENCODINGS])
+def test_sql_objects_and_mogrify_in_a_client_encoding(
+    pg_cluster, encoding: str, text: str, foreign: str | None
+) -> None:
+    # As psycopg: `as_bytes()` gives the client encoding's bytes, `as_string()` and
+    # mogrify() raise UnicodeEncodeError for what it cannot hold; queries composed of them
+    # still reach the server right. Errors compared by class (psycopg encodes value by
+    # value, so the position in its message differs).
+    def run(lib: Any) -> list[Any]:
+        sql = lib.sql
+        client_cursor = lib.ClientCursor
+        out: list[Any] = []
+        with lib.connect(pg_cluster.dsn, autocommit=True, client_encoding=encoding) as conn:
+            for value in (text, *([foreign] if foreign else [])):
+                objects = [
+                    sql.SQL(value),
+                    sql.Identifier("s", value),
+                    sql.Literal(value),
+                    sql.Literal(b"\xff"),
+                    sql.Placeholder(value),
+                    sql.SQL("select {}, {}").format(sql.Literal(value), sql.Identifier(value)),
+                ]
+                for obj in objects:
+                    for how in ("as_bytes", "as_string"):
+                        outcome = observe(lambda obj=obj, how=how: getattr(obj, how)(conn))
+                        out.append(outcome[:2])
+                out.append(observe(lambda v=value: client_cursor(conn).mogrify("select %s", [v]))[:2])
+                out.append(observe(lambda v=value: client_cursor(conn).mogrify(f"select '{v}'"))[:2])
+                query = sql.SQL("select {} as {}").format(sql.Literal(value), sql.Identifier(value))
+                out.append(observe(lambda q=query: conn.execute(q).fetchone())[:2])
+        return out
+
+    assert run(bp) == run(psycopg)
+
+
 def test_sql_ascii_returns_text_as_bytes(pg_cluster) -> None:
     # SQL_ASCII asks the server for no conversion: text comes back as the bytes stored, and
     # psycopg returns it as bytes (rows, arrays, COPY); other types load as usual.

@@ -356,3 +356,36 @@ def test_prepared_max_none_and_generic_enum_binary(conns):
 
     outcome = run_both(conns, scenario)
     assert outcome[0] == "ok", outcome
+
+
+def test_server_cursor_calls_the_row_factory_once_per_execute(conns):
+    # psycopg makes a named cursor's row maker when it describes the cursor (execute, or
+    # the first fetch of one declared by SQL) and when row_factory is set, not per FETCH.
+    def scenario(mod, conn):
+        calls = 0
+
+        def counting(cur):
+            nonlocal calls
+            calls += 1
+            return lambda values: (calls, *values)
+
+        out = []
+        with conn.transaction():
+            cur = conn.cursor("counted", row_factory=counting, scrollable=True)
+            cur.execute("select generate_series(1, 3) as x")
+            out += [cur.fetchall(), calls]
+            cur.scroll(0, "absolute")
+            out += [cur.fetchone(), cur.fetchmany(2), list(cur), calls]
+            cur.execute("select 'a' as y, 2 as z")  # new columns: a new maker
+            out += [cur.fetchall(), calls]
+            cur.row_factory = mod.rows.dict_row
+            cur.execute("select 1 as q")
+            out += [cur.fetchall()]
+            cur.close()
+            conn.execute("declare by_sql cursor for select 5 as five")
+            stolen = conn.cursor("by_sql", row_factory=mod.rows.dict_row)
+            out += [stolen.fetchone(), stolen.fetchall()]
+        return out
+
+    outcome = run_both(conns, scenario)
+    assert outcome[0] == "ok", outcome

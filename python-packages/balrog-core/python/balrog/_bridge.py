@@ -291,6 +291,11 @@ os.register_at_fork(after_in_child=_forget_hubs_after_fork)
 class GreenTask(greenlet):  # type: ignore[misc]
     """A sync function running as a greenlet on behalf of an asyncio task."""
 
+    # Slots, although greenlet instances keep a __dict__: every wait reads `hub` and writes
+    # `waiting` twice, and slot access is specialised by the interpreter where a greenlet's
+    # dict is not.
+    __slots__ = ("args", "done", "fn", "hub", "kwargs", "waiting")
+
     def __init__(
         self,
         fn: Callable[..., Any],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["codec_for", "foreign_encoding", "is_sql_ascii", "startup_encoding", "wire_codec"]
+__all__ = ["codec_for", "foreign_codec", "foreign_encoding", "is_sql_ascii", "startup_encoding", "wire_codec"]
 
 # The names the server reports (its canonical ones) → the codec psycopg uses for each.
 _CODECS = {
@@ -108,6 +108,14 @@ def foreign_encoding(connection: Any) -> str | None:
     arrives in it unconverted (anything but UTF8 and SQL_ASCII), else None."""
     name = _client_encoding(connection)
     return None if not name or name in ("UTF8", "SQL_ASCII") else name
+
+
+def foreign_codec(connection: Any) -> str | None:
+    """The Python codec of ``connection``'s client encoding when balrog converts text on
+    the wire for it (see `foreign_encoding`), else None: what psycopg encodes query text
+    and ``sql`` objects with, so where its UnicodeEncodeError comes from."""
+    name = foreign_encoding(connection)
+    return None if name is None else codec_for(name)
 
 
 def startup_encoding(requested: str | None) -> str:

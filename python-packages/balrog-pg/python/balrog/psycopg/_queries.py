@@ -37,9 +37,11 @@ def query_bytes(query: Any, context: Any) -> bytes:
         return query
     if isinstance(query, bytearray | memoryview):
         return bytes(query)
-    as_bytes = getattr(query, "as_bytes", None)
-    if as_bytes is not None:
-        return as_bytes(context)  # type: ignore[no-any-return]
+    # balrog's composables render in UTF-8 for queries (`as_bytes` gives the client
+    # encoding, as psycopg's); another library's Composable has only `as_bytes`.
+    render = getattr(query, "_utf8", None) or getattr(query, "as_bytes", None)
+    if render is not None:
+        return render(context)  # type: ignore[no-any-return]
     raise TypeError(f"query must be a string or a sql.SQL object, got {type(query).__name__}")
 
 

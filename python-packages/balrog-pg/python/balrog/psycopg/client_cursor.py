@@ -10,6 +10,7 @@ from typing import Any
 
 from . import errors as e
 from . import pq
+from ._encodings import foreign_codec
 from ._queries import ClientQuery
 from .cursor import BaseCursor, ConnectionType, Cursor, row_count
 from .rows import Row
@@ -39,7 +40,11 @@ class ClientCursorMixin(BaseCursor[ConnectionType, Row]):
         """The query with the parameters merged in, as it would be sent."""
         pgq = self._convert_query(query, params)
         # Query bytes are UTF-8 in every client encoding (converted on the wire).
-        return pgq.query.decode()  # type: ignore[no-any-return]
+        text: str = pgq.query.decode()
+        codec = foreign_codec(self._conn)
+        if codec is not None:
+            text.encode(codec)  # as psycopg: UnicodeEncodeError if the session can't hold it
+        return text
 
     def _send(
         self, pgq: Any, prepare: bool | None = None, force_extended: bool = False, fmt: int = 0

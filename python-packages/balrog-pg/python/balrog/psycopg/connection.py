@@ -702,7 +702,7 @@ class Connection(BaseConnection[Row]):
     def _tpc_literal(self, xid: Xid) -> bytes:
         from .sql import Literal
 
-        return Literal(str(xid)).as_bytes(self)
+        return Literal(str(xid))._utf8(self)
 
     def fileno(self) -> int:
         raise e.NotSupportedError("balrog connections have no file descriptor to poll")

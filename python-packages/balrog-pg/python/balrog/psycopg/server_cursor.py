@@ -11,7 +11,7 @@ from . import pq
 from ._identifiers import quote_identifier
 from ._queries import RawQuery, query_bytes
 from .cursor import TUPLES_OK, Cursor
-from .rows import Row
+from .rows import Row, tuple_row
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -116,7 +116,9 @@ class ServerCursor(Cursor[Row]):
             # refused by the server instead of running the second statement.
             self._send(pgq, prepare=False, force_extended=True)
             self._result_format = self._results_format(binary)
-            # FORWARD 0 moves nowhere and returns no row, but describes the columns.
+            # FORWARD 0 moves nowhere and returns no row, but describes the columns (and
+            # makes the row maker: `_pgresult` None marks the first describe).
+            self._pgresult = None
             self._fetch_command(b"FORWARD 0")
         self._described = True
         self._rowcount = -1
@@ -141,9 +143,20 @@ class ServerCursor(Cursor[Row]):
         self._select_result_keep_pos(res, first_describe)
         return res
 
-    def _select_result_keep_pos(self, res: Any, reset_maker: bool) -> None:
+    def _select_result_keep_pos(self, res: Any, first_describe: bool) -> None:
         pos, count = self._pos, self._rowcount
-        self._select_result(0)
+        if first_describe:
+            self._select_result(0)
+        else:
+            # Every FETCH has the columns DECLARE described: psycopg calls the row factory
+            # once per execute (and when it is set), not per fetch, and keeps its maker.
+            maker, arg, factory = self._make_row, self._maker_arg, self._row_factory
+            self._row_factory = tuple_row
+            try:
+                self._select_result(0)
+            finally:
+                self._row_factory = factory
+            self._make_row, self._maker_arg = maker, arg
         self._pos, self._rowcount = pos, count
 
     def _check_declared(self) -> None:
@@ -160,6 +173,7 @@ class ServerCursor(Cursor[Row]):
         psycopg, describe it and read it from where it is."""
         with self._conn.lock:
             self._conn._start_query()
+            self._pgresult = None
             self._fetch_command(b"FORWARD 0")
         self._described = True
         self._rowcount = -1
@@ -239,7 +253,7 @@ class ServerCursor(Cursor[Row]):
             # server has one of that name, as psycopg does.
             from .sql import Literal
 
-            name = Literal(self._name).as_bytes(self._conn)
+            name = Literal(self._name)._utf8(self._conn)
             exists = self._conn._exec_command(b"SELECT 1 FROM pg_catalog.pg_cursors WHERE name = " + name)
             if exists is None or not exists.ntuples:
                 return

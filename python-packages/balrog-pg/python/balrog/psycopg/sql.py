@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, LiteralString
 
 from . import errors as e
+from ._encodings import foreign_codec
 from ._enums import PyFormat
 
 __all__ = [
@@ -39,11 +40,25 @@ def _connection(context: Any) -> Any:
     return getattr(context, "connection", None) if context is not None else None
 
 
-def _encoding(context: Any) -> str:
-    """The codec composables are encoded with: UTF-8, whatever the client encoding (the
-    native layer converts query text on the wire), so ``as_bytes`` gives what
-    ``execute`` sends to that layer."""
-    return "utf-8"
+def _client_codec(context: Any) -> str | None:
+    """The codec of the context's client encoding when it is neither UTF8 nor SQL_ASCII,
+    else None: the encoding ``as_bytes`` must give, as psycopg's does."""
+    conn = _connection(context)
+    return None if conn is None else foreign_codec(conn)
+
+
+def _recode(data: bytes, codec: str | None) -> bytes:
+    """UTF-8 rendering → the client encoding (UnicodeEncodeError for what it cannot
+    hold). Bytes that were not UTF-8 (a dumper's raw output) pass through unchanged."""
+    if codec is None:
+        return data
+    return data.decode("utf-8", "surrogateescape").encode(codec, "surrogateescape")
+
+
+def _decode(data: Any, codec: str) -> str:
+    if isinstance(data, bytes):
+        return data.decode(codec)
+    return codecs.lookup(codec).decode(data)[0]  # type: ignore[no-any-return]
 
 
 class Composable(ABC):
@@ -61,16 +76,22 @@ class Composable(ABC):
 
     @abstractmethod
     def as_bytes(self, context: Any = None) -> bytes:
-        """The object rendered as bytes in ``context`` (a connection or cursor)."""
+        """The object rendered as bytes in ``context`` (a connection or cursor), in its
+        client encoding."""
         raise NotImplementedError
+
+    def _utf8(self, context: Any) -> bytes:
+        """The object rendered in UTF-8, what queries carry inside balrog (the native
+        layer converts them to the client encoding on the wire). Composables of other
+        libraries, or a user's subclass, only have ``as_bytes``."""
+        return self.as_bytes(context)
 
     def as_string(self, context: Any = None) -> str:
         """The object rendered as a string in ``context`` (a connection or cursor)."""
-        encoding = _encoding(context)
-        data = self.as_bytes(context)
-        if isinstance(data, bytes):
-            return data.decode(encoding)
-        return codecs.lookup(encoding).decode(data)[0]
+        codec = _client_codec(context)
+        if codec is not None:  # as psycopg: what the client encoding cannot hold raises
+            return _decode(self.as_bytes(context), codec)
+        return _decode(self._utf8(context), "utf-8")
 
     def __add__(self, other: Composable) -> Composed:
         if isinstance(other, Composed):
@@ -98,7 +119,10 @@ class Composed(Composable):
         super().__init__([obj if isinstance(obj, Composable) else Literal(obj) for obj in seq])
 
     def as_bytes(self, context: Any = None) -> bytes:
-        return b"".join(obj.as_bytes(context) for obj in self._obj)
+        return _recode(self._utf8(context), _client_codec(context))
+
+    def _utf8(self, context: Any) -> bytes:
+        return b"".join(_utf8_of(obj, context) for obj in self._obj)
 
     def __iter__(self) -> Iterator[Composable]:
         return iter(self._obj)
@@ -134,7 +158,10 @@ class SQL(Composable):
         return self._obj
 
     def as_bytes(self, context: Any = None) -> bytes:
-        return self._obj.encode(_encoding(context))
+        return self._obj.encode(_client_codec(context) or "utf-8")
+
+    def _utf8(self, context: Any) -> bytes:
+        return self._obj.encode()
 
     def format(self, *args: Any, **kwargs: Any) -> Composed:
         """Replace ``{}``, ``{0}``, ``{name}`` placeholders with Composable objects.
@@ -198,13 +225,18 @@ class Identifier(Composable):
         return f"{self.__class__.__name__}({', '.join(map(repr, self._obj))})"
 
     def as_bytes(self, context: Any = None) -> bytes:
+        return self._render(context, _client_codec(context) or "utf-8")
+
+    def _utf8(self, context: Any) -> bytes:
+        return self._render(context, "utf-8")
+
+    def _render(self, context: Any, codec: str) -> bytes:
         conn = _connection(context)
         if conn is not None and getattr(conn, "closed", False):
             # psycopg escapes identifiers with libpq on the connection, which refuses.
             raise e.OperationalError("the connection is closed")
         connected = conn is not None
-        encoding = _encoding(context)
-        return b".".join(_escape_identifier(part.encode(encoding), connected) for part in self._obj)
+        return b".".join(_escape_identifier(part.encode(codec), connected) for part in self._obj)
 
 
 def _escape_identifier(name: bytes, connected: bool) -> bytes:
@@ -218,6 +250,9 @@ class Literal(Composable):
     """A value quoted as an SQL literal, by the adaptation rules of the context."""
 
     def as_bytes(self, context: Any = None) -> bytes:
+        return _recode(_literal(self._obj, context), _client_codec(context))
+
+    def _utf8(self, context: Any) -> bytes:
         return _literal(self._obj, context)
 
 
@@ -227,7 +262,7 @@ def _literal(obj: Any, context: Any) -> bytes:
     except ImportError:  # no adaptation layer: builtin types only
         from ._sql_literal import literal
 
-        return literal(obj, connected=_connection(context) is not None, encoding=_encoding(context))
+        return literal(obj, connected=_connection(context) is not None, encoding="utf-8")
     return Transformer.from_context(context).as_literal(obj)
 
 
@@ -259,7 +294,10 @@ class Placeholder(Composable):
         return f"%({self._obj}){code}" if self._obj else f"%{code}"
 
     def as_bytes(self, context: Any = None) -> bytes:
-        return self.as_string(context).encode(_encoding(context))
+        return self.as_string(context).encode(_client_codec(context) or "utf-8")
+
+    def _utf8(self, context: Any) -> bytes:
+        return self.as_string(context).encode()
 
 
 NULL = SQL("NULL")
@@ -278,3 +316,10 @@ def as_bytes(obj: Any, context: Any = None) -> bytes:
     if isinstance(obj, Composable):
         return obj.as_bytes(context)
     return Literal(obj).as_bytes(context)
+
+
+def _utf8_of(obj: Any, context: Any) -> bytes:
+    """``obj`` rendered for a query: UTF-8 from balrog's composables, ``as_bytes`` from
+    any other object that has it."""
+    render = getattr(obj, "_utf8", None)
+    return render(context) if render is not None else obj.as_bytes(context)  # type: ignore[no-any-return]
