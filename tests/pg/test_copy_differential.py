@@ -239,6 +239,10 @@ SET_TYPES_COLUMNS = [
     ("bool[]", [True, False, None]),
     ("int4", 7),
     ("text", "plain"),
+    ("int4", True),  # written as the column's type: 1, not the bool's "t"
+    ("int8", False),
+    ("numeric", True),
+    ("bool", True),
 ]
 
 

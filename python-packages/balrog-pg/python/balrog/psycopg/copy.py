@@ -29,6 +29,8 @@ _COPY_OUT = 3
 _COPY_IN = 4
 
 # Small enough that the server parses one chunk while the next is being formatted.
+# int2, int4, int8, oid, float4, float8, numeric
+_NUMBER_OIDS = frozenset((21, 23, 20, 26, 700, 701, 1700))
 _FLUSH_SIZE = 32 * 1024
 
 _UNESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)")
@@ -218,7 +220,9 @@ class Copy:
 
     def set_types(self, types: Sequence[int | str]) -> None:
         """The types of the columns, for ``write_row`` and ``rows``/``read_row``."""
-        registry = self.connection.adapters.types
+        # The cursor's registry, as psycopg: a type registered on the cursor only (e.g.
+        # `register_hstore(info, cur)`) is known by name.
+        registry = self.cursor.adapters.types
         oids = [t if isinstance(t, int) else registry.get_oid(t) for t in types]
         self._dump_oids = oids
         self._by_column = {}
@@ -273,9 +277,16 @@ class Copy:
         width = len(self._dump_oids or ())
         cache = self._by_column
         out = list(row)
+        oids = self._dump_oids or ()
         for i, value in enumerate(out):
-            if value is None or type(value) in self._text_encoders or i >= width:
+            if value is None or i >= width:
                 continue
+            if type(value) is bool and oids[i] in _NUMBER_OIDS:
+                # psycopg's number dumpers write a bool as the int it is (1), not as "t".
+                out[i] = int(value)
+                continue
+            if type(value) in self._text_encoders:
+                continue  # the column's dumper would write the same text
             key = (i, type(value))
             try:
                 dumper = cache[key]
