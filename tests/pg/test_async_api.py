@@ -222,6 +222,51 @@ def test_connection_pool(pg_cluster) -> None:
     both(scenario, pg_cluster.dsn)
 
 
+def test_pool_async_conninfo_kwargs_and_returning_close(pg_cluster) -> None:
+    # psycopg_pool's async pool takes coroutine functions for conninfo and kwargs, and a
+    # connection knows its pool while checked out (`_pool`): SQLAlchemy's "close returns
+    # it to the pool" subclass relies on that.
+    async def scenario(lib: Any, dsn: str) -> list[Any]:
+        pool_lib = psycopg_pool if lib is psycopg else bpool
+        calls = {"conninfo": 0, "kwargs": 0}
+
+        async def conninfo() -> str:
+            calls["conninfo"] += 1
+            await asyncio.sleep(0)
+            return dsn
+
+        async def kwargs() -> dict[str, Any]:
+            calls["kwargs"] += 1
+            return {"application_name": f"app-{calls['kwargs'] % 2}"}
+
+        class ReturningConnection(lib.AsyncConnection):  # type: ignore[name-defined,misc]
+            async def close(self) -> None:
+                if pool := getattr(self, "_pool", None):
+                    await pool.putconn(self)
+                else:
+                    await super().close()
+
+        out: list[Any] = []
+        async with pool_lib.AsyncConnectionPool(
+            conninfo, kwargs=kwargs, connection_class=ReturningConnection, min_size=2, open=False
+        ) as pool:
+            await pool.wait()
+            out.append(dict(calls))
+            c1, c2 = await pool.getconn(), await pool.getconn()
+            names = [(await (await c.execute("show application_name")).fetchone())[0] for c in (c1, c2)]
+            out.append(sorted(names))
+            out.append((c1._pool is pool, len(pool._pool)))
+            await c1.close()  # given back, not closed
+            out.append((c1.closed, c1._pool, len(pool._pool)))
+            await pool.putconn(c2)
+            with pytest.raises(ValueError):
+                await pool.putconn(c2)  # already returned
+        out.append((c1.closed, c2.closed))
+        return out
+
+    both(scenario, pg_cluster.dsn)
+
+
 def test_null_pool(pg_cluster) -> None:
     async def scenario(lib: Any, dsn: str) -> list[Any]:
         pool_lib = psycopg_pool if lib is psycopg else bpool

@@ -265,7 +265,7 @@ def test_transaction_is_rolled_back_on_return(
     conn.execute("create temp table if not exists t_pool (x int)")
     conn.execute("insert into t_pool values (1)")
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-    with caplog.at_level(logging.WARNING, logger="balrog.psycopg_pool"):
+    with caplog.at_level(logging.WARNING, logger="psycopg.pool"):
         pool.putconn(conn)
     assert "rolling back returned connection" in caplog.text
     with pool.connection() as again:
@@ -316,7 +316,7 @@ def test_configure_leaving_a_transaction_is_refused(
         conn.execute("select 1")  # opens a transaction (autocommit off)
 
     pool = make_pool(min_size=1, configure=configure, reconnect_timeout=0.1)
-    with caplog.at_level(logging.WARNING, logger="balrog.psycopg_pool"), pytest.raises(PoolTimeout):
+    with caplog.at_level(logging.WARNING, logger="psycopg.pool"), pytest.raises(PoolTimeout):
         pool.getconn(timeout=0.5)
     assert "connection left in status INTRANS by configure function" in caplog.text
 

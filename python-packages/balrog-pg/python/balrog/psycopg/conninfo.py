@@ -34,7 +34,7 @@ __all__ = [
     "timeout_from_conninfo",
 ]
 
-logger = logging.getLogger("balrog.psycopg")
+logger = logging.getLogger("psycopg")  # psycopg's, so its logging setup applies
 
 ConnParam = str | int | None
 ConnDict = dict[str, Any]

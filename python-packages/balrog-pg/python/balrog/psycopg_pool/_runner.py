@@ -21,7 +21,7 @@ from typing import Any
 
 import balrog
 
-logger = logging.getLogger("balrog.psycopg_pool")
+logger = logging.getLogger("psycopg.pool")  # psycopg_pool's, so its logging setup applies
 
 Job = Callable[[], None]
 

@@ -28,7 +28,7 @@ from .pool import ConnectFailedCB, ConnectionCB, ConnectionPool, _status
 
 __all__ = ["NullConnectionPool"]
 
-logger = logging.getLogger("balrog.psycopg_pool")
+logger = logging.getLogger("psycopg.pool")  # psycopg_pool's, so its logging setup applies
 
 CT = TypeVar("CT")
 

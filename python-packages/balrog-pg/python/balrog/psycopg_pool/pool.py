@@ -30,7 +30,7 @@ from .errors import PoolClosed, PoolTimeout, TooManyRequests
 
 __all__ = ["ConnectionPool"]
 
-logger = logging.getLogger("balrog.psycopg_pool")
+logger = logging.getLogger("psycopg.pool")  # psycopg_pool's, so its logging setup applies
 
 CT = TypeVar("CT")
 ConnectionCB = Callable[[Any], None]

@@ -12,6 +12,7 @@ private one (``balrog.hide``).
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +34,26 @@ AsyncConnectionCB = Callable[[Any], Awaitable[None]]
 AsyncConnectFailedCB = Callable[[Any], Awaitable[None] | None]
 
 
+def _sync_param(param: Any) -> Any:
+    """``conninfo``/``kwargs`` for the sync pool: a callable may be a coroutine function,
+    as psycopg_pool's async pool allows (awaited on a private loop by the worker thread
+    that connects, ``balrog.hide``)."""
+    if not callable(param):
+        return param
+
+    def call() -> Any:
+        result = param()
+        if inspect.isawaitable(result):
+
+            async def finish() -> Any:
+                return await result
+
+            return hide(finish)()
+        return result
+
+    return call
+
+
 class AsyncConnectionPool(Generic[ACT]):
     """A pool of ``AsyncConnection`` (psycopg_pool's ``AsyncConnectionPool`` API)."""
 
@@ -41,10 +62,13 @@ class AsyncConnectionPool(Generic[ACT]):
 
     def __init__(
         self,
-        conninfo: str | Callable[[], str] = "",
+        conninfo: str | Callable[[], str] | Callable[[], Awaitable[str]] = "",
         *,
         connection_class: type[ACT] = AsyncConnection,  # type: ignore[assignment]
-        kwargs: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+        kwargs: dict[str, Any]
+        | Callable[[], dict[str, Any]]
+        | Callable[[], Awaitable[dict[str, Any]]]
+        | None = None,
         min_size: int = 4,
         max_size: int | None = None,
         open: bool | None = None,
@@ -62,12 +86,14 @@ class AsyncConnectionPool(Generic[ACT]):
         num_workers: int = 3,
     ) -> None:
         self.connection_class = connection_class
+        # As given (the sync pool holds them made callable from a worker thread).
+        self._conninfo, self._kwargs = conninfo, kwargs
         self._configure, self._check, self._reset = configure, check, reset
         self._reconnect_failed = reconnect_failed
         self._sync_pool = self._sync_pool_class(
-            conninfo,
+            _sync_param(conninfo),
             connection_class=Connection,
-            kwargs=kwargs,
+            kwargs=_sync_param(kwargs),
             min_size=min_size,
             max_size=max_size,
             open=False,
@@ -85,18 +111,28 @@ class AsyncConnectionPool(Generic[ACT]):
             num_workers=num_workers,
         )
         if open:
-            warnings.warn(
-                f"opening the async pool {type(self).__name__} in the constructor"
-                " is deprecated and will not be supported anymore in a future"
-                " release. Please use `await pool.open()`, or use the pool as context"
-                f" manager using: `async with {type(self).__name__}(...) as pool: `...",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            self._warn_open_async(stacklevel=3)
         self._open_implicit = open is None
         if self._open_implicit or open:
             # Opening starts the sync pool's worker threads: nothing to wait for here.
             self._sync_pool.open(wait=False)
+
+    def _warn_open_async(self, stacklevel: int) -> None:
+        warnings.warn(
+            f"opening the async pool {type(self).__name__} in the constructor"
+            " is deprecated and will not be supported anymore in a future"
+            " release. Please use `await pool.open()`, or use the pool as context"
+            f" manager using: `async with {type(self).__name__}(...) as pool: `...",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
+
+    def _check_open_implicit(self) -> None:
+        # As psycopg_pool: a pool opened because `open` was not given warns when first
+        # used (not as a context manager, which clears the flag).
+        if self._open_implicit:
+            self._open_implicit = False
+            self._warn_open_async(stacklevel=4)
 
     # -- the async face of sync connections and callbacks ------------------------------------
 
@@ -136,6 +172,24 @@ class AsyncConnectionPool(Generic[ACT]):
         return getattr(self._sync_pool, name)
 
     @property
+    def conninfo(self) -> Any:
+        return self._conninfo
+
+    @conninfo.setter
+    def conninfo(self, value: Any) -> None:
+        self._conninfo = value
+        self._sync_pool.conninfo = _sync_param(value)
+
+    @property
+    def kwargs(self) -> Any:
+        return self._kwargs
+
+    @kwargs.setter
+    def kwargs(self, value: Any) -> None:
+        self._kwargs = value
+        self._sync_pool.kwargs = _sync_param(value)
+
+    @property
     def min_size(self) -> int:
         return self._sync_pool.min_size
 
@@ -159,6 +213,7 @@ class AsyncConnectionPool(Generic[ACT]):
         await green_call(self._sync_pool.open, wait, timeout)
 
     async def wait(self, timeout: float = 30.0) -> None:
+        self._check_open_implicit()
         await green_call(self._sync_pool.wait, timeout)
 
     async def close(self, timeout: float = 5.0) -> None:
@@ -193,10 +248,26 @@ class AsyncConnectionPool(Generic[ACT]):
             self._sync_pool._stats[self._sync_pool._USAGE_MS] += int(1000.0 * (monotonic() - t0))
 
     async def getconn(self, timeout: float | None = None) -> ACT:
-        return self._wrap(await green_call(self._sync_pool.getconn, timeout))
+        self._check_open_implicit()
+        conn = self._wrap(await green_call(self._sync_pool.getconn, timeout))
+        # As psycopg_pool: a connection out of the pool knows it (`_pool`), one in it does
+        # not. SQLAlchemy's pattern relies on it: a `close()` that gives the connection
+        # back while `_pool` is set, and closes for real otherwise.
+        conn._pool = self
+        return conn
 
     async def putconn(self, conn: ACT) -> None:
-        await green_call(self._sync_pool.putconn, conn._sync)
+        sync = getattr(conn, "_sync", None)
+        if sync is None or getattr(conn, "_pool", None) is not self:
+            # The sync pool's check and message (not from this pool, or already returned).
+            await green_call(self._sync_pool.putconn, sync if sync is not None else conn)
+            return
+        conn._pool = None
+        try:
+            await green_call(self._sync_pool.putconn, sync)
+        except BaseException:
+            conn._pool = self
+            raise
 
     async def resize(self, min_size: int, max_size: int | None = None) -> None:
         await green_call(self._sync_pool.resize, min_size, max_size)

@@ -34,7 +34,7 @@ __all__ = [
 JsonDumpsFunction: TypeAlias = Callable[[Any], str | bytes]
 JsonLoadsFunction: TypeAlias = Callable[[str | bytes], Any]
 
-logger = logging.getLogger("balrog.psycopg")
+logger = logging.getLogger("psycopg")  # psycopg's, so its logging setup applies
 
 JSON_OID = 114
 JSONB_OID = 3802
