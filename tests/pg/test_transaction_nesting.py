@@ -82,3 +82,35 @@ def test_in_order_blocks_still_commit(pg_cluster):
                 conn.execute("insert into nest_ok values (3)")
                 1 / 0  # noqa: B018 - rolls the savepoint back
         assert conn.execute("select array_agg(x order by x) from nest_ok").fetchone() == ([1, 2],)
+
+
+def _commands_of_named_blocks(lib: Any, conninfo: str) -> list[Any]:
+    """The transaction commands psycopg issues (its `_exec_command`, which both share) for
+    blocks with and without savepoint names, committed and rolled back."""
+    log: list[str] = []
+    with lib.connect(conninfo) as conn:
+        original = conn._exec_command
+
+        def logged(command: Any, *args: Any, **kwargs: Any) -> Any:
+            log.append(command.decode() if isinstance(command, bytes) else command.as_string(conn))
+            return original(command, *args, **kwargs)
+
+        conn._exec_command = logged
+        with conn.transaction(savepoint_name="foo"):
+            log.append("--body")
+        with conn.transaction():
+            with conn.transaction(savepoint_name="bar"):
+                pass
+            with conn.transaction():
+                pass
+        with pytest.raises(ZeroDivisionError), conn.transaction(savepoint_name="baz"):
+            1 / 0  # noqa: B018
+        with conn.transaction(), pytest.raises(ZeroDivisionError), conn.transaction(savepoint_name="q"):
+            1 / 0  # noqa: B018
+    return log
+
+
+def test_named_savepoint_blocks_issue_psycopgs_commands(pg_cluster):
+    # An outermost block with a savepoint name: BEGIN, SAVEPOINT, then only COMMIT.
+    expected = _commands_of_named_blocks(psycopg, pg_cluster.conninfo)
+    assert _commands_of_named_blocks(bp, pg_cluster.conninfo) == expected

@@ -175,7 +175,9 @@ class Transaction:
     def _commit(self) -> None:
         conn = self._conn
         with conn.lock:
-            if self._savepoint_name:
+            # As psycopg: the savepoint of an outermost block goes with its COMMIT (no
+            # RELEASE round trip).
+            if self._savepoint_name and not self._outer_transaction:
                 conn._exec_command(b"RELEASE " + quote_identifier(self._savepoint_name))
             if self._outer_transaction:
                 conn._exec_command(b"COMMIT")
