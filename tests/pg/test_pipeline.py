@@ -237,3 +237,50 @@ def test_rollback_after_an_error_in_pipeline(pg_cluster):
 
     _both(pg_cluster, scenario)
     _both(pg_cluster, scenario, autocommit=False)
+
+
+_PREPARED = "select name, statement from pg_prepared_statements where name != '' order by name"
+
+
+def test_prepared_statements_in_pipeline(pg_cluster):
+    # psycopg's prepare rules hold in a pipeline: prepare=True, and the threshold counted
+    # over the statements queued (the sixth execution Parses, the later ones reuse it).
+    def scenario(mod: Any, conn: Any, log: list[Any]) -> None:
+        with conn.pipeline():
+            c1 = conn.execute("select %s::int", [10], prepare=True)
+            c2 = conn.execute("select count(*) from pg_prepared_statements where name != ''")
+            log.append((c1.fetchone(), c2.fetchone()))
+        log.append(conn.execute(_PREPARED).fetchall())
+        conn.prepare_threshold = 2
+        with conn.pipeline():
+            counts = [conn.execute("select count(*) from pg_prepared_statements") for _ in range(5)]
+            rows = [conn.execute("select %s::text || 'x'", [str(i)]) for i in range(4)]
+        log.append([c.fetchone()[0] for c in counts])
+        log.append([r.fetchone()[0] for r in rows])
+        log.append(conn.execute(_PREPARED).fetchall())
+        with conn.pipeline():
+            conn.cursor().executemany("select %s::int + 1", [(i,) for i in range(4)])
+        log.append(conn.execute(_PREPARED).fetchall())
+
+    _both(pg_cluster, scenario)
+
+
+def test_failed_prepare_in_pipeline_is_forgotten(pg_cluster):
+    # A statement whose Parse failed (or that was skipped after a failure) is not kept as
+    # prepared: running it again later parses it again.
+    def scenario(mod: Any, conn: Any, log: list[Any]) -> None:
+        stmt = "insert into pt_missing (x) values (%s)"
+        log.append(_try(lambda: _pipeline_with(conn, [(stmt, [1], True), ("select %s::int", [2], True)])))
+        log.append(conn.execute(_PREPARED).fetchall())
+        conn.execute("create temporary table pt_missing (x int)")
+        log.append(_try(lambda: _pipeline_with(conn, [(stmt, [1], True), ("select %s::int", [2], True)])))
+        log.append(conn.execute("select count(*) from pt_missing").fetchone())
+        log.append(conn.execute(_PREPARED).fetchall())
+
+    _both(pg_cluster, scenario)
+
+
+def _pipeline_with(conn: Any, statements: list[tuple[str, list[Any], bool]]) -> list[Any]:
+    with conn.pipeline():
+        cursors = [conn.execute(query, params, prepare=prepare) for query, params, prepare in statements]
+    return [cur.statusmessage for cur in cursors]

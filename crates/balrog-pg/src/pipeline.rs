@@ -1,5 +1,6 @@
 //! Pipeline mode: the statements queued by `conn.pipeline()` go out in one write, each as
-//! Parse/Bind/Describe/Execute of the unnamed statement, followed by a single Sync.
+//! [Close*] [Parse] Bind/Describe/Execute (the unnamed statement, or a prepared one, as
+//! psycopg's prepare rules decide), followed by a single Sync.
 //!
 //! The server answers each statement in order and, after the first error, skips everything
 //! up to the Sync. So the answers map back by position: the first `results.len()`
@@ -20,22 +21,39 @@ use crate::result::PgResult;
 use crate::transcode::{wire_query, wire_values};
 
 /// One queued statement: query (`bytes`), parameter type oids, parameters, parameter
-/// formats, result format (1: binary rows). The query stays a Python object until it is read as a slice (see
-/// `conn::QueryBytes`: a `Vec<u8>` would be extracted byte by byte).
+/// formats, result format (1: binary rows), statement name ("" for the unnamed one),
+/// whether to Parse it (false: a prepared statement that exists already), and prepared
+/// statements to Close first. The query stays a Python object until it is read as a slice
+/// (see `conn::QueryBytes`: a `Vec<u8>` would be extracted byte by byte).
 pub type Statement<'py> = (
     Bound<'py, PyAny>,
     Vec<u32>,
     Bound<'py, PyAny>,
     Vec<i16>,
     i16,
+    String,
+    bool,
+    Vec<String>,
 );
+
+/// A statement ready to be written.
+struct Encoded {
+    query: Vec<u8>,
+    types: Vec<u32>,
+    values: std::sync::Arc<crate::encode::Values>,
+    formats: Vec<i16>,
+    result_format: i16,
+    name: String,
+    parse: bool,
+    deallocate: Vec<String>,
+}
 
 /// Run `statements` with one Sync; resolves to `(results, error)`: the results of the
 /// statements that completed, and the exception of the one that failed (or None).
 pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
     let mut encoded = Vec::with_capacity(statements.len());
     let transcoder = conn.transcoder();
-    for (query, types, params, formats, result_format) in statements {
+    for (query, types, params, formats, result_format, name, parse, deallocate) in statements {
         let query = match query
             .extract::<std::borrow::Cow<'_, [u8]>>()
             .and_then(|query| wire_query(transcoder.as_deref(), query))
@@ -46,7 +64,16 @@ pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
         match crate::encode::values_arg(&params)
             .and_then(|values| wire_values(transcoder.as_deref(), values, 0, &types, &formats))
         {
-            Ok(values) => encoded.push((query, types, values, formats, result_format)),
+            Ok(values) => encoded.push(Encoded {
+                query,
+                types,
+                values,
+                formats,
+                result_format,
+                name,
+                parse,
+                deallocate,
+            }),
             Err(err) => return Op::ready(move |_py| Err(err)),
         }
     }
@@ -55,15 +82,25 @@ pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
             let mut s = session(slot, shared.clone()).await?;
             let outcome = async {
                 let io = s.io()?;
-                for (query, types, values, formats, result_format) in &encoded {
-                    proto::msg_parse(&mut io.wbuf, "", query, types)?;
-                    let width = values.spans.len();
+                for statement in &encoded {
+                    for old in &statement.deallocate {
+                        proto::msg_close_statement(&mut io.wbuf, old)?;
+                    }
+                    if statement.parse {
+                        proto::msg_parse(
+                            &mut io.wbuf,
+                            &statement.name,
+                            &statement.query,
+                            &statement.types,
+                        )?;
+                    }
+                    let width = statement.values.spans.len();
                     proto::msg_bind(
                         &mut io.wbuf,
-                        "",
-                        values.row(0, width),
-                        formats,
-                        *result_format,
+                        &statement.name,
+                        statement.values.row(0, width),
+                        &statement.formats,
+                        statement.result_format,
                     )?;
                     proto::msg_describe_portal(&mut io.wbuf)?;
                     proto::msg_execute(&mut io.wbuf)?;

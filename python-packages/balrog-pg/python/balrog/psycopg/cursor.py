@@ -473,7 +473,7 @@ class BaseCursor(Generic[ConnectionType, Row]):
                 raise
         self._query = pgq
         if conn._pipeline is not None:  # queued until the next sync (pipeline.py)
-            return conn._pipeline.queue_execute(self, pgq, fmt)
+            return conn._pipeline.queue_execute(self, pgq, fmt, prepare)
         lock = conn.lock
         lock.acquire()  # the implicit BEGIN and the query go together
         try:

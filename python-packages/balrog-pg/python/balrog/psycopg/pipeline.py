@@ -17,9 +17,13 @@ transaction, rolled back); their cursors get no result. After an error delivered
 fetch, statements issued before the next sync point are not sent and that sync raises
 ``PipelineAborted``.
 
+Statements are prepared by psycopg's rules (``prepare=True``, or past
+``prepare_threshold`` executions), decided when they are queued: a statement queued after
+one that prepares it uses the name without a Parse of its own. A Parse that did not run
+(its statement failed, or was skipped after a failure) is forgotten again.
+
 Differences from psycopg (libpq sends a Flush, not a Sync, for a fetch): a fetch ends the
-implicit transaction of the statements sent so far in autocommit mode; statements are never
-prepared in a pipeline (unnamed statements only).
+implicit transaction of the statements sent so far in autocommit mode.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors as e
 from . import pq
 from ._connection_info import connection_summary
+from ._queries import ClientQuery
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -68,6 +73,11 @@ class _Queued:
     group: _ManyGroup | None = None
     # Issued after an error was delivered and before a sync point: never sent.
     aborted: bool = False
+    # The prepared statement ("" for the unnamed one), whether this entry Parses it, and
+    # the evicted statements it Closes first.
+    name: str = ""
+    parse: bool = True
+    deallocate: tuple[str, ...] = ()
 
 
 class Pipeline:
@@ -131,13 +141,31 @@ class Pipeline:
 
     # -- what cursors and the connection call -----------------------------------------------
 
-    def queue_execute(self, cursor: BaseCursor, pgq: Any, fmt: int = 0) -> BaseCursor:
+    def queue_execute(
+        self, cursor: BaseCursor, pgq: Any, fmt: int = 0, prepare: bool | None = None
+    ) -> BaseCursor:
         """``cursor.execute()`` in pipeline mode: queue the converted query."""
         with self._conn.lock:
             self._conn._start_query()  # BEGIN is a sync point, as psycopg
         _clear_results(cursor)
-        self._queue.append(_entry(pgq, cursor=cursor, aborted=self._aborted, result_format=fmt))
+        entry = _entry(pgq, cursor=cursor, aborted=self._aborted, result_format=fmt)
+        self._queue.append(self._prepared(entry, pgq, prepare))
         return cursor
+
+    def _prepared(self, entry: _Queued, pgq: Any, prepare: bool | None) -> _Queued:
+        """Apply the connection's prepare decision to ``entry`` (as ``Cursor._send``; a
+        ClientCursor's statements, literals merged in, are never prepared)."""
+        if entry.aborted or type(pgq) is ClientQuery:
+            return entry
+        manager = self._conn._prepared
+        decision = manager.decide(pgq, prepare)
+        if decision is not None:
+            entry.name, entry.parse, entry.deallocate = decision
+            if entry.parse:
+                # Filed now, so the next statements of this queue use the name; forgotten
+                # again if its Parse does not run (`_forget_unrun`).
+                manager.prepared(pgq, entry.name)
+        return entry
 
     def queue_many(self, cursor: BaseCursor, query: Any, params_seq: Iterable[Any], returning: bool) -> None:
         """``cursor.executemany()`` in pipeline mode: one queued statement per row."""
@@ -152,9 +180,8 @@ class Pipeline:
             if group.expected == 0:
                 cursor._query = pgq
             group.expected += 1
-            self._queue.append(
-                _entry(pgq, cursor=cursor, group=group, aborted=self._aborted, result_format=cursor.format)
-            )
+            entry = _entry(pgq, cursor=cursor, group=group, aborted=self._aborted, result_format=cursor.format)
+            self._queue.append(self._prepared(entry, pgq, None))
         if returning and group.expected:
             # psycopg fetches right away when the rows are asked for.
             with self._conn.lock:
@@ -181,14 +208,23 @@ class Pipeline:
         queue, self._queue = self._queue, []
         live = [entry for entry in queue if not entry.aborted]
         first_error: BaseException | None = None
+        self._forget_unrun([entry for entry in queue if entry.aborted])
         if live:
             conn = self._conn
-            statements = [(q.query, q.types, q.params, q.formats, q.result_format) for q in live]
+            statements = [
+                (q.query, q.types, q.params, q.formats, q.result_format, q.name, q.parse, list(q.deallocate))
+                for q in live
+            ]
             try:
                 results, error = conn._wait(conn._native.pipeline(statements))
+            except BaseException:
+                self._forget_unrun(live)  # whatever the server got to is unknown
+                raise
             finally:
                 if conn._native.has_pending:
                     conn._dispatch_pending()
+            # The failed statement and those the server skipped after it.
+            self._forget_unrun(live[len(results) :])
             for entry, result in zip(live, results, strict=False):
                 _deliver(entry, result)
             if len(results) < len(live):
@@ -203,6 +239,15 @@ class Pipeline:
         self._aborted = False if sync_point else first_error is not None
         if first_error is not None:
             raise first_error
+
+
+    def _forget_unrun(self, entries: list[_Queued]) -> None:
+        """Statements that may not have run: their Parse is forgotten, and the statements
+        they were to Close are closed with a later Parse."""
+        unconfirmed = [(entry, entry.name) for entry in entries if entry.name and entry.parse]
+        closed = [name for entry in entries for name in entry.deallocate]
+        if unconfirmed or closed:
+            self._conn._prepared.forget_unconfirmed(unconfirmed, closed)
 
 
 def _entry(pgq: Any, **kwargs: Any) -> _Queued:
