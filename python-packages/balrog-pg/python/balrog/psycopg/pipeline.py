@@ -180,7 +180,9 @@ class Pipeline:
             if group.expected == 0:
                 cursor._query = pgq
             group.expected += 1
-            entry = _entry(pgq, cursor=cursor, group=group, aborted=self._aborted, result_format=cursor.format)
+            entry = _entry(
+                pgq, cursor=cursor, group=group, aborted=self._aborted, result_format=cursor.format
+            )
             self._queue.append(self._prepared(entry, pgq, None))
         if returning and group.expected:
             # psycopg fetches right away when the rows are asked for.
