@@ -242,7 +242,6 @@ class Pipeline:
         if first_error is not None:
             raise first_error
 
-
     def _forget_unrun(self, entries: list[_Queued]) -> None:
         """Statements that may not have run: their Parse is forgotten, and the statements
         they were to Close are closed with a later Parse."""
