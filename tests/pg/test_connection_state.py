@@ -143,3 +143,42 @@ def _pgconn_exec(mod: Any, conninfo: str) -> list[Any]:
 
 def test_pgconn_exec_matches_psycopg(pg_cluster):
     assert repr(_pgconn_exec(bp, pg_cluster.conninfo)) == repr(_pgconn_exec(psycopg, pg_cluster.conninfo))
+
+
+def _pgconn_parameters(lib: Any, conninfo: str) -> list[Any]:
+    conn = lib.connect(conninfo)
+    names = ("db", "host", "hostaddr", "user", "password", "options", "port")
+    out: list[Any] = [getattr(conn.pgconn, name) for name in names]
+    conn.close()
+    out += [_outcome(lambda name=name: getattr(conn.pgconn, name)) for name in names]
+    return out
+
+
+def test_pgconn_connection_parameters_like_psycopg(pg_cluster):
+    # libpq's PQdb/PQhost/...: bytes, and OperationalError once the connection is closed.
+    assert _pgconn_parameters(bp, pg_cluster.conninfo) == _pgconn_parameters(psycopg, pg_cluster.conninfo)
+
+
+def _statuses_in_pipeline(lib: Any, conninfo: str, autocommit: bool) -> list[Any]:
+    with lib.connect(conninfo, autocommit=autocommit) as conn:
+        out: list[Any] = [conn.info.pipeline_status, conn.info.transaction_status]
+        with conn.pipeline():
+            out += [conn.info.pipeline_status, conn.info.transaction_status]
+            cur = conn.execute("select 1")
+            out += [conn.info.transaction_status, conn.pgconn.transaction_status]
+            out.append(cur.fetchone())
+            out.append(conn.info.transaction_status)
+            with conn.transaction():
+                conn.execute("select 2")
+                out.append(conn.info.transaction_status)
+            out.append(conn.info.transaction_status)
+        out += [conn.info.pipeline_status, conn.info.transaction_status]
+        return out
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_statuses_in_pipeline_like_psycopg(pg_cluster, autocommit):
+    # psycopg: pipeline_status ON inside the block; transaction_status ACTIVE while
+    # statements sent in it wait for their results.
+    expected = _statuses_in_pipeline(psycopg, pg_cluster.conninfo, autocommit)
+    assert _statuses_in_pipeline(bp, pg_cluster.conninfo, autocommit) == expected

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import pq
@@ -71,6 +71,16 @@ def connection_summary(conn: Connection) -> str:
         parts.append(f"user={info.user}")
     parts.append(f"database={info.dbname}")
     return f"[{status}] ({' '.join(parts)})"
+
+
+def visible_transaction_status(conn: Any) -> pq.TransactionStatus:
+    """The transaction status as psycopg shows it: ACTIVE while pipeline statements wait
+    for their results. balrog queues them until a sync point, where libpq has sent them
+    (the server's own status is still the one before them)."""
+    pipeline = conn._pipeline
+    if pipeline is not None and pipeline._queue:
+        return pq.TransactionStatus.ACTIVE
+    return pq.TransactionStatus(conn._native.transaction_status)
 
 
 class ConnectionInfo:
@@ -156,11 +166,12 @@ class ConnectionInfo:
 
     @property
     def transaction_status(self) -> pq.TransactionStatus:
-        return pq.TransactionStatus(self._conn._native.transaction_status)
+        return visible_transaction_status(self._conn)
 
     @property
     def pipeline_status(self) -> pq.PipelineStatus:
-        return pq.PipelineStatus.OFF
+        pipeline = self._conn._pipeline
+        return pq.PipelineStatus.OFF if pipeline is None else pipeline.status
 
     def parameter_status(self, param_name: str) -> str | None:
         """A server parameter (``TimeZone``, ``server_version`` ...), as last reported."""

@@ -21,7 +21,12 @@ from .. import _pg
 from . import errors as e
 from . import pq
 from ._conn_lock import ConnectionLock
-from ._connection_info import ConnectionInfo, connection_summary, timezone_from_name
+from ._connection_info import (
+    ConnectionInfo,
+    connection_summary,
+    timezone_from_name,
+    visible_transaction_status,
+)
 from ._encodings import startup_encoding
 from ._enums import IsolationLevel
 from ._interrupts import INTERRUPTED as _INTERRUPTED
@@ -727,11 +732,41 @@ class _PGconnShim:
 
     @property
     def transaction_status(self) -> pq.TransactionStatus:
-        return pq.TransactionStatus(self._conn._native.transaction_status)
+        return visible_transaction_status(self._conn)
 
     @property
     def status(self) -> pq.ConnStatus:
         return pq.ConnStatus.BAD if self._conn.closed else pq.ConnStatus.OK
+
+    # libpq's connection parameters, as bytes (OperationalError once closed, as libpq's
+    # calls on a finished connection).
+    @property
+    def db(self) -> bytes:
+        return self._conn.info.dbname.encode()
+
+    @property
+    def host(self) -> bytes:
+        return self._conn.info.host.encode()
+
+    @property
+    def hostaddr(self) -> bytes:
+        return self._conn.info.hostaddr.encode()
+
+    @property
+    def user(self) -> bytes:
+        return self._conn.info.user.encode()
+
+    @property
+    def password(self) -> bytes:
+        return self._conn.info.password.encode()
+
+    @property
+    def options(self) -> bytes:
+        return self._conn.info.options.encode()
+
+    @property
+    def port(self) -> bytes:
+        return str(self._conn.info.port).encode()
 
     @property
     def ssl_in_use(self) -> bool:
