@@ -284,3 +284,38 @@ def _pipeline_with(conn: Any, statements: list[tuple[str, list[Any], bool]]) -> 
     with conn.pipeline():
         cursors = [conn.execute(query, params, prepare=prepare) for query, params, prepare in statements]
     return [cur.statusmessage for cur in cursors]
+
+
+def test_connection_closed_inside_the_block(pg_cluster):
+    # psycopg's exit syncs: OperationalError if the block closed the connection, or a
+    # warning on the "psycopg" logger when another exception is already leaving it.
+    import logging
+
+    def run(mod: Any, nested: bool, fail: bool) -> Any:
+        records: list[str] = []
+        handler = logging.Handler()
+        handler.emit = lambda record: records.append(record.getMessage().split(" at 0x")[0])  # type: ignore[method-assign]
+        logging.getLogger("psycopg").addHandler(handler)
+        try:
+            conn = mod.connect(pg_cluster.conninfo, autocommit=True)
+
+            def block() -> None:
+                conn.close()
+                if fail:
+                    raise ZeroDivisionError
+
+            def scenario() -> None:
+                with conn.pipeline():
+                    if nested:
+                        with conn.pipeline():
+                            block()
+                    else:
+                        block()
+
+            return _try(scenario), records
+        finally:
+            logging.getLogger("psycopg").removeHandler(handler)
+
+    for nested in (False, True):
+        for fail in (False, True):
+            assert run(bp, nested, fail) == run(psycopg, nested, fail)

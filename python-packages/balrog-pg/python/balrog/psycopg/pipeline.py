@@ -122,9 +122,11 @@ class Pipeline:
         exc_tb: TracebackType | None,
     ) -> None:
         try:
-            if not self._conn.closed or self._queue:
-                with self._conn.lock:
-                    self._flush(sync_point=True)
+            if self._conn.closed:
+                # As psycopg, whose exit syncs: a connection closed in the block fails it.
+                raise e.OperationalError("the connection is closed")
+            with self._conn.lock:
+                self._flush(sync_point=True)
         except Exception as exc2:
             # Don't clobber an exception raised in the block with this one.
             if exc_val is not None:
