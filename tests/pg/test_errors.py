@@ -193,3 +193,26 @@ def test_diagnostic_accepts_psycopg_style_bytes() -> None:
     assert diag.message_primary == "café" and diag.sqlstate == "23505" and diag.table_name is None
     error = ours.Error("x", info={DiagnosticField.SQLSTATE: b"23505"})
     assert error.sqlstate == "23505"
+
+
+def _pgresults_of_errors(lib: Any, conninfo: str) -> list[Any]:
+    out: list[Any] = []
+    fields = [getattr(lib.pq.DiagnosticField, f.name) for f in DiagnosticField]
+    with lib.connect(conninfo, autocommit=True) as conn:
+        for query in ("select 1 from wat", "select 1/0", "select 'x'::int", "select 1 +"):
+            with pytest.raises(lib.Error) as info:
+                conn.execute(query)
+            res = info.value.pgresult
+            out.append((res.status, res.ntuples, res.nfields, res.error_message))
+            out.append([res.error_field(field) for field in fields if field != lib.pq.DiagnosticField.SOURCE_LINE])
+            out.append(pickle.loads(pickle.dumps(info.value)).pgresult)
+        with pytest.raises(lib.Error) as info:
+            conn.execute("select %s", [1, 2])  # a client-side error: no result
+        out.append(info.value.pgresult)
+    return out
+
+
+def test_pgresult_of_a_failed_query_like_psycopg(pg_cluster) -> None:
+    import balrog.psycopg as bp
+
+    assert _pgresults_of_errors(bp, pg_cluster.conninfo) == _pgresults_of_errors(psycopg, pg_cluster.conninfo)

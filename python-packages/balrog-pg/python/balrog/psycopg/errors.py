@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from .pq import DiagnosticField
+from .pq import DiagnosticField, ExecStatus
 
 __all__ = [
     "CancellationTimeout",
@@ -93,8 +93,12 @@ class Error(Exception):
 
     @property
     def pgresult(self) -> Any:
-        """The libpq result of a failed query: always None (balrog has no libpq)."""
-        return None
+        """The result of the failed query, for a server error: psycopg's PGresult surface
+        that error handling reads (``status``, ``error_field()``, ``error_message``).
+        None for other errors, and after pickling (as psycopg)."""
+        if not self._info or getattr(self, "_unpickled", False):
+            return None
+        return _ErrorResult(self)
 
     @property
     def diag(self) -> Diagnostic:
@@ -106,7 +110,37 @@ class Error(Exception):
         if isinstance(reduced, tuple) and len(reduced) >= 3 and isinstance(reduced[2], dict):
             reduced[2]["_info"] = dict(self._info) if self._info else self._info
             reduced[2]["_pgconn"] = None  # a connection does not travel
+            reduced[2]["_unpickled"] = True  # nor does a result
         return reduced
+
+
+class _ErrorResult:
+    """A failed query's result as libpq's PGresult shows it (FATAL_ERROR, no rows)."""
+
+    __slots__ = ("_error",)
+
+    status = ExecStatus.FATAL_ERROR
+    ntuples = 0
+    nfields = 0
+
+    def __init__(self, error: Error) -> None:
+        self._error = error
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.PGresult [FATAL_ERROR] at 0x{id(self):x}>"
+
+    def error_field(self, fieldcode: int) -> bytes | None:
+        info = self._error._info
+        value = info.get(fieldcode) if info else None
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode(self._error._encoding)
+
+    @property
+    def error_message(self) -> bytes:
+        # libpq's PQresultErrorMessage: the severity, two spaces, the report, a newline.
+        severity = self._error.diag.severity or "ERROR"
+        return f"{severity}:  {self._error}\n".encode(self._error._encoding)
 
 
 class InterfaceError(Error):
