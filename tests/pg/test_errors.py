@@ -204,7 +204,7 @@ def _pgresults_of_errors(lib: Any, conninfo: str) -> list[Any]:
                 conn.execute(query)
             res = info.value.pgresult
             out.append((res.status, res.ntuples, res.nfields, res.error_message))
-            out.append([res.error_field(field) for field in fields if field != lib.pq.DiagnosticField.SOURCE_LINE])
+            out.append([res.error_field(field) for field in fields])
             out.append(pickle.loads(pickle.dumps(info.value)).pgresult)
         with pytest.raises(lib.Error) as info:
             conn.execute("select %s", [1, 2])  # a client-side error: no result
