@@ -231,3 +231,29 @@ def test_green_call_runs_a_function_as_a_green_task():
         return out
 
     assert asyncio.run(main()) == [("green", 3), True]
+
+
+def test_a_green_result_is_released_when_the_caller_drops_it():
+    # Nothing of the bridge (the future the loop resumes the task with) keeps the result
+    # alive: an object whose finalizer matters (an open server cursor that warns, a file)
+    # goes as soon as the caller lets it go, within the same task step.
+    import weakref
+
+    class Result:
+        pass
+
+    def produce(suspend: bool) -> Result:
+        if suspend:
+            balrog.sleep(0.001)
+        return Result()
+
+    async def main() -> list[bool]:
+        out = []
+        for suspend in (False, True):
+            obj = await balrog.green_call(produce, suspend)
+            ref = weakref.ref(obj)
+            del obj
+            out.append(ref() is None)
+        return out
+
+    assert asyncio.run(main()) == [True, True]

@@ -301,3 +301,30 @@ def test_async_transaction_class(pg_cluster) -> None:
         return out
 
     both(scenario, pg_cluster.conninfo)
+
+
+def test_unclosed_async_server_cursor_warns_by_its_class(pg_cluster) -> None:
+    # psycopg warns (ResourceWarning) when a named cursor left open is deleted, naming the
+    # class the user holds; right at the `del`, as nothing else keeps it.
+    import gc
+    import re
+    import warnings
+
+    async def scenario(lib: Any, dsn: str) -> list[Any]:
+        out: list[Any] = []
+        async with await lib.AsyncConnection.connect(dsn) as conn:
+            for factory in (lib.AsyncServerCursor, lib.AsyncRawServerCursor):
+                conn.server_cursor_factory = factory
+                cur = conn.cursor("left_open")
+                await cur.execute("select generate_series(1, 3)")
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    del cur
+                    gc.collect()
+                out.append(
+                    [(w.category, re.sub(r"0x[0-9a-f]+", "0x", str(w.message))) for w in caught]
+                )
+                await conn.rollback()
+        return out
+
+    both(scenario, pg_cluster.dsn)

@@ -294,7 +294,7 @@ class GreenTask(greenlet):  # type: ignore[misc]
     # Slots, although greenlet instances keep a __dict__: every wait reads `hub` and writes
     # `waiting` twice, and slot access is specialised by the interpreter where a greenlet's
     # dict is not.
-    __slots__ = ("args", "done", "fn", "hub", "kwargs", "waiting")
+    __slots__ = ("args", "done", "fn", "hub", "kwargs", "result", "waiting")
 
     def __init__(
         self,
@@ -315,13 +315,16 @@ class GreenTask(greenlet):  # type: ignore[misc]
 
     def _main(self) -> None:
         try:
-            result = self.fn(*self.args, **self.kwargs)
+            # The result stays here, not in the future: the loop's handle that resumes the
+            # awaiting task holds that future until the task's step ends, and with it the
+            # result (an object whose finalizer should run once the caller drops it).
+            self.result = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:
             if not self.done.done():
                 self.done.set_exception(exc)
         else:
             if not self.done.done():
-                self.done.set_result(result)
+                self.done.set_result(None)
         finally:
             del self.fn, self.args, self.kwargs
 
@@ -351,7 +354,10 @@ async def _drive(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, 
     while True:
         done = task.done
         try:
-            return await done  # type: ignore[no-any-return]
+            await done
+            result: R = task.result
+            del task.result
+            return result
         except asyncio.CancelledError:
             if task.dead or not done.cancelled():
                 raise

@@ -284,6 +284,7 @@ class AsyncServerCursor(AsyncCursor[Row]):
         cursor = self._sync_class(
             connection._sync, name, row_factory=row_factory, scrollable=scrollable, withhold=withhold
         )
+        cursor._public_class = type(self)
         object.__setattr__(self, "_aconn", connection)
         object.__setattr__(self, "_cur", cursor)
 

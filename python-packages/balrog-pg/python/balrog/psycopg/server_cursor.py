@@ -55,8 +55,10 @@ class ServerCursor(Cursor[Row]):
         # ever with WITH HOLD), so forgetting close() deserves a warning.
         if getattr(self, "_closed", True):
             return
+        # Named after the class the user holds (an async cursor wraps this one).
+        shown = getattr(self, "_public_class", None) or type(self)
         warnings.warn(
-            f"{object.__repr__(self)} was deleted while still open."
+            f"<{shown.__module__}.{shown.__qualname__} object at 0x{id(self):x}> was deleted while still open."
             " Please use 'with' or '.close()' to close the cursor properly",
             ResourceWarning,
             stacklevel=1,
