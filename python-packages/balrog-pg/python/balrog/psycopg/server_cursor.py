@@ -58,7 +58,8 @@ class ServerCursor(Cursor[Row]):
         # Named after the class the user holds (an async cursor wraps this one).
         shown = getattr(self, "_public_class", None) or type(self)
         warnings.warn(
-            f"<{shown.__module__}.{shown.__qualname__} object at 0x{id(self):x}> was deleted while still open."
+            f"<{shown.__module__}.{shown.__qualname__} object at 0x{id(self):x}>"
+            " was deleted while still open."
             " Please use 'with' or '.close()' to close the cursor properly",
             ResourceWarning,
             stacklevel=1,
