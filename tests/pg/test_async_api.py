@@ -321,9 +321,7 @@ def test_unclosed_async_server_cursor_warns_by_its_class(pg_cluster) -> None:
                     warnings.simplefilter("always")
                     del cur
                     gc.collect()
-                out.append(
-                    [(w.category, re.sub(r"0x[0-9a-f]+", "0x", str(w.message))) for w in caught]
-                )
+                out.append([(w.category, re.sub(r"0x[0-9a-f]+", "0x", str(w.message))) for w in caught])
                 await conn.rollback()
         return out
 
