@@ -319,3 +319,19 @@ def test_connection_closed_inside_the_block(pg_cluster):
     for nested in (False, True):
         for fail in (False, True):
             assert run(bp, nested, fail) == run(psycopg, nested, fail)
+
+
+def test_client_cursor_in_pipeline(pg_cluster):
+    # A ClientCursor's statements (values merged into the text) queue like the others.
+    def scenario(mod: Any, conn: Any, log: list[Any]) -> None:
+        with conn.pipeline():
+            cur = mod.ClientCursor(conn)
+            cur.execute("select 'test', %s, %s::int", ["x", 5])
+            log.append(cur.fetchone())
+            second = mod.ClientCursor(conn).execute("select %s || 'y'", ["it's"])
+            third = mod.ClientCursor(conn).execute("select %(a)s::text", {"a": None})
+        log.append((second.fetchone(), third.fetchone()))
+        with conn.pipeline():
+            mod.ClientCursor(conn).execute("select 1; select 2")  # one statement only, in a pipeline
+
+    _both(pg_cluster, scenario)

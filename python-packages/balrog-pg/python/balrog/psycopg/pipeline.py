@@ -254,6 +254,10 @@ class Pipeline:
 
 
 def _entry(pgq: Any, **kwargs: Any) -> _Queued:
+    if type(pgq) is ClientQuery:
+        # A ClientCursor's statement: the values are in the query text already (its
+        # `params` are the caller's objects, kept for `_query.params`).
+        return _Queued(pgq.query, [], [], [], **kwargs)
     # params: an encoded native ``Params`` or a list of bytes/None, passed through as is.
     params = pgq.params if pgq.params is not None else []
     return _Queued(pgq.query, list(pgq.types or []), params, list(pgq.formats or []), **kwargs)
