@@ -205,3 +205,29 @@ def test_close_mid_body(httpbin: Any) -> None:
         return raw.closed, raw.read()
 
     same(closed)
+
+
+def test_original_response_metadata(httpbin: Any) -> None:
+    # urllib3's `_original_response` (http.client's response), which code reaches for the
+    # HTTP version and for the headers as an HTTPMessage with repeated ones kept.
+    url = httpbin("/response-headers?X-Dup=one&X-Dup=two&Set-Cookie=a%3D1&Set-Cookie=b%3D2")
+
+    def original(lib: Any) -> Any:
+        response = lib.get(url)
+        orig = response.raw._original_response
+        msg = orig.msg
+        return (
+            orig.status,
+            orig.reason,
+            orig.version,
+            type(msg).__name__,
+            msg.get_all("x-dup"),
+            msg.get_all("Set-Cookie"),
+            msg["Content-Type"],
+            orig.getheader("X-Dup"),
+            orig.getheader("absent", "default"),
+            [pair for pair in orig.getheaders() if pair[0].lower() in ("x-dup", "set-cookie")],
+            orig.headers is msg,
+        )
+
+    assert same(original)[4] == ["one", "two"]

@@ -9,6 +9,7 @@ and iteration decode, and ``headers`` is an :class:`HTTPHeaderDict`.
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
@@ -186,6 +187,12 @@ class RawResponse(io.IOBase):
     @property
     def msg(self) -> Any:
         return self.headers
+
+    @property
+    def _original_response(self) -> OriginalResponse:
+        """What code reaches through urllib3 for http.client's response: its status line
+        and its headers as an ``http.client.HTTPMessage`` (``msg``)."""
+        return OriginalResponse(self)
 
     @property
     def url(self) -> str:
@@ -414,3 +421,49 @@ def headers_from_list(pairs: list[tuple[str, str]]) -> CaseInsensitiveDict:
         else:
             store[lower] = (previous[0], f"{previous[1]}, {value}")
     return headers
+
+
+class OriginalResponse:
+    """The metadata of ``http.client.HTTPResponse`` (urllib3's ``_original_response``):
+    status line, ``msg``/``headers`` as an ``HTTPMessage`` with repeated headers kept, and
+    ``getheader(s)``. The body is read through the raw response, not here."""
+
+    def __init__(self, raw: RawResponse) -> None:
+        self._raw = raw
+        self.status = raw.status
+        self.code = raw.status
+        self.reason = raw.reason
+        # http.client's numbers: 10, 11 (and urllib3's 20 for HTTP/2).
+        self.version = raw.version
+        self.will_close = False
+        self._msg: http.client.HTTPMessage | None = None
+
+    @property
+    def msg(self) -> http.client.HTTPMessage:
+        if self._msg is None:
+            message = http.client.HTTPMessage()
+            for key, value in self._raw._header_list:
+                message[key] = value  # email.message appends: repeated headers stay
+            self._msg = message
+        return self._msg
+
+    headers = msg
+
+    def getheader(self, name: str, default: Any = None) -> Any:
+        values = self.msg.get_all(name)
+        return default if not values else ", ".join(values)
+
+    def getheaders(self) -> list[tuple[str, str]]:
+        return list(self._raw._header_list)
+
+    def info(self) -> http.client.HTTPMessage:
+        return self.msg
+
+    def geturl(self) -> str:
+        return self._raw._url
+
+    def getcode(self) -> int:
+        return self.status
+
+    def isclosed(self) -> bool:
+        return self._raw.closed
