@@ -10,19 +10,29 @@ when it lets go (FIFO, no barging).
 
 The lock is reentrant for its owner (the current greenlet, i.e. the thread itself in
 blocking code): connection methods that hold it call each other freely.
+
+A block that spans several green tasks (an ``async with acur.copy()`` block: every await in
+it runs as a green task of its own) holds the lock for a *holder*: an object set in the
+``HOLDER`` context variable of the asyncio task, which its green tasks inherit. The lock
+then belongs to whoever runs with that holder (``hold_for_block``), until the block
+releases it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from contextvars import ContextVar
 from typing import Any
 
 from greenlet import getcurrent
 
 from balrog._wakeup import Wakeup
 
-__all__ = ["ConnectionLock"]
+__all__ = ["HOLDER", "ConnectionLock"]
+
+# The holder of a lock held across green tasks (see the module doc), or None.
+HOLDER: ContextVar[object | None] = ContextVar("balrog_connection_lock_holder", default=None)
 
 
 class _Waiter:
@@ -80,9 +90,22 @@ class ConnectionLock:
                 return True
             # Freed by a release that has yet to notice a waiter queued meanwhile.
             return self._wait_for_turn(me, holding=True)
+        owner = self._owner
+        if owner is not None and owner is HOLDER.get():  # held for this task's block
+            self._depth += 1
+            return True
         return self._wait_for_turn(me, holding=False)
 
     __enter__ = acquire
+
+    def hold_for_block(self) -> None:
+        """Acquire for a block that lasts beyond this call (a COPY block): owned by the
+        ``HOLDER`` of the caller's context if there is one (async blocks), else by the
+        caller. Released by one ``release()``."""
+        self.acquire()
+        holder = HOLDER.get()
+        if holder is not None and self._depth == 1:
+            self._owner = holder
 
     def _wait_for_turn(self, me: Any, holding: bool) -> bool:
         """Queue ``me`` and wait to be handed the lock (``holding``: ``_held`` is ours)."""
@@ -115,7 +138,8 @@ class ConnectionLock:
         return True
 
     def release(self) -> None:
-        if self._owner is not getcurrent():
+        owner = self._owner
+        if owner is not getcurrent() and (owner is None or owner is not HOLDER.get()):
             raise RuntimeError("cannot release a connection lock held by another task")
         depth = self._depth - 1
         self._depth = depth

@@ -170,6 +170,8 @@ class Copy:
         self._codec = "utf-8" if self._sql_ascii else codec
         self._foreign = self._codec != "utf-8"
         self._finished = False
+        # The connection's lock, held since cursor.copy() (not by a Copy made directly).
+        self._holds_lock = False
         self._tx = cursor._transformer()
         adapters = self._tx.adapters
         # Text: the native encoders' map; binary: the types formatted natively (see there).
@@ -462,6 +464,14 @@ class Copy:
 
     def finish(self, exc: BaseException | None = None) -> None:
         """End the COPY: send the rest (or the error) and read the server's verdict."""
+        try:
+            self._finish(exc)
+        finally:
+            if self._holds_lock:  # taken by cursor.copy() for the whole block
+                self._holds_lock = False
+                self.connection.lock.release()
+
+    def _finish(self, exc: BaseException | None) -> None:
         if self._is_in:
             if self._finished:
                 return
@@ -506,3 +516,13 @@ class Copy:
         while not self._rows_done:
             if not self.read():
                 break
+
+
+def __getattr__(name: str) -> Any:
+    # psycopg.copy also offers the async classes; they live in copy_async (which imports
+    # this module), so they are looked up on first use.
+    if name in ("AsyncCopy", "AsyncWriter", "AsyncLibpqWriter", "AsyncQueuedLibpqWriter"):
+        from . import copy_async
+
+        return getattr(copy_async, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

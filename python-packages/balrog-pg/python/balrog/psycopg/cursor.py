@@ -695,8 +695,6 @@ class BaseCursor(Generic[ConnectionType, Row]):
 
     def copy(self, statement: Any, params: Any = None, *, writer: Any = None) -> Any:
         """``with cur.copy("COPY ... FROM STDIN") as copy: copy.write_row(...)``."""
-        from .copy import Copy
-
         self._check_closed()
         if self._conn._pipeline is not None:
             # A COPY would leave the pipeline's queue behind the copy data, as psycopg forbids.
@@ -711,6 +709,19 @@ class BaseCursor(Generic[ConnectionType, Row]):
             pgq = PostgresQuery()
             pgq.convert(statement, None, self._transformer())
         self._query = pgq
+        # As psycopg: the connection is this block's until it ends (Copy.finish releases):
+        # another thread or task waits instead of meeting a connection in COPY mode.
+        lock = self._conn.lock
+        lock.hold_for_block()
+        try:
+            return self._start_copy(pgq, writer)
+        except BaseException:
+            lock.release()
+            raise
+
+    def _start_copy(self, pgq: Any, writer: Any) -> Any:
+        from .copy import Copy
+
         self._conn._start_query()
         try:
             results = self._wait(self._conn._native.simple(pgq.query, True))
@@ -733,7 +744,9 @@ class BaseCursor(Generic[ConnectionType, Row]):
             # leaves the connection stuck in it).
             self._end_copy(res.status == 4)
             raise e.ProgrammingError("COPY cannot be mixed with other operations")
-        return Copy(self, writer=writer)
+        copy = Copy(self, writer=writer)
+        copy._holds_lock = True
+        return copy
 
     def _end_copy(self, copy_in: bool) -> None:
         native = self._conn._native

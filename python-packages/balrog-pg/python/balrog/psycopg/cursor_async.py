@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any, Generic
 
 from balrog import green_call, hide
 
+from ._conn_lock import HOLDER
 from ._green_block import green_block
 from .client_cursor import ClientCursor
-from .copy_async import AsyncCopy
+from .copy_async import AsyncCopy, sync_writer
 from .cursor import Cursor
 from .raw_cursor import RawCursor, RawCursorMixin, RawServerCursor
 from .rows import Row
@@ -244,9 +245,17 @@ class AsyncCursor(Generic[Row]):
         self, statement: Any, params: Any = None, *, writer: Any = None
     ) -> AsyncIterator[AsyncCopy]:
         """``async with cur.copy("COPY ...") as copy:``, as psycopg's."""
-        copy = await green_call(self._cur.copy, statement, params, writer=writer)
-        async with green_block(copy, lambda entered: AsyncCopy(self, entered)) as async_copy:
-            yield async_copy
+        # The block holds the connection's lock across its awaits (each a green task of its
+        # own): for this task's holder, as psycopg's async lock (_conn_lock.py).
+        token = HOLDER.set(object())
+        try:
+            copy = await green_call(self._cur.copy, statement, params, writer=sync_writer(writer))
+            wrap = lambda entered: AsyncCopy._over(self, entered, writer)  # noqa: E731
+            async with green_block(copy, wrap) as async_copy:
+                yield async_copy
+        finally:
+            with suppress(ValueError):  # a generator finalised in another context
+                HOLDER.reset(token)
 
 
 class AsyncClientCursor(AsyncCursor[Row]):
