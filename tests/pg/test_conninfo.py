@@ -211,6 +211,30 @@ def test_conninfo_attempts_unix_socket_and_names() -> None:
     assert_same("conninfo_attempts", {"host": "localhost", "port": "5"})
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"host": "/var/run/postgresql"},
+        {"host": "localhost", "port": "5"},
+        {"host": "127.0.0.1,localhost", "port": "1,2"},
+        {"host": "localhost", "hostaddr": "127.0.0.9"},
+        {"host": "localhost,127.0.0.2", "target_session_attrs": "prefer-standby"},
+        {},
+    ],
+)
+def test_conninfo_attempts_async_like_psycopg(params: dict[str, Any]) -> None:
+    # The async version resolves with the loop's resolver; the same attempts or error.
+    import asyncio
+
+    def run(lib: Any) -> Any:
+        try:
+            return asyncio.run(lib.conninfo_attempts_async(params))
+        except Exception as ex:
+            return type(ex).__name__
+
+    assert run(ours) == run(ref)
+
+
 class TestEffectiveParams:
     def test_environment_and_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for var in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE", "PGSSLMODE"):

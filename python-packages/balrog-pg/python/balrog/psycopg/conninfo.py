@@ -26,6 +26,7 @@ from . import errors as e
 
 __all__ = [
     "conninfo_attempts",
+    "conninfo_attempts_async",
     "conninfo_to_dict",
     "effective_params",
     "get_param",
@@ -233,17 +234,80 @@ def conninfo_attempts(params: Mapping[str, Any]) -> list[ConnDict]:
     OperationalError if no host resolves. Honours ``load_balance_hosts=random`` and
     ``target_session_attrs=prefer-standby``.
     """
-    last_error: e.OperationalError | None = None
+    prefer_standby, params = _without_prefer_standby(params)
     attempts: list[ConnDict] = []
-    prefer_standby = get_param(params, "target_session_attrs") == "prefer-standby"
-    if prefer_standby:
-        params = {k: v for k, v in params.items() if k != "target_session_attrs"}
+    last_error: e.OperationalError | None = None
     for attempt in split_attempts(params):
+        lookup = _lookup_needed(attempt)
         try:
-            attempts.extend(_resolve_hostnames(attempt))
+            if lookup is None:
+                attempts.append(_with_ip_address(attempt))
+            else:
+                found = socket.getaddrinfo(*lookup, proto=socket.IPPROTO_TCP, type=socket.SOCK_STREAM)
+                attempts.extend({**attempt, "hostaddr": item[4][0]} for item in found)
         except OSError as ex:
-            last_error = e.OperationalError(f"failed to resolve host {attempt.get('host')!r}: {ex}")
-            logger.debug("%s", last_error)
+            last_error = _resolve_error(attempt, ex)
+    return _ordered(params, attempts, last_error, prefer_standby)
+
+
+async def conninfo_attempts_async(params: Mapping[str, Any]) -> list[ConnDict]:
+    """``conninfo_attempts`` resolving host names with the event loop's resolver (as
+    psycopg's async version: ``loop.getaddrinfo``, so the loop is not blocked)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    prefer_standby, params = _without_prefer_standby(params)
+    attempts: list[ConnDict] = []
+    last_error: e.OperationalError | None = None
+    for attempt in split_attempts(params):
+        lookup = _lookup_needed(attempt)
+        try:
+            if lookup is None:
+                attempts.append(_with_ip_address(attempt))
+            else:
+                found = await loop.getaddrinfo(*lookup, proto=socket.IPPROTO_TCP, type=socket.SOCK_STREAM)
+                attempts.extend({**attempt, "hostaddr": item[4][0]} for item in found)
+        except OSError as ex:
+            last_error = _resolve_error(attempt, ex)
+    return _ordered(params, attempts, last_error, prefer_standby)
+
+
+def _without_prefer_standby(params: Mapping[str, Any]) -> tuple[bool, Mapping[str, Any]]:
+    if get_param(params, "target_session_attrs") != "prefer-standby":
+        return False, params
+    return True, {k: v for k, v in params.items() if k != "target_session_attrs"}
+
+
+def _lookup_needed(params: ConnDict) -> tuple[str, str] | None:
+    """(host, port) to resolve for this attempt, or None if it stands as it is (a Unix
+    socket, a hostaddr given, an IP address, no host)."""
+    host = get_param(params, "host")
+    if not host or host.startswith("/") or host[1:2] == ":":
+        return None  # a Unix socket directory (or a Windows path), or nothing to resolve
+    if get_param(params, "hostaddr") or _is_ip_address(host):
+        return None
+    return host, get_param(params, "port") or "5432"
+
+
+def _with_ip_address(params: ConnDict) -> ConnDict:
+    host = get_param(params, "host")
+    if host and not get_param(params, "hostaddr") and _is_ip_address(host):
+        return {**params, "hostaddr": host}
+    return params
+
+
+def _resolve_error(attempt: ConnDict, ex: OSError) -> e.OperationalError:
+    error = e.OperationalError(f"failed to resolve host {attempt.get('host')!r}: {ex}")
+    logger.debug("%s", error)
+    return error
+
+
+def _ordered(
+    params: Mapping[str, Any],
+    attempts: list[ConnDict],
+    last_error: e.OperationalError | None,
+    prefer_standby: bool,
+) -> list[ConnDict]:
     if not attempts:
         assert last_error is not None
         raise last_error
@@ -252,19 +316,6 @@ def conninfo_attempts(params: Mapping[str, Any]) -> list[ConnDict]:
     if prefer_standby:
         attempts = [{**a, "target_session_attrs": "standby"} for a in attempts] + attempts
     return attempts
-
-
-def _resolve_hostnames(params: ConnDict) -> list[ConnDict]:
-    host = get_param(params, "host")
-    if not host or host.startswith("/") or host[1:2] == ":":
-        return [params]  # a Unix socket directory (or a Windows path), or nothing to resolve
-    if get_param(params, "hostaddr"):
-        return [params]
-    if _is_ip_address(host):
-        return [{**params, "hostaddr": host}]
-    port = get_param(params, "port") or "5432"
-    found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP, type=socket.SOCK_STREAM)
-    return [{**params, "hostaddr": item[4][0]} for item in found]
 
 
 def _is_ip_address(text: str) -> bool:
