@@ -194,13 +194,16 @@ def _big_writes(pg_cluster) -> None:
                 [(i, payload * 5) for i in range(600)],  # ~6 MB of parameters
             )
             many = conn.execute("select count(*) from loop_drive_big").fetchone()[0]
+            # ~24 MB in one write: more than the socket buffers hold on both sides (4 + 6 MB at
+            # most by Linux defaults), so the op waits for writability even when the server
+            # keeps up (a loaded machine made the smaller batches fit once).
             with conn.pipeline():
-                curs = [conn.execute("select %s::text", [payload * 50]) for _ in range(60)]
+                curs = [conn.execute("select %s::text", [payload * 200]) for _ in range(60)]
             echoed = sum(len(c.fetchone()[0]) for c in curs)
         return copied, many, echoed
 
     copied, many, echoed = balrog.run(body)
-    assert (copied, many, echoed) == (4000, 4600, 60 * 100000)
+    assert (copied, many, echoed) == (4000, 4600, 60 * 400000)
     conn.close()
 
 
