@@ -324,3 +324,23 @@ def test_utf8_spellings(pg_cluster, name: str) -> None:
         conn.execute(f"SET client_encoding TO '{name}'")
         assert conn.execute("SELECT 'é☃'").fetchone() == ("é☃",)
         assert conn.info.encoding == "utf-8"
+
+
+def test_psycopg_encoding_helpers() -> None:
+    # psycopg._encodings' helpers, which code reaching into psycopg uses: same answers.
+    from psycopg import _encodings as ref
+
+    from balrog.psycopg import _encodings as ours
+
+    def outcome(f: Callable[[], Any]) -> Any:
+        try:
+            return f()
+        except Exception as ex:
+            return type(ex).__name__
+
+    for py in ("ascii", "utf8", "UTF-8", "latin9", "iso8859-15", "cp1251", "euc-jp", "shift_jis", "nope"):
+        assert outcome(lambda py=py: ours.py2pgenc(py)) == outcome(lambda py=py: ref.py2pgenc(py)), py
+    for pg in (b"SQL_ASCII", b"UTF8", b"LATIN1", b"latin-9", b"WIN1252", b"EUC_JP", b"EUC_TW", b"MULE_INTERNAL"):
+        assert outcome(lambda pg=pg: ours.pg2pyenc(pg)) == outcome(lambda pg=pg: ref.pg2pyenc(pg)), pg
+    for conninfo in ("", "dbname=x", "client_encoding=EUC_JP", "client_encoding=euc-jp", "client_encoding=WAT"):
+        assert ours.conninfo_encoding(conninfo) == ref.conninfo_encoding(conninfo), conninfo

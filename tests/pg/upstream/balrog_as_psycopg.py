@@ -5,13 +5,12 @@ modules import anything. Not a conftest: the repository's tests/pg must keep see
 psycopg (the differential tests compare the two).
 
 A few modules psycopg's test *fixtures* import are psycopg internals balrog has no use for
-(the C-module switch, libpq debugging, CockroachDB detection, encoding tables); they get
+(the C-module switch, libpq debugging, CockroachDB detection); they get
 small stand-ins here so that the fixtures load. Nothing the driver's users touch is stubbed.
 """
 
 from __future__ import annotations
 
-import codecs
 import importlib
 import importlib.abc
 import importlib.util
@@ -33,19 +32,9 @@ def _get_param(params: dict[str, Any], name: str) -> Any:
     return params.get(name) or os.environ.get("PG" + name.upper())
 
 
-def _pg2pyenc(name: bytes | str) -> str:
-    pg = name.decode() if isinstance(name, bytes) else name
-    return {"SQL_ASCII": "ascii", "UTF8": "utf-8", "LATIN1": "iso8859-1"}.get(pg) or codecs.lookup(pg).name
-
-
-def _py2pgenc(name: str) -> bytes:
-    return {"utf-8": b"UTF8", "utf8": b"UTF8", "ascii": b"SQL_ASCII"}.get(name.lower(), name.upper().encode())
-
-
 _FIXTURE_STAND_INS: dict[str, dict[str, Any]] = {
     "psycopg._cmodule": {"_psycopg": None},
     "psycopg._conninfo_utils": {"get_param": _get_param},
-    "psycopg._encodings": {"pg2pyenc": _pg2pyenc, "py2pgenc": _py2pgenc},
     "psycopg.pq._debug": {"PGconnDebug": type("PGconnDebug", (), {})},
     "psycopg.crdb": {"CrdbConnection": _NotCockroach},
 }

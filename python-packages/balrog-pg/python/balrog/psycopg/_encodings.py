@@ -7,10 +7,21 @@ converts itself is COPY data, which psycopg hands over as the server sends it.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
-__all__ = ["codec_for", "foreign_codec", "foreign_encoding", "is_sql_ascii", "startup_encoding", "wire_codec"]
+__all__ = [
+    "codec_for",
+    "conninfo_encoding",
+    "foreign_codec",
+    "foreign_encoding",
+    "is_sql_ascii",
+    "pg2pyenc",
+    "py2pgenc",
+    "startup_encoding",
+    "wire_codec",
+]
 
 # The names the server reports (its canonical ones) → the codec psycopg uses for each.
 _CODECS = {
@@ -54,8 +65,41 @@ _CODECS = {
 }
 
 
+# psycopg's names for the same table (code reaching into psycopg._encodings finds them):
+# the codecs by server name, by folded server name (bytes), and the server names by codec.
+_py_codecs = _CODECS
+py_codecs = {name.replace("_", "").encode(): codec for name, codec in _CODECS.items()}
+pg_codecs = {codec: name.encode() for name, codec in reversed(list(_CODECS.items()))}
+
+
 def _folded(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", name).upper()
+
+
+def py2pgenc(name: str) -> bytes:
+    """The server's name of a Python codec (psycopg's helper); LookupError for a codec
+    Python does not know, KeyError for one PostgreSQL has no encoding for."""
+    return pg_codecs[codecs.lookup(name).name]
+
+
+def pg2pyenc(name: bytes) -> str:
+    """The Python codec of a server encoding name (psycopg's helper); NotSupportedError
+    for those Python has no codec for."""
+    return codec_for(name.decode("utf-8", "replace"))
+
+
+def conninfo_encoding(conninfo: str) -> str:
+    """The Python codec of the ``client_encoding`` a conninfo string asks for; UTF-8 when
+    it names none, or one unknown (psycopg's helper)."""
+    from .conninfo import conninfo_to_dict
+
+    requested = conninfo_to_dict(conninfo).get("client_encoding")
+    if requested:
+        try:
+            return codec_for(str(requested))
+        except Exception:
+            pass
+    return "utf-8"
 
 
 def codec_for(pg_name: str | None) -> str:
