@@ -340,7 +340,9 @@ def test_psycopg_encoding_helpers() -> None:
 
     for py in ("ascii", "utf8", "UTF-8", "latin9", "iso8859-15", "cp1251", "euc-jp", "shift_jis", "nope"):
         assert outcome(lambda py=py: ours.py2pgenc(py)) == outcome(lambda py=py: ref.py2pgenc(py)), py
-    for pg in (b"SQL_ASCII", b"UTF8", b"LATIN1", b"latin-9", b"WIN1252", b"EUC_JP", b"EUC_TW", b"MULE_INTERNAL"):
+    server_names = (b"SQL_ASCII", b"UTF8", b"LATIN1", b"latin-9", b"WIN1252", b"EUC_JP", b"EUC_TW")
+    for pg in (*server_names, b"MULE_INTERNAL"):
         assert outcome(lambda pg=pg: ours.pg2pyenc(pg)) == outcome(lambda pg=pg: ref.pg2pyenc(pg)), pg
-    for conninfo in ("", "dbname=x", "client_encoding=EUC_JP", "client_encoding=euc-jp", "client_encoding=WAT"):
+    conninfos = ("", "dbname=x", "client_encoding=EUC_JP", "client_encoding=euc-jp", "client_encoding=WAT")
+    for conninfo in conninfos:
         assert ours.conninfo_encoding(conninfo) == ref.conninfo_encoding(conninfo), conninfo
