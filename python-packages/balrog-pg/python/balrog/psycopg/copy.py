@@ -29,9 +29,10 @@ _COPY_OUT = 3
 _COPY_IN = 4
 
 # Small enough that the server parses one chunk while the next is being formatted.
-# int2, int4, int8, oid, float4, float8, numeric
-_NUMBER_OIDS = frozenset((21, 23, 20, 26, 700, 701, 1700))
 _FLUSH_SIZE = 32 * 1024
+
+# int2, int4, int8, oid, float4, float8, numeric: the columns a bool goes to as 1/0.
+_NUMBER_OIDS = frozenset((21, 23, 20, 26, 700, 701, 1700))
 
 _UNESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)")
 _UNESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
