@@ -112,3 +112,31 @@ def test_notification_arriving_during_an_endless_wait(pg_cluster):
         other.execute("notify endless_chan, 'now'")
     assert done.wait(30), "notifies() did not return the notification"
     assert received == ["now"]
+
+
+def _select_on_fileno(lib: Any, conninfo: str) -> list[Any]:
+    """The psycopg2-era LISTEN pattern: select() on the connection until the server sends,
+    then take the notifications."""
+    import select
+
+    out: list[Any] = []
+    with lib.connect(conninfo, autocommit=True) as listener, lib.connect(conninfo, autocommit=True) as sender:
+        out.append(listener.fileno() == listener.pgconn.socket)
+        listener.execute("listen fileno_channel")
+        out.append(select.select([listener], [], [], 0.05)[0] == [])  # nothing yet
+        sender.execute("notify fileno_channel, 'one'")
+        readable, _, _ = select.select([listener], [], [], 10)
+        out.append(readable == [listener])
+        out.append([(n.channel, n.payload) for n in listener.notifies(timeout=1, stop_after=1)])
+        listener.close()
+        try:
+            listener.fileno()
+        except lib.OperationalError as ex:
+            out.append(("OperationalError", str(ex)))
+    return out
+
+
+def test_select_on_fileno_like_psycopg(pg_cluster):
+    expected = _select_on_fileno(psycopg, pg_cluster.conninfo)
+    assert expected[:4] == [True, True, True, [("fileno_channel", "one")]]
+    assert _select_on_fileno(bp, pg_cluster.conninfo) == expected

@@ -48,6 +48,8 @@ pub struct PgConn {
     generation: u64,
     /// The session is encrypted (libpq's PQsslInUse).
     ssl_in_use: bool,
+    /// The socket's file descriptor (libpq's PQsocket), for `Connection.fileno()`.
+    socket_fd: RawFd,
 }
 
 impl Drop for PgConn {
@@ -320,8 +322,10 @@ pub fn connect_op(
             Ok((io, target)) => {
                 let ssl_in_use = matches!(io.stream, proto::Stream::Tls(_));
                 let fd = io.stream.loop_fd();
+                let socket_fd = io.stream.socket_fd();
                 let conn = PgConn {
                     ssl_in_use,
+                    socket_fd,
                     handles: parking_lot::Mutex::new(Some(Handles {
                         rt: rt_keep,
                         slot: Arc::new(AsyncMutex::new(Some(io))),
@@ -869,6 +873,18 @@ impl PgConn {
     #[getter]
     fn ssl_in_use(&self) -> bool {
         self.ssl_in_use
+    }
+
+    /// The socket's file descriptor, -1 once the connection is closed or lost (libpq's
+    /// PQsocket). Watching it (select/poll) tells when the server sent something: a
+    /// notification, say; balrog's own calls read it.
+    #[getter]
+    fn socket(&self) -> RawFd {
+        if self.closed() || self.broken() {
+            -1
+        } else {
+            self.socket_fd
+        }
     }
 
     /// An executemany stopped between two chunks: rows were sent without their Sync.

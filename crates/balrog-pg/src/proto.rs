@@ -41,6 +41,16 @@ impl Stream {
         }
     }
 
+    /// The connection's socket, whatever the stream (libpq's PQsocket; under TLS the TCP
+    /// socket, readable when encrypted bytes arrive).
+    pub fn socket_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
+        }
+    }
+
     /// Tell balrog-core's loop driver (drive.rs) that this socket is what we wait for.
     fn note_pending(&self, interest: Interest) {
         match self {

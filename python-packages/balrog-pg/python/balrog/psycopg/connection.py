@@ -710,7 +710,9 @@ class Connection(BaseConnection[Row]):
         return Literal(str(xid))._utf8(self)
 
     def fileno(self) -> int:
-        raise e.NotSupportedError("balrog connections have no file descriptor to poll")
+        """The socket's file descriptor, for select()/poll(): readable when the server sent
+        something (a notification, say), which the next balrog call on the connection reads."""
+        return self.pgconn.socket
 
 
 def _diag_info(fields: dict[str, str]) -> dict[int, str]:
@@ -737,6 +739,14 @@ class _PGconnShim:
     @property
     def status(self) -> pq.ConnStatus:
         return pq.ConnStatus.BAD if self._conn.closed else pq.ConnStatus.OK
+
+    @property
+    def socket(self) -> int:
+        fd: int = self._conn._native.socket
+        if fd < 0:
+            closed = self._conn._native.closed and not self._conn._native.broken
+            raise e.OperationalError("the connection is closed" if closed else "the connection is lost")
+        return fd
 
     # libpq's connection parameters, as bytes (OperationalError once closed, as libpq's
     # calls on a finished connection).
