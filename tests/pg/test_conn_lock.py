@@ -38,7 +38,9 @@ def test_threads_hammering_the_lock_never_overlap_or_strand():
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
-        threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+        # Daemon threads: a thread stranded on the lock fails this test, not the exit of the
+        # whole test process.
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
         for t in threads:
             t.start()
         for t in threads:
