@@ -115,18 +115,20 @@ def test_notification_arriving_during_an_endless_wait(pg_cluster):
 
 
 def _select_on_fileno(lib: Any, conninfo: str) -> list[Any]:
-    """The psycopg2-era LISTEN pattern: select() on the connection until the server sends,
-    then take the notifications."""
+    """The psycopg2-era LISTEN pattern: wait on the connection's socket until the server
+    sends, then take the notifications. (poll(), not select(): the whole test run may hold
+    more than select's 1024 file descriptors.)"""
     import select
 
     out: list[Any] = []
     with lib.connect(conninfo, autocommit=True) as listener, lib.connect(conninfo, autocommit=True) as sender:
         out.append(listener.fileno() == listener.pgconn.socket)
         listener.execute("listen fileno_channel")
-        out.append(select.select([listener], [], [], 0.05)[0] == [])  # nothing yet
+        poller = select.poll()
+        poller.register(listener, select.POLLIN)  # takes the object's fileno(), as select()
+        out.append(poller.poll(50) == [])  # nothing yet
         sender.execute("notify fileno_channel, 'one'")
-        readable, _, _ = select.select([listener], [], [], 10)
-        out.append(readable == [listener])
+        out.append([fd for fd, _ in poller.poll(10_000)] == [listener.fileno()])
         out.append([(n.channel, n.payload) for n in listener.notifies(timeout=1, stop_after=1)])
         listener.close()
         try:
