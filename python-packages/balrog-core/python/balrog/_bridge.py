@@ -238,14 +238,23 @@ class _Hub:
                     self.schedule_flush(op)
 
 
+# A hub holds its loop's bound methods, so a loop in here never dies by itself (weak keys
+# do not help when the value refers to the key): hubs of closed loops are dropped when a new
+# hub is made and when `run()` ends, which releases their eventfd and epoll descriptors.
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
 
 
 def _hub_for(loop: asyncio.AbstractEventLoop) -> _Hub:
     hub = _hubs.get(loop)
     if hub is None:
+        _forget_closed_loops()
         hub = _hubs[loop] = _Hub(loop)
     return hub
+
+
+def _forget_closed_loops() -> None:
+    for loop in [loop for loop in list(_hubs) if loop.is_closed()]:
+        _hubs.pop(loop, None)
 
 
 class _SocketWaiter(Protocol):
@@ -539,7 +548,10 @@ def run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
             "balrog.run() was called on a thread whose event loop is running; "
             "use `await balrog.green(fn)(*args)` there"
         )
-    return asyncio.run(_drive(fn, args, kwargs))
+    try:
+        return asyncio.run(_drive(fn, args, kwargs))
+    finally:
+        _forget_closed_loops()  # this run's loop: its hub's descriptors go now
 
 
 def mode() -> Literal["green", "blocking", "async"]:
