@@ -182,17 +182,41 @@ pub(crate) async fn session(slot: Slot, shared: Arc<Shared>) -> Result<Session, 
     Ok(s)
 }
 
-/// One statement for the extended protocol (`PgConn.extended`, `PgConn.run`).
-struct Statement {
+/// One statement for the extended protocol (`PgConn.extended`, `PgConn.run`, and each
+/// statement of a pipeline).
+pub(crate) struct Statement {
     /// Parse first: the query text and its parameter types.
-    parse: Option<(Vec<u8>, Vec<u32>)>,
+    pub(crate) parse: Option<(Vec<u8>, Vec<u32>)>,
     /// The prepared statement ("" for the unnamed one).
-    name: String,
-    values: Arc<Values>,
-    formats: Vec<i16>,
-    result_format: i16,
+    pub(crate) name: String,
+    pub(crate) values: Arc<Values>,
+    pub(crate) formats: Vec<i16>,
+    pub(crate) result_format: i16,
     /// Prepared statements to close first (evicted from the cache).
-    deallocate: Vec<String>,
+    pub(crate) deallocate: Vec<String>,
+}
+
+impl Statement {
+    /// [Close*] [Parse] Bind Describe Execute, without the Sync (a pipeline sends one for
+    /// all its statements).
+    pub(crate) fn write(&self, wbuf: &mut bytes::BytesMut) -> Result<(), PgError> {
+        for old in &self.deallocate {
+            proto::msg_close_statement(wbuf, old)?;
+        }
+        if let Some((query, types)) = &self.parse {
+            proto::msg_parse(wbuf, &self.name, query, types)?;
+        }
+        let width = self.values.spans.len();
+        proto::msg_bind(
+            wbuf,
+            &self.name,
+            self.values.row(0, width),
+            &self.formats,
+            self.result_format,
+        )?;
+        proto::msg_describe_portal(wbuf)?;
+        proto::msg_execute(wbuf)
+    }
 }
 
 /// The shared empty parameter list (a statement without parameters).
@@ -210,22 +234,7 @@ async fn run_statement(
     let mut s = session(slot, shared.clone()).await?;
     let outcome = async {
         let io = s.io()?;
-        for old in &statement.deallocate {
-            proto::msg_close_statement(&mut io.wbuf, old)?;
-        }
-        if let Some((query, types)) = &statement.parse {
-            proto::msg_parse(&mut io.wbuf, &statement.name, query, types)?;
-        }
-        let width = statement.values.spans.len();
-        proto::msg_bind(
-            &mut io.wbuf,
-            &statement.name,
-            statement.values.row(0, width),
-            &statement.formats,
-            statement.result_format,
-        )?;
-        proto::msg_describe_portal(&mut io.wbuf)?;
-        proto::msg_execute(&mut io.wbuf)?;
+        statement.write(&mut io.wbuf)?;
         proto::msg_sync(&mut io.wbuf);
         io.flush().await?;
         set_phase(&shared, Phase::Awaiting);
@@ -626,7 +635,7 @@ impl PgConn {
     }
 
     /// Pipeline mode: queued statements in one write and one Sync (pipeline.rs).
-    fn pipeline(&self, statements: Vec<crate::pipeline::Statement<'_>>) -> Op {
+    fn pipeline(&self, statements: Vec<crate::pipeline::Queued<'_>>) -> Op {
         crate::pipeline::run(self, statements)
     }
 

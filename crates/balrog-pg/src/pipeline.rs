@@ -13,7 +13,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use balrog_core::Op;
 
-use crate::conn::{session, write_while_reading, PgConn};
+use crate::conn::{session, write_while_reading, PgConn, Statement};
 use crate::errors::{server_error, to_py, PgError};
 use crate::proto;
 use crate::recover::{set_phase, Phase};
@@ -25,7 +25,7 @@ use crate::transcode::{wire_query, wire_values};
 /// whether to Parse it (false: a prepared statement that exists already), and prepared
 /// statements to Close first. The query stays a Python object until it is read as a slice
 /// (see `conn::QueryBytes`: a `Vec<u8>` would be extracted byte by byte).
-pub type Statement<'py> = (
+pub type Queued<'py> = (
     Bound<'py, PyAny>,
     Vec<u32>,
     Bound<'py, PyAny>,
@@ -36,21 +36,9 @@ pub type Statement<'py> = (
     Vec<String>,
 );
 
-/// A statement ready to be written.
-struct Encoded {
-    query: Vec<u8>,
-    types: Vec<u32>,
-    values: std::sync::Arc<crate::encode::Values>,
-    formats: Vec<i16>,
-    result_format: i16,
-    name: String,
-    parse: bool,
-    deallocate: Vec<String>,
-}
-
 /// Run `statements` with one Sync; resolves to `(results, error)`: the results of the
 /// statements that completed, and the exception of the one that failed (or None).
-pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
+pub fn run(conn: &PgConn, statements: Vec<Queued<'_>>) -> Op {
     let mut encoded = Vec::with_capacity(statements.len());
     let transcoder = conn.transcoder();
     for (query, types, params, formats, result_format, name, parse, deallocate) in statements {
@@ -64,14 +52,12 @@ pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
         match crate::encode::values_arg(&params)
             .and_then(|values| wire_values(transcoder.as_deref(), values, 0, &types, &formats))
         {
-            Ok(values) => encoded.push(Encoded {
-                query,
-                types,
+            Ok(values) => encoded.push(Statement {
+                parse: parse.then_some((query, types)),
+                name,
                 values,
                 formats,
                 result_format,
-                name,
-                parse,
                 deallocate,
             }),
             Err(err) => return Op::ready(move |_py| Err(err)),
@@ -83,27 +69,7 @@ pub fn run(conn: &PgConn, statements: Vec<Statement<'_>>) -> Op {
             let outcome = async {
                 let io = s.io()?;
                 for statement in &encoded {
-                    for old in &statement.deallocate {
-                        proto::msg_close_statement(&mut io.wbuf, old)?;
-                    }
-                    if statement.parse {
-                        proto::msg_parse(
-                            &mut io.wbuf,
-                            &statement.name,
-                            &statement.query,
-                            &statement.types,
-                        )?;
-                    }
-                    let width = statement.values.spans.len();
-                    proto::msg_bind(
-                        &mut io.wbuf,
-                        &statement.name,
-                        statement.values.row(0, width),
-                        &statement.formats,
-                        statement.result_format,
-                    )?;
-                    proto::msg_describe_portal(&mut io.wbuf)?;
-                    proto::msg_execute(&mut io.wbuf)?;
+                    statement.write(&mut io.wbuf)?;
                 }
                 proto::msg_sync(&mut io.wbuf);
                 // A long pipeline is written while its answers are read (no deadlock on
