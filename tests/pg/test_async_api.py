@@ -326,3 +326,19 @@ def test_unclosed_async_server_cursor_warns_by_its_class(pg_cluster) -> None:
         return out
 
     both(scenario, pg_cluster.dsn)
+
+
+def test_close_without_await_on_async_cursors(pg_cluster) -> None:
+    # ``_close()`` is psycopg's non-blocking part of closing, shared by its async cursors;
+    # SQLAlchemy's asyncio dialect calls it on them to close without awaiting.
+    async def scenario(lib: Any, dsn: str) -> list[Any]:
+        out: list[Any] = []
+        async with await lib.AsyncConnection.connect(dsn) as conn:
+            cur = await conn.execute("SELECT generate_series(1, 3)")
+            cur._close()
+            out += [cur.closed, cur.rowcount, cur.statusmessage, cur.pgresult is None]
+            out.append(await observe(cur.fetchall()))
+            out.append(await (await conn.execute("SELECT 1")).fetchone())
+        return out
+
+    both(scenario, pg_cluster.conninfo)

@@ -1,89 +1,16 @@
 """Make ``import psycopg`` / ``import psycopg_pool`` resolve to balrog's driver.
 
 Django's PostgreSQL backend and django.contrib.postgres import ``psycopg`` (and its
-submodules) at module level, and ``psycopg_pool`` when ``OPTIONS["pool"]`` is set. Rather
-than forking those modules, an import hook placed first on ``sys.meta_path`` answers every
-``psycopg``/``psycopg.*``/``psycopg_pool``/``psycopg_pool.*`` import with the matching
-``balrog.psycopg*`` module object, so both names refer to the very same module (one class
-hierarchy, one adapters map).
-
-Two drivers in one process would mean two incompatible sets of exception classes and
-adapters, so installing refuses (ImproperlyConfigured) when the real psycopg was imported
-before.
+submodules) at module level, and ``psycopg_pool`` when ``OPTIONS["pool"]`` is set. The import
+hook is balrog.psycopg's (``install_as_psycopg()``); this module only turns its refusals into
+Django's ImproperlyConfigured with advice that fits a Django project.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
-import sys
-from collections.abc import Sequence
-from types import ModuleType
 
 from django.core.exceptions import ImproperlyConfigured
-
-# alias top-level name -> the balrog module it stands for
-ALIASES = {"psycopg": "balrog.psycopg", "psycopg_pool": "balrog.psycopg_pool"}
-
-
-def _target_of(fullname: str) -> str | None:
-    top, dot, rest = fullname.partition(".")
-    target = ALIASES.get(top)
-    if target is None:
-        return None
-    return target + dot + rest
-
-
-class _AliasLoader(importlib.abc.Loader):
-    """Hands out an already importable balrog module under the alias name."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module(self.target)
-
-    def exec_module(self, module: ModuleType) -> None:
-        # The balrog module ran its code when it was imported under its own name.
-        return None
-
-
-class PsycopgAliasFinder(importlib.abc.MetaPathFinder):
-    """``psycopg[.x]`` -> ``balrog.psycopg[.x]``, ``psycopg_pool[.x]`` -> ``balrog.psycopg_pool[.x]``."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        aliased = _target_of(fullname)
-        if aliased is None:
-            return None
-        target_spec = importlib.util.find_spec(aliased)
-        if target_spec is None:
-            # Never fall through to the real psycopg: that would mix two drivers.
-            raise ModuleNotFoundError(
-                f"No module named {aliased!r} (imported as {fullname!r})", name=fullname
-            )
-        is_package = target_spec.submodule_search_locations is not None
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(aliased), is_package=is_package)
-
-
-def _is_aliased(module: ModuleType, name: str) -> bool:
-    target = _target_of(name)
-    return target is not None and getattr(module, "__name__", None) == target
-
-
-def _foreign_driver_modules() -> list[str]:
-    """Modules of the real psycopg / psycopg_pool already imported in this process."""
-    found = []
-    for name, module in list(sys.modules.items()):
-        if name.partition(".")[0] in ALIASES and module is not None and not _is_aliased(module, name):
-            found.append(name)
-    return sorted(found)
-
-
-_finder: PsycopgAliasFinder | None = None
 
 
 def install_psycopg_aliases() -> None:
@@ -92,27 +19,26 @@ def install_psycopg_aliases() -> None:
     Raises ImproperlyConfigured when the real psycopg is already imported (the two must
     never be mixed in one process) or when balrog.psycopg is not installed.
     """
-    global _finder
-    if _finder is not None and _finder in sys.meta_path:
-        return
-    foreign = _foreign_driver_modules()
-    if foreign:
+    try:
+        alias = importlib.import_module("balrog.psycopg._alias")
+    except ImportError as exc:
+        raise ImproperlyConfigured("balrog.django needs balrog.psycopg: pip install balrog-pg") from exc
+    try:
+        alias.install_as_psycopg()
+    except alias.ForeignDriverError as exc:
+        foreign = exc.modules
         raise ImproperlyConfigured(
             "balrog.django: the real psycopg is already imported in this process "
             f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); Django would mix two "
             "PostgreSQL drivers. Make balrog's alias the first thing that happens: list "
             "'balrog.django' first in INSTALLED_APPS, or call balrog.django.install() at the top "
             "of your settings module, before anything imports psycopg."
-        )
-    try:
-        importlib.import_module("balrog.psycopg")
-    except ImportError as exc:
-        raise ImproperlyConfigured("balrog.django needs balrog.psycopg: pip install balrog-pg") from exc
-    _finder = PsycopgAliasFinder()
-    sys.meta_path.insert(0, _finder)
-    # Resolve the top-level name now: from here on sys.modules["psycopg"] is balrog's.
-    importlib.import_module("psycopg")
+        ) from None
 
 
 def psycopg_aliases_installed() -> bool:
-    return _finder is not None and _finder in sys.meta_path
+    try:
+        alias = importlib.import_module("balrog.psycopg._alias")
+    except ImportError:
+        return False
+    return bool(alias.installed_as_psycopg())

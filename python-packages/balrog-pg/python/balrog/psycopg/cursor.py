@@ -686,8 +686,12 @@ class BaseCursor(Generic[ConnectionType, Row]):
         self._pos = newpos
 
     def close(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
         # As psycopg: no result, rowcount -1 and no statusmessage once closed (the last
-        # query stays, for looking into an error).
+        # query stays, for looking into an error). psycopg's non-blocking part of closing,
+        # which its async cursors share: SQLAlchemy's asyncio dialect calls it on them.
         self._closed = True
         self._clear_results()
 
