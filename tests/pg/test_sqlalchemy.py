@@ -77,7 +77,7 @@ def python(code: str) -> subprocess.CompletedProcess[str]:
 def test_install_as_psycopg_aliases_every_submodule():
     done = python(
         """
-        import sys
+        import importlib, sys
         import balrog.psycopg
         assert not balrog.psycopg.installed_as_psycopg()
         balrog.psycopg.install_as_psycopg()
@@ -90,6 +90,10 @@ def test_install_as_psycopg_aliases_every_submodule():
         assert psycopg_pool is sys.modules["balrog.psycopg_pool"]
         assert Range is sys.modules["balrog.psycopg.types.range"].Range
         assert TransactionStatus is balrog.psycopg.pq.TransactionStatus
+        # the modules keep their own spec (the import system set the alias's)
+        assert psycopg.__spec__.name == "balrog.psycopg", psycopg.__spec__
+        assert psycopg.types.json.__spec__.name == "balrog.psycopg.types.json"
+        importlib.reload(psycopg.types.json)
         assert balrog.psycopg.installed_as_psycopg()
         assert "install_as_psycopg" not in balrog.psycopg.__all__
         print("ok")
@@ -102,14 +106,15 @@ def test_install_as_psycopg_refuses_after_the_real_psycopg():
     done = python(
         """
         import psycopg
-        import balrog.psycopg
+        import balrog, balrog.psycopg
         try:
             balrog.psycopg.install_as_psycopg()
         except RuntimeError as err:
-            assert isinstance(err, balrog.psycopg.ForeignDriverError)
+            assert isinstance(err, balrog.ForeignModuleError)
             assert "psycopg" in err.modules, err.modules
             print("refused:", err)
         assert not balrog.psycopg.installed_as_psycopg()
         """
     )
     assert done.stdout.startswith("refused: the real psycopg is already imported"), done.stderr
+    assert "call balrog.psycopg.install_as_psycopg() before anything imports psycopg" in done.stdout

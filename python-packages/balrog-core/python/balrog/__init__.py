@@ -15,6 +15,7 @@ __path__ = extend_path(__path__, __name__)
 import os as _os
 
 from . import _core as _core
+from ._aliases import ForeignModuleError
 from ._bridge import (
     GreenTask,
     WrongModeError,
@@ -32,6 +33,7 @@ from ._tasks import gather, join, sleep, spawn
 __version__ = "0.1.0"
 
 __all__ = [
+    "ForeignModuleError",
     "GreenTask",
     "WrongModeError",
     "allow_blocking",

@@ -25,7 +25,7 @@ def install_psycopg_aliases() -> None:
         raise ImproperlyConfigured("balrog.django needs balrog.psycopg: pip install balrog-pg") from exc
     try:
         alias.install_as_psycopg()
-    except alias.ForeignDriverError as exc:
+    except alias.ForeignModuleError as exc:
         foreign = exc.modules
         raise ImproperlyConfigured(
             "balrog.django: the real psycopg is already imported in this process "

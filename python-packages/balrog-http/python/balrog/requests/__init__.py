@@ -24,6 +24,11 @@ from .__version__ import (
     __url__,
     __version__,
 )
+
+# balrog's own additions, not requests names (so not in __all__): install_as_requests()
+# makes ``import requests`` give this module, for libraries that import requests by name.
+from ._alias import install_as_requests as install_as_requests
+from ._alias import installed_as_requests as installed_as_requests
 from .api import delete, get, head, options, patch, post, put, request
 from .exceptions import (
     ConnectionError,

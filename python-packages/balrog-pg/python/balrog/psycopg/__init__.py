@@ -11,10 +11,10 @@ from typing import Any
 
 from . import adapt, errors, postgres, pq, rows, types, version
 
-# balrog's own additions, re-exported but not psycopg names (so not in __all__):
+# balrog's own additions, re-exported but not psycopg names (so not in __all__; they
+# raise balrog.ForeignModuleError once the real psycopg is imported):
 # ``install_as_psycopg()`` makes ``import psycopg`` give this module, for libraries
 # (SQLAlchemy's dialect) that import psycopg by name.
-from ._alias import ForeignDriverError as ForeignDriverError
 from ._alias import install_as_psycopg as install_as_psycopg
 from ._alias import installed_as_psycopg as installed_as_psycopg
 from ._capabilities import Capabilities, capabilities
