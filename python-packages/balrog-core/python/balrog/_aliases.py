@@ -16,12 +16,13 @@ points are ``balrog.psycopg.install_as_psycopg()`` and
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 from collections.abc import Mapping, Sequence
 from types import ModuleType
+
+# No importlib.abc/importlib.util at module level: `import balrog` loads this module, and
+# those two pull in typing and more (~20 ms); the import system only needs the methods.
 
 __all__ = ["AliasFinder", "ForeignModuleError", "aliases_installed", "foreign_modules", "install_aliases"]
 
@@ -38,7 +39,7 @@ class ForeignModuleError(RuntimeError):
         )
 
 
-class _AliasLoader(importlib.abc.Loader):
+class _AliasLoader:
     """Hands out an already importable balrog module under the alias name."""
 
     def __init__(self, target: str) -> None:
@@ -57,7 +58,7 @@ class _AliasLoader(importlib.abc.Loader):
         module.__spec__ = self.real_spec
 
 
-class AliasFinder(importlib.abc.MetaPathFinder):
+class AliasFinder:
     """``<alias>[.x]`` -> ``<target>[.x]`` for each alias -> target of ``aliases``."""
 
     def __init__(self, aliases: Mapping[str, str]) -> None:
@@ -76,6 +77,8 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         aliased = self.target_of(fullname)
         if aliased is None:
             return None
+        import importlib.util
+
         target_spec = importlib.util.find_spec(aliased)
         if target_spec is None:
             # Never fall through to the original: that would mix two implementations.
