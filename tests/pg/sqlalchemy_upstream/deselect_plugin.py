@@ -1,38 +1,27 @@
-"""pytest plugin: deselect the SQLAlchemy tests listed in deselect.txt (node-id prefixes)."""
+"""pytest plugin: deselect the SQLAlchemy tests listed in deselect.txt (beside this file)."""
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+_LIST = os.path.join(HERE, "deselect.txt")
+
+# tests/ (for support.deselect), after everything else: the suite's own modules come first.
+sys.path.append(os.path.join(HERE, "..", ".."))
+from support.deselect import deselect_listed  # noqa: E402
+
+# SQLAlchemy names backend test classes after the dialect and the server version
+# (BackendDialectTest_postgresql+psycopg_async_16_4); the list names them without that.
+_BACKEND_SUFFIX = re.compile(r"_postgresql\+psycopg(?:_async)?_\d+_\d+(?=::|$)")
 
 
-def _prefixes() -> list[str]:
-    with open(os.path.join(HERE, "deselect.txt"), encoding="utf-8") as listed:
-        lines = (line.split(" # ", 1)[0].strip() for line in listed)
-        return [line for line in lines if line and not line.startswith("#")]
+def _plain(nodeid: str) -> str:
+    return _BACKEND_SUFFIX.sub("", nodeid)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    prefixes = _prefixes()
-    kept, dropped = [], []
-    for item in items:
-        # SQLAlchemy names backend classes after the dialect and server (Test_postgresql+psycopg_16_4);
-        # the list names them without that suffix.
-        plain_id = item.nodeid.replace("_postgresql+psycopg_async", "").replace("_postgresql+psycopg", "")
-        plain_id = "::".join(_strip_version(part) for part in plain_id.split("::"))
-        (dropped if any(plain_id.startswith(p) for p in prefixes) else kept).append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-
-
-def _strip_version(part: str) -> str:
-    # "BackendDialectTest_15_18" -> "BackendDialectTest"
-    head, sep, tail = part.rpartition("_")
-    if sep and tail.isdigit():
-        head2, sep2, tail2 = head.rpartition("_")
-        if sep2 and tail2.isdigit():
-            return head2
-    return part
+    deselect_listed(config, items, _LIST, _plain)
