@@ -27,7 +27,7 @@ from typing import Any, Literal, ParamSpec, Protocol, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from . import _core
+from . import _core, _stall
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -249,6 +249,7 @@ def _hub_for(loop: asyncio.AbstractEventLoop) -> _Hub:
     if hub is None:
         _forget_closed_loops()
         hub = _hubs[loop] = _Hub(loop)
+        _stall.watch(loop)
     return hub
 
 
