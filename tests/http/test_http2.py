@@ -216,9 +216,12 @@ def test_one_connection_carries_concurrent_streams(h2_server: str, tls: dict[str
             info = session.get(h2_server + f"/info?wait=0.2&n={n}").json()
             return info["client_port"], info["query"]["n"]
 
+        # The first request settles the protocol: until ALPN has chosen h2 the pool cannot
+        # know that one connection will do, and tasks racing it may each open one.
+        first_port, _ = fetch(-1)
         if balrog.mode() == "green":
             results = list(balrog.gather(*[(lambda n=n: fetch(n)) for n in range(30)]))
         else:
             results = [fetch(n) for n in range(3)]
     assert [n for _, n in results] == [str(n) for n in range(len(results))]
-    assert len({port for port, _ in results}) == 1
+    assert {port for port, _ in results} == {first_port}
