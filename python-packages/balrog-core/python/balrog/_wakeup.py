@@ -10,6 +10,7 @@ timer while it waits with a timeout.
 from __future__ import annotations
 
 import threading
+from asyncio import _get_running_loop
 
 from greenlet import getcurrent
 
@@ -24,7 +25,9 @@ class Wakeup:
     __slots__ = ("_gate", "_is_set", "_task", "_thread")
 
     def __init__(self) -> None:
-        current = getcurrent()
+        # A green task runs only on a thread whose loop is running; a plain thread is not
+        # asked for its greenlet (see balrog.psycopg._conn_lock._whoami).
+        current = getcurrent() if _get_running_loop() is not None else None
         self._is_set = False
         if type(current) is GreenTask:
             self._task: GreenTask | None = current

@@ -21,6 +21,7 @@ releases it.
 from __future__ import annotations
 
 import threading
+from asyncio import _get_running_loop
 from collections import deque
 from contextvars import ContextVar
 from typing import Any
@@ -33,6 +34,20 @@ __all__ = ["HOLDER", "ConnectionLock"]
 
 # The holder of a lock held across green tasks (see the module doc), or None.
 HOLDER: ContextVar[object | None] = ContextVar("balrog_connection_lock_holder", default=None)
+
+
+def _whoami() -> Any:
+    """The caller as an owner: its greenlet where green tasks can run (a thread whose event
+    loop is running), else its thread.
+
+    Threads without a loop are never asked for their greenlet: each would get a main
+    greenlet, which the lock then refers to from other threads, and with that pattern
+    (greenlet 3.5.6, CPython 3.11) threads hammering a lock under forced switches met freed
+    objects at `with lock:` (tests/pg/test_conn_lock.py; gone without getcurrent()).
+    """
+    if _get_running_loop() is None:
+        return threading.current_thread()
+    return getcurrent()
 
 
 class _Waiter:
@@ -79,7 +94,7 @@ class ConnectionLock:
         self._waiters: deque[_Waiter] = deque()
 
     def acquire(self) -> bool:
-        me = getcurrent()
+        me = _whoami()
         if self._owner is me:  # only the owner itself can find itself here
             self._depth += 1
             return True
@@ -139,7 +154,7 @@ class ConnectionLock:
 
     def release(self) -> None:
         owner = self._owner
-        if owner is not getcurrent() and (owner is None or owner is not HOLDER.get()):
+        if owner is not _whoami() and (owner is None or owner is not HOLDER.get()):
             raise RuntimeError("cannot release a connection lock held by another task")
         depth = self._depth - 1
         self._depth = depth
