@@ -43,7 +43,8 @@ def _whoami() -> Any:
     Threads without a loop are never asked for their greenlet: each would get a main
     greenlet, which the lock then refers to from other threads, and with that pattern
     (greenlet 3.5.6, CPython 3.11) threads hammering a lock under forced switches met freed
-    objects at `with lock:` (tests/pg/test_conn_lock.py; gone without getcurrent()).
+    objects at `with lock:` (tests/pg/test_conn_lock.py; gone without getcurrent(); the
+    cause is not understood).
     """
     if _get_running_loop() is None:
         return threading.current_thread()
