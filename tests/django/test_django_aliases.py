@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 from conftest import REAL_PSYCOPG
+
+from support.proc import run_python
 
 pytestmark = pytest.mark.skipif(REAL_PSYCOPG, reason="BALROG_DJANGO_DRIVER=psycopg uses the real driver")
 
 
-def python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
-    )
-
-
 def test_psycopg_and_its_submodules_are_balrogs():
-    done = python(
+    done = run_python(
         """
         import balrog.django
         balrog.django.install()
@@ -38,7 +30,7 @@ def test_psycopg_and_its_submodules_are_balrogs():
 
 
 def test_the_engine_alone_installs_the_alias():
-    done = python(
+    done = run_python(
         """
         import sys
         from django.conf import settings
@@ -54,7 +46,7 @@ def test_the_engine_alone_installs_the_alias():
 
 
 def test_refuses_when_the_real_psycopg_is_already_imported():
-    done = python(
+    done = run_python(
         """
         import psycopg
         import balrog.django

@@ -7,23 +7,15 @@ has the real requests imported for the differential tests.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
+
+from support.proc import run_python
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, timeout=110
-    )
-
-
 def test_library_code_importing_requests_gets_balrogs(httpbin):
-    done = python(
+    done = run_python(
         """
         import sys
         import balrog.requests
@@ -50,6 +42,7 @@ def test_library_code_importing_requests_gets_balrogs(httpbin):
         assert balrog.requests.installed_as_requests()
         """,
         httpbin.url,
+        timeout=110,  # under the test's own 120 s
     )
     assert done.stdout.splitlines() == [
         "balrog.requests.models 200 {'a': '1'}",
@@ -58,7 +51,7 @@ def test_library_code_importing_requests_gets_balrogs(httpbin):
 
 
 def test_refuses_after_the_real_requests():
-    done = python(
+    done = run_python(
         """
         import requests
         import balrog, balrog.requests
@@ -70,6 +63,7 @@ def test_refuses_after_the_real_requests():
         assert not balrog.requests.installed_as_requests()
         import requests as again
         assert again.__name__ == "requests"  # the real one, left alone
-        """
+        """,
+        timeout=110,
     )
     assert done.stdout.startswith("refused: the real requests is already imported"), done.stderr

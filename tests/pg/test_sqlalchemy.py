@@ -11,10 +11,11 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from typing import Any
 
 import pytest
+
+from support.proc import run_python
 
 pytest.importorskip("sqlalchemy")
 
@@ -68,14 +69,8 @@ def test_green_tasks_wait_for_balrogs_pool_behind_sqlalchemy(pg_cluster):
     assert seen == {"values": list(range(10)), "max_in_flight": 5, "threads": 1}
 
 
-def python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
-    )
-
-
 def test_install_as_psycopg_aliases_every_submodule():
-    done = python(
+    done = run_python(
         """
         import importlib, sys
         import balrog.psycopg
@@ -103,7 +98,7 @@ def test_install_as_psycopg_aliases_every_submodule():
 
 
 def test_install_as_psycopg_refuses_after_the_real_psycopg():
-    done = python(
+    done = run_python(
         """
         import psycopg
         import balrog, balrog.psycopg

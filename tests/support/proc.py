@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 from support.net import default_sigint
@@ -19,6 +20,14 @@ def status_field(name: str, pid: int | str = "self") -> int:
             if line.startswith(f"{name}:"):
                 return int(line.split()[1])
     return 0
+
+
+def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c code args`` (``code`` dedented) in a fresh interpreter, output captured:
+    for what is process-wide (import aliases) and must not touch the test process."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def interrupt_child(script: str, *args: str, after: float) -> str:
