@@ -32,9 +32,10 @@ class ForeignModuleError(RuntimeError):
 
     def __init__(self, library: str, installer: str, modules: list[str]) -> None:
         self.modules = modules
-        shown = ", ".join(modules[:3]) + (", ..." if len(modules) > 3 else "")
+        # The first few, for messages (balrog.django words its own advice around them).
+        self.shown = ", ".join(modules[:3]) + (", ..." if len(modules) > 3 else "")
         super().__init__(
-            f"the real {library} is already imported in this process ({shown}); call "
+            f"the real {library} is already imported in this process ({self.shown}); call "
             f"{installer}() before anything imports {library}"
         )
 
@@ -111,7 +112,7 @@ def install_aliases(aliases: Mapping[str, str], *, library: str, installer: str)
     original module is already imported.
     """
     key = frozenset(aliases.items())
-    if aliases_installed(aliases):
+    if _installed(key):
         return
     foreign = foreign_modules(aliases)
     if foreign:
@@ -125,5 +126,9 @@ def install_aliases(aliases: Mapping[str, str], *, library: str, installer: str)
 
 
 def aliases_installed(aliases: Mapping[str, str]) -> bool:
-    finder = _finders.get(frozenset(aliases.items()))
+    return _installed(frozenset(aliases.items()))
+
+
+def _installed(key: frozenset[tuple[str, str]]) -> bool:
+    finder = _finders.get(key)
     return finder is not None and finder in sys.meta_path

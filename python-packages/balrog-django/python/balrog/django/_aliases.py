@@ -26,10 +26,9 @@ def install_psycopg_aliases() -> None:
     try:
         alias.install_as_psycopg()
     except alias.ForeignModuleError as exc:
-        foreign = exc.modules
         raise ImproperlyConfigured(
             "balrog.django: the real psycopg is already imported in this process "
-            f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); Django would mix two "
+            f"({exc.shown}); Django would mix two "
             "PostgreSQL drivers. Make balrog's alias the first thing that happens: list "
             "'balrog.django' first in INSTALLED_APPS, or call balrog.django.install() at the top "
             "of your settings module, before anything imports psycopg."
