@@ -191,3 +191,44 @@ def test_same_session_outcome(httpbin: Any, name: str, call: Callable[[Any, str,
 def _in_session(lib: Any, call: Callable[[Any, str, Any], Any], url: str) -> Any:
     with lib.Session() as session:
         return call(session, url, lib)
+
+
+# Headers the client puts on the wire when the caller dropped requests' defaults, or sent a
+# PreparedRequest made without a session (urllib3 then adds `Accept-Encoding: identity` and
+# its own User-Agent).
+WIRE_CASES: list[tuple[str, Callable[[Any, str], Any]]] = [
+    ("defaults", lambda r, u: r.get(u + "/headers")),
+    ("no accept-encoding", lambda r, u: r.get(u + "/headers", headers={"Accept-Encoding": None})),
+    ("no user-agent", lambda r, u: r.get(u + "/headers", headers={"User-Agent": None})),
+    ("no connection", lambda r, u: r.get(u + "/headers", headers={"Connection": None})),
+    ("bytes names", lambda r, u: r.get(u + "/headers", headers={b"User-Agent": b"bytes/1"})),
+    (
+        "bare prepared request",
+        lambda r, u: r.Session().send(r.Request("GET", u + "/headers").prepare()),
+    ),
+    (
+        "post without defaults",
+        lambda r, u: r.post(u + "/headers", data=b"x", headers={"Accept-Encoding": None, "User-Agent": None}),
+    ),
+]
+
+
+@pytest.mark.parametrize("name,call", WIRE_CASES, ids=[c[0] for c in WIRE_CASES])
+def test_same_wire_headers(httpbin: Any, name: str, call: Callable[[Any, str], Any]) -> None:
+    import requests as upstream
+
+    import balrog.requests as ours
+
+    def sent(lib: Any) -> dict[str, str]:
+        headers = dict(call(lib, httpbin.url).json()["headers"])
+        headers.pop("Host")
+        return headers
+
+    expected, actual = sent(upstream), sent(ours)
+    # Known differences (docs/http.md): reqwest always sends an Accept header; balrog's
+    # default Accept-Encoding names every decoder it has (requests: those installed).
+    assert actual.pop("Accept") == expected.pop("Accept", "*/*")
+    if expected.get("Accept-Encoding", "").startswith("gzip, deflate"):
+        assert actual.pop("Accept-Encoding") == "gzip, deflate, br, zstd"
+        expected.pop("Accept-Encoding")
+    assert actual == expected

@@ -30,7 +30,7 @@ from balrog._http import AbsentFiles, Headers, dict_version
 
 from ._environ import CA_BUNDLE_VARIABLES, PROXY_VARIABLES, snapshot_of
 from ._raw import RawResponse
-from .adapters import HTTPAdapter, _explain, _timeouts
+from .adapters import HTTPAdapter, _explain, _timeouts, _with_transport_defaults
 from .cookies import RequestsCookieJar, extract_cookies_to_jar
 from .exceptions import InvalidHeader, RequestException
 from .models import _LAZY_ATTRIBUTES, _URL_CACHE, REDIRECT_STATI, PreparedRequest, Response
@@ -214,7 +214,7 @@ def _session_headers(session: Any) -> _SessionHeaders | None:
         try:
             prepared.prepare_headers(headers)
             # A value the wire refuses makes the general path raise its error at send time.
-            native = Headers(list(prepared.headers.items()))
+            native = Headers(_with_transport_defaults(list(prepared.headers.items())))
         except Exception:
             return None
         cached = _SessionHeaders(key, prepared.headers, native)

@@ -7,6 +7,7 @@ proxy settings, applies retries, and turns the native result into a :class:`Resp
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -359,6 +360,44 @@ def _upload(
         raise
 
 
+@functools.cache
+def _urllib3_user_agent() -> str | None:
+    """urllib3's default User-Agent, if urllib3 is installed to name its version."""
+    from importlib import metadata
+
+    try:
+        return f"python-urllib3/{metadata.version('urllib3')}"
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _with_transport_defaults(headers: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The request's headers plus those urllib3 adds on the wire when they are missing.
+
+    A session's defaults carry both, so they are missing only when the caller dropped them
+    (``headers={"Accept-Encoding": None}``) or sent a PreparedRequest made without a
+    session: urllib3 then asks for ``Accept-Encoding: identity`` (an absent header would
+    let the server pick any encoding) and sends its own ``User-Agent``.
+    """
+    has_encoding = has_agent = False
+    for name, _ in headers:
+        lowered = name.lower()
+        if lowered == "accept-encoding" or lowered == b"accept-encoding":
+            has_encoding = True
+        elif lowered == "user-agent" or lowered == b"user-agent":
+            has_agent = True
+    if has_encoding and has_agent:
+        return headers
+    headers = list(headers)
+    if not has_encoding:
+        headers.append(("Accept-Encoding", "identity"))
+    if not has_agent:
+        agent = _urllib3_user_agent()
+        if agent is not None:
+            headers.append(("User-Agent", agent))
+    return headers
+
+
 def _streamed_framing(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The wire headers of a streamed body. requests keeps a caller's Content-Length next
     to its own ``Transfer-Encoding: chunked`` (a generator's length is unknown) and urllib3
@@ -619,6 +658,7 @@ class HTTPAdapter(BaseAdapter):
             headers = list(request.headers.items())
         except AttributeError:
             headers = []
+        headers = _with_transport_defaults(headers)
         body = _body_for_wire(request.body)
         body_position = None
         if body is _STREAMED:
