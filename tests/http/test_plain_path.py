@@ -338,6 +338,96 @@ def test_request_replaced_on_the_instance_is_honoured(httpbin: Any) -> None:
         assert calls == ["GET", "GET"]
 
 
+@pytest.mark.parametrize(
+    "owner,name",
+    [
+        (requests.adapters.HTTPAdapter, "send"),  # what `responses` patches
+        (requests.adapters.HTTPAdapter, "build_response"),
+        (requests.Session, "get_adapter"),  # what `requests_mock` patches
+        (requests.Session, "send"),
+        (requests.Session, "prepare_request"),
+        (requests.Session, "merge_environment_settings"),
+    ],
+)
+def test_methods_patched_on_the_class_are_honoured(httpbin: Any, owner: type, name: str) -> None:
+    """A patch applied after the class served plain requests, and taken away again."""
+    from unittest import mock
+
+    url = httpbin("/get")
+    with requests.Session() as session:
+        assert _plain(session.get(url))
+        original = getattr(owner, name)
+        calls: list[str] = []
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        with mock.patch.object(owner, name, autospec=True, side_effect=spy):
+            response = session.get(url)
+            assert not _plain(response) and response.status_code == 200
+            session.get(url)
+        assert calls == [name, name]
+        assert _plain(session.get(url)), "back on the fused path once the patch is gone"
+
+
+@pytest.mark.parametrize("name", ["send", "get_adapter", "prepare_request", "merge_environment_settings"])
+def test_methods_replaced_on_the_instance_are_honoured(httpbin: Any, name: str) -> None:
+    url = httpbin("/get")
+    with requests.Session() as session:
+        original = getattr(session, name)
+        calls: list[str] = []
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        setattr(session, name, spy)
+        assert not _plain(session.get(url))
+        assert calls == [name]
+
+
+def test_adapter_send_replaced_on_the_instance_is_honoured(httpbin: Any) -> None:
+    url = httpbin("/get")
+    with requests.Session() as session:
+        adapter = session.get_adapter(url)
+        original = adapter.send
+        calls: list[str] = []
+
+        def send(request: Any, **kwargs: Any) -> Any:
+            calls.append(request.url)
+            return original(request, **kwargs)
+
+        adapter.send = send  # type: ignore[method-assign]
+        assert not _plain(session.get(url))
+        assert calls == [url]
+
+
+def test_type_version_moves_with_class_changes() -> None:
+    from balrog._http import type_version
+
+    class Probe:
+        def method(self) -> None: ...
+
+    Probe.method  # noqa: B018 - a lookup gives the class a tag
+    first = type_version(Probe)
+    assert first is not None and type_version(Probe) == first
+    Probe.method = lambda self: None  # type: ignore[method-assign]
+    assert type_version(Probe) is None  # invalidated until the next lookup
+    Probe.method  # noqa: B018
+    second = type_version(Probe)
+    assert second is not None and second != first
+
+    class Child(Probe):
+        pass
+
+    Child.method  # noqa: B018
+    child = type_version(Child)
+    Probe.other = 1  # type: ignore[attr-defined]
+    Child.method  # noqa: B018
+    assert type_version(Child) not in (None, child), "a base's change moves its subclasses' tags"
+
+
 @pytest.mark.parametrize("path", ["/close-mid-body", "/close-mid-chunked", "/unknown-length", "/gzip"])
 def test_bodies_read_whole_alike(httpbin: Any, path: str) -> None:
     """Bodies written straight into their ``bytes`` object (known length, no coding) and

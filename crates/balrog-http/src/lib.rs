@@ -24,5 +24,6 @@ fn _http(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<watch::EnvironSnapshot>()?;
     m.add_class::<watch::AbsentFiles>()?;
     m.add_function(wrap_pyfunction!(watch::dict_version, m)?)?;
+    m.add_function(wrap_pyfunction!(watch::type_version, m)?)?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyTuple, PyType};
 
 /// The version tag CPython 3.11–3.13 stamps on a dict at every change (PEP 509): equal
 /// tags mean an unchanged dict. None where the tag is not kept up to date (3.14 reuses the
@@ -34,6 +34,24 @@ fn version_tag(py: Python<'_>, dict: &Bound<'_, PyDict>) -> Option<u64> {
 #[pyfunction]
 pub fn dict_version(py: Python<'_>, d: &Bound<'_, PyDict>) -> Option<u64> {
     version_tag(py, d)
+}
+
+/// `type_version(cls)`: CPython's version tag of a class (what its method cache is keyed
+/// on), or None when it has no valid one right now. The interpreter gives the class a new
+/// tag, drawn from one global counter, after any change to it or to a base class (setting
+/// or deleting an attribute, `mock.patch` on a method), once an attribute is next looked up
+/// on it: an equal tag means the same class, unchanged since.
+#[pyfunction]
+pub fn type_version(cls: &Bound<'_, PyType>) -> Option<u32> {
+    let ty = cls.as_type_ptr();
+    // SAFETY: `ty` is a live type object (borrowed for this call); both fields are plain
+    // integers CPython updates with the GIL held, which we hold.
+    let (tag, flags) = unsafe { ((*ty).tp_version_tag, (*ty).tp_flags) };
+    // 0 is never a valid tag; 3.11 also clears a flag when it invalidates one.
+    static FLAG_KEPT: OnceLock<bool> = OnceLock::new();
+    let flag_kept = *FLAG_KEPT.get_or_init(|| cls.py().version_info() < (3, 12));
+    let flagged = !flag_kept || flags & pyo3::ffi::Py_TPFLAGS_VALID_VERSION_TAG != 0;
+    (tag != 0 && flagged).then_some(tag)
 }
 
 /// The raw values of some keys of CPython's byte-keyed environment store

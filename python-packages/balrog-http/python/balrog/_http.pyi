@@ -107,4 +107,16 @@ class AbsentFiles:
 def dict_version(d: dict[object, object]) -> int | None:
     """The dict's PEP 509 version tag (None where the interpreter keeps none)."""
 
-__all__ = ["AbsentFiles", "BodyStream", "Client", "EnvironSnapshot", "Headers", "dict_version"]
+def type_version(cls: type) -> int | None:
+    """The class's CPython version tag (None when it has no valid one now): equal tags mean
+    the same class, unchanged (no attribute of it or of a base set or deleted since)."""
+
+__all__ = [
+    "AbsentFiles",
+    "BodyStream",
+    "Client",
+    "EnvironSnapshot",
+    "Headers",
+    "dict_version",
+    "type_version",
+]

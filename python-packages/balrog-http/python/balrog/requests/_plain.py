@@ -26,7 +26,7 @@ from typing import Any
 from greenlet import getcurrent
 
 from balrog._bridge import GreenTask, wait
-from balrog._http import AbsentFiles, Headers, dict_version
+from balrog._http import AbsentFiles, Headers, dict_version, type_version
 
 from ._environ import CA_BUNDLE_VARIABLES, PROXY_VARIABLES, snapshot_of
 from ._raw import RawResponse
@@ -48,9 +48,36 @@ _environment_snapshot = snapshot_of(PROXY_VARIABLES + CA_BUNDLE_VARIABLES + ("NE
 # proxy for the request.
 _env_verdicts: dict[tuple[Any, ...], Any] = {}
 
-# Classes whose request-path methods are Session's own (a subclass may override them).
-_plain_classes: dict[type, bool] = {}
+# The request-path methods of Session and HTTPAdapter as balrog defines them. A subclass,
+# an instance attribute or a mock patched onto the class (`responses` patches
+# HTTPAdapter.send, `requests_mock` Session.get_adapter) replaces one, and the request then
+# takes the general path, which calls them. A patch may come and go at any time: a class is
+# looked at again whenever its version tag moved. Session's are recorded by sessions.py
+# when the class is made.
 _SESSION_METHODS = ("prepare_request", "merge_environment_settings", "send", "get_adapter")
+_session_originals: tuple[tuple[str, Any], ...] = ()
+_ADAPTER_ORIGINALS = (("send", HTTPAdapter.send), ("build_response", HTTPAdapter.build_response))
+# Classes found to have balrog's methods, and their version tag (type_version) then.
+_checked_classes: dict[type, int] = {}
+
+
+def remember_session_methods(session_class: type) -> None:
+    """Record ``session_class``'s own request-path methods (once, as it is defined)."""
+    global _session_originals
+    _session_originals = tuple((name, session_class.__dict__[name]) for name in _SESSION_METHODS)
+
+
+def _has_balrogs_methods(cls: type, originals: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether ``cls`` (or its bases) has the methods of ``originals`` as balrog made them.
+
+    Callers first try ``_checked_classes.get(cls) == type_version(cls)`` inline: the class
+    is unchanged since it was found so (a None tag never equals a recorded one)."""
+    if any(getattr(cls, name, None) is not original for name, original in originals):
+        return False
+    tag = type_version(cls)  # the lookups just made gave it one if it had none
+    if tag is not None:
+        _checked_classes[cls] = tag
+    return True
 
 
 def _environment_verify(url: str, route: _Route) -> Any:
@@ -165,15 +192,6 @@ def _adapter(session: Any, route: _Route) -> Any:
     return adapter
 
 
-def _is_plain_class(cls: type, base: type) -> bool:
-    known = _plain_classes.get(cls)
-    if known is None:
-        known = _plain_classes[cls] = all(
-            getattr(cls, name, None) is getattr(base, name) for name in _SESSION_METHODS
-        )
-    return known
-
-
 class _SessionHeaders:
     """The session's headers as prepare_request would send them, for one header store."""
 
@@ -223,17 +241,21 @@ def _session_headers(session: Any) -> _SessionHeaders | None:
     return cached
 
 
-def send_plain(
-    session: Any, session_class: type, method: str, url: Any, timeout: Any, allow_redirects: bool
-) -> Any:
+def send_plain(session: Any, method: str, url: Any, timeout: Any, allow_redirects: bool) -> Any:
     """The Response to a plain request, or None when the general path must handle it."""
     verb = _PLAIN_METHODS.get(method) if type(method) is str else None
     if verb is None or type(url) is not str:
         return None
-    plain_class = _plain_classes.get(type(session))
-    if plain_class is None:
-        plain_class = _is_plain_class(type(session), session_class)
-    if not plain_class:
+    cls = type(session)
+    if _checked_classes.get(cls) != type_version(cls) and not _has_balrogs_methods(cls, _session_originals):
+        return None
+    attributes = session.__dict__
+    if (
+        "send" in attributes
+        or "get_adapter" in attributes
+        or "prepare_request" in attributes
+        or "merge_environment_settings" in attributes
+    ):
         return None
     if (
         session.auth is not None
@@ -260,7 +282,14 @@ def send_plain(
         if verify is None:
             return None
     adapter = _adapter(session, route)
-    if type(adapter) is not HTTPAdapter:
+    if (
+        type(adapter) is not HTTPAdapter
+        or (
+            _checked_classes.get(HTTPAdapter) != type_version(HTTPAdapter)
+            and not _has_balrogs_methods(HTTPAdapter, _ADAPTER_ORIGINALS)
+        )
+        or "send" in adapter.__dict__
+    ):
         return None
     retries = adapter.max_retries
     if (

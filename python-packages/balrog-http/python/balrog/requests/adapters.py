@@ -11,7 +11,6 @@ import functools
 import io
 import os
 import re
-from collections import namedtuple
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +20,9 @@ import balrog
 from balrog import _http as _http_native
 from balrog._bridge import GreenTask, wait
 
+from . import _urllib3
 from ._raw import RawResponse
+from ._retry import RequestHistory, Retry
 from .cookies import extract_cookies_to_jar
 from .exceptions import (
     ChunkedEncodingError,
@@ -50,76 +51,6 @@ DEFAULT_POOLBLOCK = False
 DEFAULT_POOLSIZE = 10
 DEFAULT_RETRIES = 0
 DEFAULT_POOL_TIMEOUT = None
-
-
-class Retry:
-    """A small stand-in for urllib3's ``Retry`` (any object with the same attributes works).
-
-    ``total``/``connect`` count retries of failures before the request reached the server,
-    ``read`` of failures waiting for the response (``allowed_methods`` only; False: none,
-    the failure raised as is); ``status_forcelist`` retries responses with those statuses
-    for ``allowed_methods``.
-    """
-
-    DEFAULT_ALLOWED_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE"})
-
-    def __init__(
-        self,
-        total: int | None = 10,
-        connect: int | None = None,
-        read: int | bool | None = None,
-        status: int | None = None,
-        backoff_factor: float = 0,
-        status_forcelist: Any = None,
-        allowed_methods: Any = DEFAULT_ALLOWED_METHODS,
-        raise_on_status: bool = True,
-        respect_retry_after_header: bool = True,
-        history: tuple[Any, ...] | None = None,
-        redirect: int | bool | None = None,
-        **_ignored: Any,
-    ) -> None:
-        self.total = total
-        self.connect = connect
-        self.read = read
-        self.redirect = redirect
-        self.status = status
-        self.history = history or ()
-        self.backoff_factor = backoff_factor
-        self.status_forcelist = status_forcelist or set()
-        self.allowed_methods = allowed_methods
-        self.raise_on_status = raise_on_status
-        self.respect_retry_after_header = respect_retry_after_header
-
-    @classmethod
-    def from_int(cls, retries: Any, redirect: bool = True, default: Any = None) -> Any:
-        if retries is None:
-            retries = default if default is not None else DEFAULT_RETRIES
-        if isinstance(retries, int) and not isinstance(retries, bool):
-            return cls(total=retries)
-        return retries
-
-    def new(self, **changes: Any) -> Retry:
-        """A copy with ``changes`` applied (urllib3's ``Retry.new``)."""
-        params = {
-            name: getattr(self, name)
-            for name in (
-                "total connect read redirect status backoff_factor status_forcelist allowed_methods "
-                "raise_on_status respect_retry_after_header history"
-            ).split()
-        }
-        params.update(changes)
-        return type(self)(**params)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(total={self.total}, connect={self.connect}, read={self.read}, "
-            f"redirect={self.redirect}, status={self.status})"
-        )
-
-
-# The entries of ``Retry.history``, with the fields of urllib3's type of that name (not
-# imported: urllib3 is not a dependency, and importing it would slow every start-up).
-RequestHistory = namedtuple("RequestHistory", ["method", "url", "error", "status", "redirect_location"])
 
 
 class _RetryBudget:
@@ -435,9 +366,9 @@ def _explain(exc: RequestException, request: Any, read_timeout: float | None) ->
     # code reads e.args[0].reason or e.args[0].args[0], so the same shape is kept.
     cause: Any = text
     if isinstance(exc, ReadTimeout):
-        cause = ReadTimeoutError(text)
+        cause = _urllib3.make("ReadTimeoutError", text, pool=None, url=request.path_url)
     elif getattr(exc, "_balrog_connect_phase", False):
-        cause = MaxRetryError(text, url=request.path_url, reason=message)
+        cause = _urllib3.make("MaxRetryError", text, pool=None, url=request.path_url, reason=message)
     explained = type(exc)(cause, request=request if attach else None)
     if hasattr(exc, "_balrog_connect_phase"):
         explained._balrog_connect_phase = True  # type: ignore[attr-defined]
@@ -452,29 +383,21 @@ def _read_retries_exhausted(
     url = request.url
     reason: Any
     if isinstance(exc, ReadTimeout):
-        reason = ReadTimeoutError(f"{_pool_name(url)}: Read timed out. (read timeout={read_timeout})")
+        text = f"{_pool_name(url)}: Read timed out. (read timeout={read_timeout})"
+        reason = _urllib3.make("ReadTimeoutError", text, pool=None, url=request.path_url)
     else:
-        reason = ProtocolError("Connection aborted.", str(exc))
+        reason = _urllib3.classes().ProtocolError("Connection aborted.", str(exc))
     text = f"{_pool_name(url)}: Max retries exceeded with url: {request.path_url} (Caused by {reason!r})"
-    return ConnectionError(MaxRetryError(text, url=request.path_url, reason=reason), request=request)
+    cause = _urllib3.make("MaxRetryError", text, pool=None, url=request.path_url, reason=reason)
+    return ConnectionError(cause, request=request)
 
 
-class ProtocolError(Exception):
-    """A connection failure's ``reason`` after read retries (as urllib3's ``ProtocolError``)."""
-
-
-class ReadTimeoutError(TimeoutError):
-    """What ``ReadTimeout.args[0]`` is (urllib3's class of that name in requests)."""
-
-
-class MaxRetryError(Exception):
-    """What a connection failure's ``args[0]`` is (as urllib3's ``MaxRetryError``)."""
-
-    def __init__(self, message: str, url: str | None = None, reason: Any = None) -> None:
-        super().__init__(message)
-        self.pool = None
-        self.url = url
-        self.reason = reason
+def __getattr__(name: str) -> Any:
+    # requests' adapters module re-exports urllib3's exception classes; so does this one,
+    # looked up on first use (see _urllib3).
+    if name in _urllib3.NAMES:
+        return getattr(_urllib3.classes(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class HTTPAdapter(BaseAdapter):

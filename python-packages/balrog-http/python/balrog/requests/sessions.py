@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlparse
 
 from ._environ import PROXY_VARIABLES, snapshot_of
 from ._environ import raw as raw_environ
-from ._plain import send_plain
+from ._plain import remember_session_methods, send_plain
 from .adapters import HTTPAdapter
 from .auth import _basic_auth_str
 from .cookies import (
@@ -372,7 +372,7 @@ class Session(SessionRedirectMixin):
             and get_environ_proxies is _GET_ENVIRON_PROXIES
         ):
             # Nothing per request: the fused path, unless the session needs the general one.
-            response = send_plain(self, Session, method, url, timeout, allow_redirects)
+            response = send_plain(self, method, url, timeout, allow_redirects)
             if response is not None:
                 return response
         req = Request(
@@ -404,7 +404,7 @@ class Session(SessionRedirectMixin):
             and get_netrc_auth is _GET_NETRC_AUTH
             and get_environ_proxies is _GET_ENVIRON_PROXIES
         ):
-            response = send_plain(self, Session, "GET", url, None, True)
+            response = send_plain(self, "GET", url, None, True)
             if response is not None:
                 return response
         kwargs.setdefault("allow_redirects", True)
@@ -523,6 +523,7 @@ class Session(SessionRedirectMixin):
 
 
 _SESSION_REQUEST = Session.request
+remember_session_methods(Session)
 
 
 def session() -> Session:
