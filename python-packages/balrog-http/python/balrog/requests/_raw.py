@@ -201,6 +201,11 @@ class RawResponse(io.IOBase):
         return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     @property
+    def _request_url(self) -> str:
+        """urllib3's attribute behind ``url`` (requests-cache copies it)."""
+        return self.url
+
+    @property
     def chunked(self) -> bool:
         encodings = self.headers.get("transfer-encoding", "").lower().split(",")
         return "chunked" in (encoding.strip() for encoding in encodings)

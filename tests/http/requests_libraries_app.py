@@ -1,18 +1,21 @@
-"""Code under test mocked with `responses` and `requests_mock`, run on requests or on balrog.
+"""Libraries that patch or wrap requests — the mockers `responses` and `requests_mock`, and
+`requests_cache` — run on requests or on balrog.
 
-    python mocking_app.py requests|balrog|balrog-green <httpbin url>
+    python requests_libraries_app.py requests|balrog|balrog-green <httpbin url>
 
-Prints one JSON object: what each scenario saw. tests/http/test_mocking_libraries.py runs it
+Prints one JSON object: what each scenario saw. tests/http/test_requests_libraries.py runs it
 once on the real requests and once on balrog.requests (installed as ``requests`` before the
-mocking libraries import it, blocking and in a green task) and compares the outputs.
-Passthrough scenarios reach the local httpbin; every other URL is mocked (``.test`` names
+libraries import it, blocking and in a green task) and compares the outputs. Passthrough
+and cache scenarios reach the local httpbin; every other URL is mocked (``.test`` names
 never resolve).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from typing import Any
 
 MODE, HTTPBIN = sys.argv[1], sys.argv[2]
@@ -22,6 +25,7 @@ if MODE.startswith("balrog"):
     balrog.requests.install_as_requests()
 
 import requests  # noqa: E402 - after the alias
+import requests_cache  # noqa: E402
 import requests_mock  # noqa: E402
 import responses  # noqa: E402
 from requests.adapters import HTTPAdapter  # noqa: E402
@@ -183,11 +187,50 @@ def with_requests_mock() -> dict[str, Any]:
     return seen
 
 
+def cached(response: Any) -> list[Any]:
+    # Echo bodies name the client's own headers: their arguments are what must agree.
+    body = response.json()["args"] if response.ok else response.text
+    return [response.status_code, response.from_cache, body, [r.url for r in response.history]]
+
+
+def with_requests_cache() -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    directory = tempfile.mkdtemp()
+    path = os.path.join(directory, "cache")
+    session = requests_cache.CachedSession(path, backend="sqlite", expire_after=300)
+    seen["get twice"] = [cached(session.get(HTTPBIN + "/get", params={"a": "1"})) for _ in range(2)]
+    seen["other params"] = cached(session.get(HTTPBIN + "/get", params={"a": "2"}))
+    seen["post not cached"] = [session.post(HTTPBIN + "/post", data=b"x").from_cache for _ in range(2)]
+    seen["redirect"] = [cached(session.get(HTTPBIN + "/redirect/2")) for _ in range(2)]
+    streamed = []
+    for _ in range(2):
+        response = session.get(HTTPBIN + "/bytes/3000", stream=True)
+        streamed.append([response.from_cache, len(b"".join(response.iter_content(512)))])
+    seen["stream"] = streamed
+    seen["404 not cached"] = [cached(session.get(HTTPBIN + "/status/404"))[:2] for _ in range(2)]
+    seen["cache keys"] = len(list(session.cache.responses.keys()))
+    session.cache.clear()
+    seen["after clear"] = cached(session.get(HTTPBIN + "/get", params={"a": "1"}))[:2]
+
+    requests_cache.install_cache(backend="memory")
+    try:
+        seen["installed globally"] = [
+            requests.get(HTTPBIN + "/get").from_cache,
+            requests.get(HTTPBIN + "/get").from_cache,
+            type(requests.Session()).__name__,
+        ]
+    finally:
+        requests_cache.uninstall_cache()
+    seen["uninstalled"] = type(requests.Session()).__name__
+    return seen
+
+
 def main() -> dict[str, Any]:
     return {
         "responses": with_responses(),
         "responses retries": with_responses_retries(),
         "requests_mock": with_requests_mock(),
+        "requests_cache": with_requests_cache(),
     }
 
 

@@ -1,11 +1,12 @@
-"""Test suites that mock requests with `responses` or `requests_mock` keep working on balrog.
+"""Libraries that patch or wrap requests keep working on balrog after ``install_as_requests()``.
 
-Both libraries patch requests at the adapter: `responses` replaces ``HTTPAdapter.send`` and
+The mockers patch requests at the adapter: `responses` replaces ``HTTPAdapter.send`` and
 builds responses from urllib3 objects, driving ``adapter.max_retries`` by hand;
-`requests_mock` replaces ``Session.get_adapter``. With ``install_as_requests()`` they patch
-balrog.requests, and every request, the fused fast path's included, must meet the patch.
+`requests_mock` replaces ``Session.get_adapter``; every request, the fused fast path's
+included, must meet the patch. `requests_cache` subclasses Session (or replaces it
+process-wide) and copies urllib3 attributes of ``response.raw`` into its cache.
 
-Differential: ``mocking_app.py`` runs the same scenarios on the real requests and on
+Differential: ``requests_libraries_app.py`` runs the same scenarios on the real requests and on
 balrog.requests (blocking, and as a green task), each in a fresh interpreter (the alias is
 process-wide); the outputs must be equal.
 """
@@ -22,7 +23,7 @@ import pytest
 
 pytestmark = pytest.mark.timeout(180)
 
-APP = os.path.join(os.path.dirname(__file__), "mocking_app.py")
+APP = os.path.join(os.path.dirname(__file__), "requests_libraries_app.py")
 
 
 def run_app(mode: str, url: str) -> dict[str, Any]:
