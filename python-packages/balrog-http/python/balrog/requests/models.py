@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import json as complexjson
+import re
 from collections.abc import Callable, Iterator, Mapping
 from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunparse
 
-from . import _encoding
+from . import _encoding, _uri
 from ._multipart import encode_multipart
 from ._raw import headers_from_list
 from .cookies import _copy_cookie_jar, cookiejar_from_dict, extract_cookies_to_jar, get_cookie_header
@@ -223,46 +224,71 @@ class Request(RequestHooksMixin):
 
 
 def _idna_host(host: str) -> str:
+    """A non-ASCII host in ASCII, as urllib3 encodes it: label by label, the non-ASCII
+    labels with IDNA 2008 (the ``idna`` package; Python's IDNA 2003 codec without it)."""
+    return ".".join(_idna_label(label) if not label.isascii() else label for label in host.split("."))
+
+
+def _idna_label(label: str) -> str:
     try:
         import idna
     except ImportError:
         try:
-            return host.encode("idna").decode("ascii")
+            return label.lower().encode("idna").decode("ascii")
         except UnicodeError:
-            raise InvalidURL("URL has an invalid label.") from None
+            raise InvalidURL(f"Failed to parse: Name '{label}' is not a valid IDNA label") from None
     try:
-        return str(idna.encode(host, uts46=True).decode("utf-8"))
+        return str(idna.encode(label.lower(), strict=True, std3_rules=True).decode("ascii"))
     except idna.IDNAError:
-        raise InvalidURL("URL has an invalid label.") from None
+        raise InvalidURL(f"Failed to parse: Name '{label}' is not a valid IDNA label") from None
 
 
-def _prepare_url(url: str, params: Any) -> str:
-    scheme, netloc, path, query, fragment = _split(url)
-    if not scheme:
-        raise MissingSchema(f"Invalid URL {url!r}: No scheme supplied. Perhaps you meant https://{url}?")
-    userinfo, _, hostport = netloc.rpartition("@")
+def _authority(authority: str, url: str) -> tuple[str, str, str]:
+    """(userinfo, host, port) of a URL's authority, checked as urllib3's ``parse_url`` does
+    before requests looks at anything: a host urllib3 cannot read, a control character or
+    space in it, a bad port, or a non-ASCII name that is no IDNA label is InvalidURL."""
+    userinfo, _, hostport = authority.rpartition("@")
     if hostport.startswith("["):
         end = hostport.find("]")
-        if end == -1:
-            raise InvalidURL(f"Failed to parse: {url}")
-        host, port = hostport[: end + 1], hostport[end + 1 :]
+        host, port = (hostport, "") if end == -1 else (hostport[: end + 1], hostport[end + 1 :])
         if port and not port.startswith(":"):
             raise InvalidURL(f"Failed to parse: {url}")
         port = port[1:]
     else:
         host, _, port = hostport.partition(":")
-    if not host:
-        raise InvalidURL(f"Invalid URL {url!r}: No host supplied")
-    if port:
-        if not port.isdigit() or int(port) > 65535:
-            raise InvalidURL(f"Failed to parse: {url}")
+    if not _uri.valid_host(host) or (port and (not port.isdigit() or int(port) > 65535)):
+        raise InvalidURL(f"Failed to parse: {url}")
+    bad = _uri.invalid_host_char(host)
+    if bad is not None:
+        raise InvalidURL(f"Failed to parse: Host {host!r} contains invalid character {bad!r}")
     if not host.isascii():
         host = _idna_host(host)
-    elif host.startswith(("*", ".")):
+    # As a number: ":080" is ":80", and requests leaves out a port 0.
+    port = str(int(port)) if port and int(port) else ""
+    return userinfo, host, port
+
+
+def _prepare_url(url: str, params: Any) -> str:
+    scheme, authority, path, query, fragment = _split(url)
+    # urllib3 reads the authority first: a bad host fails before a missing scheme.
+    userinfo, host, port = _authority(authority, url) if authority else ("", "", "")
+    if not scheme:
+        raise MissingSchema(f"Invalid URL {url!r}: No scheme supplied. Perhaps you meant https://{url}?")
+    if not host:
+        raise InvalidURL(f"Invalid URL {url!r}: No host supplied")
+    if host.startswith(("*", ".")):
         raise InvalidURL("URL has an invalid label.")
     if scheme in ("http", "https"):
-        # urllib3 normalises the host of http(s) URLs only ("http+unix://%2Fsock" keeps case).
-        host = host.lower()
+        # urllib3 normalises http(s) URLs only ("http+unix://%2Fsock" keeps its case).
+        host = (
+            _uri.unquote_unreserved(host).lower()
+            if "%" in host and not host.startswith("[")
+            else host.lower()
+        )
+        userinfo = _uri.encode_invalid(userinfo, _uri.USERINFO)
+        path = _uri.encode_invalid(_uri.remove_dot_segments(path), _uri.PATH)
+        query = _uri.encode_invalid(query, _uri.QUERY)
+        fragment = _uri.encode_invalid(fragment, _uri.FRAGMENT)
     netloc = host
     if port:
         netloc += ":" + port
@@ -270,6 +296,8 @@ def _prepare_url(url: str, params: Any) -> str:
         netloc = userinfo + "@" + netloc
     if not path:
         path = "/"
+    if isinstance(params, bytes):
+        params = params.decode("ascii")  # requests' to_native_string: UnicodeDecodeError
     encoded = RequestEncodingMixin._encode_params(params)
     if encoded:
         if isinstance(encoded, bytes):
@@ -278,17 +306,24 @@ def _prepare_url(url: str, params: Any) -> str:
     return requote_uri(urlunparse([scheme, netloc, path, None, query, fragment]))
 
 
-def _split(url: str) -> tuple[str, str, str, str, str]:
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise InvalidURL(*exc.args) from None
-    scheme = parts.scheme.lower()
-    if scheme and not parts.netloc and not url[len(scheme) + 1 :].startswith("//"):
-        # "localhost:8000/path" reads as scheme "localhost": no scheme was given.
-        if scheme not in ("http", "https"):
-            return "", "", url, "", ""
-    return scheme, parts.netloc, parts.path, parts.query, parts.fragment
+# RFC 3986 appendix B, as urllib3 splits (a backslash also ends the authority). Unlike
+# urlsplit it keeps tabs and line breaks (refused in a host, percent-encoded elsewhere) and
+# does not judge brackets: the host check does.
+_URI = re.compile(
+    r"^(?:([a-zA-Z][a-zA-Z0-9+.-]*):)?(?://([^\\/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$", re.DOTALL
+)
+# What urllib3 takes for a scheme (or a leading "/"); anything else is read as "//" + url.
+_LOOKS_SCHEMED = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+-]*:|/)")
+
+
+def _split(url: str) -> tuple[str, str | None, str, str, str]:
+    """(scheme, authority or None, path, query, fragment), the scheme lower-cased."""
+    if not _LOOKS_SCHEMED.match(url):
+        url = "//" + url
+    match = _URI.match(url)
+    assert match is not None  # every string matches (all parts optional)
+    scheme, authority, path, query, fragment = match.groups()
+    return (scheme or "").lower(), authority, path, query or "", fragment or ""
 
 
 class PreparedRequest(RequestEncodingMixin, RequestHooksMixin):
@@ -435,7 +470,8 @@ class PreparedRequest(RequestEncodingMixin, RequestHooksMixin):
 
     def prepare_auth(self, auth: Any, url: str = "") -> None:
         if auth is None:
-            if self.url is None or "@" not in self.url:
+            # (urlparse, which get_auth_from_url runs, refuses unbalanced brackets)
+            if self.url is None or ("@" not in self.url and "[" not in self.url):
                 return
             url_auth = get_auth_from_url(self.url)
             auth = url_auth if any(url_auth) else None
@@ -451,6 +487,11 @@ class PreparedRequest(RequestEncodingMixin, RequestHooksMixin):
 
     def prepare_cookies(self, cookies: Any) -> None:
         """Add the Cookie header for ``cookies`` (a jar or dict) unless one is set already."""
+        url = self.url
+        if url is not None and ("[" in url or "]" in url):
+            # requests reads the URL with urlparse here (for the cookie policy), even with no
+            # cookies: a URL it refuses (unbalanced brackets) raises its ValueError.
+            urlsplit(url)
         if cookies is None:
             # requests keeps an empty jar here (redirect handling merges into it).
             self._cookies = cookiejar_from_dict(None)
