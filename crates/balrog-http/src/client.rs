@@ -370,7 +370,12 @@ impl Head {
         };
         let status = response.status();
         let reason = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
-            Some(phrase) => Some(String::from_utf8_lossy(phrase.as_bytes()).into_owned()),
+            // http.client strips the phrase (Python's str.strip: also \x1c-\x1f).
+            Some(phrase) => Some(
+                String::from_utf8_lossy(phrase.as_bytes())
+                    .trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
+                    .to_owned(),
+            ),
             None => status.canonical_reason().map(str::to_owned),
         };
         let headers = std::mem::take(response.headers_mut());
