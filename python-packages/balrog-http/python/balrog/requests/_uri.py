@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import NamedTuple
 
 __all__ = [
     "FRAGMENT",
     "PATH",
     "QUERY",
     "USERINFO",
+    "ParseError",
+    "Parts",
     "encode_invalid",
     "invalid_host_char",
+    "parse",
     "remove_dot_segments",
     "unquote_unreserved",
     "valid_host",
@@ -116,3 +120,89 @@ def remove_dot_segments(path: str) -> str:
             output.append(pending[:end])
             pending = pending[end:]
     return "".join(output)
+
+
+class ParseError(ValueError):
+    """A URL urllib3 cannot read; the message is urllib3's (``Failed to parse: ...``)."""
+
+
+class Parts(NamedTuple):
+    """A URL's components as ``parse_url`` leaves them ("" for absent ones)."""
+
+    scheme: str
+    userinfo: str
+    host: str
+    port: str
+    path: str
+    query: str
+    fragment: str
+
+
+# RFC 3986 appendix B, as urllib3 splits (a backslash also ends the authority). Unlike
+# urlsplit it keeps tabs and line breaks (refused in a host, percent-encoded elsewhere) and
+# does not judge brackets: the host check does.
+_URI = re.compile(
+    r"^(?:([a-zA-Z][a-zA-Z0-9+.-]*):)?(?://([^\\/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$", re.DOTALL
+)
+# What urllib3 takes for a scheme (or a leading "/"); anything else is read as "//" + url.
+_LOOKS_SCHEMED = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+-]*:|/)")
+_NORMALISED_SCHEMES = ("http", "https", "")
+
+
+def parse(url: str) -> Parts:
+    """``url``'s components, checked and (http, https, no scheme) normalised."""
+    match = _URI.match(url if _LOOKS_SCHEMED.match(url) else "//" + url)
+    assert match is not None  # every string matches (all parts optional)
+    scheme, authority, path, query, fragment = (part or "" for part in match.groups())
+    userinfo, host, port = _authority(authority, url) if authority else ("", "", "")
+    scheme = scheme.lower()
+    if scheme in _NORMALISED_SCHEMES:
+        if not host.isascii():
+            host = ".".join(label if label.isascii() else _idna_label(label) for label in host.split("."))
+        if "%" in host and not host.startswith("["):
+            host = unquote_unreserved(host)
+        host = host.lower()
+        userinfo = encode_invalid(userinfo, USERINFO)
+        path = encode_invalid(remove_dot_segments(path), PATH)
+        query = encode_invalid(query, QUERY)
+        fragment = encode_invalid(fragment, FRAGMENT)
+    if path and not path.startswith("/"):
+        path = "/" + path  # urllib3's Url makes every path absolute
+    return Parts(scheme, userinfo, host, port, path, query, fragment)
+
+
+def _authority(authority: str, url: str) -> tuple[str, str, str]:
+    """(userinfo, host, port) of an authority, or ParseError as urllib3 refuses it (any
+    scheme; IDNA and the rest of the normalisation are for http(s) only)."""
+    userinfo, _, hostport = authority.rpartition("@")
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        host, port = (hostport, "") if end == -1 else (hostport[: end + 1], hostport[end + 1 :])
+        if port and not port.startswith(":"):
+            raise ParseError(f"Failed to parse: {url}")
+        port = port[1:]
+    else:
+        host, _, port = hostport.partition(":")
+    if not valid_host(host) or (port and (not port.isdigit() or int(port) > 65535)):
+        raise ParseError(f"Failed to parse: {url}")
+    bad = invalid_host_char(host)
+    if bad is not None:
+        raise ParseError(f"Failed to parse: Host {host!r} contains invalid character {bad!r}")
+    port = str(int(port)) if port else ""  # as a number: ":080" is ":80"
+    return userinfo, host, port
+
+
+def _idna_label(label: str) -> str:
+    """A non-ASCII label in ASCII: IDNA 2008 (the ``idna`` package; Python's IDNA 2003
+    codec without it)."""
+    try:
+        import idna
+    except ImportError:
+        try:
+            return label.lower().encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ParseError(f"Failed to parse: Name '{label}' is not a valid IDNA label") from None
+    try:
+        return str(idna.encode(label.lower(), strict=True, std3_rules=True).decode("ascii"))
+    except idna.IDNAError:
+        raise ParseError(f"Failed to parse: Name '{label}' is not a valid IDNA label") from None

@@ -19,7 +19,7 @@ from typing import Any
 __all__ = ["NAMES", "classes", "make"]
 
 # The classes balrog.requests.adapters re-exports, as requests' adapters module does.
-NAMES = ("MaxRetryError", "ProtocolError", "ReadTimeoutError", "ResponseError")
+NAMES = ("LocationParseError", "MaxRetryError", "ProtocolError", "ReadTimeoutError", "ResponseError")
 
 
 class _MaxRetryError(Exception):
@@ -30,6 +30,10 @@ class _MaxRetryError(Exception):
         self.pool = pool
         self.url = url
         self.reason = reason
+
+
+class _LocationParseError(ValueError):
+    """urllib3's ``LocationParseError`` where urllib3 is not installed."""
 
 
 class _ProtocolError(Exception):
@@ -54,6 +58,7 @@ def classes() -> SimpleNamespace:
         from urllib3 import exceptions
     except ImportError:
         return SimpleNamespace(
+            LocationParseError=_LocationParseError,
             MaxRetryError=_MaxRetryError,
             ProtocolError=_ProtocolError,
             ReadTimeoutError=_ReadTimeoutError,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json as complexjson
-import re
 from collections.abc import Callable, Iterator, Mapping
 from http.cookiejar import CookieJar
 from typing import Any
@@ -223,74 +222,20 @@ class Request(RequestHooksMixin):
         return p
 
 
-def _idna_host(host: str) -> str:
-    """A non-ASCII host in ASCII, as urllib3 encodes it: label by label, the non-ASCII
-    labels with IDNA 2008 (the ``idna`` package; Python's IDNA 2003 codec without it)."""
-    return ".".join(_idna_label(label) if not label.isascii() else label for label in host.split("."))
-
-
-def _idna_label(label: str) -> str:
-    try:
-        import idna
-    except ImportError:
-        try:
-            return label.lower().encode("idna").decode("ascii")
-        except UnicodeError:
-            raise InvalidURL(f"Failed to parse: Name '{label}' is not a valid IDNA label") from None
-    try:
-        return str(idna.encode(label.lower(), strict=True, std3_rules=True).decode("ascii"))
-    except idna.IDNAError:
-        raise InvalidURL(f"Failed to parse: Name '{label}' is not a valid IDNA label") from None
-
-
-def _authority(authority: str, url: str) -> tuple[str, str, str]:
-    """(userinfo, host, port) of a URL's authority, checked as urllib3's ``parse_url`` does
-    before requests looks at anything: a host urllib3 cannot read, a control character or
-    space in it, a bad port, or a non-ASCII name that is no IDNA label is InvalidURL."""
-    userinfo, _, hostport = authority.rpartition("@")
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        host, port = (hostport, "") if end == -1 else (hostport[: end + 1], hostport[end + 1 :])
-        if port and not port.startswith(":"):
-            raise InvalidURL(f"Failed to parse: {url}")
-        port = port[1:]
-    else:
-        host, _, port = hostport.partition(":")
-    if not _uri.valid_host(host) or (port and (not port.isdigit() or int(port) > 65535)):
-        raise InvalidURL(f"Failed to parse: {url}")
-    bad = _uri.invalid_host_char(host)
-    if bad is not None:
-        raise InvalidURL(f"Failed to parse: Host {host!r} contains invalid character {bad!r}")
-    if not host.isascii():
-        host = _idna_host(host)
-    # As a number: ":080" is ":80", and requests leaves out a port 0.
-    port = str(int(port)) if port and int(port) else ""
-    return userinfo, host, port
-
-
 def _prepare_url(url: str, params: Any) -> str:
-    scheme, authority, path, query, fragment = _split(url)
-    # urllib3 reads the authority first: a bad host fails before a missing scheme.
-    userinfo, host, port = _authority(authority, url) if authority else ("", "", "")
+    try:
+        parts = _uri.parse(url)
+    except _uri.ParseError as exc:
+        raise InvalidURL(*exc.args) from None
+    scheme, userinfo, host, port, path, query, fragment = parts
     if not scheme:
         raise MissingSchema(f"Invalid URL {url!r}: No scheme supplied. Perhaps you meant https://{url}?")
     if not host:
         raise InvalidURL(f"Invalid URL {url!r}: No host supplied")
     if host.startswith(("*", ".")):
         raise InvalidURL("URL has an invalid label.")
-    if scheme in ("http", "https"):
-        # urllib3 normalises http(s) URLs only ("http+unix://%2Fsock" keeps its case).
-        host = (
-            _uri.unquote_unreserved(host).lower()
-            if "%" in host and not host.startswith("[")
-            else host.lower()
-        )
-        userinfo = _uri.encode_invalid(userinfo, _uri.USERINFO)
-        path = _uri.encode_invalid(_uri.remove_dot_segments(path), _uri.PATH)
-        query = _uri.encode_invalid(query, _uri.QUERY)
-        fragment = _uri.encode_invalid(fragment, _uri.FRAGMENT)
     netloc = host
-    if port:
+    if port and port != "0":  # requests leaves out a port 0
         netloc += ":" + port
     if userinfo:
         netloc = userinfo + "@" + netloc
@@ -304,26 +249,6 @@ def _prepare_url(url: str, params: Any) -> str:
             encoded = encoded.decode("utf-8")
         query = f"{query}&{encoded}" if query else encoded
     return requote_uri(urlunparse([scheme, netloc, path, None, query, fragment]))
-
-
-# RFC 3986 appendix B, as urllib3 splits (a backslash also ends the authority). Unlike
-# urlsplit it keeps tabs and line breaks (refused in a host, percent-encoded elsewhere) and
-# does not judge brackets: the host check does.
-_URI = re.compile(
-    r"^(?:([a-zA-Z][a-zA-Z0-9+.-]*):)?(?://([^\\/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$", re.DOTALL
-)
-# What urllib3 takes for a scheme (or a leading "/"); anything else is read as "//" + url.
-_LOOKS_SCHEMED = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+-]*:|/)")
-
-
-def _split(url: str) -> tuple[str, str | None, str, str, str]:
-    """(scheme, authority or None, path, query, fragment), the scheme lower-cased."""
-    if not _LOOKS_SCHEMED.match(url):
-        url = "//" + url
-    match = _URI.match(url)
-    assert match is not None  # every string matches (all parts optional)
-    scheme, authority, path, query, fragment = match.groups()
-    return (scheme or "").lower(), authority, path, query or "", fragment or ""
 
 
 class PreparedRequest(RequestEncodingMixin, RequestHooksMixin):

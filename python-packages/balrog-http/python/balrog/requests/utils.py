@@ -25,6 +25,7 @@ from urllib.request import (
     proxy_bypass_environment,
 )
 
+from . import _uri, _urllib3
 from .__version__ import __version__
 from ._environ import snapshot_of
 from ._internal_utils import HEADER_VALIDATORS, to_native_string, unicode_is_ascii
@@ -671,13 +672,19 @@ def guess_json_utf(data: bytes) -> str | None:
 
 
 def prepend_scheme_if_needed(url: str, new_scheme: str) -> str:
-    """Give a scheme-less URL (``host:port``) the scheme ``new_scheme``."""
-    parsed = urlparse(url if "//" in url else f"{new_scheme}://{url}")
-    scheme = parsed.scheme or new_scheme
-    netloc, path = parsed.netloc, parsed.path
+    """Give a scheme-less URL (``host:port``) the scheme ``new_scheme``; the rest as urllib3's
+    ``parse_url`` reads it (a URL it cannot read raises its ``LocationParseError``)."""
+    try:
+        scheme, userinfo, host, port, path, query, fragment = _uri.parse(url)
+    except _uri.ParseError as exc:
+        raise _urllib3.make("LocationParseError", exc.args[0], location=url) from None
+    netloc = f"{host}:{port}" if port else host
     if not netloc:
+        # requests keeps an old urlparse workaround: no host, so the path stands in for it.
         netloc, path = path, netloc
-    return urlunparse((scheme, netloc, path, parsed.params, parsed.query, parsed.fragment))
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    return urlunparse((scheme or new_scheme, netloc, path, "", query, fragment))
 
 
 def get_auth_from_url(url: str) -> tuple[str, str]:
