@@ -2,8 +2,9 @@
 of every size, floats with NaN/inf/-0.0, Decimals, text, bytes, dates, times, aware and
 naive datetimes, intervals, UUIDs, network addresses, Jsonb documents, arrays of each,
 nested and with NULLs) sent as ``SELECT %s`` (auto, ``%t`` and ``%b`` placeholders) with
-``Cursor`` and ``ClientCursor`` must come back from the server exactly as psycopg gets
-them — same type and value — or fail with the same exception class.
+``Cursor`` (text and binary results) and ``ClientCursor`` must come back from the server
+exactly as psycopg gets them — same type and value — or fail with the same exception
+class.
 """
 
 from __future__ import annotations
@@ -116,10 +117,12 @@ def shape(value: Any) -> Any:
     return [type(value).__name__, repr(value)]
 
 
-def fetch(mod: Any, conn: Any, cursor_class: Any, placeholder: str, value: Any, jsonb: Any) -> Any:
+def fetch(
+    mod: Any, conn: Any, cursor_class: Any, placeholder: str, value: Any, jsonb: Any, binary: bool = False
+) -> Any:
     try:
         with conn.cursor() if cursor_class is None else cursor_class(conn) as cur:
-            cur.execute(f"SELECT {placeholder}", [adapt(value, jsonb)])
+            cur.execute(f"SELECT {placeholder}", [adapt(value, jsonb)], binary=binary or None)
             row = cur.fetchone()
             return ["ok", shape(row[0]), [d.type_code for d in cur.description]]
     except mod.Error as exc:
