@@ -28,6 +28,7 @@ from greenlet import getcurrent
 from balrog._bridge import GreenTask, wait
 from balrog._http import AbsentFiles, Headers, dict_version, type_version
 
+from . import _uri
 from ._environ import CA_BUNDLE_VARIABLES, PROXY_VARIABLES, snapshot_of
 from ._raw import RawResponse
 from .adapters import HTTPAdapter, _explain, _timeouts, _with_transport_defaults
@@ -145,11 +146,13 @@ def _netrc_watch(paths: tuple[str, ...]) -> AbsentFiles | _Candidates:
 class _Route:
     """What a session's plain requests to one URL reuse, each part checked per request."""
 
-    __slots__ = ("adapter", "environment", "prepared_url")
+    __slots__ = ("adapter", "environment", "prepared_url", "wire_url")
 
     def __init__(self, prepared_url: str) -> None:
-        # prepare_url's output for the URL (a pure function of the URL string).
+        # prepare_url's output for the URL (a pure function of the URL string), and what
+        # goes on the wire for it (urllib3 encodes the target once more at send time).
         self.prepared_url = prepared_url
+        self.wire_url = _uri.wire_url(prepared_url)
         # (environment snapshot, the ``verify`` worked out for it, the netrc watch for it).
         self.environment: tuple[Any, Any, Any] = (None, None, None)
         # (session.adapters, its keys, the matching prefix, get_adapter's answer): valid
@@ -313,17 +316,17 @@ def send_plain(session: Any, method: str, url: Any, timeout: Any, allow_redirect
     try:
         if type(getcurrent()) is GreenTask:
             status, reason, version, pairs, payload, sets_cookie = wait(
-                client.send_plain(verb, prepared_url, headers.native, read, True)
+                client.send_plain(verb, route.wire_url, headers.native, read, True)
             )
         elif _get_running_loop() is None:
             # A plain thread: send and wait in one native call, no op in between.
             status, reason, version, pairs, payload, sets_cookie = client.fetch(
-                verb, prepared_url, headers.native, read
+                verb, route.wire_url, headers.native, read
             )
         else:
             # Inside a running event loop: wait() refuses, or blocks where that is allowed.
             status, reason, version, pairs, payload, sets_cookie = wait(
-                client.send_plain(verb, prepared_url, headers.native, read, False)
+                client.send_plain(verb, route.wire_url, headers.native, read, False)
             )
     except RequestException as exc:
         raise _explain(exc, _prepared_request(verb, prepared_url, headers.prepared), read) from None

@@ -23,6 +23,7 @@ __all__ = [
     "remove_dot_segments",
     "unquote_unreserved",
     "valid_host",
+    "wire_url",
 ]
 
 # RFC 3986 §2.3 and §3: what each component may hold as is.
@@ -206,3 +207,27 @@ def _idna_label(label: str) -> str:
         return str(idna.encode(label.lower(), strict=True, std3_rules=True).decode("ascii"))
     except idna.IDNAError:
         raise ParseError(f"Failed to parse: Name '{label}' is not a valid IDNA label") from None
+
+
+# Characters a request target may carry as they are, and a "%" that starts an escape
+# written in upper case (urllib3 upper-cases the others).
+_NEEDS_WIRE_ENCODING = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]|%(?![0-9A-F]{2})")
+_TARGET = re.compile(r"^([^:/?#]+://[^/?#]*)([^?#]*)(?:\?([^#]*))?")
+
+
+def wire_url(url: str) -> str:
+    """The prepared URL as urllib3 sends it: its path and query percent-encoded once more
+    at send time (``_encode_target``: a stray ``%`` in the query that requests leaves is
+    ``%25`` on the wire, ``[`` is ``%5B``, ``%0a`` is ``%0A``), the fragment left out. The URL requests shows
+    (``request.url``) keeps its own form."""
+    match = _TARGET.match(url)
+    if match is None:
+        return url
+    origin, path, query = match.groups()
+    rest = url[len(origin) :].partition("#")[0]
+    if _NEEDS_WIRE_ENCODING.search(rest) is None:
+        return url
+    target = encode_invalid(path, PATH)
+    if query is not None:
+        target += "?" + encode_invalid(query, QUERY)
+    return origin + target

@@ -20,7 +20,7 @@ import balrog
 from balrog import _http as _http_native
 from balrog._bridge import GreenTask, wait
 
-from . import _urllib3
+from . import _uri, _urllib3
 from ._raw import RawResponse
 from ._retry import RequestHistory, Retry
 from .cookies import extract_cookies_to_jar
@@ -583,6 +583,17 @@ class HTTPAdapter(BaseAdapter):
             headers = []
         headers = _with_transport_defaults(headers)
         body = _body_for_wire(request.body)
+        source = request.body
+        if body is not None and body is not _STREAMED:
+            names = {
+                (name if isinstance(name, str) else name.decode("latin-1")).lower() for name, _ in headers
+            }
+            if "content-length" not in names:
+                # requests asks urllib3 for chunked framing whenever a body has no
+                # Content-Length (an empty one gets none from prepare_content_length).
+                source, body = [body], _STREAMED
+                if "transfer-encoding" not in names:
+                    headers.append(("Transfer-Encoding", "chunked"))
         body_position = None
         if body is _STREAMED:
             headers = _streamed_framing(headers)
@@ -593,15 +604,16 @@ class HTTPAdapter(BaseAdapter):
                 pass
         green = type(getcurrent()) is GreenTask
         method = request.method
+        wire = _uri.wire_url(url)
         budget = None
         while True:
             try:
                 if body is _STREAMED:
-                    result = _upload(client, method, url, headers, request.body, read, stream, green)
+                    result = _upload(client, method, wire, headers, source, read, stream, green)
                     if type(result) is _BodyFailure:
                         break
                 else:
-                    result = wait(client.send(method, url, headers, body, read, stream, green))
+                    result = wait(client.send(method, wire, headers, body, read, stream, green))
                 status, reason, version, header_list, payload = result
             except RequestException as exc:
                 if getattr(exc, "_balrog_connect_phase", False):
