@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import balrog.requests as ours
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
 
 class RecordingServer:
