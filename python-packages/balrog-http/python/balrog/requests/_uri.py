@@ -1,7 +1,14 @@
-"""The normalisation requests gives http(s) URLs (through urllib3's ``parse_url``), before
-its own ``requote_uri``: dot segments removed from the path (RFC 3986 §5.2.4), characters
-a component may not hold percent-encoded as UTF-8, existing escapes upper-cased — or, when a
-``%`` in the component starts no valid escape, every ``%`` encoded as ``%25``.
+"""URLs as requests reads and sends them, through urllib3.
+
+* ``parse``: urllib3's ``parse_url`` — split by RFC 3986 (appendix B); the authority
+  checked (a host urllib3 cannot read, a control character or space in it, a bad port, a
+  non-ASCII name that is no IDNA label: ``ParseError``); http(s) URLs normalised before
+  requests' own ``requote_uri``: dot segments removed from the path (§5.2.4), characters a
+  component may not hold percent-encoded as UTF-8, existing escapes upper-cased (or, when a
+  ``%`` starts no escape, every ``%`` encoded as ``%25``), the host lower-cased with
+  escapes of unreserved characters decoded.
+* ``wire_url``: the prepared URL as urllib3 puts it on the wire (its request target
+  encoded once more).
 """
 
 from __future__ import annotations
