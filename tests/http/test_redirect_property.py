@@ -78,7 +78,7 @@ class HopServer:
                 reply = (
                     f"HTTP/1.1 {status} Moved\r\nLocation: {location.replace('{next}', rest)}\r\n{extra}"
                     "Content-Length: 0\r\nConnection: close\r\n\r\n"
-                ).encode("utf-8")  # (a Latin-1 Location: requests raises, balrog reads it; docs)
+                ).encode()  # (a Latin-1 Location: requests raises, balrog reads it; docs)
             else:
                 seen = {
                     "method": method,
