@@ -326,6 +326,17 @@ class RawResponse(io.IOBase):
             while chunk := self._next_chunk(decode):
                 yield chunk
             return
+        if self.chunked or (self.version == 20 and "content-length" not in self.headers):
+            # urllib3 reads a chunked body chunk by chunk (read_chunked): each piece is handed
+            # on as soon as it is in, at most ``amt`` bytes, not held back until ``amt``
+            # bytes have come (a server-sent event stream reads line by line as it is sent).
+            # HTTP/2 bodies of unknown length, which urllib3 never meets, are read alike.
+            while self._buffered():
+                yield self._take_buffered(amt)
+            while chunk := self._next_chunk(decode):
+                for start in range(0, len(chunk), amt):
+                    yield chunk[start : start + amt]
+            return
         while data := self.read(amt, decode):
             yield data
 
