@@ -264,7 +264,7 @@ def read_streamed(lib: Any, url: str, reply: dict[str, Any], size: int, decode: 
 
 
 @settings(
-    max_examples=1500,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
