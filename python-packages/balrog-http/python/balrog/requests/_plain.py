@@ -71,8 +71,9 @@ def remember_session_methods(session_class: type) -> None:
 def _has_balrogs_methods(cls: type, originals: tuple[tuple[str, Any], ...]) -> bool:
     """Whether ``cls`` (or its bases) has the methods of ``originals`` as balrog made them.
 
-    Callers first try ``_checked_classes.get(cls) == type_version(cls)`` inline: the class
-    is unchanged since it was found so (a None tag never equals a recorded one)."""
+    Callers first try ``_checked_classes.get(cls, -1) == type_version(cls)`` inline: the
+    class is unchanged since it was found so (a class without a valid tag, None, or never
+    recorded, -1, is looked at in full)."""
     if any(getattr(cls, name, None) is not original for name, original in originals):
         return False
     tag = type_version(cls)  # the lookups just made gave it one if it had none
@@ -250,7 +251,9 @@ def send_plain(session: Any, method: str, url: Any, timeout: Any, allow_redirect
     if verb is None or type(url) is not str:
         return None
     cls = type(session)
-    if _checked_classes.get(cls) != type_version(cls) and not _has_balrogs_methods(cls, _session_originals):
+    if _checked_classes.get(cls, -1) != type_version(cls) and not _has_balrogs_methods(
+        cls, _session_originals
+    ):
         return None
     attributes = session.__dict__
     if (
@@ -288,7 +291,7 @@ def send_plain(session: Any, method: str, url: Any, timeout: Any, allow_redirect
     if (
         type(adapter) is not HTTPAdapter
         or (
-            _checked_classes.get(HTTPAdapter) != type_version(HTTPAdapter)
+            _checked_classes.get(HTTPAdapter, -1) != type_version(HTTPAdapter)
             and not _has_balrogs_methods(HTTPAdapter, _ADAPTER_ORIGINALS)
         )
         or "send" in adapter.__dict__

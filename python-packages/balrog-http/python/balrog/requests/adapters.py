@@ -312,10 +312,10 @@ def _with_transport_defaults(headers: list[tuple[Any, Any]]) -> list[tuple[Any, 
     """
     has_encoding = has_agent = False
     for name, _ in headers:
-        lowered = name.lower()
-        if lowered == "accept-encoding" or lowered == b"accept-encoding":
+        lowered = (name if isinstance(name, str) else name.decode("latin-1")).lower()
+        if lowered == "accept-encoding":
             has_encoding = True
-        elif lowered == "user-agent" or lowered == b"user-agent":
+        elif lowered == "user-agent":
             has_agent = True
     if has_encoding and has_agent:
         return headers
