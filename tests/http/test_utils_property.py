@@ -144,3 +144,78 @@ def test_check_header_validity_as_requests(header: tuple[Any, Any]) -> None:
 @given(data=st.binary(max_size=40) | PIECES, size=st.integers(1, 9))
 def test_iter_slices_as_requests(data: Any, size: int) -> None:
     assert list(ours.iter_slices(data, size)) == list(theirs.iter_slices(data, size))
+
+
+# Proxy selection from the environment: requests reads the proxy variables (urllib's
+# getproxies) and NO_PROXY each call; both libraries see the same generated environment.
+NO_PROXY = st.lists(
+    st.sampled_from(
+        [
+            "127.0.0.1",
+            "localhost",
+            ".example.com",
+            "example.com",
+            "*",
+            "10.0.0.0/8",
+            "127.0.0.0/24",
+            "::1",
+            "[::1]",
+            "example.com:8080",
+            " spaced.org ",
+            "",
+            "bücher.de",
+        ]
+    ),
+    max_size=4,
+).map(",".join)
+ENV_URLS = st.builds(
+    lambda scheme, host, port, path: f"{scheme}{host}{port}{path}",
+    st.sampled_from(["http://", "https://", "ftp://", "HTTP://"]),
+    st.sampled_from(
+        [
+            "example.com",
+            "sub.example.com",
+            "127.0.0.1",
+            "127.0.0.5",
+            "10.1.2.3",
+            "[::1]",
+            "localhost",
+            "other.org",
+            "spaced.org",
+            "bücher.de",
+        ]
+    ),
+    st.sampled_from(["", ":8080", ":80"]),
+    st.sampled_from(["", "/", "/p?q=1"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    url=ENV_URLS,
+    no_proxy_env=st.none() | NO_PROXY,
+    no_proxy_arg=st.none() | NO_PROXY,
+    proxies=st.dictionaries(
+        st.sampled_from(["http_proxy", "HTTPS_PROXY", "all_proxy", "ftp_proxy"]),
+        st.sampled_from(["http://proxy:3128", "socks5://p:1080"]),
+        max_size=3,
+    ),
+)
+def test_environment_proxies_as_requests(
+    url: str, no_proxy_env: str | None, no_proxy_arg: str | None, proxies: dict[str, str]
+) -> None:
+    import os
+
+    saved = {k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")}
+    try:
+        for key in saved:
+            del os.environ[key]
+        os.environ.update(proxies)
+        if no_proxy_env is not None:
+            os.environ["no_proxy"] = no_proxy_env
+        same("should_bypass_proxies", url, no_proxy_arg)
+        same("get_environ_proxies", url, no_proxy_arg)
+    finally:
+        for key in [k for k in os.environ if k.lower().endswith("_proxy")]:
+            del os.environ[key]
+        os.environ.update(saved)
