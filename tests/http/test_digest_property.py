@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,43 +19,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import balrog.requests as ours
+from support.servers import ThreadedServer, recv_body, recv_head
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
 
-class ChallengeServer:
+class ChallengeServer(ThreadedServer):
     """Answers a request without Authorization with 401 and the challenge its ``X-Challenge``
     header carries; one with Authorization with 200 and that header as the body."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(10)
-            while True:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-                while length and len(body) < int(length.group(1)):
-                    body += conn.recv(65536)
+            while True:  # the 401 keeps the connection: the answer may come on it
+                received = recv_head(conn)
+                if received is None:
+                    return
+                head, rest = received
+                recv_body(conn, head, rest)
                 auth = re.search(rb"(?im)^authorization:\s*(.*)$", head)
                 if auth:
                     payload = auth.group(1).strip()
@@ -73,13 +57,10 @@ class ChallengeServer:
                     + b"\r\nContent-Length: 0\r\n\r\n"
                 )
 
-    def close(self) -> None:
-        self.sock.close()
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ChallengeServer]:
-    s = ChallengeServer()
+    s = ChallengeServer().start()
     yield s
     s.close()
 

@@ -15,52 +15,40 @@ import pytest
 import requests as upstream
 
 import balrog.requests as ours
+from support.servers import ThreadedServer, recv_head
 
 pytestmark = pytest.mark.both_modes
 
 EVENTS = 3
 
 
-class LockstepServer:
+class LockstepServer(ThreadedServer):
     """One chunked response, an event per chunk, each sent once ``seen`` is set."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/events"
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}/events"
         self.seen = threading.Semaphore(0)
         self.stalled = False
-        threading.Thread(target=self._serve, daemon=True).start()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            if recv_head(conn) is None:
                 return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n"
-                )
-                for number in range(EVENTS):
-                    if number and not self.seen.acquire(timeout=30):
-                        self.stalled = True  # the client never saw the previous event
-                    event = b"data: %d\n\n" % number
-                    conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
-                conn.sendall(b"0\r\n\r\n")
-
-    def close(self) -> None:
-        self.sock.close()
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            for number in range(EVENTS):
+                if number and not self.seen.acquire(timeout=30):
+                    self.stalled = True  # the client never saw the previous event
+                event = b"data: %d\n\n" % number
+                conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
+            conn.sendall(b"0\r\n\r\n")
 
 
 @pytest.fixture
 def lockstep() -> Iterator[LockstepServer]:
-    server = LockstepServer()
+    server = LockstepServer().start()
     yield server
     server.close()
 

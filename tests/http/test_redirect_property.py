@@ -12,7 +12,6 @@ import base64
 import json
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -23,46 +22,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import balrog.requests as ours
+from support.servers import ThreadedServer, recv_body, recv_head
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
 
-class HopServer:
+class HopServer(ThreadedServer):
     """``/hop/<spec>``: ``spec`` (base64 JSON) lists the hops left; each is answered with
     its status and Location (and maybe a Set-Cookie); after the last, the server answers
     200 with what it received."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(10)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-            while length and len(body) < int(length.group(1)):
-                body += conn.recv(65536)
-            if re.search(rb"(?im)^transfer-encoding:\s*chunked", head):
-                while not body.endswith(b"0\r\n\r\n"):
-                    body += conn.recv(65536)
+            received = recv_head(conn)
+            if received is None:
+                return
+            head, after_head = received
+            body = recv_body(conn, head, after_head)
             request_line, *lines = head.decode("latin-1").split("\r\n")
             method, target, _ = request_line.split(" ", 2)
             headers = {}
@@ -96,13 +73,10 @@ class HopServer:
                 )
             conn.sendall(reply)
 
-    def close(self) -> None:
-        self.sock.close()
-
 
 @pytest.fixture(scope="module")
 def hops() -> Iterator[HopServer]:
-    server = HopServer()
+    server = HopServer().start()
     yield server
     server.close()
 

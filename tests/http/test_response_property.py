@@ -11,7 +11,6 @@ import base64
 import gzip
 import json
 import socket
-import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -22,38 +21,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import balrog.requests as ours
+from support.servers import ThreadedServer, recv_head
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
 
-class ReplayServer:
+class ReplayServer(ThreadedServer):
     """Answers each request with the response its ``X-Reply`` header spells (base64 JSON:
     status line, header lines, body), then closes the connection."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket) -> None:
         with conn:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            for line in data.split(b"\r\n"):
+            received = recv_head(conn)
+            if received is None:
+                return
+            for line in received[0].split(b"\r\n"):
                 if line.lower().startswith(b"x-reply:"):
                     spec = json.loads(base64.b64decode(line.split(b":", 1)[1].strip()))
                     break
@@ -80,13 +66,10 @@ class ReplayServer:
             out.append(b"0\r\n\r\n")
             conn.sendall(b"".join(out))
 
-    def close(self) -> None:
-        self.sock.close()
-
 
 @pytest.fixture(scope="module")
 def replay() -> Iterator[ReplayServer]:
-    server = ReplayServer()
+    server = ReplayServer().start()
     yield server
     server.close()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,58 +20,34 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import balrog.requests as ours
+from support.servers import ThreadedServer, recv_body, recv_head
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
 
-class RecordingServer:
+class RecordingServer(ThreadedServer):
     """Answers every request with 200 and the request's bytes, base64, as the body."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(10)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-            chunked = re.search(rb"(?im)^transfer-encoding:\s*chunked", head)
-            if length:
-                while len(body) < int(length.group(1)):
-                    body += conn.recv(65536)
-            elif chunked:
-                while not body.endswith(b"0\r\n\r\n"):
-                    body += conn.recv(65536)
-            reply = base64.b64encode(head + b"\r\n\r\n" + body)
+            received = recv_head(conn)
+            if received is None:
+                return
+            head, rest = received
+            reply = base64.b64encode(head + b"\r\n\r\n" + recv_body(conn, head, rest))
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(reply) + reply
             )
 
-    def close(self) -> None:
-        self.sock.close()
-
 
 @pytest.fixture(scope="module")
 def recorder() -> Iterator[RecordingServer]:
-    server = RecordingServer()
+    server = RecordingServer().start()
     yield server
     server.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +23,25 @@ def recv_head(conn: socket.socket, pending: bytes = b"") -> tuple[bytes, bytes] 
         pending += chunk
     head, _, rest = pending.partition(b"\r\n\r\n")
     return head, rest
+
+
+def recv_body(conn: socket.socket, head: bytes, rest: bytes) -> bytes:
+    """The body after ``head`` as it came on the wire (chunk framing kept): Content-Length
+    bytes, or chunks up to the last one; ``rest``: bytes already read after the head."""
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    if length:
+        while len(rest) < int(length.group(1)):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    elif re.search(rb"(?im)^transfer-encoding:\s*chunked", head):
+        while not rest.endswith(b"0\r\n\r\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    return rest
 
 
 def recv_exact(sock: socket.socket, n: int) -> bytes:
