@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import balrog.requests as ours
-from support.servers import ThreadedServer, recv_body, recv_head
+from support.servers import ThreadedServer, recv_request
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
@@ -35,11 +35,10 @@ class HopServer(ThreadedServer):
     def _serve(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(10)
-            received = recv_head(conn)
-            if received is None:
+            request = recv_request(conn)
+            if request is None:
                 return
-            head, after_head = received
-            body = recv_body(conn, head, after_head)
+            head, body = request
             request_line, *lines = head.decode("latin-1").split("\r\n")
             method, target, _ = request_line.split(" ", 2)
             headers = {}

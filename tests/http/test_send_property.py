@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import balrog.requests as ours
-from support.servers import ThreadedServer, recv_body, recv_head
+from support.servers import ThreadedServer, recv_request
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
@@ -35,11 +35,11 @@ class RecordingServer(ThreadedServer):
     def _serve(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(10)
-            received = recv_head(conn)
-            if received is None:
+            request = recv_request(conn)
+            if request is None:
                 return
-            head, rest = received
-            reply = base64.b64encode(head + b"\r\n\r\n" + recv_body(conn, head, rest))
+            head, body = request
+            reply = base64.b64encode(head + b"\r\n\r\n" + body)
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(reply) + reply
             )

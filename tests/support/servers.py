@@ -44,6 +44,16 @@ def recv_body(conn: socket.socket, head: bytes, rest: bytes) -> bytes:
     return rest
 
 
+def recv_request(conn: socket.socket) -> tuple[bytes, bytes] | None:
+    """One request as it came: (its head, its body with chunk framing kept), or None when
+    the peer closes before a whole head."""
+    received = recv_head(conn)
+    if received is None:
+        return None
+    head, rest = received
+    return head, recv_body(conn, head, rest)
+
+
 def recv_exact(sock: socket.socket, n: int) -> bytes:
     """Exactly ``n`` bytes from ``sock`` (EOFError if the peer closes first)."""
     data = b""

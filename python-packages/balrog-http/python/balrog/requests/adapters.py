@@ -302,21 +302,25 @@ def _urllib3_user_agent() -> str | None:
         return None
 
 
-def _with_transport_defaults(headers: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """The request's headers plus those urllib3 adds on the wire when they are missing.
+def _header_names(headers: list[tuple[Any, Any]]) -> set[str]:
+    """The lower-cased names of header pairs (bytes names read as Latin-1)."""
+    return {(name if isinstance(name, str) else name.decode("latin-1")).lower() for name, _ in headers}
+
+
+def _with_transport_defaults(
+    headers: list[tuple[Any, Any]], names: set[str] | None = None
+) -> list[tuple[Any, Any]]:
+    """The request's headers plus those urllib3 adds on the wire when they are missing
+    (``names``: their ``_header_names``, when the caller has them already).
 
     A session's defaults carry both, so they are missing only when the caller dropped them
     (``headers={"Accept-Encoding": None}``) or sent a PreparedRequest made without a
     session: urllib3 then asks for ``Accept-Encoding: identity`` (an absent header would
     let the server pick any encoding) and sends its own ``User-Agent``.
     """
-    has_encoding = has_agent = False
-    for name, _ in headers:
-        lowered = (name if isinstance(name, str) else name.decode("latin-1")).lower()
-        if lowered == "accept-encoding":
-            has_encoding = True
-        elif lowered == "user-agent":
-            has_agent = True
+    if names is None:
+        names = _header_names(headers)
+    has_encoding, has_agent = "accept-encoding" in names, "user-agent" in names
     if has_encoding and has_agent:
         return headers
     headers = list(headers)
@@ -581,19 +585,16 @@ class HTTPAdapter(BaseAdapter):
             headers = list(request.headers.items())
         except AttributeError:
             headers = []
-        headers = _with_transport_defaults(headers)
+        names = _header_names(headers)
+        headers = _with_transport_defaults(headers, names)
         body = _body_for_wire(request.body)
         source = request.body
-        if body is not None and body is not _STREAMED:
-            names = {
-                (name if isinstance(name, str) else name.decode("latin-1")).lower() for name, _ in headers
-            }
-            if "content-length" not in names:
-                # requests asks urllib3 for chunked framing whenever a body has no
-                # Content-Length (an empty one gets none from prepare_content_length).
-                source, body = [body], _STREAMED
-                if "transfer-encoding" not in names:
-                    headers.append(("Transfer-Encoding", "chunked"))
+        if body is not None and body is not _STREAMED and "content-length" not in names:
+            # requests asks urllib3 for chunked framing whenever a body has no Content-Length
+            # (an empty one gets none from prepare_content_length).
+            source, body = [body], _STREAMED
+            if "transfer-encoding" not in names:
+                headers.append(("Transfer-Encoding", "chunked"))
         body_position = None
         if body is _STREAMED:
             headers = _streamed_framing(headers)
