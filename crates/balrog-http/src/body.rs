@@ -1,35 +1,78 @@
 //! Response bodies: read whole (one op) or streamed one chunk per op.
 
 use std::mem::MaybeUninit;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use balrog_core::{fork_generation, Exec, Op};
 use bytes::Bytes;
+use hyper::body::{Body as _, Incoming};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::decode::Decoder;
-use crate::errors::{classify_body, HttpError, Kind};
+use crate::direct::Lease;
+use crate::errors::{classify_body, classify_direct_body, HttpError, Kind};
+
+/// Where a response body comes from: reqwest's response, or hyper's body on a connection
+/// of the direct lane (`direct.rs`), which goes back to its pool once the body is read.
+pub(crate) enum Source {
+    Reqwest(reqwest::Response),
+    Direct(Incoming, Option<Lease>),
+}
+
+impl Source {
+    /// The next network chunk, None at the end (trailers are skipped, as reqwest does).
+    async fn chunk(&mut self) -> Result<Option<Bytes>, HttpError> {
+        match self {
+            Source::Reqwest(response) => response.chunk().await.map_err(|err| classify_body(&err)),
+            Source::Direct(body, lease) => loop {
+                let frame = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await;
+                match frame {
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(bytes) => return Ok(Some(bytes)),
+                        Err(_trailers) => continue,
+                    },
+                    Some(Err(err)) => return Err(classify_direct_body(&err)),
+                    None => {
+                        // Read to the end: the connection can carry the next request.
+                        if let Some(lease) = lease.take() {
+                            lease.release();
+                        }
+                        return Ok(None);
+                    }
+                }
+            },
+        }
+    }
+
+    fn content_length(&self) -> Option<u64> {
+        match self {
+            Source::Reqwest(response) => response.content_length(),
+            Source::Direct(body, _) => body.size_hint().exact(),
+        }
+    }
+}
 
 /// What is left of a response body on the wire.
 pub struct BodyReader {
-    response: reqwest::Response,
+    source: Source,
     decoder: Option<Decoder>,
     read_timeout: Option<Duration>,
     finished: bool,
 }
 
 impl BodyReader {
-    pub fn new(
-        response: reqwest::Response,
+    pub(crate) fn new(
+        source: Source,
         decoder: Option<Decoder>,
         read_timeout: Option<Duration>,
     ) -> Self {
         BodyReader {
-            response,
+            source,
             decoder,
             read_timeout,
             finished: false,
@@ -42,7 +85,7 @@ impl BodyReader {
             return Ok(None);
         }
         let chunk = match self.read_timeout {
-            Some(limit) => match tokio::time::timeout(limit, self.response.chunk()).await {
+            Some(limit) => match tokio::time::timeout(limit, self.source.chunk()).await {
                 Ok(chunk) => chunk,
                 // requests turns urllib3's read timeout while streaming into ConnectionError.
                 Err(_) => {
@@ -52,7 +95,7 @@ impl BodyReader {
                     ))
                 }
             },
-            None => self.response.chunk().await,
+            None => self.source.chunk().await,
         };
         match chunk {
             Ok(Some(bytes)) => Ok(Some(bytes)),
@@ -62,7 +105,7 @@ impl BodyReader {
             }
             Err(err) => {
                 self.finished = true;
-                Err(classify_body(&err))
+                Err(err)
             }
         }
     }
@@ -95,7 +138,7 @@ impl BodyReader {
     /// length: the caller can then allocate its final buffer before reading.
     pub fn exact_length(&self) -> Option<u64> {
         match self.decoder {
-            None if !self.finished => self.response.content_length(),
+            None if !self.finished => self.source.content_length(),
             _ => None,
         }
     }
@@ -133,7 +176,7 @@ impl BodyReader {
 
     /// The rest of the body, decoded, in one buffer.
     pub async fn read_all(mut self) -> Result<Bytes, HttpError> {
-        let hint = self.response.content_length().unwrap_or(0) as usize;
+        let hint = self.source.content_length().unwrap_or(0) as usize;
         // While the body is one piece it stays the piece hyper handed over (no copy: the
         // only copy left is into the Python bytes object); a second piece joins them.
         let mut whole: Option<Bytes> = None;

@@ -18,9 +18,10 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING};
 use tokio::runtime::Runtime;
 
-use crate::body::{BodyReader, BodyStream};
+use crate::body::{BodyReader, BodyStream, Source};
 use crate::connect_watch::{head_within, WatchLayer};
 use crate::decode::Decoder;
+use crate::direct::{self, DirectPool, Outgoing, Target};
 use crate::errors::{classify_send, HttpError, Kind};
 use crate::upload::{Pipe, Upload};
 
@@ -30,7 +31,6 @@ struct Config {
     ca_pem: Option<Vec<u8>>,
     identity_pem: Option<Vec<u8>>,
     proxy: Option<String>,
-    connect_timeout: Option<Duration>,
     pool_maxsize: usize,
 }
 
@@ -42,10 +42,40 @@ struct Config {
 /// one reqwest client per side.
 struct Pools {
     generation: u64,
-    blocking: Option<(reqwest::Client, Arc<Runtime>)>,
+    blocking: Option<Side>,
     /// When the blocking side last handed out its runtime (see `IDLE_CHECK_AFTER`).
     blocking_used: Option<Instant>,
-    green: Option<reqwest::Client>,
+    green: Option<Side>,
+}
+
+/// One mode's pools: reqwest's clients, and the direct lane's HTTP/1.1 connections
+/// (`direct.rs`), on `runtime` (None: the shared one).
+#[derive(Clone)]
+struct Side {
+    /// reqwest takes the connect timeout per client, not per request: one client per
+    /// connect timeout in use (requests takes it per request, so few programs use many).
+    reqwest: Arc<Mutex<Vec<ReqwestClient>>>,
+    direct: Arc<DirectPool>,
+    runtime: Option<Arc<Runtime>>,
+}
+
+/// A reqwest client and the connect timeout it was built with.
+type ReqwestClient = (Option<Duration>, reqwest::Client);
+
+impl Side {
+    fn reqwest_client(
+        &self,
+        config: &Config,
+        connect_timeout: Option<Duration>,
+    ) -> PyResult<reqwest::Client> {
+        let mut clients = self.reqwest.lock();
+        if let Some((_, client)) = clients.iter().find(|(limit, _)| *limit == connect_timeout) {
+            return Ok(client.clone());
+        }
+        let client = config.build(connect_timeout)?;
+        clients.push((connect_timeout, client.clone()));
+        Ok(client)
+    }
 }
 
 /// How long a blocking client may sit between requests before its idle connections are
@@ -71,7 +101,14 @@ pub struct Client {
     /// URLs already parsed by this client: most programs request the same few URLs again
     /// and again, and parsing (with IDNA processing of the host) is a measurable part of a
     /// small request. Bounded by clearing it when full.
-    urls: Mutex<HashMap<String, reqwest::Url>>,
+    urls: Mutex<HashMap<String, Arc<ParsedUrl>>>,
+}
+
+/// A URL as parsed once: for reqwest, and where the direct lane sends it (None: not a
+/// plain `http://` URL, reqwest's).
+struct ParsedUrl {
+    url: reqwest::Url,
+    target: Option<Target>,
 }
 
 const URL_CACHE_SIZE: usize = 256;
@@ -95,7 +132,16 @@ impl Config {
         })
     }
 
-    fn build(&self) -> PyResult<reqwest::Client> {
+    /// The pools of one side (`runtime` None: the green side, on the shared runtime).
+    fn side(&self, runtime: Option<Arc<Runtime>>) -> Side {
+        Side {
+            reqwest: Arc::new(Mutex::new(Vec::new())),
+            direct: Arc::new(DirectPool::new(self.pool_maxsize)),
+            runtime,
+        }
+    }
+
+    fn build(&self, connect_timeout: Option<Duration>) -> PyResult<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .http1_title_case_headers()
@@ -103,7 +149,7 @@ impl Config {
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .connector_layer(WatchLayer);
-        if let Some(limit) = self.connect_timeout {
+        if let Some(limit) = connect_timeout {
             builder = builder.connect_timeout(limit);
         }
         builder = match &self.proxy {
@@ -361,15 +407,40 @@ impl Head {
     /// Take the status line and headers of `response` (its header map is left empty:
     /// reading the body needs none of it).
     fn of(response: &mut reqwest::Response) -> Head {
-        let version = match response.version() {
+        let headers = std::mem::take(response.headers_mut());
+        Head::new(
+            response.version(),
+            response.status(),
+            response.extensions(),
+            headers,
+        )
+    }
+
+    /// `of` for a response of the direct lane.
+    fn of_direct(response: &mut hyper::Response<hyper::body::Incoming>) -> Head {
+        let headers = std::mem::take(response.headers_mut());
+        Head::new(
+            response.version(),
+            response.status(),
+            response.extensions(),
+            headers,
+        )
+    }
+
+    fn new(
+        version: reqwest::Version,
+        status: reqwest::StatusCode,
+        extensions: &hyper::http::Extensions,
+        headers: HeaderMap,
+    ) -> Head {
+        let version = match version {
             reqwest::Version::HTTP_09 => 9,
             reqwest::Version::HTTP_10 => 10,
             reqwest::Version::HTTP_2 => 20,
             reqwest::Version::HTTP_3 => 30,
             _ => 11,
         };
-        let status = response.status();
-        let reason = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+        let reason = match extensions.get::<hyper::ext::ReasonPhrase>() {
             // http.client strips the phrase (Python's str.strip: also \x1c-\x1f).
             Some(phrase) => Some(
                 String::from_utf8_lossy(phrase.as_bytes())
@@ -378,7 +449,6 @@ impl Head {
             ),
             None => status.canonical_reason().map(str::to_owned),
         };
-        let headers = std::mem::take(response.headers_mut());
         let sets_cookie = headers
             .keys()
             .any(|name| name.as_str().starts_with("set-cookie"));
@@ -492,24 +562,17 @@ pub(crate) enum Outcome {
 
 impl Client {
     /// The reqwest client and executor for the caller's mode.
-    fn side(
-        &self,
-        py: Python<'_>,
-        green: bool,
-    ) -> PyResult<(reqwest::Client, Option<Arc<Runtime>>)> {
-        let (client, runtime, idle) = self.side_and_idle(green)?;
-        if let (Some(rt), true) = (&runtime, idle) {
+    fn side(&self, py: Python<'_>, green: bool) -> PyResult<Side> {
+        let (side, idle) = self.side_and_idle(green)?;
+        if let (Some(rt), true) = (&side.runtime, idle) {
             py.allow_threads(|| rt.block_on(notice_closed_connections()));
         }
-        Ok((client, runtime))
+        Ok(side)
     }
 
     /// The side for the caller's mode, and whether the blocking side sat idle long enough
     /// to need `notice_closed_connections` first.
-    fn side_and_idle(
-        &self,
-        green: bool,
-    ) -> PyResult<(reqwest::Client, Option<Arc<Runtime>>, bool)> {
+    fn side_and_idle(&self, green: bool) -> PyResult<(Side, bool)> {
         let mut pools = self.pools.lock();
         let generation = fork_generation();
         if pools.generation != generation {
@@ -519,38 +582,42 @@ impl Client {
             pools.generation = generation;
         }
         if green {
-            if let Some(client) = &pools.green {
-                return Ok((client.clone(), None, false));
+            if let Some(side) = &pools.green {
+                return Ok((side.clone(), false));
             }
-            let client = self.config.build()?;
-            pools.green = Some(client.clone());
-            return Ok((client, None, false));
+            let side = self.config.side(None);
+            pools.green = Some(side.clone());
+            return Ok((side, false));
         }
         let now = Instant::now();
         let idle = pools
             .blocking_used
             .replace(now)
             .is_some_and(|last| now.duration_since(last) >= IDLE_CHECK_AFTER);
-        if let Some((client, rt)) = &pools.blocking {
-            return Ok((client.clone(), Some(rt.clone()), idle));
+        if let Some(side) = &pools.blocking {
+            return Ok((side.clone(), idle));
         }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|err| PyOSError::new_err(format!("cannot start a tokio runtime: {err}")))?;
-        let rt = Arc::new(rt);
-        let client = self.config.build()?;
-        pools.blocking = Some((client.clone(), rt.clone()));
-        Ok((client, Some(rt), false))
+        let side = self.config.side(Some(Arc::new(rt)));
+        pools.blocking = Some(side.clone());
+        Ok((side, false))
     }
 
-    fn parse_url(&self, py: Python<'_>, url: &str) -> PyResult<reqwest::Url> {
+    fn parse_url(&self, py: Python<'_>, url: &str) -> PyResult<Arc<ParsedUrl>> {
         if let Some(parsed) = self.urls.lock().get(url) {
             return Ok(parsed.clone());
         }
         let parsed = reqwest::Url::parse(url).map_err(|err| {
             HttpError::new(Kind::InvalidUrl, format!("Invalid URL {url:?}: {err}")).into_py(py)
         })?;
+        let target = Target::of(&parsed);
+        let parsed = Arc::new(ParsedUrl {
+            url: parsed,
+            target,
+        });
         let mut urls = self.urls.lock();
         if urls.len() >= URL_CACHE_SIZE {
             urls.clear();
@@ -573,19 +640,37 @@ impl Client {
         mode: BodyMode,
         green: bool,
         upload: Option<Pipe>,
+        connect_timeout: Option<f64>,
     ) -> PyResult<Exchange<impl Future<Output = Result<Outcome, HttpError>> + Send + 'static>> {
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| PyValueError::new_err(format!("Invalid HTTP method {method:?}")))?;
         let parsed = self.parse_url(py, url)?;
         let read_timeout = seconds(read_timeout)?;
-        let (client, runtime) = self.side(py, green)?;
-        let mut builder = client.request(method, parsed).headers(headers);
-        if let Some(body) = body {
-            builder = builder.body(body);
-        }
-        let request = builder
-            .build()
-            .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
+        let connect_timeout = seconds(connect_timeout)?;
+        let side = self.side(py, green)?;
+        let runtime = side.runtime.clone();
+        // The direct lane: plain HTTP, no proxy.
+        let lane = if parsed.target.is_some() && self.config.proxy.is_none() {
+            Lane::Direct(
+                side.direct,
+                Outgoing {
+                    method,
+                    headers,
+                    body,
+                    connect_timeout,
+                },
+            )
+        } else {
+            let client = side.reqwest_client(&self.config, connect_timeout)?;
+            let mut builder = client.request(method, parsed.url.clone()).headers(headers);
+            if let Some(body) = body {
+                builder = builder.body(body);
+            }
+            let request = builder
+                .build()
+                .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
+            Lane::Reqwest(client, request)
+        };
         let via_http_proxy = self.config.through_http_proxy();
         let read_timed_out = move || {
             let read = read_timeout.unwrap_or_default().as_secs_f64();
@@ -596,40 +681,42 @@ impl Client {
             .awaiting_response()
         };
         let fut = async move {
-            let sent = client.execute(request);
-            let response = match (upload, read_timeout) {
-                // A streamed body takes as long as its producer: the read timeout runs from
-                // the moment hyper is done with it (the connection is up by then).
-                (Some(pipe), Some(limit)) => {
-                    let mut sent = std::pin::pin!(sent);
-                    tokio::select! {
-                        biased;
-                        result = &mut sent => result,
-                        () = pipe.drained() => {
-                            match tokio::time::timeout(limit, sent).await {
-                                Ok(result) => result,
-                                Err(_) => return Err(read_timed_out()),
-                            }
-                        }
-                    }
+            let (head, source) = match lane {
+                Lane::Direct(pool, outgoing) => {
+                    let Some(target) = parsed.target.as_ref() else {
+                        return Err(HttpError::new(Kind::InvalidUrl, "not a plain HTTP URL"));
+                    };
+                    let (mut response, lease) = direct::exchange(
+                        &pool,
+                        target,
+                        &parsed.url,
+                        outgoing,
+                        read_timeout,
+                        upload.as_ref(),
+                    )
+                    .await?;
+                    let head = Head::of_direct(&mut response);
+                    (head, Source::Direct(response.into_body(), Some(lease)))
                 }
-                // The read timeout runs once the connection is usable (see connect_watch);
-                // reqwest's own connect timeout covers making it.
-                (None, Some(limit)) => match head_within(sent, limit).await {
-                    Some(result) => result,
-                    None => return Err(read_timed_out()),
-                },
-                (_, None) => sent.await,
-            }
-            .map_err(|err| classify_send(&err, via_http_proxy))?;
-            let mut response = response;
-            let encoding = response
-                .headers()
+                Lane::Reqwest(client, request) => {
+                    let mut response = send_on_reqwest(
+                        &client,
+                        request,
+                        upload,
+                        read_timeout,
+                        read_timed_out,
+                        via_http_proxy,
+                    )
+                    .await?;
+                    (Head::of(&mut response), Source::Reqwest(response))
+                }
+            };
+            let encoding = head
+                .headers
                 .get(CONTENT_ENCODING)
                 .and_then(|value| value.to_str().ok());
             let decoder = Decoder::for_header(encoding)?;
-            let head = Head::of(&mut response);
-            let reader = BodyReader::new(response, decoder, read_timeout);
+            let reader = BodyReader::new(source, decoder, read_timeout);
             let stream = match mode {
                 BodyMode::Whole => false,
                 BodyMode::Stream => true,
@@ -645,6 +732,51 @@ impl Client {
         };
         Ok(Exchange { fut, runtime })
     }
+}
+
+/// Which client sends an exchange (see `direct.rs`).
+enum Lane {
+    Direct(Arc<DirectPool>, Outgoing),
+    Reqwest(reqwest::Client, reqwest::Request),
+}
+
+/// Send `request` through reqwest and wait for the response head, with requests' timing of
+/// the read timeout.
+async fn send_on_reqwest(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    upload: Option<Pipe>,
+    read_timeout: Option<Duration>,
+    read_timed_out: impl Fn() -> HttpError,
+    via_http_proxy: bool,
+) -> Result<reqwest::Response, HttpError> {
+    let sent = client.execute(request);
+    let response = match (upload, read_timeout) {
+        // A streamed body takes as long as its producer: the read timeout runs from
+        // the moment hyper is done with it (the connection is up by then).
+        (Some(pipe), Some(limit)) => {
+            let mut sent = std::pin::pin!(sent);
+            tokio::select! {
+                biased;
+                result = &mut sent => result,
+                () = pipe.drained() => {
+                    match tokio::time::timeout(limit, sent).await {
+                        Ok(result) => result,
+                        Err(_) => return Err(read_timed_out()),
+                    }
+                }
+            }
+        }
+        // The read timeout runs once the connection is usable (see connect_watch);
+        // reqwest's own connect timeout covers making it.
+        (None, Some(limit)) => match head_within(sent, limit).await {
+            Some(result) => result,
+            None => return Err(read_timed_out()),
+        },
+        (_, None) => sent.await,
+    }
+    .map_err(|err| classify_send(&err, via_http_proxy))?;
+    Ok(response)
 }
 
 /// The plain path's result tuple (see `Client.send_plain`).
@@ -771,15 +903,13 @@ fn whole_body<'py>(
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (*, verify = true, ca_file = None, cert_file = None, key_file = None, proxy = None, connect_timeout = None, pool_maxsize = 10))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (*, verify = true, ca_file = None, cert_file = None, key_file = None, proxy = None, pool_maxsize = 10))]
     fn new(
         verify: bool,
         ca_file: Option<String>,
         cert_file: Option<String>,
         key_file: Option<String>,
         proxy: Option<String>,
-        connect_timeout: Option<f64>,
         pool_maxsize: usize,
     ) -> PyResult<Self> {
         let ca_pem = ca_file.as_deref().map(read_file).transpose()?;
@@ -799,11 +929,10 @@ impl Client {
             ca_pem,
             identity_pem,
             proxy,
-            connect_timeout: seconds(connect_timeout)?,
             pool_maxsize: pool_maxsize.max(1),
         };
         // Fail early (as requests does when the adapter loads them) on unusable TLS files.
-        config.build()?;
+        config.build(None)?;
         Ok(Client {
             config,
             pools: Mutex::new(Pools {
@@ -818,7 +947,7 @@ impl Client {
 
     /// Send one request. The op's result is `(status, reason, version, headers, body)`,
     /// `body` being `bytes` (the whole decoded body) or a `BodyStream` when `stream`.
-    #[pyo3(signature = (method, url, headers, body = None, read_timeout = None, stream = false, green = false))]
+    #[pyo3(signature = (method, url, headers, body = None, read_timeout = None, stream = false, green = false, connect_timeout = None))]
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -830,6 +959,7 @@ impl Client {
         read_timeout: Option<f64>,
         stream: bool,
         green: bool,
+        connect_timeout: Option<f64>,
     ) -> PyResult<Op> {
         let headers = header_map(py, headers)?;
         let body = request_body(body)?;
@@ -844,6 +974,7 @@ impl Client {
             mode,
             green,
             None,
+            connect_timeout,
         )?;
         let exec = exec_on(runtime.clone());
         Ok(Op::on(exec, fut, move |py, outcome| {
@@ -853,7 +984,7 @@ impl Client {
 
     /// Start a request whose body the caller streams: returns an `Upload` (see there).
     /// The framing headers (Content-Length or Transfer-Encoding) are the caller's.
-    #[pyo3(signature = (method, url, headers, read_timeout = None, stream = false, green = false))]
+    #[pyo3(signature = (method, url, headers, read_timeout = None, stream = false, green = false, connect_timeout = None))]
     #[allow(clippy::too_many_arguments)]
     fn upload(
         &self,
@@ -864,6 +995,7 @@ impl Client {
         read_timeout: Option<f64>,
         stream: bool,
         green: bool,
+        connect_timeout: Option<f64>,
     ) -> PyResult<Upload> {
         let headers = header_map(py, headers)?;
         let pipe = Pipe::default();
@@ -878,19 +1010,21 @@ impl Client {
             mode,
             green,
             Some(pipe.clone()),
+            connect_timeout,
         )?;
         Ok(Upload::new(
             pipe,
             Box::pin(fut),
             runtime,
-            self.config.connect_timeout,
+            seconds(connect_timeout)?,
         ))
     }
 
     /// A body-less request with prepared headers, read whole (the plain path of
     /// `Session.request`). The op's result is `send`'s tuple followed by whether the
     /// response sets a cookie.
-    #[pyo3(signature = (method, url, headers, read_timeout = None, green = false))]
+    #[pyo3(signature = (method, url, headers, read_timeout = None, green = false, connect_timeout = None))]
+    #[allow(clippy::too_many_arguments)]
     fn send_plain(
         &self,
         py: Python<'_>,
@@ -899,6 +1033,7 @@ impl Client {
         headers: &Headers,
         read_timeout: Option<f64>,
         green: bool,
+        connect_timeout: Option<f64>,
     ) -> PyResult<Op> {
         let Exchange { fut, runtime } = self.exchange(
             py,
@@ -910,6 +1045,7 @@ impl Client {
             BodyMode::Whole,
             green,
             None,
+            connect_timeout,
         )?;
         Ok(Op::on(exec_on(runtime), fut, |py, outcome| {
             Ok(plain_result(py, outcome)?.into_any().unbind())
@@ -921,7 +1057,7 @@ impl Client {
     ///
     /// Only for a thread that may block: the caller has checked that it is neither a green
     /// task nor inside a running event loop.
-    #[pyo3(signature = (method, url, headers, read_timeout = None))]
+    #[pyo3(signature = (method, url, headers, read_timeout = None, connect_timeout = None))]
     fn fetch<'py>(
         &self,
         py: Python<'py>,
@@ -929,6 +1065,7 @@ impl Client {
         url: &str,
         headers: &Headers,
         read_timeout: Option<f64>,
+        connect_timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         // A large body of known size comes back unread, to go straight into a `bytes`
         // object of that size; any other is read whole in the same wait as the head.
@@ -942,6 +1079,7 @@ impl Client {
             BodyMode::WholeOrSized,
             false,
             None,
+            connect_timeout,
         )?;
         let runtime = runtime.as_deref();
         match drive(py, runtime, fut)? {
@@ -963,7 +1101,13 @@ impl Client {
         if pools.generation != fork_generation() {
             return;
         }
-        pools.green = None;
-        pools.blocking = None;
+        // Lent direct-lane connections come back to a pool nobody checks out of any more,
+        // and close with it.
+        for side in [pools.green.take(), pools.blocking.take()]
+            .into_iter()
+            .flatten()
+        {
+            side.direct.clear();
+        }
     }
 }

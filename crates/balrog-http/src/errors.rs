@@ -63,7 +63,7 @@ impl HttpError {
         }
     }
 
-    fn before_sending(mut self) -> Self {
+    pub(crate) fn before_sending(mut self) -> Self {
         self.connect_phase = true;
         self
     }
@@ -175,4 +175,9 @@ pub fn classify_body(err: &reqwest::Error) -> HttpError {
     // requests reports a connection broken mid-body as ChunkedEncodingError, whatever the
     // framing was (urllib3's ProtocolError).
     HttpError::new(Kind::ChunkedEncodingError, message)
+}
+
+/// `classify_body` for a body read from a direct-lane connection (`direct.rs`).
+pub fn classify_direct_body(err: &hyper::Error) -> HttpError {
+    HttpError::new(Kind::ChunkedEncodingError, describe(err))
 }

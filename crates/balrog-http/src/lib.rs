@@ -9,6 +9,7 @@ mod body;
 mod client;
 mod connect_watch;
 mod decode;
+mod direct;
 mod errors;
 mod upload;
 mod watch;

@@ -17,7 +17,6 @@ class Client:
         cert_file: str | None = None,
         key_file: str | None = None,
         proxy: str | None = None,
-        connect_timeout: float | None = None,
         pool_maxsize: int = 10,
     ) -> None: ...
     def send(
@@ -29,8 +28,10 @@ class Client:
         read_timeout: float | None = None,
         stream: bool = False,
         green: bool = False,
+        connect_timeout: float | None = None,
     ) -> Op:
-        """Op result: ``(status, reason, http_version, [(name, value)], bytes | BodyStream)``."""
+        """Op result: ``(status, reason, http_version, [(name, value)], bytes | BodyStream)``.
+        ``connect_timeout`` bounds making a new connection for it, if one is needed."""
     def upload(
         self,
         method: str,
@@ -39,6 +40,7 @@ class Client:
         read_timeout: float | None = None,
         stream: bool = False,
         green: bool = False,
+        connect_timeout: float | None = None,
     ) -> Upload:
         """Start a request whose body the caller streams chunk by chunk (the framing headers,
         Content-Length or Transfer-Encoding, are the caller's)."""
@@ -49,11 +51,17 @@ class Client:
         headers: Headers,
         read_timeout: float | None = None,
         green: bool = False,
+        connect_timeout: float | None = None,
     ) -> Op:
         """A body-less request read whole. Op result: ``send``'s tuple (with ``bytes``)
         followed by whether the response sets a cookie."""
     def fetch(
-        self, method: str, url: str, headers: Headers, read_timeout: float | None = None
+        self,
+        method: str,
+        url: str,
+        headers: Headers,
+        read_timeout: float | None = None,
+        connect_timeout: float | None = None,
     ) -> tuple[int, str | None, int, list[tuple[str, str]], bytes, bool]:
         """``send_plain``, sent and waited for on this thread (a caller that may block)."""
     def close(self) -> None: ...

@@ -310,26 +310,26 @@ def send_plain(session: Any, method: str, url: Any, timeout: Any, allow_redirect
 
     connect, read = (None, None) if timeout is None else _timeouts(timeout)
     # The adapter's own client cache, keyed as HTTPAdapter._client keys it (plain HTTP
-    # ignores the TLS settings).
+    # ignores the TLS settings; the timeouts go with each request).
     https = prepared_url.startswith("https:")
-    client = adapter._clients.get((verify if https else True, None, None, connect))
+    client = adapter._clients.get((verify if https else True, None, None))
     if client is None:
-        client = adapter._client(prepared_url, verify, None, None, connect)
+        client = adapter._client(prepared_url, verify, None, None)
     start = perf_counter()
     try:
         if type(getcurrent()) is GreenTask:
             status, reason, version, pairs, payload, sets_cookie = wait(
-                client.send_plain(verb, route.wire_url, headers.native, read, True)
+                client.send_plain(verb, route.wire_url, headers.native, read, True, connect)
             )
         elif _get_running_loop() is None:
             # A plain thread: send and wait in one native call, no op in between.
             status, reason, version, pairs, payload, sets_cookie = client.fetch(
-                verb, route.wire_url, headers.native, read
+                verb, route.wire_url, headers.native, read, connect
             )
         else:
             # Inside a running event loop: wait() refuses, or blocks where that is allowed.
             status, reason, version, pairs, payload, sets_cookie = wait(
-                client.send_plain(verb, route.wire_url, headers.native, read, False)
+                client.send_plain(verb, route.wire_url, headers.native, read, False, connect)
             )
     except RequestException as exc:
         raise _explain(exc, _prepared_request(verb, prepared_url, headers.prepared), read) from None

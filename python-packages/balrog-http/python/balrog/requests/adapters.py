@@ -261,12 +261,20 @@ class _BodyFailure:
 
 
 def _upload(
-    client: Any, method: str, url: str, headers: Any, body: Any, read: Any, stream: bool, green: bool
+    client: Any,
+    method: str,
+    url: str,
+    headers: Any,
+    body: Any,
+    timeouts: tuple[float | None, float | None],
+    stream: bool,
+    green: bool,
 ) -> Any:
     """Send a request whose body streams from a file object or an iterator: each chunk is
     produced on the caller's thread (in the caller's green task) when the connection wants
     the next one. Returns ``Client.send``'s tuple, or a :class:`_BodyFailure`."""
-    upload = client.upload(method, url, headers, read, stream, green)
+    connect, read = timeouts
+    upload = client.upload(method, url, headers, read, stream, green, connect)
     try:
         result = wait(upload.step())
         if result is not None:
@@ -464,11 +472,13 @@ class HTTPAdapter(BaseAdapter):
             if key_file and not os.path.exists(key_file):
                 raise OSError(f"Could not find the TLS key file, invalid path: {key_file}")
 
-    def _client(self, url: str, verify: Any, cert: Any, proxy: str | None, connect: float | None) -> Any:
+    def _client(self, url: str, verify: Any, cert: Any, proxy: str | None) -> Any:
+        """The native client for these TLS and proxy settings (the timeouts go with each
+        request: its connections are shared by requests with any timeout)."""
         if not url.startswith("https:"):
             # Plain HTTP never uses TLS settings: requests does not even look at them.
             verify, cert = True, None
-        key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy, connect)
+        key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy)
         client = self._clients.get(key)
         if client is not None:
             return client
@@ -489,7 +499,6 @@ class HTTPAdapter(BaseAdapter):
             cert_file=cert_file,
             key_file=key_file,
             proxy=proxy,
-            connect_timeout=connect,
             pool_maxsize=max(1, int(self._pool_maxsize)),
         )
         self._clients[key] = client
@@ -579,7 +588,7 @@ class HTTPAdapter(BaseAdapter):
                 raise InvalidSchema(f"No connection adapters were found for {url!r}")
         connect, read = _timeouts(timeout)
         proxy = self._proxy_for(request, proxies) if proxies else None
-        client = self._client(url, verify, cert, proxy, connect)
+        client = self._client(url, verify, cert, proxy)
         self.add_headers(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         try:
             headers = list(request.headers.items())
@@ -610,11 +619,11 @@ class HTTPAdapter(BaseAdapter):
         while True:
             try:
                 if body is _STREAMED:
-                    result = _upload(client, method, wire, headers, source, read, stream, green)
+                    result = _upload(client, method, wire, headers, source, (connect, read), stream, green)
                     if type(result) is _BodyFailure:
                         break
                 else:
-                    result = wait(client.send(method, wire, headers, body, read, stream, green))
+                    result = wait(client.send(method, wire, headers, body, read, stream, green, connect))
                 status, reason, version, header_list, payload = result
             except RequestException as exc:
                 if getattr(exc, "_balrog_connect_phase", False):

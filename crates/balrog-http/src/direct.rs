@@ -1,0 +1,365 @@
+//! Plain `http://` exchanges on hyper's HTTP/1.1 connections, without reqwest's layers.
+//!
+//! reqwest wraps every request in a stack of tower services (redirect and retry policies,
+//! boxed futures, its connector) and parses the URL twice more on the way (its redirect
+//! policy and its response each re-parse it from a string). For a small request to a
+//! nearby server that stack cost more CPU than the exchange itself: callgrind counted ~55k
+//! of the ~116k instructions of a plain `session.get(url)` inside reqwest, where hyper's own
+//! connection API needs ~20k for the same exchange.
+//!
+//! So requests that need nothing reqwest is there for — plain HTTP, no proxy — go to hyper
+//! directly, over HTTP/1.1 connections this module pools
+//! per origin. TLS, proxies and HTTP/2 stay on reqwest. What reqwest did
+//! for these requests is done here the same way, so the wire does not change: the request
+//! target in origin form, `Host` added last when absent (with the port unless it is 80),
+//! `Accept: */*` added when absent (reqwest's default header), Title-Case names; TCP_NODELAY
+//! and reqwest's TCP keepalive settings; idle connections kept at most `pool_maxsize` per
+//! origin for 90 s; a pooled connection found closed before the request was written is
+//! replaced, and the request sent again, as hyper-util does.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{HeaderMap, HeaderValue, ACCEPT, HOST};
+use hyper::{Request, Response, Uri};
+use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use reqwest::Url;
+use tokio::net::TcpStream;
+
+use crate::errors::{HttpError, Kind};
+use crate::upload::Pipe;
+
+/// reqwest's defaults, kept for the connections made here (see `Config::build`).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+const TCP_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+const TCP_KEEPALIVE_RETRIES: u32 = 3;
+
+/// Where a URL's requests go, worked out once per URL (the client caches it with the URL).
+pub(crate) struct Target {
+    /// The pool key: host and port, as the `Host` header would name them.
+    origin: Arc<str>,
+    /// The address when the host is an IP literal (no name to resolve).
+    address: Option<SocketAddr>,
+    /// The name to resolve otherwise, and the port.
+    host: String,
+    port: u16,
+    host_header: HeaderValue,
+    /// The request target in origin form (`/path?query`).
+    path: Uri,
+}
+
+impl Target {
+    /// The target of `url` if it is plain HTTP and hyper takes its path; None sends the
+    /// request through reqwest (which then reports whatever is wrong with it).
+    pub(crate) fn of(url: &Url) -> Option<Target> {
+        if url.scheme() != "http" {
+            return None;
+        }
+        let port = url.port_or_known_default()?;
+        // `host_str` keeps an IPv6 literal's brackets, as the Host header wants them.
+        let host_str = url.host_str()?;
+        let origin = match url.port() {
+            // The url crate drops a port equal to the scheme's default.
+            Some(port) => format!("{host_str}:{port}"),
+            None => host_str.to_owned(),
+        };
+        let host_header = HeaderValue::from_str(&origin).ok()?;
+        let address = match url.host()? {
+            url::Host::Ipv4(ip) => Some(SocketAddr::from((ip, port))),
+            url::Host::Ipv6(ip) => Some(SocketAddr::from((ip, port))),
+            url::Host::Domain(_) => None,
+        };
+        let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        let path = if path.is_empty() || path == "/" {
+            Uri::default()
+        } else {
+            path.parse::<Uri>().ok()?
+        };
+        Some(Target {
+            origin: origin.into(),
+            address,
+            host: host_str
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            host_header,
+            path,
+        })
+    }
+}
+
+struct IdleConnection {
+    sender: SendRequest<reqwest::Body>,
+    since: Instant,
+}
+
+/// One side's (blocking or green) idle HTTP/1.1 connections, per origin.
+pub(crate) struct DirectPool {
+    idle: Mutex<HashMap<Arc<str>, Vec<IdleConnection>>>,
+    max_idle: usize,
+}
+
+/// A connection lent to one exchange: back to the pool once its response body is read to
+/// the end (dropped earlier, it closes, as a half-read HTTP/1.1 connection must).
+pub(crate) struct Lease {
+    pool: Arc<DirectPool>,
+    origin: Arc<str>,
+    sender: SendRequest<reqwest::Body>,
+}
+
+impl Lease {
+    pub(crate) fn release(self) {
+        if self.sender.is_closed() {
+            return;
+        }
+        let mut idle = self.pool.idle.lock();
+        let list = idle.entry(self.origin).or_default();
+        if list.len() < self.pool.max_idle {
+            list.push(IdleConnection {
+                sender: self.sender,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+impl DirectPool {
+    pub(crate) fn new(max_idle: usize) -> Self {
+        DirectPool {
+            idle: Mutex::new(HashMap::new()),
+            max_idle,
+        }
+    }
+
+    /// Drop the idle connections (`Session.close()`); lent ones are not returned after it.
+    pub(crate) fn clear(&self) {
+        self.idle.lock().clear();
+    }
+
+    /// The most recently used idle connection to `origin` still open, if any.
+    fn checkout(&self, origin: &str) -> Option<SendRequest<reqwest::Body>> {
+        let mut idle = self.idle.lock();
+        let list = idle.get_mut(origin)?;
+        while let Some(conn) = list.pop() {
+            if !conn.sender.is_closed() && conn.since.elapsed() < POOL_IDLE_TIMEOUT {
+                return Some(conn.sender);
+            }
+        }
+        None
+    }
+}
+
+/// What the exchange sends: the method, prepared headers and body of `Client.send`, and
+/// the connect timeout for a connection made for it.
+pub(crate) struct Outgoing {
+    pub method: reqwest::Method,
+    pub headers: HeaderMap,
+    pub body: Option<reqwest::Body>,
+    pub connect_timeout: Option<Duration>,
+}
+
+/// Send one request to `target` and wait for the response head; the read timeout runs
+/// from the moment the connection is usable, as urllib3's does (for a streamed upload,
+/// `upload`, from the moment its producer is done).
+pub(crate) async fn exchange(
+    pool: &Arc<DirectPool>,
+    target: &Target,
+    url: &Url,
+    outgoing: Outgoing,
+    read_timeout: Option<Duration>,
+    upload: Option<&Pipe>,
+) -> Result<(Response<Incoming>, Lease), HttpError> {
+    let connect_timeout = outgoing.connect_timeout;
+    let mut request = build_request(target, outgoing);
+    // Pooled connections first: one the server closed while it sat idle gives the request
+    // back unsent, and the next one (or a new one) gets it.
+    while let Some(mut sender) = pool.checkout(&target.origin) {
+        if sender.ready().await.is_err() {
+            continue;
+        }
+        match within(read_timeout, upload, sender.try_send_request(request)).await? {
+            Ok(response) => return Ok((response, lease(pool, target, sender))),
+            Err(mut failed) => match failed.take_message() {
+                Some(unsent) => request = unsent,
+                None => return Err(classify(url, failed.error())),
+            },
+        }
+    }
+    let mut sender = connect(target, url, connect_timeout).await?;
+    match within(read_timeout, upload, sender.send_request(request)).await? {
+        Ok(response) => Ok((response, lease(pool, target, sender))),
+        Err(err) => Err(classify(url, &err)),
+    }
+}
+
+fn lease(pool: &Arc<DirectPool>, target: &Target, sender: SendRequest<reqwest::Body>) -> Lease {
+    Lease {
+        pool: pool.clone(),
+        origin: target.origin.clone(),
+        sender,
+    }
+}
+
+/// `fut` under the read timeout (none: no limit). A streamed body takes as long as its
+/// producer: then the timeout runs from the moment hyper has taken all of it.
+async fn within<F: std::future::Future>(
+    read_timeout: Option<Duration>,
+    upload: Option<&Pipe>,
+    fut: F,
+) -> Result<F::Output, HttpError> {
+    let Some(limit) = read_timeout else {
+        return Ok(fut.await);
+    };
+    let expired = |_| {
+        HttpError::new(
+            Kind::ReadTimeout,
+            format!("Read timed out. (read timeout={})", limit.as_secs_f64()),
+        )
+        .awaiting_response()
+    };
+    let Some(pipe) = upload else {
+        return tokio::time::timeout(limit, fut).await.map_err(expired);
+    };
+    let mut fut = std::pin::pin!(fut);
+    tokio::select! {
+        biased;
+        output = &mut fut => Ok(output),
+        () = pipe.drained() => tokio::time::timeout(limit, fut).await.map_err(expired),
+    }
+}
+
+fn build_request(target: &Target, outgoing: Outgoing) -> Request<reqwest::Body> {
+    let Outgoing {
+        method,
+        mut headers,
+        body,
+        connect_timeout: _,
+    } = outgoing;
+    // reqwest's order: the caller's headers, then its default Accept, then hyper-util's Host.
+    if !headers.contains_key(ACCEPT) {
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    }
+    if !headers.contains_key(HOST) {
+        headers.insert(HOST, target.host_header.clone());
+    }
+    let mut request =
+        Request::new(body.unwrap_or_else(|| reqwest::Body::from(bytes::Bytes::new())));
+    *request.method_mut() = method;
+    *request.uri_mut() = target.path.clone();
+    *request.headers_mut() = headers;
+    request
+}
+
+/// A new connection to `target`, its driver task spawned on the current runtime.
+async fn connect(
+    target: &Target,
+    url: &Url,
+    connect_timeout: Option<Duration>,
+) -> Result<SendRequest<reqwest::Body>, HttpError> {
+    let stream = open(target, connect_timeout).await.map_err(|failure| {
+        let (kind, cause) = match failure {
+            Failure::TimedOut(limit) => (
+                Kind::ConnectTimeout,
+                format!("tcp connect error: connection timed out (connect timeout={limit})"),
+            ),
+            Failure::Refused(cause) => (Kind::ConnectionError, cause),
+        };
+        HttpError::new(
+            kind,
+            format!("error sending request for url ({url}): client error (Connect): {cause}"),
+        )
+        .before_sending()
+    })?;
+    let (sender, connection) = http1::Builder::new()
+        .title_case_headers(true)
+        .handshake::<_, reqwest::Body>(TokioIo::new(stream))
+        .await
+        .map_err(|err| {
+            HttpError::new(
+                Kind::ConnectionError,
+                format!(
+                    "error sending request for url ({url}): {}",
+                    crate::errors::describe(&err)
+                ),
+            )
+            .before_sending()
+        })?;
+    // Ends when the connection closes (its errors reach the exchange through `sender`).
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// Why no connection could be made.
+enum Failure {
+    /// The last address tried did not answer within the connect timeout (seconds).
+    TimedOut(f64),
+    /// Resolving the name failed, or every address refused: the last error's text.
+    Refused(String),
+}
+
+/// A connected socket to the target's address, or to the first of its name's addresses
+/// that accepts, with reqwest's socket options. As urllib3 does, the addresses are tried
+/// in turn, each with the whole connect timeout.
+async fn open(target: &Target, connect_timeout: Option<Duration>) -> Result<TcpStream, Failure> {
+    let addresses: Vec<SocketAddr> = match target.address {
+        Some(address) => vec![address],
+        None => tokio::net::lookup_host((target.host.as_str(), target.port))
+            .await
+            .map_err(|err| Failure::Refused(format!("dns error: {err}")))?
+            .collect(),
+    };
+    let mut last = Failure::Refused("dns error: no address found".to_owned());
+    for address in addresses {
+        let attempt = TcpStream::connect(address);
+        let connected = match connect_timeout {
+            None => attempt.await,
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(connected) => connected,
+                Err(_) => {
+                    last = Failure::TimedOut(limit.as_secs_f64());
+                    continue;
+                }
+            },
+        };
+        match connected {
+            Ok(stream) => {
+                configure(&stream);
+                return Ok(stream);
+            }
+            Err(err) => last = Failure::Refused(format!("tcp connect error: {err}")),
+        }
+    }
+    Err(last)
+}
+
+fn configure(stream: &TcpStream) {
+    // Best effort, as in reqwest's connector: a socket that refuses an option still works.
+    let _ = stream.set_nodelay(true);
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(TCP_KEEPALIVE)
+        .with_interval(TCP_KEEPALIVE_INTERVAL)
+        .with_retries(TCP_KEEPALIVE_RETRIES);
+    let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
+}
+
+/// A failure after the connection was made, as `errors::classify_send` sees reqwest's.
+fn classify(url: &Url, err: &hyper::Error) -> HttpError {
+    let message = format!(
+        "error sending request for url ({url}): {}",
+        crate::errors::describe(err)
+    );
+    if message.contains("invalid content-length") {
+        // Conflicting or malformed Content-Length headers: urllib3 raises InvalidHeader.
+        return HttpError::new(Kind::InvalidHeader, message);
+    }
+    HttpError::new(Kind::ConnectionError, message).awaiting_response()
+}
