@@ -169,3 +169,22 @@ def test_host_names_resolve(server: ConnectionNumberServer) -> None:
             response = session.get(url)
             results.append((response.status_code, response.text, session.get(url).text))
     assert results[1] == results[0]
+
+
+def test_pool_keeps_the_hosts_used_last() -> None:
+    """With ``pool_connections=2`` only the two hosts used last keep their connections
+    (urllib3's PoolManager is an LRU of host pools)."""
+    servers = [ConnectionNumberServer().start() for _ in range(3)]
+    try:
+        a, b, c = (f"http://127.0.0.1:{server.port}/" for server in servers)
+        results = []
+        for lib in LIBS:
+            for server in servers:
+                server.accepted = 0
+            with lib.Session() as session:
+                session.mount("http://", lib.adapters.HTTPAdapter(pool_connections=2))
+                results.append([session.get(url).text for url in (a, b, a, c, b, a, a)])
+        assert results[1] == results[0]
+    finally:
+        for server in servers:
+            server.close()

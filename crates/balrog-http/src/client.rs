@@ -32,6 +32,7 @@ struct Config {
     identity_pem: Option<Vec<u8>>,
     proxy: Option<String>,
     pool_maxsize: usize,
+    pool_connections: usize,
 }
 
 /// The pools, built on first use in each mode, rebuilt after a fork.
@@ -136,7 +137,7 @@ impl Config {
     fn side(&self, runtime: Option<Arc<Runtime>>) -> Side {
         Side {
             reqwest: Arc::new(Mutex::new(Vec::new())),
-            direct: Arc::new(DirectPool::new(self.pool_maxsize)),
+            direct: Arc::new(DirectPool::new(self.pool_maxsize, self.pool_connections)),
             runtime,
         }
     }
@@ -903,7 +904,8 @@ fn whole_body<'py>(
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (*, verify = true, ca_file = None, cert_file = None, key_file = None, proxy = None, pool_maxsize = 10))]
+    #[pyo3(signature = (*, verify = true, ca_file = None, cert_file = None, key_file = None, proxy = None, pool_maxsize = 10, pool_connections = 10))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         verify: bool,
         ca_file: Option<String>,
@@ -911,6 +913,7 @@ impl Client {
         key_file: Option<String>,
         proxy: Option<String>,
         pool_maxsize: usize,
+        pool_connections: usize,
     ) -> PyResult<Self> {
         let ca_pem = ca_file.as_deref().map(read_file).transpose()?;
         let identity_pem = match cert_file.as_deref() {
@@ -930,6 +933,7 @@ impl Client {
             identity_pem,
             proxy,
             pool_maxsize: pool_maxsize.max(1),
+            pool_connections: pool_connections.max(1),
         };
         // Fail early (as requests does when the adapter loads them) on unusable TLS files.
         config.build(None)?;

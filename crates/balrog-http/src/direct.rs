@@ -14,7 +14,7 @@
 //! target in origin form, `Host` added last when absent (with the port unless it is 80),
 //! `Accept: */*` added when absent (reqwest's default header), Title-Case names; TCP_NODELAY
 //! and reqwest's TCP keepalive settings; idle connections kept at most `pool_maxsize` per
-//! origin for 90 s; a pooled connection found closed before the request was written is
+//! origin for 90 s, for the `pool_connections` origins used last (urllib3's rule); a pooled connection found closed before the request was written is
 //! replaced, and the request sent again, as hyper-util does.
 
 use std::collections::HashMap;
@@ -100,10 +100,21 @@ struct IdleConnection {
     since: Instant,
 }
 
+/// The idle connections to one origin, and when one was last handed back.
+struct OriginIdle {
+    connections: Vec<IdleConnection>,
+    last_used: Instant,
+}
+
 /// One side's (blocking or green) idle HTTP/1.1 connections, per origin.
+///
+/// As urllib3's PoolManager, it keeps `max_origins` origins (requests' `pool_connections`):
+/// handing a connection back for one more drops the least recently used origin's idle
+/// connections, so a program visiting many hosts does not keep a socket open to each.
 pub(crate) struct DirectPool {
-    idle: Mutex<HashMap<Arc<str>, Vec<IdleConnection>>>,
+    idle: Mutex<HashMap<Arc<str>, OriginIdle>>,
     max_idle: usize,
+    max_origins: usize,
 }
 
 /// A connection lent to one exchange: back to the pool once its response body is read to
@@ -119,26 +130,42 @@ impl Lease {
         if self.sender.is_closed() {
             return;
         }
+        let now = Instant::now();
         let mut idle = self.pool.idle.lock();
-        let list = idle.entry(self.origin).or_default();
-        if list.len() < self.pool.max_idle {
-            list.push(IdleConnection {
+        if !idle.contains_key(&self.origin) && idle.len() >= self.pool.max_origins {
+            let oldest = idle
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(origin, _)| origin.clone());
+            if let Some(oldest) = oldest {
+                idle.remove(&oldest);
+            }
+        }
+        let entry = idle.entry(self.origin).or_insert_with(|| OriginIdle {
+            connections: Vec::new(),
+            last_used: now,
+        });
+        entry.last_used = now;
+        if entry.connections.len() < self.pool.max_idle {
+            entry.connections.push(IdleConnection {
                 sender: self.sender,
-                since: Instant::now(),
+                since: now,
             });
         }
     }
 }
 
 impl DirectPool {
-    pub(crate) fn new(max_idle: usize) -> Self {
+    pub(crate) fn new(max_idle: usize, max_origins: usize) -> Self {
         DirectPool {
             idle: Mutex::new(HashMap::new()),
             max_idle,
+            max_origins: max_origins.max(1),
         }
     }
 
-    /// Drop the idle connections (`Session.close()`); lent ones are not returned after it.
+    /// Drop the idle connections (`Session.close()`; the client then drops this pool, and
+    /// connections lent meanwhile close when their exchange hands them back to it).
     pub(crate) fn clear(&self) {
         self.idle.lock().clear();
     }
@@ -146,7 +173,7 @@ impl DirectPool {
     /// The most recently used idle connection to `origin` still open, if any.
     fn checkout(&self, origin: &str) -> Option<SendRequest<reqwest::Body>> {
         let mut idle = self.idle.lock();
-        let list = idle.get_mut(origin)?;
+        let list = &mut idle.get_mut(origin)?.connections;
         while let Some(conn) = list.pop() {
             if !conn.sender.is_closed() && conn.since.elapsed() < POOL_IDLE_TIMEOUT {
                 return Some(conn.sender);

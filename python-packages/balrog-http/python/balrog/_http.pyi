@@ -18,7 +18,11 @@ class Client:
         key_file: str | None = None,
         proxy: str | None = None,
         pool_maxsize: int = 10,
-    ) -> None: ...
+        pool_connections: int = 10,
+    ) -> None:
+        """``pool_maxsize``: idle connections kept per host; ``pool_connections``: hosts
+        whose idle connections are kept (plain HTTP; reqwest's pools for HTTPS keep every
+        host)."""
     def send(
         self,
         method: str,

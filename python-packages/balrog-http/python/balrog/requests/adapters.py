@@ -500,6 +500,7 @@ class HTTPAdapter(BaseAdapter):
             key_file=key_file,
             proxy=proxy,
             pool_maxsize=max(1, int(self._pool_maxsize)),
+            pool_connections=max(1, int(self._pool_connections)),
         )
         self._clients[key] = client
         return client
