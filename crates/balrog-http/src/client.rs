@@ -684,6 +684,7 @@ impl Client {
         let fut = async move {
             let (head, source) = match lane {
                 Lane::Direct(pool, outgoing) => {
+                    // The lane is chosen only for URLs that have a target.
                     let Some(target) = parsed.target.as_ref() else {
                         return Err(HttpError::new(Kind::InvalidUrl, "not a plain HTTP URL"));
                     };
