@@ -22,7 +22,7 @@ use crate::body::{BodyReader, BodyStream, Source};
 use crate::connect_watch::{head_within, WatchLayer};
 use crate::decode::Decoder;
 use crate::direct::{self, DirectPool, Outgoing, Target};
-use crate::errors::{classify_send, HttpError, Kind};
+use crate::errors::{classify_send, head_timed_out, HttpError, Kind};
 use crate::upload::{Pipe, Upload};
 
 /// TLS, proxy and pool settings shared by both of the client's pools.
@@ -40,7 +40,7 @@ struct Config {
 /// Blocking callers use a current-thread runtime owned by this client: the calling thread
 /// drives the connection itself, so a request costs no thread hop. Green callers use the
 /// wheel's shared runtime. A pooled connection lives on the runtime that opened it, hence
-/// one reqwest client per side.
+/// one `Side` (reqwest clients and direct-lane pool) per mode.
 struct Pools {
     generation: u64,
     blocking: Option<Side>,
@@ -562,7 +562,7 @@ pub(crate) enum Outcome {
 }
 
 impl Client {
-    /// The reqwest client and executor for the caller's mode.
+    /// The pools and runtime for the caller's mode.
     fn side(&self, py: Python<'_>, green: bool) -> PyResult<Side> {
         let (side, idle) = self.side_and_idle(green)?;
         if let (Some(rt), true) = (&side.runtime, idle) {
@@ -673,14 +673,7 @@ impl Client {
             Lane::Reqwest(client, request)
         };
         let via_http_proxy = self.config.through_http_proxy();
-        let read_timed_out = move || {
-            let read = read_timeout.unwrap_or_default().as_secs_f64();
-            HttpError::new(
-                Kind::ReadTimeout,
-                format!("Read timed out. (read timeout={read})"),
-            )
-            .awaiting_response()
-        };
+        let read_timed_out = move || head_timed_out(read_timeout.unwrap_or_default().as_secs_f64());
         let fut = async move {
             let (head, source) = match lane {
                 Lane::Direct(pool, outgoing) => {

@@ -8,14 +8,16 @@
 //! connection API needs ~20k for the same exchange.
 //!
 //! So requests that need nothing reqwest is there for — plain HTTP, no proxy — go to hyper
-//! directly, over HTTP/1.1 connections this module pools
-//! per origin. TLS, proxies and HTTP/2 stay on reqwest. What reqwest did
-//! for these requests is done here the same way, so the wire does not change: the request
-//! target in origin form, `Host` added last when absent (with the port unless it is 80),
-//! `Accept: */*` added when absent (reqwest's default header), Title-Case names; TCP_NODELAY
-//! and reqwest's TCP keepalive settings; idle connections kept at most `pool_maxsize` per
-//! origin for 90 s, for the `pool_connections` origins used last (urllib3's rule); a pooled connection found closed before the request was written is
-//! replaced, and the request sent again, as hyper-util does.
+//! directly, over HTTP/1.1 connections this module pools per origin; TLS, proxies and
+//! HTTP/2 stay on reqwest. What reqwest did for these requests is done here the same way,
+//! so the wire does not change: the request target in origin form, `Host` added last when
+//! absent (with the port unless it is 80), `Accept: */*` added when absent (reqwest's
+//! default header), Title-Case names; TCP_NODELAY and reqwest's TCP keepalive settings;
+//! at most `pool_maxsize` idle connections per origin, for 90 s. Two rules follow urllib3
+//! rather than reqwest: only the `pool_connections` origins used last keep idle
+//! connections, and a name's addresses are tried in turn, each with the whole connect
+//! timeout. A pooled connection found closed before the request was written is replaced,
+//! and the request sent again, as hyper-util does.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,7 +33,7 @@ use parking_lot::Mutex;
 use reqwest::Url;
 use tokio::net::TcpStream;
 
-use crate::errors::{HttpError, Kind};
+use crate::errors::{head_timed_out, HttpError, Kind};
 use crate::upload::Pipe;
 
 /// reqwest's defaults, kept for the connections made here (see `Config::build`).
@@ -244,13 +246,7 @@ async fn within<F: std::future::Future>(
     let Some(limit) = read_timeout else {
         return Ok(fut.await);
     };
-    let expired = |_| {
-        HttpError::new(
-            Kind::ReadTimeout,
-            format!("Read timed out. (read timeout={})", limit.as_secs_f64()),
-        )
-        .awaiting_response()
-    };
+    let expired = |_| head_timed_out(limit.as_secs_f64());
     let Some(pipe) = upload else {
         return tokio::time::timeout(limit, fut).await.map_err(expired);
     };

@@ -105,6 +105,16 @@ impl fmt::Display for HttpError {
     }
 }
 
+/// The response head did not come within the read timeout (seconds): urllib3's message,
+/// and a read failure as urllib3 counts them (retried for idempotent methods only).
+pub fn head_timed_out(read_timeout: f64) -> HttpError {
+    HttpError::new(
+        Kind::ReadTimeout,
+        format!("Read timed out. (read timeout={read_timeout})"),
+    )
+    .awaiting_response()
+}
+
 /// The whole `source()` chain as one readable line (reqwest's top message alone is vague).
 pub fn describe(err: &(dyn StdError + 'static)) -> String {
     let mut text = err.to_string();
