@@ -36,7 +36,13 @@ impl Source {
                         Ok(bytes) => return Ok(Some(bytes)),
                         Err(_trailers) => continue,
                     },
-                    Some(Err(err)) => return Err(classify_direct_body(&err)),
+                    Some(Err(err)) => {
+                        // The connection failed mid-body: its slot comes back empty.
+                        if let Some(lease) = lease.take() {
+                            lease.abandon();
+                        }
+                        return Err(classify_direct_body(&err));
+                    }
                     None => {
                         // Read to the end: the connection can carry the next request.
                         if let Some(lease) = lease.take() {
@@ -79,6 +85,14 @@ impl BodyReader {
         }
     }
 
+    /// Closed by its owner before the end: a direct-lane connection's slot comes back
+    /// empty (the connection itself closes as the reader is dropped).
+    pub fn abandon(self) {
+        if let Source::Direct(_, Some(lease)) = self.source {
+            lease.abandon();
+        }
+    }
+
     /// The next undecoded network chunk, or `None` at the end of the body.
     async fn next_raw(&mut self) -> Result<Option<Bytes>, HttpError> {
         if self.finished {
@@ -89,10 +103,16 @@ impl BodyReader {
                 Ok(chunk) => chunk,
                 // requests turns urllib3's read timeout while streaming into ConnectionError.
                 Err(_) => {
+                    // urllib3 closes the connection and gives its slot back.
+                    if let Source::Direct(_, lease) = &mut self.source {
+                        if let Some(lease) = lease.take() {
+                            lease.abandon();
+                        }
+                    }
                     return Err(HttpError::new(
                         Kind::ConnectionError,
                         format!("Read timed out. (read timeout={})", limit.as_secs_f64()),
-                    ))
+                    ));
                 }
             },
             None => self.source.chunk().await,
@@ -272,10 +292,13 @@ impl BodyStream {
         ))
     }
 
-    /// Drop the connection (a partly read body cannot go back to the pool).
+    /// Drop the connection (a partly read body cannot go back to the pool; a direct-lane
+    /// connection's slot comes back empty, as urllib3 puts back the closed connection).
     fn close(&self) {
         if let Ok(mut guard) = self.reader.try_lock() {
-            guard.take();
+            if let Some(reader) = guard.take() {
+                reader.abandon();
+            }
         }
     }
 }

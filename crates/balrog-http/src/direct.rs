@@ -102,86 +102,139 @@ struct IdleConnection {
     since: Instant,
 }
 
-/// The idle connections to one origin, and when one was last handed back.
+/// One origin's pool, as urllib3 keeps it: a stack of `pool_maxsize` slots, each empty or
+/// holding a connection that came back; and when a request last went there.
+///
+/// A request takes the top slot: its connection if that is still open, else it makes a new
+/// one (an empty slot, or one whose connection died). With every slot taken it makes a new
+/// one too. A connection comes back into a free slot, or is closed when there is none;
+/// a connection closed on the way (a response closed half read, a failure, `Connection:
+/// close`) gives its slot back empty. That is which connection urllib3 would use, down to
+/// when it opens a new one (`tests/http/test_connection_property.py`).
 struct OriginIdle {
-    connections: Vec<IdleConnection>,
+    slots: Vec<Option<IdleConnection>>,
     last_used: Instant,
+    /// Which incarnation of the origin's pool this is: a connection lent before its
+    /// origin was dropped (evicted, or `clear`) does not come back to a later one.
+    entry: u64,
+}
+
+#[derive(Default)]
+struct Origins {
+    idle: HashMap<Arc<str>, OriginIdle>,
+    entries_made: u64,
 }
 
 /// One side's (blocking or green) idle HTTP/1.1 connections, per origin.
 ///
-/// As urllib3's PoolManager, it keeps `max_origins` origins (requests' `pool_connections`):
-/// handing a connection back for one more drops the least recently used origin's idle
-/// connections, so a program visiting many hosts does not keep a socket open to each.
+/// As urllib3's PoolManager, it keeps `max_origins` origins (requests' `pool_connections`),
+/// least recently requested first out: a request to one more origin drops the pool of the
+/// origin requested longest ago, and connections to it that are lent out then close when
+/// they come back. A program visiting many hosts does not keep a socket open to each.
 pub(crate) struct DirectPool {
-    idle: Mutex<HashMap<Arc<str>, OriginIdle>>,
+    origins: Mutex<Origins>,
     max_idle: usize,
     max_origins: usize,
 }
 
-/// A connection lent to one exchange: back to the pool once its response body is read to
-/// the end (dropped earlier, it closes, as a half-read HTTP/1.1 connection must).
+/// A connection lent to one exchange: back to its slot once its response body is read to
+/// the end (`release`), or the slot back empty when the connection is closed on the way
+/// (`abandon`). A lease dropped without either (a streamed response nobody closed) keeps
+/// its slot taken, as urllib3 does.
 pub(crate) struct Lease {
     pool: Arc<DirectPool>,
     origin: Arc<str>,
+    entry: u64,
     sender: SendRequest<reqwest::Body>,
 }
 
 impl Lease {
     pub(crate) fn release(self) {
-        if self.sender.is_closed() {
-            return;
-        }
-        let now = Instant::now();
-        let mut idle = self.pool.idle.lock();
-        if !idle.contains_key(&self.origin) && idle.len() >= self.pool.max_origins {
-            let oldest = idle
-                .iter()
-                .min_by_key(|(_, entry)| entry.last_used)
-                .map(|(origin, _)| origin.clone());
-            if let Some(oldest) = oldest {
-                idle.remove(&oldest);
-            }
-        }
-        let entry = idle.entry(self.origin).or_insert_with(|| OriginIdle {
-            connections: Vec::new(),
-            last_used: now,
+        let Lease {
+            pool,
+            origin,
+            entry,
+            sender,
+        } = self;
+        let connection = (!sender.is_closed()).then(|| IdleConnection {
+            sender,
+            since: Instant::now(),
         });
-        entry.last_used = now;
-        if entry.connections.len() < self.pool.max_idle {
-            entry.connections.push(IdleConnection {
-                sender: self.sender,
-                since: now,
-            });
-        }
+        pool.give_back(&origin, entry, connection);
+    }
+
+    /// The connection is closed (dropped with the lease); its slot comes back empty.
+    pub(crate) fn abandon(self) {
+        self.pool.give_back(&self.origin, self.entry, None);
     }
 }
 
 impl DirectPool {
     pub(crate) fn new(max_idle: usize, max_origins: usize) -> Self {
         DirectPool {
-            idle: Mutex::new(HashMap::new()),
+            origins: Mutex::new(Origins::default()),
             max_idle,
             max_origins: max_origins.max(1),
         }
     }
 
-    /// Drop the idle connections (`Session.close()`; the client then drops this pool, and
-    /// connections lent meanwhile close when their exchange hands them back to it).
+    /// Drop the idle connections (`Session.close()`); lent ones close when they come back.
     pub(crate) fn clear(&self) {
-        self.idle.lock().clear();
+        self.origins.lock().idle.clear();
     }
 
-    /// The most recently used idle connection to `origin` still open, if any.
-    fn checkout(&self, origin: &str) -> Option<SendRequest<reqwest::Body>> {
-        let mut idle = self.idle.lock();
-        let list = &mut idle.get_mut(origin)?.connections;
-        while let Some(conn) = list.pop() {
-            if !conn.sender.is_closed() && conn.since.elapsed() < POOL_IDLE_TIMEOUT {
-                return Some(conn.sender);
+    /// Note a request to `origin` (urllib3 makes or touches its pool there) and take its
+    /// top slot: the connection in it if still open. Also returns the number of the
+    /// origin's pool, which a lease carries back.
+    fn checkout(&self, origin: &Arc<str>) -> (u64, Option<SendRequest<reqwest::Body>>) {
+        let now = Instant::now();
+        let mut origins = self.origins.lock();
+        if !origins.idle.contains_key(origin) {
+            if origins.idle.len() >= self.max_origins {
+                let oldest = origins
+                    .idle
+                    .iter()
+                    .min_by_key(|(_, pool)| pool.last_used)
+                    .map(|(key, _)| key.clone());
+                if let Some(oldest) = oldest {
+                    origins.idle.remove(&oldest);
+                }
+            }
+            origins.entries_made += 1;
+            let entry = origins.entries_made;
+            let slots = std::iter::repeat_with(|| None)
+                .take(self.max_idle)
+                .collect();
+            origins.idle.insert(
+                origin.clone(),
+                OriginIdle {
+                    slots,
+                    last_used: now,
+                    entry,
+                },
+            );
+        }
+        let Some(pool) = origins.idle.get_mut(origin) else {
+            return (0, None); // inserted just above
+        };
+        pool.last_used = now;
+        let connection = pool
+            .slots
+            .pop()
+            .flatten()
+            .filter(|conn| !conn.sender.is_closed() && conn.since.elapsed() < POOL_IDLE_TIMEOUT)
+            .map(|conn| conn.sender);
+        (pool.entry, connection)
+    }
+
+    /// A lent connection (or, None, its emptied slot) back into a free slot of its pool.
+    fn give_back(&self, origin: &Arc<str>, entry: u64, connection: Option<IdleConnection>) {
+        let mut origins = self.origins.lock();
+        if let Some(pool) = origins.idle.get_mut(origin) {
+            if pool.entry == entry && pool.slots.len() < self.max_idle {
+                pool.slots.push(connection);
             }
         }
-        None
     }
 }
 
@@ -207,31 +260,48 @@ pub(crate) async fn exchange(
 ) -> Result<(Response<Incoming>, Lease), HttpError> {
     let connect_timeout = outgoing.connect_timeout;
     let mut request = build_request(target, outgoing);
-    // Pooled connections first: one the server closed while it sat idle gives the request
-    // back unsent, and the next one (or a new one) gets it.
-    while let Some(mut sender) = pool.checkout(&target.origin) {
-        if sender.ready().await.is_err() {
-            continue;
-        }
-        match within(read_timeout, upload, sender.try_send_request(request)).await? {
-            Ok(response) => return Ok((response, lease(pool, target, sender))),
-            Err(mut failed) => match failed.take_message() {
-                Some(unsent) => request = unsent,
-                None => return Err(classify(url, failed.error())),
-            },
+    // The top slot of the origin's pool: its connection if it is open. One the server
+    // closed while it sat idle gives the request back unsent; then, as for an empty slot,
+    // a new connection gets it.
+    let (entry, idle) = pool.checkout(&target.origin);
+    let failed = |error: HttpError| {
+        pool.give_back(&target.origin, entry, None);
+        error
+    };
+    if let Some(mut sender) = idle {
+        if sender.ready().await.is_ok() {
+            let sent = within(read_timeout, upload, sender.try_send_request(request)).await;
+            match sent.map_err(failed)? {
+                Ok(response) => return Ok((response, lease(pool, target, entry, sender))),
+                Err(mut error) => match error.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(failed(classify(url, error.error()))),
+                },
+            }
         }
     }
-    let mut sender = connect(target, url, connect_timeout).await?;
-    match within(read_timeout, upload, sender.send_request(request)).await? {
-        Ok(response) => Ok((response, lease(pool, target, sender))),
-        Err(err) => Err(classify(url, &err)),
+    let mut sender = connect(target, url, connect_timeout)
+        .await
+        .map_err(failed)?;
+    match within(read_timeout, upload, sender.send_request(request))
+        .await
+        .map_err(failed)?
+    {
+        Ok(response) => Ok((response, lease(pool, target, entry, sender))),
+        Err(err) => Err(failed(classify(url, &err))),
     }
 }
 
-fn lease(pool: &Arc<DirectPool>, target: &Target, sender: SendRequest<reqwest::Body>) -> Lease {
+fn lease(
+    pool: &Arc<DirectPool>,
+    target: &Target,
+    entry: u64,
+    sender: SendRequest<reqwest::Body>,
+) -> Lease {
     Lease {
         pool: pool.clone(),
         origin: target.origin.clone(),
+        entry,
         sender,
     }
 }
