@@ -23,6 +23,7 @@ use crate::connect_watch::{head_within, WatchLayer};
 use crate::decode::Decoder;
 use crate::direct::{self, DirectPool, Outgoing, Target};
 use crate::errors::{classify_send, head_timed_out, HttpError, Kind};
+use crate::fast_hash::FastHash;
 use crate::upload::{Pipe, Upload};
 
 /// TLS, proxy and pool settings shared by both of the client's pools.
@@ -102,7 +103,7 @@ pub struct Client {
     /// URLs already parsed by this client: most programs request the same few URLs again
     /// and again, and parsing (with IDNA processing of the host) is a measurable part of a
     /// small request. Bounded by clearing it when full.
-    urls: Mutex<HashMap<String, Arc<ParsedUrl>>>,
+    urls: Mutex<HashMap<String, Arc<ParsedUrl>, FastHash>>,
 }
 
 /// A URL as parsed once: for reqwest, and where the direct lane sends it (None: not a
@@ -371,8 +372,8 @@ fn title_case(name: &str) -> String {
 /// HTTP/1, as received for HTTP/2): the same few names come back in every response, so
 /// each is case-converted and allocated once. Bounded: past the limit, names are made anew.
 struct NameCache {
-    title: HashMap<HeaderName, Py<PyString>>,
-    lower: HashMap<HeaderName, Py<PyString>>,
+    title: HashMap<HeaderName, Py<PyString>, FastHash>,
+    lower: HashMap<HeaderName, Py<PyString>, FastHash>,
 }
 
 const NAME_CACHE_SIZE: usize = 256;
@@ -382,8 +383,8 @@ static NAME_CACHE: Mutex<Option<NameCache>> = Mutex::new(None);
 fn header_name<'py>(py: Python<'py>, name: &HeaderName, title: bool) -> Bound<'py, PyString> {
     let mut guard = NAME_CACHE.lock();
     let cache = guard.get_or_insert_with(|| NameCache {
-        title: HashMap::new(),
-        lower: HashMap::new(),
+        title: HashMap::default(),
+        lower: HashMap::default(),
     });
     let map = if title {
         &mut cache.title
@@ -939,7 +940,7 @@ impl Client {
                 blocking_used: None,
                 green: None,
             }),
-            urls: Mutex::new(HashMap::new()),
+            urls: Mutex::new(HashMap::default()),
         })
     }
 

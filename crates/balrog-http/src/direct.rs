@@ -34,6 +34,7 @@ use reqwest::Url;
 use tokio::net::TcpStream;
 
 use crate::errors::{head_timed_out, HttpError, Kind};
+use crate::fast_hash::FastHash;
 use crate::upload::Pipe;
 
 /// reqwest's defaults, kept for the connections made here (see `Config::build`).
@@ -119,9 +120,25 @@ struct OriginIdle {
     entry: u64,
 }
 
+impl OriginIdle {
+    /// A request to this origin: take the top slot, and its connection if still open.
+    fn take_top(&mut self, now: Instant) -> (u64, Option<SendRequest<reqwest::Body>>) {
+        self.last_used = now;
+        let connection = self
+            .slots
+            .pop()
+            .flatten()
+            .filter(|conn| {
+                !conn.sender.is_closed() && now.duration_since(conn.since) < POOL_IDLE_TIMEOUT
+            })
+            .map(|conn| conn.sender);
+        (self.entry, connection)
+    }
+}
+
 #[derive(Default)]
 struct Origins {
-    idle: HashMap<Arc<str>, OriginIdle>,
+    idle: HashMap<Arc<str>, OriginIdle, FastHash>,
     entries_made: u64,
 }
 
@@ -189,42 +206,30 @@ impl DirectPool {
     fn checkout(&self, origin: &Arc<str>) -> (u64, Option<SendRequest<reqwest::Body>>) {
         let now = Instant::now();
         let mut origins = self.origins.lock();
-        if !origins.idle.contains_key(origin) {
-            if origins.idle.len() >= self.max_origins {
-                let oldest = origins
-                    .idle
-                    .iter()
-                    .min_by_key(|(_, pool)| pool.last_used)
-                    .map(|(key, _)| key.clone());
-                if let Some(oldest) = oldest {
-                    origins.idle.remove(&oldest);
-                }
-            }
-            origins.entries_made += 1;
-            let entry = origins.entries_made;
-            let slots = std::iter::repeat_with(|| None)
-                .take(self.max_idle)
-                .collect();
-            origins.idle.insert(
-                origin.clone(),
-                OriginIdle {
-                    slots,
-                    last_used: now,
-                    entry,
-                },
-            );
+        if let Some(pool) = origins.idle.get_mut(origin) {
+            return pool.take_top(now);
         }
-        let Some(pool) = origins.idle.get_mut(origin) else {
-            return (0, None); // inserted just above
+        if origins.idle.len() >= self.max_origins {
+            let oldest = origins
+                .idle
+                .iter()
+                .min_by_key(|(_, pool)| pool.last_used)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                origins.idle.remove(&oldest);
+            }
+        }
+        origins.entries_made += 1;
+        let mut pool = OriginIdle {
+            slots: std::iter::repeat_with(|| None)
+                .take(self.max_idle)
+                .collect(),
+            last_used: now,
+            entry: origins.entries_made,
         };
-        pool.last_used = now;
-        let connection = pool
-            .slots
-            .pop()
-            .flatten()
-            .filter(|conn| !conn.sender.is_closed() && conn.since.elapsed() < POOL_IDLE_TIMEOUT)
-            .map(|conn| conn.sender);
-        (pool.entry, connection)
+        let taken = pool.take_top(now);
+        origins.idle.insert(origin.clone(), pool);
+        taken
     }
 
     /// A lent connection (or, None, its emptied slot) back into a free slot of its pool.

@@ -11,6 +11,7 @@ mod connect_watch;
 mod decode;
 mod direct;
 mod errors;
+mod fast_hash;
 mod upload;
 mod watch;
 
