@@ -8,7 +8,6 @@ connections; which connection every request used must be the same.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,48 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import balrog.requests as ours
-from support.servers import ThreadedServer, recv_request
+from support.servers import ConnectionNumberServer
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.both_modes]
 
-BIG = b"b" * (256 * 1024)
-
-
-class NumberingServer(ThreadedServer):
-    """Answers every request with ``X-Conn: <the number of its connection>`` (1, 2, ...);
-    ``/big``: a 256 KiB body; ``/close``: ``Connection: close``, then closes."""
-
-    def _serve(self, conn: socket.socket) -> None:
-        number = str(self.accepted).encode()
-        with conn:
-            conn.settimeout(30)
-            while True:
-                try:
-                    received = recv_request(conn)
-                except OSError:
-                    return
-                if received is None:
-                    return
-                head, _ = received
-                method, path = head.split(b" ")[:2]
-                body = BIG if path.startswith(b"/big") else number
-                close = path.startswith(b"/close")
-                answer = b"HTTP/1.1 200 OK\r\nX-Conn: %s\r\n%sContent-Length: %d\r\n\r\n" % (
-                    number,
-                    b"Connection: close\r\n" if close else b"",
-                    len(body),
-                )
-                try:
-                    conn.sendall(answer if method == b"HEAD" else answer + body)
-                except OSError:
-                    return
-                if close:
-                    return
-
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[list[NumberingServer]]:
-    running = [NumberingServer().start() for _ in range(3)]
+def servers() -> Iterator[list[ConnectionNumberServer]]:
+    running = [ConnectionNumberServer(big_size=256 * 1024).start() for _ in range(3)]
     yield running
     for server in running:
         server.close()
@@ -79,7 +44,7 @@ def generator() -> Iterator[bytes]:
 
 
 def run(
-    lib: Any, servers: list[NumberingServer], pool_connections: int, pool_maxsize: int, ops: list[Any]
+    lib: Any, servers: list[ConnectionNumberServer], pool_connections: int, pool_maxsize: int, ops: list[Any]
 ) -> list[Any]:
     """The ops through ``lib``: per op, (server, connection number) or what happened."""
     for server in servers:
@@ -133,7 +98,7 @@ def run(
     ops=st.lists(OPERATIONS, min_size=1, max_size=12),
 )
 def test_same_connections_as_requests(
-    servers: list[NumberingServer], pool_connections: int, pool_maxsize: int, ops: list[Any]
+    servers: list[ConnectionNumberServer], pool_connections: int, pool_maxsize: int, ops: list[Any]
 ) -> None:
     expected = run(upstream, servers, pool_connections, pool_maxsize, ops)
     assert run(ours, servers, pool_connections, pool_maxsize, ops) == expected

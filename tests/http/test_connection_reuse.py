@@ -8,7 +8,6 @@ and sessions, gives the connection pattern requests gives. Both modes.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,50 +15,11 @@ import pytest
 import requests as real_requests
 
 import balrog.requests as requests
-from support.servers import ThreadedServer, recv_request
+from support.servers import ConnectionNumberServer
 
 pytestmark = pytest.mark.both_modes
 
 LIBS = [real_requests, requests]
-BIG = b"b" * (1 << 20)
-
-
-class ConnectionNumberServer(ThreadedServer):
-    """Answers every request with the number of the connection it came on (1, 2, ...).
-
-    ``/close`` answers with ``Connection: close`` and closes; ``/big`` sends 1 MiB;
-    ``/redirect`` sends a 302 to ``/``.
-    """
-
-    def _serve(self, conn: socket.socket) -> None:
-        number = str(self.accepted).encode()
-        with conn:
-            while True:
-                try:
-                    received = recv_request(conn)
-                except OSError:
-                    return
-                if received is None:
-                    return
-                head, _ = received
-                method, path = head.split(b" ")[:2]
-                extra = b""
-                status = b"200 OK"
-                body = number
-                if path.startswith(b"/big"):
-                    body = BIG
-                elif path.startswith(b"/redirect"):
-                    status = b"302 Found"
-                    extra = b"Location: /\r\n"
-                elif path.startswith(b"/close"):
-                    extra = b"Connection: close\r\n"
-                answer = b"HTTP/1.1 %s\r\n%sContent-Length: %d\r\n\r\n" % (status, extra, len(body))
-                try:
-                    conn.sendall(answer if method == b"HEAD" else answer + body)
-                except OSError:
-                    return
-                if extra.startswith(b"Connection: close"):
-                    return
 
 
 @pytest.fixture

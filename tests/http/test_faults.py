@@ -10,6 +10,7 @@ import requests as real_requests
 
 import balrog.requests as requests
 from balrog.requests import exceptions as exc
+from support.net import unanswered_port
 
 pytestmark = pytest.mark.both_modes
 
@@ -53,22 +54,7 @@ def test_read_timeout_mid_body_is_connection_error(httpbin: Any) -> None:
 
 def test_connect_timeout_blackhole() -> None:
     # A listening socket whose accept backlog is full: SYNs go unanswered.
-    import socket
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    try:
-        for _ in range(8):
-            filler = socket.socket()
-            filler.setblocking(False)
-            try:
-                filler.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-            fillers.append(filler)
+    with unanswered_port() as port:
         # requests says ConnectTimeout (urllib3's ConnectTimeoutError), for the connect
         # timeout alone; so does balrog, with and without a pooled connection to reuse.
         raised = []
@@ -77,10 +63,6 @@ def test_connect_timeout_blackhole() -> None:
                 lib.get(f"http://127.0.0.1:{port}/", timeout=(0.3, 5))
             raised.append((type(info.value).__name__, "Max retries exceeded" in str(info.value)))
         assert raised == [("ConnectTimeout", True)] * 3
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
 
 
 def test_server_closes_mid_body(httpbin: Any) -> None:

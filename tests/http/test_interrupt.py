@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.net import unanswered_port
 from support.proc import interrupt_child
 from support.servers import ThreadedServer, recv_head
 
@@ -101,29 +102,14 @@ def test_ctrl_c_while_waiting(server: StallServer, stall: str) -> None:
 
 def test_ctrl_c_while_connecting() -> None:
     """A connect that never completes (the accept backlog is full): KeyboardInterrupt."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
     ok = StallServer().start()
     try:
-        for _ in range(8):
-            filler = socket.socket()
-            filler.setblocking(False)
-            try:
-                filler.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-            fillers.append(filler)
-        stall_url, ok_url = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{ok.port}/ok"
-        expected = run("requests", stall_url, ok_url)
-        assert expected == {"raised": "KeyboardInterrupt", "after": "ok"}
-        assert run("balrog", stall_url, ok_url) == expected
+        with unanswered_port() as port:
+            stall_url, ok_url = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{ok.port}/ok"
+            expected = run("requests", stall_url, ok_url)
+            assert expected == {"raised": "KeyboardInterrupt", "after": "ok"}
+            assert run("balrog", stall_url, ok_url) == expected
     finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
         ok.done.set()
         ok.close()
 

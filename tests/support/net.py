@@ -1,4 +1,4 @@
-"""Loopback helpers: free ports and waiting for a server to listen."""
+"""Loopback helpers: free ports, a port that never answers, and waiting for a server to listen."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -14,6 +16,31 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A loopback port where a connect never completes: a listener whose accept backlog
+    is full, so the kernel leaves further SYNs unanswered (a connect-timeout target)."""
+    listener = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(8):
+            filler = socket.socket()
+            fillers.append(filler)
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
 
 
 def wait_for_port(

@@ -95,6 +95,52 @@ class ThreadedServer:
         raise NotImplementedError
 
 
+class ConnectionNumberServer(ThreadedServer):
+    """Answers every request with the number of the connection it came on (1, 2, ...), as
+    its body and in ``X-Conn``, so a test sees which connection each request used.
+
+    ``/big``: ``big_size`` bytes instead; ``/redirect``: a 302 to ``/``; ``/close``:
+    ``Connection: close``, then closes.
+    """
+
+    def __init__(self, big_size: int = 1 << 20) -> None:
+        super().__init__()
+        self.big = b"b" * big_size
+
+    def _serve(self, conn: socket.socket) -> None:
+        number = str(self.accepted).encode()
+        with conn:
+            conn.settimeout(30)
+            while True:
+                try:
+                    received = recv_request(conn)
+                except OSError:
+                    return
+                if received is None:
+                    return
+                head, _ = received
+                method, path = head.split(b" ")[:2]
+                status, extra, body = b"200 OK", b"", number
+                if path.startswith(b"/big"):
+                    body = self.big
+                elif path.startswith(b"/redirect"):
+                    status, extra = b"302 Found", b"Location: /\r\n"
+                elif path.startswith(b"/close"):
+                    extra = b"Connection: close\r\n"
+                answer = b"HTTP/1.1 %s\r\nX-Conn: %s\r\n%sContent-Length: %d\r\n\r\n" % (
+                    status,
+                    number,
+                    extra,
+                    len(body),
+                )
+                try:
+                    conn.sendall(answer if method == b"HEAD" else answer + body)
+                except OSError:
+                    return
+                if extra.startswith(b"Connection: close"):
+                    return
+
+
 @contextmanager
 def asgi_server(app: Callable[..., Any], host: str = "127.0.0.1", **uvicorn_options: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a thread; yields its base URL (http://host:port)."""
