@@ -674,7 +674,6 @@ impl Client {
             Lane::Reqwest(client, request)
         };
         let via_http_proxy = self.config.through_http_proxy();
-        let read_timed_out = move || head_timed_out(read_timeout.unwrap_or_default().as_secs_f64());
         let fut = async move {
             let (head, source) = match lane {
                 Lane::Direct(pool, outgoing) => {
@@ -695,15 +694,9 @@ impl Client {
                     (head, Source::Direct(response.into_body(), Some(lease)))
                 }
                 Lane::Reqwest(client, request) => {
-                    let mut response = send_on_reqwest(
-                        &client,
-                        request,
-                        upload,
-                        read_timeout,
-                        read_timed_out,
-                        via_http_proxy,
-                    )
-                    .await?;
+                    let mut response =
+                        send_on_reqwest(&client, request, upload, read_timeout, via_http_proxy)
+                            .await?;
                     (Head::of(&mut response), Source::Reqwest(response))
                 }
             };
@@ -743,7 +736,6 @@ async fn send_on_reqwest(
     request: reqwest::Request,
     upload: Option<Pipe>,
     read_timeout: Option<Duration>,
-    read_timed_out: impl Fn() -> HttpError,
     via_http_proxy: bool,
 ) -> Result<reqwest::Response, HttpError> {
     let sent = client.execute(request);
@@ -758,7 +750,7 @@ async fn send_on_reqwest(
                 () = pipe.drained() => {
                     match tokio::time::timeout(limit, sent).await {
                         Ok(result) => result,
-                        Err(_) => return Err(read_timed_out()),
+                        Err(_) => return Err(head_timed_out(limit.as_secs_f64())),
                     }
                 }
             }
@@ -767,7 +759,7 @@ async fn send_on_reqwest(
         // reqwest's own connect timeout covers making it.
         (None, Some(limit)) => match head_within(sent, limit).await {
             Some(result) => result,
-            None => return Err(read_timed_out()),
+            None => return Err(head_timed_out(limit.as_secs_f64())),
         },
         (_, None) => sent.await,
     }
