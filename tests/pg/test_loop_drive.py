@@ -329,3 +329,31 @@ def test_stream_is_loop_driven(pg_cluster, driven):
     assert balrog.run(body) == sum(range(1, 20001))
     assert driven["arms"] > 0
     conn.close()
+
+
+@pytest.mark.parametrize("over", ["tcp", "unix"])
+def test_big_results_read_by_the_loop_then_by_a_thread(pg_cluster, driven, over):
+    """Green ops read their socket themselves (tokio's readiness is stale meanwhile); the
+    same connection then waits in blocking mode, whose reads go through tokio again. Big
+    answers take many reads in both modes; each answer must arrive whole and in order."""
+    conninfo = pg_cluster.conninfo
+    if over == "unix":
+        conninfo += f" host={pg_cluster.socket_dir}"
+    conn = bp.connect(conninfo, autocommit=True)
+    sizes = [1, 3_000_000, 17, 700_000, 5_000_000, 0, 64_000]
+
+    def query(size: int, tag: int) -> tuple[int, str]:
+        row = conn.execute("select %s::int, repeat('x', %s)", [tag, size]).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    for round_ in range(3):
+        for i, size in enumerate(sizes):
+            tag = round_ * 100 + i
+            green = balrog.run(query, size, tag)
+            blocking = query(size + 1, tag)
+            assert green == (tag, "x" * size)
+            assert blocking == (tag, "x" * (size + 1))
+    # Several drive steps per big answer: most reads happened on the loop.
+    assert driven["steps"] > 3 * len(sizes)
+    conn.close()

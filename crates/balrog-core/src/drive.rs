@@ -12,21 +12,22 @@
 //!   are recorded in a thread-local [`Watch`]. Pending with no note (a mutex, a timer, another
 //!   socket) means the loop cannot tell when to poll again: the op is handed to a blocking-
 //!   pool thread for the rest of its life, as before.
-//! * **Turning the runtime's driver without blocking.** tokio's socket readiness reaches a
-//!   `TcpStream` only when the runtime's I/O driver polls its epoll instance. [`turn_driver`]
-//!   runs `block_on(yield_now())`: `yield_now` defers its wake-up, so a current-thread
-//!   scheduler that owns its core makes one zero-timeout driver turn (`park_yield`) and
-//!   returns. If another thread holds the core (a blocking caller, or a hand-off of another
-//!   op on the same connection), `block_on` polls without the core and returns at once;
-//!   that thread is the one turning the driver then, and `turn_driver` says so.
+//! * **Reading without tokio's reactor.** tokio learns that a `TcpStream` is readable only
+//!   when the runtime's I/O driver polls its own epoll instance, which nothing does while the
+//!   loop drives the op (the loop's `SocketWatch` saw the readiness instead). So while the
+//!   loop polls an op, [`io_directly`] tells the socket wrapper to try the read or write
+//!   itself, with a plain non-blocking system call on the socket, and to fall back to
+//!   tokio's `poll_read` / `poll_write` only when that call would block. (An earlier version
+//!   turned the runtime's driver with a zero timeout before each poll instead: one more
+//!   `epoll_wait` and a `block_on` per query, and a hand-off to a thread whenever another
+//!   thread held the runtime.)
 
 use std::cell::Cell;
 use std::future::Future;
 use std::os::fd::RawFd;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
 
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
@@ -51,12 +52,15 @@ struct Watch {
     interest: u8,
     /// Something else reported Pending (another socket): the loop cannot wait for it.
     foreign: bool,
+    /// The loop reported `fd` ready for this poll: a read is worth trying.
+    reported_ready: bool,
 }
 
 const IDLE: Watch = Watch {
     fd: -1,
     interest: 0,
     foreign: false,
+    reported_ready: false,
 };
 
 thread_local! {
@@ -85,6 +89,25 @@ pub fn note_pending(fd: RawFd, interest: Interest) {
     });
 }
 
+/// Whether a socket wrapper should try `interest` on `fd` itself, with a non-blocking
+/// system call, before asking tokio (whose view of the socket's readiness is stale while the
+/// loop drives the op): true for writes whenever the loop thread is polling the op of `fd`,
+/// for reads only when the loop has just reported `fd` ready (otherwise the read would
+/// almost always find nothing, and tokio's readiness check costs no system call).
+///
+/// A thread-local read; false in blocking mode and on tokio threads.
+pub fn io_directly(fd: RawFd, interest: Interest) -> bool {
+    WATCH.with(|watch| {
+        let current = watch.get();
+        current.fd == fd
+            && fd >= 0
+            && match interest {
+                Interest::Write => true,
+                Interest::Read => current.reported_ready,
+            }
+    })
+}
+
 /// One poll, classified.
 pub(crate) enum Polled<T> {
     Ready(T),
@@ -104,12 +127,14 @@ impl Drop for Restore {
 }
 
 /// Poll `fut` once on this thread, inside `rt`'s context, and say why it is pending.
+/// `reported_ready`: the loop has just reported `fd` ready (see [`io_directly`]).
 ///
-/// The waker is a no-op: the loop's level-triggered reader/writer callback is what polls
-/// again, so a tokio wake-up that goes nowhere costs nothing.
+/// The waker is a no-op: the loop's one-shot socket watch is what polls again, so a tokio
+/// wake-up that goes nowhere costs nothing.
 pub(crate) fn poll_watching<F: Future + ?Sized>(
     rt: &Runtime,
     fd: RawFd,
+    reported_ready: bool,
     fut: Pin<&mut F>,
 ) -> Polled<F::Output> {
     let _entered = rt.enter();
@@ -118,6 +143,7 @@ pub(crate) fn poll_watching<F: Future + ?Sized>(
             fd,
             interest: 0,
             foreign: false,
+            reported_ready,
         })
     });
     let restore = Restore(previous);
@@ -130,52 +156,6 @@ pub(crate) fn poll_watching<F: Future + ?Sized>(
         Poll::Pending if seen.interest != 0 && !seen.foreign => Polled::Socket(seen.interest),
         Poll::Pending => Polled::Other,
     }
-}
-
-/// A waker that records whether it was woken, forwarding to the real one.
-struct Flagged {
-    woken: AtomicBool,
-    inner: Waker,
-}
-
-impl Wake for Flagged {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Relaxed);
-        self.inner.wake_by_ref();
-    }
-}
-
-/// Let `rt`'s I/O driver dispatch socket readiness without blocking this thread.
-///
-/// Returns false when another thread holds the runtime's core: nothing was turned here (that
-/// thread turns the driver itself, but maybe not before our next poll).
-pub(crate) fn turn_driver(rt: &Runtime) -> bool {
-    let mut yielded = std::pin::pin!(tokio::task::yield_now());
-    let mut first = true;
-    let mut turned = true;
-    rt.block_on(std::future::poll_fn(|cx| {
-        if !first {
-            return yielded.as_mut().poll(cx);
-        }
-        first = false;
-        // With the core, `yield_now` hands its waker to the scheduler (woken after a
-        // zero-timeout driver turn); without it, it wakes the waker at once.
-        let flagged = Arc::new(Flagged {
-            woken: AtomicBool::new(false),
-            inner: cx.waker().clone(),
-        });
-        let waker = Waker::from(flagged.clone());
-        let polled = yielded.as_mut().poll(&mut Context::from_waker(&waker));
-        if flagged.woken.load(Ordering::Relaxed) {
-            turned = false;
-        }
-        polled
-    }));
-    turned
 }
 
 /// Arm `fd` one-shot in the epoll instance `epfd` (a `SocketWatch`'s): `key` is reported

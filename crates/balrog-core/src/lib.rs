@@ -29,7 +29,7 @@ mod module;
 #[cfg(feature = "extension")]
 mod watch;
 
-pub use drive::{note_pending, Interest};
+pub use drive::{io_directly, note_pending, Interest};
 pub use op::{Finisher, Op};
 pub use runtime::{fork_generation, runtime, runtime_started, Exec};
 pub use wait::block_on;

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::capi::{api, BridgeApi};
-use crate::drive::{arm_socket, loop_drive_enabled, poll_watching, turn_driver, Polled};
+use crate::drive::{arm_socket, loop_drive_enabled, poll_watching, Polled};
 use crate::runtime::{runtime, Exec};
 
 pub(crate) const START_PENDING: u8 = 0;
@@ -177,7 +177,10 @@ impl Op {
     }
 
     /// Like [`Op::on`] with `Exec::Dedicated(rt)`, for an op whose only waits are on socket
-    /// `fd` (reads and writes through a wrapper that calls [`crate::note_pending`]). A green
+    /// `fd`, read and written through a wrapper that calls [`crate::note_pending`] when it
+    /// returns Pending and that, when [`crate::io_directly`] says so, first tries the read or
+    /// write with a plain non-blocking system call on `fd` (tokio's readiness for the socket
+    /// is not kept up to date while the loop drives the op). A green
     /// caller then polls it on its event-loop thread whenever `fd` is ready, instead of
     /// having a blocking-pool thread drive the runtime. An op that is pending on anything
     /// else (a lock, another socket) moves to a blocking-pool thread as [`Op::on`] does.
@@ -384,7 +387,7 @@ impl Op {
             _ => None,
         };
         if let Some((rt, fd)) = drivable {
-            match poll_watching(rt, fd, fut.as_mut()) {
+            match poll_watching(rt, fd, false, fut.as_mut()) {
                 Polled::Ready(finisher) => {
                     *self.state.lock() = State::Done(finisher);
                     return Ok(START_DONE);
@@ -420,9 +423,8 @@ impl Op {
     /// its socket (as `_start`), or 0/2 when it had to move to a blocking-pool thread after
     /// all (its key then comes out of the hub; 2: call `Op._flush()` soon).
     ///
-    /// Never blocks: the runtime's driver is turned with a zero timeout, or not at all if
-    /// another thread holds the runtime (then a still-pending op moves to a thread too,
-    /// since only that thread's driver turn can make its socket look ready to tokio).
+    /// Never blocks: the op's socket wrapper reads and writes the socket itself during this
+    /// poll (`io_directly`), so the runtime's driver need not run first.
     fn _drive(&self) -> PyResult<u8> {
         let taken = {
             let mut state = self.state.lock();
@@ -445,17 +447,14 @@ impl Op {
                 "this balrog operation is not waiting for its socket",
             ));
         };
-        let turned = turn_driver(&rt);
-        match poll_watching(&rt, fd, fut.as_mut()) {
+        match poll_watching(&rt, fd, true, fut.as_mut()) {
             Polled::Ready(finisher) => {
                 *self.state.lock() = State::Done(finisher);
                 drop(notifier);
                 Ok(START_DONE)
             }
-            Polled::Socket(interest) if turned => {
-                self.park_driven(fut, rt, fd, epfd, interest, notifier)
-            }
-            _ => Ok(self.hand_off(fut, Exec::Dedicated(rt), notifier)),
+            Polled::Socket(interest) => self.park_driven(fut, rt, fd, epfd, interest, notifier),
+            Polled::Other => Ok(self.hand_off(fut, Exec::Dedicated(rt), notifier)),
         }
     }
 

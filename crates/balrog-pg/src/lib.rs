@@ -11,6 +11,7 @@ mod conn;
 mod connect;
 mod copy_format;
 mod decode;
+mod direct_io;
 mod encode;
 mod encode_binary;
 mod errors;

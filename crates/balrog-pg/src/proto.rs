@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::decode::Styles;
+use crate::direct_io;
 use crate::errors::PgError;
 use crate::recover::{set_phase, Phase};
 use crate::transcode::Transcoder;
@@ -51,6 +52,25 @@ impl Stream {
         }
     }
 
+    /// While the event loop drives this stream's op, the read done with a plain system call
+    /// (see `direct_io`); `None`: let tokio do it (blocking mode, TLS, or nothing to read).
+    fn read_directly(&self, buf: &mut ReadBuf<'_>) -> Option<io::Result<()>> {
+        let fd = self.loop_fd()?;
+        if !balrog_core::io_directly(fd, Interest::Read) {
+            return None;
+        }
+        direct_io::try_read(fd, buf)
+    }
+
+    /// As `read_directly`, for a write.
+    fn write_directly(&self, buf: &[u8]) -> Option<io::Result<usize>> {
+        let fd = self.loop_fd()?;
+        if !balrog_core::io_directly(fd, Interest::Write) {
+            return None;
+        }
+        direct_io::try_write(fd, buf)
+    }
+
     /// Tell balrog-core's loop driver (drive.rs) that this socket is what we wait for.
     fn note_pending(&self, interest: Interest) {
         match self {
@@ -69,6 +89,9 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(read) = this.read_directly(buf) {
+            return Poll::Ready(read);
+        }
         let polled = match this {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
@@ -88,6 +111,9 @@ impl AsyncWrite for Stream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let Some(written) = this.write_directly(buf) {
+            return Poll::Ready(written);
+        }
         let polled = match this {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),

@@ -21,7 +21,6 @@ releases it.
 from __future__ import annotations
 
 import threading
-from asyncio import _get_running_loop
 from collections import deque
 from contextvars import ContextVar
 from typing import Any
@@ -37,18 +36,21 @@ HOLDER: ContextVar[object | None] = ContextVar("balrog_connection_lock_holder", 
 
 
 def _whoami() -> Any:
-    """The caller as an owner: its greenlet where green tasks can run (a thread whose event
-    loop is running), else its thread.
+    """The caller as an owner: its greenlet when it runs in one of its thread's greenlets
+    (a green task, a greenlet of SQLAlchemy's asyncio layer), else its thread.
 
-    Threads without a loop are never asked for their greenlet: each would get a main
-    greenlet, which the lock then refers to from other threads, and with that pattern
+    A thread's main greenlet stands for the thread itself and is never stored: each thread
+    would get one, which the lock then refers to from other threads, and with that pattern
     (greenlet 3.5.6, CPython 3.11) threads hammering a lock under forced switches met freed
-    objects at `with lock:` (tests/pg/test_conn_lock.py; gone without getcurrent(); the
-    cause is not understood).
+    objects at `with lock:` (tests/pg/test_conn_lock.py; the cause is not understood).
+    Telling the two apart by the greenlet's parent (main greenlets have none) rather than by
+    asking asyncio whether a loop runs here saves two `getpid()` system calls per query on
+    a loop thread (CPython 3.11's `_get_running_loop` checks the pid).
     """
-    if _get_running_loop() is None:
+    current = getcurrent()
+    if current.parent is None:
         return threading.current_thread()
-    return getcurrent()
+    return current
 
 
 class _Waiter:
