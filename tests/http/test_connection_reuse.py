@@ -148,3 +148,33 @@ def test_pool_keeps_the_hosts_used_last() -> None:
     finally:
         for server in servers:
             server.close()
+
+
+def test_https_requests_with_other_timeouts_share_the_connection(tls: dict[str, Any]) -> None:
+    """HTTPS goes through reqwest, which takes a connect timeout per client, not per
+    request: balrog passes it per request (a task-local the connector reads), so requests
+    with different timeouts still share one pool, as under requests."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls["server_cert"].configure_cert(context)
+    server = ConnectionNumberServer(tls=context).start()
+    try:
+        url = f"https://127.0.0.1:{server.port}/"
+        results = []
+        for lib in LIBS:
+            server.accepted = 0
+            with lib.Session() as session:
+                session.verify = tls["ca_path"]
+                results.append(
+                    [
+                        session.get(url).text,
+                        session.get(url, timeout=5).text,
+                        session.get(url, timeout=(3, 7)).text,
+                        session.post(url, data=b"x", timeout=(2.5, None)).text,
+                        session.get(url, timeout=None).text,
+                    ]
+                )
+        assert results[1] == results[0] == ["1"] * 5
+    finally:
+        server.close()

@@ -52,17 +52,20 @@ def test_read_timeout_mid_body_is_connection_error(httpbin: Any) -> None:
         requests.get(httpbin("/slow-body/2"), timeout=(1, 0.2))
 
 
-def test_connect_timeout_blackhole() -> None:
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_connect_timeout_blackhole(scheme: str) -> None:
     # A listening socket whose accept backlog is full: SYNs go unanswered.
     with unanswered_port() as port:
         # requests says ConnectTimeout (urllib3's ConnectTimeoutError), for the connect
         # timeout alone; so does balrog, with and without a pooled connection to reuse.
+        # (HTTPS goes through reqwest, with the connect timeout passed per request.)
         raised = []
-        for lib in (real_requests, requests, requests.Session()):
+        session = requests.Session()
+        for lib in (real_requests, requests, session, session):
             with pytest.raises(Exception) as info:
-                lib.get(f"http://127.0.0.1:{port}/", timeout=(0.3, 5))
+                lib.get(f"{scheme}://127.0.0.1:{port}/", timeout=(0.3, 5))
             raised.append((type(info.value).__name__, "Max retries exceeded" in str(info.value)))
-        assert raised == [("ConnectTimeout", True)] * 3
+        assert raised == [("ConnectTimeout", True)] * 4
 
 
 def test_server_closes_mid_body(httpbin: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -100,15 +101,23 @@ class ConnectionNumberServer(ThreadedServer):
     its body and in ``X-Conn``, so a test sees which connection each request used.
 
     ``/big``: ``big_size`` bytes instead; ``/redirect``: a 302 to ``/``; ``/close``:
-    ``Connection: close``, then closes.
+    ``Connection: close``, then closes. With ``tls`` (a server context) it speaks HTTPS.
     """
 
-    def __init__(self, big_size: int = 1 << 20) -> None:
+    def __init__(self, big_size: int = 1 << 20, tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.big = b"b" * big_size
+        self.tls = tls
 
     def _serve(self, conn: socket.socket) -> None:
         number = str(self.accepted).encode()
+        if self.tls is not None:
+            try:
+                conn.settimeout(30)
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                return
         with conn:
             conn.settimeout(30)
             while True:

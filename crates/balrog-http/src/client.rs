@@ -19,7 +19,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING};
 use tokio::runtime::Runtime;
 
 use crate::body::{BodyReader, BodyStream, Source};
-use crate::connect_watch::{head_within, WatchLayer};
+use crate::connect_watch::{head_within, with_connect_timeout, WatchLayer};
 use crate::decode::Decoder;
 use crate::direct::{self, DirectPool, Outgoing, Target};
 use crate::errors::{classify_send, head_timed_out, HttpError, Kind};
@@ -54,29 +54,21 @@ struct Pools {
 /// (`direct.rs`), on `runtime` (None: the shared one).
 #[derive(Clone)]
 struct Side {
-    /// reqwest takes the connect timeout per client, not per request: one client per
-    /// connect timeout in use (requests takes it per request, so few programs use many).
-    reqwest: Arc<Mutex<Vec<ReqwestClient>>>,
+    /// Built on first use (the connect timeout goes with each request: connect_watch).
+    reqwest: Arc<Mutex<Option<reqwest::Client>>>,
     direct: Arc<DirectPool>,
     runtime: Option<Arc<Runtime>>,
 }
 
-/// A reqwest client and the connect timeout it was built with.
-type ReqwestClient = (Option<Duration>, reqwest::Client);
-
 impl Side {
-    fn reqwest_client(
-        &self,
-        config: &Config,
-        connect_timeout: Option<Duration>,
-    ) -> PyResult<reqwest::Client> {
-        let mut clients = self.reqwest.lock();
-        if let Some((_, client)) = clients.iter().find(|(limit, _)| *limit == connect_timeout) {
+    fn reqwest_client(&self, config: &Config) -> PyResult<reqwest::Client> {
+        let mut client = self.reqwest.lock();
+        if let Some(client) = client.as_ref() {
             return Ok(client.clone());
         }
-        let client = config.build(connect_timeout)?;
-        clients.push((connect_timeout, client.clone()));
-        Ok(client)
+        let built = config.build()?;
+        *client = Some(built.clone());
+        Ok(built)
     }
 }
 
@@ -137,23 +129,21 @@ impl Config {
     /// The pools of one side (`runtime` None: the green side, on the shared runtime).
     fn side(&self, runtime: Option<Arc<Runtime>>) -> Side {
         Side {
-            reqwest: Arc::new(Mutex::new(Vec::new())),
+            reqwest: Arc::new(Mutex::new(None)),
             direct: Arc::new(DirectPool::new(self.pool_maxsize, self.pool_connections)),
             runtime,
         }
     }
 
-    fn build(&self, connect_timeout: Option<Duration>) -> PyResult<reqwest::Client> {
+    fn build(&self) -> PyResult<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .http1_title_case_headers()
             .pool_max_idle_per_host(self.pool_maxsize)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
+            // Also applies each request's connect timeout (reqwest's own is per client).
             .connector_layer(WatchLayer);
-        if let Some(limit) = connect_timeout {
-            builder = builder.connect_timeout(limit);
-        }
         builder = match &self.proxy {
             Some(url) => {
                 let proxy = reqwest::Proxy::all(url.as_str()).map_err(|err| {
@@ -615,7 +605,7 @@ impl Client {
         let parsed = reqwest::Url::parse(url).map_err(|err| {
             HttpError::new(Kind::InvalidUrl, format!("Invalid URL {url:?}: {err}")).into_py(py)
         })?;
-        let target = Target::of(&parsed);
+        let target = Target::of(&parsed, url);
         let parsed = Arc::new(ParsedUrl {
             url: parsed,
             target,
@@ -663,7 +653,7 @@ impl Client {
                 },
             )
         } else {
-            let client = side.reqwest_client(&self.config, connect_timeout)?;
+            let client = side.reqwest_client(&self.config)?;
             let mut builder = client.request(method, parsed.url.clone()).headers(headers);
             if let Some(body) = body {
                 builder = builder.body(body);
@@ -671,7 +661,7 @@ impl Client {
             let request = builder
                 .build()
                 .map_err(|err| HttpError::new(Kind::InvalidUrl, err.to_string()).into_py(py))?;
-            Lane::Reqwest(client, request)
+            Lane::Reqwest(client, request, connect_timeout)
         };
         let via_http_proxy = self.config.through_http_proxy();
         let fut = async move {
@@ -693,10 +683,10 @@ impl Client {
                     let head = Head::of_direct(&mut response);
                     (head, Source::Direct(response.into_body(), Some(lease)))
                 }
-                Lane::Reqwest(client, request) => {
-                    let mut response =
-                        send_on_reqwest(&client, request, upload, read_timeout, via_http_proxy)
-                            .await?;
+                Lane::Reqwest(client, request, connect_timeout) => {
+                    let sent =
+                        send_on_reqwest(&client, request, upload, read_timeout, via_http_proxy);
+                    let mut response = with_connect_timeout(connect_timeout, sent).await?;
                     (Head::of(&mut response), Source::Reqwest(response))
                 }
             };
@@ -726,7 +716,8 @@ impl Client {
 /// Which client sends an exchange (see `direct.rs`).
 enum Lane {
     Direct(Arc<DirectPool>, Outgoing),
-    Reqwest(reqwest::Client, reqwest::Request),
+    /// With the connect timeout of a connection made for it.
+    Reqwest(reqwest::Client, reqwest::Request, Option<Duration>),
 }
 
 /// Send `request` through reqwest and wait for the response head, with requests' timing of
@@ -755,8 +746,8 @@ async fn send_on_reqwest(
                 }
             }
         }
-        // The read timeout runs once the connection is usable (see connect_watch);
-        // reqwest's own connect timeout covers making it.
+        // The read timeout runs once the connection is usable (see connect_watch); the
+        // connect timeout covers making it.
         (None, Some(limit)) => match head_within(sent, limit).await {
             Some(result) => result,
             None => return Err(head_timed_out(limit.as_secs_f64())),
@@ -923,7 +914,7 @@ impl Client {
             pool_connections: pool_connections.max(1),
         };
         // Fail early (as requests does when the adapter loads them) on unusable TLS files.
-        config.build(None)?;
+        config.build()?;
         Ok(Client {
             config,
             pools: Mutex::new(Pools {

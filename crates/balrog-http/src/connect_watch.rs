@@ -7,6 +7,11 @@
 //! (the connect is lazy, raced against the pool's checkout), so a task-local set around the
 //! request is visible in the layer's `call`. A request served by an idle pooled connection
 //! never reaches the connector: its read timeout runs from the start.
+//!
+//! The same task-local trick carries requests' connect timeout to the connector: reqwest
+//! takes a connect timeout per client, requests per request, and one client per timeout
+//! would split the connection pool by timeout (`session.get(url)` then `session.get(url,
+//! timeout=5)` opening a second connection).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +25,25 @@ use tokio::time::Instant;
 
 tokio::task_local! {
     static WATCH: Arc<ConnectWatch>;
+    static CONNECT_TIMEOUT: Option<Duration>;
+}
+
+/// Run `fut` (a reqwest exchange) with `limit` as the connect timeout of any connection it
+/// makes (None: no limit).
+pub async fn with_connect_timeout<F: Future>(limit: Option<Duration>, fut: F) -> F::Output {
+    CONNECT_TIMEOUT.scope(limit, fut).await
+}
+
+/// What the connector answers when the connect timeout passes: an `io::Error` of kind
+/// `TimedOut`, which reqwest reports as a connect error with `is_timeout()`.
+fn connect_timed_out(limit: Duration) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "connection timed out (connect timeout={})",
+            limit.as_secs_f64()
+        ),
+    )
 }
 
 #[derive(Default)]
@@ -103,6 +127,7 @@ impl<S, R> tower_service::Service<R> for WatchService<S>
 where
     S: tower_service::Service<R>,
     S::Future: Send + 'static,
+    S::Error: From<std::io::Error>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -118,9 +143,18 @@ where
         if let Some(watch) = &watch {
             watch.started();
         }
+        // Read here, in the request's task: hyper-util may finish the connect on a task of
+        // its own (when a pooled connection came free first).
+        let limit = CONNECT_TIMEOUT.try_with(|limit| *limit).ok().flatten();
         let connecting = self.0.call(request);
         Box::pin(async move {
-            let result = connecting.await;
+            let result = match limit {
+                Some(limit) => match tokio::time::timeout(limit, connecting).await {
+                    Ok(result) => result,
+                    Err(_) => Err(connect_timed_out(limit).into()),
+                },
+                None => connecting.await,
+            };
             if let Some(watch) = watch {
                 watch.finished();
             }

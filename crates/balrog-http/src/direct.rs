@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderMap, HeaderValue, ACCEPT, HOST};
+use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Request, Response, Uri};
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
@@ -37,8 +37,7 @@ use crate::errors::{head_timed_out, HttpError, Kind};
 use crate::fast_hash::FastHash;
 use crate::upload::Pipe;
 
-/// reqwest's defaults, kept for the connections made here (see `Config::build`).
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// reqwest's socket options, kept for the connections made here (see `Config::build`).
 const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
 const TCP_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 const TCP_KEEPALIVE_RETRIES: u32 = 3;
@@ -58,9 +57,10 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// The target of `url` if it is plain HTTP and hyper takes its path; None sends the
-    /// request through reqwest (which then reports whatever is wrong with it).
-    pub(crate) fn of(url: &Url) -> Option<Target> {
+    /// The target of `url` (parsed from `raw`) if it is plain HTTP and hyper takes its
+    /// path; None sends the request through reqwest (which then reports whatever is wrong
+    /// with it).
+    pub(crate) fn of(url: &Url, raw: &str) -> Option<Target> {
         if url.scheme() != "http" {
             return None;
         }
@@ -78,8 +78,8 @@ impl Target {
             url::Host::Ipv6(ip) => Some(SocketAddr::from((ip, port))),
             url::Host::Domain(_) => None,
         };
-        let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-        let path = if path.is_empty() || path == "/" {
+        let path = origin_form(raw)?;
+        let path = if path == "/" {
             Uri::default()
         } else {
             path.parse::<Uri>().ok()?
@@ -98,13 +98,36 @@ impl Target {
     }
 }
 
-struct IdleConnection {
-    sender: SendRequest<reqwest::Body>,
-    since: Instant,
+/// The request target of `raw` as requests' `PreparedRequest.path_url` makes it: the path
+/// (`/` when empty), then `?` and the query when there is one, no fragment. `raw` is the
+/// URL as urllib3 would send it (the Python side encoded it: `_uri.wire_url`), so it is
+/// taken as it is: the url crate's serialisation would encode a `'` in the query as `%27`
+/// and read `%2e%2e` as a dot segment, where urllib3 sends both unchanged. None: not an
+/// absolute URL with an authority that every parser ends at the same place.
+fn origin_form(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let after_scheme = raw.find("://")? + 3;
+    let rest = &raw[after_scheme..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if rest[..authority_end].contains('\\') {
+        return None; // the WHATWG parser would end the authority at the backslash
+    }
+    let target = rest[authority_end..].split('#').next().unwrap_or("");
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, query),
+        None => (target, ""),
+    };
+    Some(match (path.is_empty(), query.is_empty()) {
+        (false, true) => std::borrow::Cow::Borrowed(path),
+        (false, false) => std::borrow::Cow::Borrowed(target),
+        (true, true) => std::borrow::Cow::Borrowed("/"),
+        (true, false) => std::borrow::Cow::Owned(format!("/?{query}")),
+    })
 }
 
 /// One origin's pool, as urllib3 keeps it: a stack of `pool_maxsize` slots, each empty or
-/// holding a connection that came back; and when a request last went there.
+/// holding a connection that came back; and when a request last went there. An idle
+/// connection stays as long as the server keeps it open (urllib3 has no idle limit either;
+/// reqwest's pool drops them after 90 s).
 ///
 /// A request takes the top slot: its connection if that is still open, else it makes a new
 /// one (an empty slot, or one whose connection died). With every slot taken it makes a new
@@ -113,7 +136,7 @@ struct IdleConnection {
 /// close`) gives its slot back empty. That is which connection urllib3 would use, down to
 /// when it opens a new one (`tests/http/test_connection_property.py`).
 struct OriginIdle {
-    slots: Vec<Option<IdleConnection>>,
+    slots: Vec<Option<SendRequest<reqwest::Body>>>,
     last_used: Instant,
     /// Which incarnation of the origin's pool this is: a connection lent before its
     /// origin was dropped (evicted, or `clear`) does not come back to a later one.
@@ -128,10 +151,7 @@ impl OriginIdle {
             .slots
             .pop()
             .flatten()
-            .filter(|conn| {
-                !conn.sender.is_closed() && now.duration_since(conn.since) < POOL_IDLE_TIMEOUT
-            })
-            .map(|conn| conn.sender);
+            .filter(|sender| !sender.is_closed());
         (self.entry, connection)
     }
 }
@@ -173,10 +193,7 @@ impl Lease {
             entry,
             sender,
         } = self;
-        let connection = (!sender.is_closed()).then(|| IdleConnection {
-            sender,
-            since: Instant::now(),
-        });
+        let connection = (!sender.is_closed()).then_some(sender);
         pool.give_back(&origin, entry, connection);
     }
 
@@ -233,7 +250,12 @@ impl DirectPool {
     }
 
     /// A lent connection (or, None, its emptied slot) back into a free slot of its pool.
-    fn give_back(&self, origin: &Arc<str>, entry: u64, connection: Option<IdleConnection>) {
+    fn give_back(
+        &self,
+        origin: &Arc<str>,
+        entry: u64,
+        connection: Option<SendRequest<reqwest::Body>>,
+    ) {
         let mut origins = self.origins.lock();
         if let Some(pool) = origins.idle.get_mut(origin) {
             if pool.entry == entry && pool.slots.len() < self.max_idle {
@@ -340,10 +362,8 @@ fn build_request(target: &Target, outgoing: Outgoing) -> Request<reqwest::Body> 
         body,
         connect_timeout: _,
     } = outgoing;
-    // reqwest's order: the caller's headers, then its default Accept, then hyper-util's Host.
-    if !headers.contains_key(ACCEPT) {
-        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-    }
+    // The caller's headers, then hyper-util's Host (where reqwest puts it). No Accept of
+    // our own: requests sends none when the caller removed it (reqwest would add `*/*`).
     if !headers.contains_key(HOST) {
         headers.insert(HOST, target.host_header.clone());
     }
