@@ -17,6 +17,8 @@ from .. import _pg
 from . import errors as e
 from . import pq
 from ._copy_binary import parse_binary_rows
+from ._copy_numbers import Check as NumberCheck
+from ._copy_numbers import column_check
 from ._encodings import codec_for, foreign_encoding
 from ._enums import PyFormat
 
@@ -122,6 +124,11 @@ def _native_binary_types(adapters: Any) -> dict[type, int]:
     return native
 
 
+def _is_builtin(dumper: type) -> bool:
+    """Whether ``dumper`` is one of balrog's own (not registered by the application)."""
+    return str(dumper.__module__).startswith(f"{__package__}.")
+
+
 class _Dumped:
     """A value already dumped by its column's dumper (text COPY after set_types)."""
 
@@ -184,6 +191,12 @@ class Copy:
         # Text COPY after set_types: per (column, value type), the column type's dumper, or
         # None where the value's own dumper serves (_dumped_by_column).
         self._by_column: dict[tuple[int, type], Any] = {}
+        # Text COPY after set_types: per column, psycopg's acceptance rule for a number
+        # column (_copy_numbers), or None.
+        self._number_checks: list[NumberCheck | None] = []
+        # ... and the column type's dumper when the application registered it: it then
+        # dumps every value of the column, as psycopg's pinned dumpers do.
+        self._pinned_dumpers: list[Any] = []
         self._set_row_args()
         self._load_specs: list[Any] | None = None
         self._pending = b""
@@ -229,6 +242,12 @@ class Copy:
         oids = [t if isinstance(t, int) else registry.get_oid(t) for t in types]
         self._dump_oids = oids
         self._by_column = {}
+        dumpers = [self._text_dumper_class(oid) for oid in oids]
+        self._number_checks = [
+            None if dumper is None else column_check(oid, dumper.__module__)
+            for oid, dumper in zip(oids, dumpers, strict=True)
+        ]
+        self._pinned_dumpers = [None if d is None or _is_builtin(d) else d for d in dumpers]
         self._set_row_args()
         self._load_specs = [self._tx.loader_spec(oid) for oid in oids]
 
@@ -281,13 +300,28 @@ class Copy:
         cache = self._by_column
         out = list(row)
         oids = self._dump_oids or ()
+        checks = self._number_checks
+        pinned = self._pinned_dumpers
         for i, value in enumerate(out):
             if value is None or i >= width:
+                continue
+            registered = pinned[i]
+            if registered is not None:
+                key = (i, type(value))
+                dumper = cache.get(key)
+                if dumper is None:
+                    dumper = cache[key] = registered(type(value), self._tx)
+                data = dumper.dump(value)
+                out[i] = _Dumped(None if data is None else bytes(data))
                 continue
             if type(value) is bool and oids[i] in _NUMBER_OIDS:
                 # psycopg's number dumpers write a bool as the int it is (1), not as "t".
                 out[i] = int(value)
                 continue
+            check = checks[i]
+            if check is not None and type(value) is not int and type(value) is not check[0]:
+                # What psycopg's dumper for the column refuses at write_row, or converts.
+                value = out[i] = check[1](value)
             if type(value) in self._text_encoders:
                 continue  # the column's dumper would write the same text
             key = (i, type(value))
@@ -300,6 +334,13 @@ class Copy:
                 out[i] = _Dumped(None if data is None else bytes(data))
         return out
 
+    def _text_dumper_class(self, oid: int) -> Any:
+        """The text dumper class for ``oid`` (None: there is none)."""
+        try:
+            return self._tx.adapters.get_dumper_by_oid(oid, pq.Format.TEXT)
+        except e.ProgrammingError:
+            return None
+
     def _column_dumper(self, index: int, value: Any) -> Any:
         """For ``_dumped_by_column``: the dumper of column ``index``'s type for values of
         ``value``'s type, or None to leave them to their own dumper (what decides depends
@@ -307,8 +348,9 @@ class Copy:
         oids = self._dump_oids or []
         if type(value) is not list:
             try:
-                self._tx.get_dumper(value, PyFormat.TEXT)
-                return None  # dumped by _dump_text as without set_types
+                own = self._tx.get_dumper(value, PyFormat.TEXT)
+                if _is_builtin(type(own)):
+                    return None  # dumped by _dump_text as without set_types: the same text
             except e.ProgrammingError:
                 pass
         try:

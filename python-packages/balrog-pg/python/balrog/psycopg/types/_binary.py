@@ -50,6 +50,13 @@ def _packer(fmt: str, oid: int, name: str, native: int, cls_name: str = "") -> t
         try:
             return pack(obj)
         except struct.error:
+            # A value of the wrong kind raises psycopg's TypeError, with CPython's own
+            # message (its C dumpers convert with the same C-API calls); an integer out of
+            # range is a DataError (psycopg's int2/int4 dumpers truncate it silently).
+            if name.startswith("float"):
+                math.isnan(obj)  # TypeError: must be real number, not str
+            elif name != "oid":
+                operator.index(obj)  # TypeError: 'float' object cannot be interpreted as an integer
             raise e.DataError(f"{obj!r} does not fit in {name}") from None
         except OverflowError:
             if name != "float4":
