@@ -410,16 +410,14 @@ pub fn oid_binary(oid: u32, obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResu
                 out.extend_from_slice(&v.to_be_bytes());
             }
         }
-        25 | 1043 | 1042 | 19 | 705 | 0 | 114 | 3802 if obj.is_instance_of::<PyString>() => {
+        // (Not json/jsonb: psycopg's dumper for a json column writes a str as a JSON string.)
+        25 | 1043 | 1042 | 19 | 705 | 0 if obj.is_instance_of::<PyString>() => {
             let text = obj.downcast::<PyString>()?.to_str()?.as_bytes();
             if text.contains(&0) {
                 return Err(data_error(
                     py,
                     "PostgreSQL text fields cannot contain NUL (0x00) bytes".into(),
                 ));
-            }
-            if oid == 3802 {
-                out.push(1); // jsonb binary format version
             }
             out.extend_from_slice(text);
         }

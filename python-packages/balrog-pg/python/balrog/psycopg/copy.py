@@ -17,8 +17,8 @@ from .. import _pg
 from . import errors as e
 from . import pq
 from ._copy_binary import parse_binary_rows
-from ._copy_numbers import Check as NumberCheck
-from ._copy_numbers import column_check
+from ._copy_checks import Check as ColumnCheck
+from ._copy_checks import column_check, dumps_every_value
 from ._encodings import codec_for, foreign_encoding
 from ._enums import PyFormat
 
@@ -124,9 +124,10 @@ def _native_binary_types(adapters: Any) -> dict[type, int]:
     return native
 
 
-def _is_builtin(dumper: type) -> bool:
-    """Whether ``dumper`` is one of balrog's own (not registered by the application)."""
-    return str(dumper.__module__).startswith(f"{__package__}.")
+def _is_builtin(dumper: type | None) -> bool:
+    """Whether ``dumper`` is one of balrog's own (not registered by the application); None
+    (no dumper) counts as one."""
+    return dumper is None or str(dumper.__module__).startswith(f"{__package__}.")
 
 
 class _Dumped:
@@ -191,11 +192,11 @@ class Copy:
         # Text COPY after set_types: per (column, value type), the column type's dumper, or
         # None where the value's own dumper serves (_dumped_by_column).
         self._by_column: dict[tuple[int, type], Any] = {}
-        # Text COPY after set_types: per column, psycopg's acceptance rule for a number
-        # column (_copy_numbers), or None.
-        self._number_checks: list[NumberCheck | None] = []
-        # ... and the column type's dumper when the application registered it: it then
-        # dumps every value of the column, as psycopg's pinned dumpers do.
+        # Text COPY after set_types: per column, psycopg's acceptance rule for the column's
+        # type (_copy_checks), or None.
+        self._column_checks: list[ColumnCheck | None] = []
+        # ... and the column type's dumper when it must dump every value of the column, as
+        # psycopg's pinned dumpers do: one the application registered, or json's.
         self._pinned_dumpers: list[Any] = []
         self._set_row_args()
         self._load_specs: list[Any] | None = None
@@ -243,11 +244,12 @@ class Copy:
         self._dump_oids = oids
         self._by_column = {}
         dumpers = [self._text_dumper_class(oid) for oid in oids]
-        self._number_checks = [
-            None if dumper is None else column_check(oid, dumper.__module__)
-            for oid, dumper in zip(oids, dumpers, strict=True)
+        modules = [None if dumper is None else str(dumper.__module__) for dumper in dumpers]
+        self._column_checks = [column_check(oid, module) for oid, module in zip(oids, modules, strict=True)]
+        self._pinned_dumpers = [
+            dumper if not _is_builtin(dumper) or dumps_every_value(oid, module) else None
+            for oid, dumper, module in zip(oids, dumpers, modules, strict=True)
         ]
-        self._pinned_dumpers = [None if d is None or _is_builtin(d) else d for d in dumpers]
         self._set_row_args()
         self._load_specs = [self._tx.loader_spec(oid) for oid in oids]
 
@@ -300,7 +302,7 @@ class Copy:
         cache = self._by_column
         out = list(row)
         oids = self._dump_oids or ()
-        checks = self._number_checks
+        checks = self._column_checks
         pinned = self._pinned_dumpers
         for i, value in enumerate(out):
             if value is None or i >= width:
@@ -319,7 +321,7 @@ class Copy:
                 out[i] = int(value)
                 continue
             check = checks[i]
-            if check is not None and type(value) is not int and type(value) is not check[0]:
+            if check is not None and type(value) not in check[0]:
                 # What psycopg's dumper for the column refuses at write_row, or converts.
                 value = out[i] = check[1](value)
             if type(value) in self._text_encoders:

@@ -32,6 +32,7 @@ from .numeric import Float4, Float8, Int2, Int4, Int8, IntNumeric, Oid
 __all__ = ["register_default_adapters"]
 
 _PG_EPOCH_DATE = dt.date(2000, 1, 1)
+_PG_EPOCH_ORDINAL = _PG_EPOCH_DATE.toordinal()
 _PG_EPOCH = dt.datetime(2000, 1, 1)
 _PG_EPOCH_UTC = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -177,7 +178,12 @@ class DateBinaryDumper(_BinaryDumper):
     _balrog_enc = 66
 
     def dump(self, obj: Any) -> bytes:
-        return _pack_int4((obj - _PG_EPOCH_DATE).days)
+        # By ordinal, as psycopg: a datetime gives its date.
+        try:
+            ordinal = obj.toordinal()
+        except AttributeError:
+            raise TypeError(f"date expected, got {type(obj).__name__!r}") from None
+        return _pack_int4(ordinal - _PG_EPOCH_ORDINAL)
 
 
 class TimeBinaryDumper(_BinaryDumper):

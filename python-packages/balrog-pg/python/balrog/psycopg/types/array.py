@@ -172,6 +172,9 @@ class ListBinaryDumper(ListDumper):
         return dumper
 
     def dump(self, obj: list[Any]) -> bytes:
+        if not isinstance(obj, list):
+            # (a COPY column pinned to an array type): an empty array would lose the value.
+            raise TypeError(f"{type(self).__name__} cannot dump {type(obj).__name__}: a list is expected")
         dims: list[int] = []
         level: Any = obj
         while isinstance(level, list):

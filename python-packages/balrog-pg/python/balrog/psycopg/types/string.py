@@ -120,6 +120,17 @@ def _escape_bytea(data: bytes) -> bytes:
     return b"".join([_ESCAPE_BYTEA[byte] for byte in data])
 
 
+def _buffer_bytes(obj: Any) -> bytes:
+    """``obj``'s bytes if it is bytes or supports the buffer protocol; psycopg's TypeError
+    otherwise (``bytes(5)`` would be five zero bytes, ``bytes([1, 2])`` two)."""
+    if type(obj) is bytes:
+        return obj
+    try:
+        return bytes(memoryview(obj))
+    except TypeError:
+        raise TypeError(f"bytes or buffer expected, got {type(obj)!r}") from None
+
+
 class BytesDumper(Dumper):
     """bytes in text format: the hex form ``\\x...``, or the escape form without a connection.
 
@@ -135,8 +146,8 @@ class BytesDumper(Dumper):
 
     def dump(self, obj: Any) -> bytes:
         if self.connection is None:
-            return _escape_bytea(bytes(obj))
-        return _hex_bytea(bytes(obj))
+            return _escape_bytea(_buffer_bytes(obj))
+        return _hex_bytea(_buffer_bytes(obj))
 
     def quote(self, obj: Any) -> bytes:
         data = self.dump(obj)
@@ -158,7 +169,7 @@ class BytesBinaryDumper(Dumper):
     _balrog_enc = 41
 
     def dump(self, obj: Any) -> Buffer:
-        return obj if type(obj) is bytes else bytes(obj)
+        return _buffer_bytes(obj)
 
     def quote(self, obj: Any) -> bytes:
         return BytesDumper(self.cls, self.connection).quote(obj)
