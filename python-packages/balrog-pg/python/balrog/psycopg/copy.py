@@ -296,8 +296,11 @@ class Copy:
     def _dumped_by_column(self, row: Sequence[Any]) -> list[Any]:
         """Text COPY after ``set_types``: psycopg dumps every value with its column type's
         dumper, so a dict can go to a jsonb column and a list's elements take the array's
-        element type. Here that dumper serves lists and values without a dumper of their
-        own; the others keep theirs (same text, and numpy scalars keep working)."""
+        element type. Here that dumper serves every value of a column whose dumper the
+        application registered (and of json columns), lists, values without a builtin
+        dumper of their own, and values of other types than the column's natural ones
+        after psycopg's check (_copy_checks); the others keep their builtin dumper, whose
+        text is the same (and numpy scalars keep working)."""
         width = len(self._dump_oids or ())
         cache = self._by_column
         out = list(row)
