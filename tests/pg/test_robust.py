@@ -83,8 +83,10 @@ def test_broken_connection_close_releases_fds(pg_cluster):
         assert _fds() == before
 
 
-def test_connect_close_cycles_flat(pg_cluster):
-    """2,000 connect/execute/close cycles: file descriptors flat, RSS growth bounded."""
+@pytest.mark.parametrize("green", [False, True], ids=["blocking", "green"])
+def test_connect_close_cycles_flat(pg_cluster, green):
+    """10,000 connect/execute/close cycles (the balrog-pg issue's figure): file descriptors
+    flat, RSS growth bounded, in blocking mode and in green tasks."""
 
     def cycles(n: int) -> None:
         for _ in range(n):
@@ -92,11 +94,17 @@ def test_connect_close_cycles_flat(pg_cluster):
             conn.execute("select 1").fetchone()
             conn.close()
 
-    cycles(200)  # warm up: allocator arenas, the shared runtime, caches
+    def run(n: int) -> None:
+        if green:
+            balrog.run(cycles, n)
+        else:
+            cycles(n)
+
+    run(300)  # warm up: allocator arenas, the shared runtime, caches
     fds, rss = _fds(), _rss_kb()
-    cycles(2000)
+    run(10_000)
     assert _fds() <= fds
-    # A leak of even 5 KB per connection would show as 10 MB here.
+    # A leak of even 1 KB per connection would show as 10 MB here.
     assert _rss_kb() - rss < 10 * 1024
 
 
