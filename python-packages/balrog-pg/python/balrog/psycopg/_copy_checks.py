@@ -89,20 +89,13 @@ _CHECKS: dict[int, Check] = {
 }
 
 
-def _builtin(dumper_module: str | None) -> bool:
-    return dumper_module is not None and dumper_module.startswith(f"{__package__}.")
+def column_check(oid: int) -> Check | None:
+    """The check for a column of type ``oid`` whose dumper is the builtin one, or None when
+    the column needs none."""
+    return _CHECKS.get(oid)
 
 
-def column_check(oid: int, dumper_module: str | None) -> Check | None:
-    """The check for a column of type ``oid`` whose text dumper lives in ``dumper_module``
-    (None: no dumper), or None when the column needs none."""
-    check = _CHECKS.get(oid)
-    if check is None or not _builtin(dumper_module):
-        return None
-    return check
-
-
-def dumps_every_value(oid: int, dumper_module: str | None) -> bool:
-    """Whether the column's built-in dumper must dump every value (json: a str is JSON text
+def dumps_every_value(oid: int) -> bool:
+    """Whether the column's builtin dumper must dump every value (json: a str is JSON text
     to write as a JSON string, not the column's text as it is)."""
-    return oid in _JSON_OIDS and _builtin(dumper_module)
+    return oid in _JSON_OIDS

@@ -244,11 +244,14 @@ class Copy:
         self._dump_oids = oids
         self._by_column = {}
         dumpers = [self._text_dumper_class(oid) for oid in oids]
-        modules = [None if dumper is None else str(dumper.__module__) for dumper in dumpers]
-        self._column_checks = [column_check(oid, module) for oid, module in zip(oids, modules, strict=True)]
+        # The checks stand for psycopg's builtin dumpers: only where the column's is one.
+        builtin = [dumper is not None and _is_builtin(dumper) for dumper in dumpers]
+        self._column_checks = [
+            column_check(oid) if own else None for oid, own in zip(oids, builtin, strict=True)
+        ]
         self._pinned_dumpers = [
-            dumper if not _is_builtin(dumper) or dumps_every_value(oid, module) else None
-            for oid, dumper, module in zip(oids, dumpers, modules, strict=True)
+            dumper if not _is_builtin(dumper) or (own and dumps_every_value(oid)) else None
+            for oid, dumper, own in zip(oids, dumpers, builtin, strict=True)
         ]
         self._set_row_args()
         self._load_specs = [self._tx.loader_spec(oid) for oid in oids]
@@ -310,25 +313,17 @@ class Copy:
         for i, value in enumerate(out):
             if value is None or i >= width:
                 continue
-            registered = pinned[i]
-            if registered is not None:
-                key = (i, type(value))
-                dumper = cache.get(key)
-                if dumper is None:
-                    dumper = cache[key] = registered(type(value), self._tx)
-                data = dumper.dump(value)
-                out[i] = _Dumped(None if data is None else bytes(data))
-                continue
-            if type(value) is bool and oids[i] in _NUMBER_OIDS:
-                # psycopg's number dumpers write a bool as the int it is (1), not as "t".
-                out[i] = int(value)
-                continue
-            check = checks[i]
-            if check is not None and type(value) not in check[0]:
-                # What psycopg's dumper for the column refuses at write_row, or converts.
-                value = out[i] = check[1](value)
-            if type(value) in self._text_encoders:
-                continue  # the column's dumper would write the same text
+            if pinned[i] is None:  # else the column's dumper takes every value, as is
+                if type(value) is bool and oids[i] in _NUMBER_OIDS:
+                    # psycopg's number dumpers write a bool as the int it is (1), not as "t".
+                    out[i] = int(value)
+                    continue
+                check = checks[i]
+                if check is not None and type(value) not in check[0]:
+                    # What psycopg's dumper for the column refuses at write_row, or converts.
+                    value = out[i] = check[1](value)
+                if type(value) in self._text_encoders:
+                    continue  # the column's dumper would write the same text
             key = (i, type(value))
             try:
                 dumper = cache[key]
@@ -351,6 +346,9 @@ class Copy:
         ``value``'s type, or None to leave them to their own dumper (what decides depends
         only on the type, so the answer is cached)."""
         oids = self._dump_oids or []
+        pinned = self._pinned_dumpers[index]
+        if pinned is not None:
+            return pinned(type(value), self._tx)
         if type(value) is not list:
             try:
                 own = self._tx.get_dumper(value, PyFormat.TEXT)
