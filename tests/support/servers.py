@@ -111,15 +111,14 @@ class ConnectionNumberServer(ThreadedServer):
 
     def _serve(self, conn: socket.socket) -> None:
         number = str(self.accepted).encode()
+        conn.settimeout(30)  # (a TLS socket keeps it)
         if self.tls is not None:
             try:
-                conn.settimeout(30)
                 conn = self.tls.wrap_socket(conn, server_side=True)
             except OSError:
                 conn.close()
                 return
         with conn:
-            conn.settimeout(30)
             while True:
                 try:
                     received = recv_request(conn)
