@@ -140,7 +140,9 @@ impl Config {
             .redirect(reqwest::redirect::Policy::none())
             .http1_title_case_headers()
             .pool_max_idle_per_host(self.pool_maxsize)
-            .pool_idle_timeout(Duration::from_secs(90))
+            // urllib3 keeps an idle connection until the server closes it (hyper notices the
+            // close and drops it from the pool); reqwest would drop it after 90 s.
+            .pool_idle_timeout(None)
             .tcp_nodelay(true)
             // Also applies each request's connect timeout (reqwest's own is per client).
             .connector_layer(WatchLayer);

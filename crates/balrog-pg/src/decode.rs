@@ -580,14 +580,16 @@ impl<'py> Ctx<'py> {
                 }
                 None => None,
             },
-            _ => scan_timestamp(data, false).map(|([a, b, c, h, mi, s], frac, _)| {
-                let ymd = match order {
-                    Order::Dmy => [c, b, a],
-                    Order::Mdy => [c, a, b],
-                    _ => [a, b, c],
-                };
-                ([ymd[0], ymd[1], ymd[2], h, mi, s], frac)
-            }),
+            _ => scan_timestamp(data, false)
+                .or_else(|| scan_timestamp_lenient(data, false))
+                .map(|([a, b, c, h, mi, s], frac, _)| {
+                    let ymd = match order {
+                        Order::Dmy => [c, b, a],
+                        Order::Mdy => [c, a, b],
+                        _ => [a, b, c],
+                    };
+                    ([ymd[0], ymd[1], ymd[2], h, mi, s], frac)
+                }),
         };
         let Some(([y, m, d, h, mi, s], frac)) = fields else {
             return Err(self.timestamp_error(data, "(unknown)"));
@@ -619,7 +621,8 @@ impl<'py> Ctx<'py> {
                 py_repr(self.py, &s)
             )));
         }
-        let Some(([y, m, d, h, mi, s], frac, Some(off))) = scan_timestamp(data, true) else {
+        let fields = scan_timestamp(data, true).or_else(|| scan_timestamp_lenient(data, true));
+        let Some(([y, m, d, h, mi, s], frac, Some(off))) = fields else {
             return Err(self.timestamp_error(data, "(unknown)"));
         };
         let Ok(off) = i32::try_from(off) else {
@@ -961,6 +964,62 @@ fn scan_timestamp(data: &[u8], offset: bool) -> Option<Fields<'_>> {
         off = Some(sign * i64::try_from(total).ok()?);
     }
     sc.at_end().then_some(([a, b, c, h, mi, s], frac, off))
+}
+
+/// psycopg's C loaders' reading of a timestamp that is not the server's own output (a COPY
+/// column read with `set_types` as another type, a value from elsewhere): up to six groups
+/// of digits, every other byte a separator, missing groups 0 (`2024-01-02` is midnight);
+/// then `.micros`, and with `offset` a sign and up to three groups (`+02:30`). Whatever
+/// follows is ignored, as there. None where a group overflows, and for BC dates (which
+/// psycopg refuses before reading anything).
+fn scan_timestamp_lenient(data: &[u8], offset: bool) -> Option<Fields<'_>> {
+    if data.ends_with(b"C") {
+        return None;
+    }
+    let (vals, mut pos) = digit_groups::<6>(data)?;
+    let mut frac = None;
+    if data.get(pos) == Some(&b'.') {
+        let start = pos + 1;
+        let len = data[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        frac = Some(&data[start..start + len]);
+        pos = start + len;
+    }
+    let mut off = None;
+    if offset {
+        let sign: i64 = if data.get(pos) == Some(&b'-') { -1 } else { 1 };
+        let ([h, m, s], _) = digit_groups::<3>(data.get(pos + 1..).unwrap_or_default())?;
+        let total = h
+            .checked_mul(3600)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(s)?;
+        off = Some(sign * i64::try_from(total).ok()?);
+    }
+    Some((vals, frac, off))
+}
+
+/// Up to `N` groups of digits, each non-digit byte moving to the next group (psycopg's
+/// `_parse_date_values`); the groups and the position of the byte that ended the last.
+fn digit_groups<const N: usize>(data: &[u8]) -> Option<([u64; N], usize)> {
+    let mut vals = [0u64; N];
+    let mut group = 0;
+    let mut pos = 0;
+    while let Some(&byte) = data.get(pos) {
+        if byte.is_ascii_digit() {
+            vals[group] = vals[group]
+                .checked_mul(10)?
+                .checked_add(u64::from(byte - b'0'))?;
+        } else {
+            group += 1;
+            if group >= N {
+                break;
+            }
+        }
+        pos += 1;
+    }
+    Some((vals, pos))
 }
 
 type PgFields<'a> = (&'a [u8], &'a [u8], [u64; 3], Option<&'a [u8]>, u64);
