@@ -514,12 +514,12 @@ LENIENT_TIMESTAMPS = [
 ]
 
 
-def _timestamps_read_as(lib: Any, conninfo: str, pg_type: str) -> list[Any]:
+def _texts_read_as(lib: Any, conninfo: str, pg_type: str, texts: list[str]) -> list[Any]:
     out = []
     with lib.connect(conninfo, autocommit=True) as conn:
         conn.execute("set timezone to 'Europe/Rome'")
         cur = conn.cursor()
-        for text in LENIENT_TIMESTAMPS:
+        for text in texts:
             try:
                 with cur.copy("copy (select %s::text) to stdout", [text]) as copy:
                     copy.set_types([pg_type])
@@ -531,6 +531,14 @@ def _timestamps_read_as(lib: Any, conninfo: str, pg_type: str) -> list[Any]:
 
 @pytest.mark.parametrize("pg_type", ["timestamp", "timestamptz"])
 def test_copy_out_reads_other_text_as_timestamps_like_psycopg(pg_cluster, pg_type):
-    want = _timestamps_read_as(psycopg, pg_cluster.conninfo, pg_type)
+    want = _texts_read_as(psycopg, pg_cluster.conninfo, pg_type, LENIENT_TIMESTAMPS)
     assert want[0] == ("2024-01-02", [(dt.datetime(2024, 1, 2, 0, 0),)]) or pg_type == "timestamptz"
-    assert _timestamps_read_as(bp, pg_cluster.conninfo, pg_type) == want
+    assert _texts_read_as(bp, pg_cluster.conninfo, pg_type, LENIENT_TIMESTAMPS) == want
+
+
+def test_copy_out_reads_other_text_as_bool_like_psycopg(pg_cluster):
+    # psycopg's C loader looks at the first byte only.
+    texts = ["t", "f", "true", "false", "yes", "tomorrow", "T", "1", ""]
+    want = _texts_read_as(psycopg, pg_cluster.conninfo, "bool", texts)
+    assert ("true", [(True,)]) in want
+    assert _texts_read_as(bp, pg_cluster.conninfo, "bool", texts) == want

@@ -291,7 +291,9 @@ impl<'py> Ctx<'py> {
                 let v: f64 = s.parse().map_err(|_| self.bad("float", data))?;
                 v.into_bound_py_any(py)
             }
-            Dec::Bool => Ok(pyo3::types::PyBool::new(py, data == b"t")
+            // The server writes `t`/`f`; other text (a COPY column read as bool with
+            // set_types) is true when it starts with `t`, as psycopg's C loader reads it.
+            Dec::Bool => Ok(pyo3::types::PyBool::new(py, data.first() == Some(&b't'))
                 .to_owned()
                 .into_any()),
             Dec::Numeric => {
