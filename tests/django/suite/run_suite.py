@@ -4,6 +4,9 @@ Meant to run inside a network namespace that has only loopback (scripts/django-s
 that up): the cluster is started here, inside it.
 
     python run_suite.py --django-tests DIR --driver balrog|psycopg [--parallel 2] [apps...]
+
+Without apps, the whole suite runs (every app runtests.py finds itself; `issue4` stands
+for the 41 apps the Django issue names, a quicker run).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ sys.path.insert(0, os.path.join(HERE, "..", ".."))  # tests/, for support.pg
 
 from support.pg import start_cluster  # noqa: E402
 
-# The apps issue 4 names.
-APPS = (
+# The apps issue 4 names (the label `issue4`).
+ISSUE_APPS = (
     "basic queries lookup expressions expressions_case expressions_window aggregation "
     "aggregation_regress annotations db_functions model_fields backends transactions "
     "transaction_hooks select_for_update select_related prefetch_related bulk_create update "
@@ -32,6 +35,22 @@ APPS = (
 ).split()
 
 SETTINGS = {"balrog": "balrog_settings", "psycopg": "stock_settings"}
+
+# Tests that check a permission error on a read-only file or directory: root may write
+# anyway, so they fail under root with either driver. Counted apart when run as root.
+ROOT_ONLY_FAILURES = {
+    "file_uploads.tests.DirectoryCreationTests.test_readonly_root",
+    "i18n.test_compilation.PoFileTests.test_no_write_access",
+    "template_tests.test_loaders.FileSystemLoaderTests.test_permissions_error",
+}
+
+
+def failed_tests(output: str) -> set[str]:
+    """The dotted names of the tests unittest reports as FAIL or ERROR."""
+    return {
+        f"{where.rsplit('.', 1)[0]}.{name}"
+        for name, where in re.findall(r"^(?:FAIL|ERROR): (\S+) \((\S+)\)$", output, re.M)
+    }
 
 
 def parse_counts(output: str) -> dict[str, int | None]:
@@ -84,7 +103,7 @@ def main() -> int:
             f"--parallel={args.parallel}",
             "--noinput",
             *passthrough,
-            *(args.apps or APPS),
+            *(label for app in args.apps for label in (ISSUE_APPS if app == "issue4" else [app])),
         ]
         started = time.monotonic()
         done = subprocess.run(command, cwd=args.django_tests, env=env, capture_output=True, text=True)
@@ -95,18 +114,24 @@ def main() -> int:
     if args.log:
         with open(args.log, "w") as log:
             log.write(output)
+    failed = failed_tests(output)
+    root_only = failed & ROOT_ONLY_FAILURES if os.geteuid() == 0 else set()
     counts = {
         "driver": args.driver,
         "wall_seconds": round(wall, 1),
         "exit": done.returncode,
         **parse_counts(output),
+        "root_only_failures": sorted(root_only),
     }
     print(output[-2500:] if done.returncode else output[-600:])
     print(json.dumps(counts, indent=1))
     if args.results:
         with open(args.results, "w") as results:
             json.dump(counts, results, indent=1)
-    return 0 if done.returncode == 0 else 1
+    # Passed: runtests.py passed, or its only failures are the root-only ones above (a
+    # crash or a failure to start reports no FAIL/ERROR line, so it still fails here).
+    passed = done.returncode == 0 or (bool(failed) and failed <= root_only and counts["run"] is not None)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
