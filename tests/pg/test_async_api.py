@@ -282,6 +282,80 @@ def test_null_pool(pg_cluster) -> None:
     both(scenario, pg_cluster.dsn)
 
 
+def _pool_warnings() -> tuple[list[str], Any]:
+    """Collect psycopg.pool's warnings (balrog's pool logs under psycopg_pool's name)."""
+    import logging
+
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage().split(":")[0])
+
+    handler = Collect(logging.WARNING)
+    logging.getLogger("psycopg.pool").addHandler(handler)
+    return records, handler
+
+
+def test_pool_closed_before_its_jobs_start_makes_no_attempt() -> None:
+    # The constructor opens the pool (open=None): psycopg_pool's first connection attempts
+    # are tasks of the loop, which never start if the pool is closed before the opener
+    # yields. balrog's jobs ran on threads at once and logged failures after close().
+    async def scenario(lib: Any, dsn: str) -> list[Any]:
+        pool_lib = psycopg_pool if lib is psycopg else bpool
+        records, handler = _pool_warnings()
+        try:
+            async with pool_lib.AsyncConnectionPool("host=127.0.0.1 port=1 connect_timeout=1") as pool:
+                with pytest.raises(ValueError):
+                    await pool.resize(4, 2)
+            at_close = list(records)
+            await asyncio.sleep(0.3)
+            return [at_close, records, pool.closed]
+        finally:
+            import logging
+
+            logging.getLogger("psycopg.pool").removeHandler(handler)
+
+    both(scenario, "")
+
+
+def test_pool_close_waits_for_a_connection_attempt(pg_cluster) -> None:
+    # close() waits (up to its timeout) for the jobs running, as psycopg_pool's waits for
+    # its workers: an attempt in flight ends, and logs, before close() returns.
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts, never answers: the attempt lasts its connect_timeout
+    port = silent.getsockname()[1]
+
+    async def scenario(lib: Any, dsn: str) -> list[Any]:
+        pool_lib = psycopg_pool if lib is psycopg else bpool
+        records, handler = _pool_warnings()
+        try:
+            pool = pool_lib.AsyncConnectionPool(
+                f"host=127.0.0.1 port={port} connect_timeout=1", min_size=1, open=False
+            )
+            await pool.open()
+            await asyncio.sleep(0.2)  # the attempt is under way
+            await pool.close(timeout=5.0)
+            at_close = list(records)
+            await asyncio.sleep(0.3)
+            return [at_close, records]
+        finally:
+            import logging
+
+            logging.getLogger("psycopg.pool").removeHandler(handler)
+
+    try:
+        expected = asyncio.run(scenario(psycopg, ""))
+        assert expected[0] and all(m.startswith("error connecting in") for m in expected[0])
+        got = asyncio.run(scenario(bp, ""))
+        assert [len(got[0]), len(got[1])] == [len(expected[0]), len(expected[1])]
+    finally:
+        silent.close()
+
+
 def test_async_transaction_class(pg_cluster) -> None:
     # AsyncTransaction made directly, as psycopg allows, and its exit deciding on errors.
     async def scenario(lib: Any, dsn: str) -> list[Any]:

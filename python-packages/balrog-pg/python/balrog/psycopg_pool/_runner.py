@@ -1,10 +1,11 @@
 """Where the pool's maintenance jobs run (connecting, returning, shrinking).
 
-A job submitted from a green task runs as another green task on the same event loop: no
-thread is involved in green mode. A job submitted from plain code runs on worker threads,
-started on first need. Timers follow the same rule (``loop.call_later`` or a scheduler
-thread). If an event loop goes away with jobs of ours still pending, they move to the
-threads, so no connection slot is lost; periodic jobs are re-armed by the next caller.
+A job submitted from a green task (or from plain code on a thread running an event loop)
+runs as a green task on that event loop: no thread is involved in green mode. A job
+submitted from other plain code runs on worker threads, started on first need. Timers
+follow the same rule (``loop.call_later`` or a scheduler thread). If an event loop goes
+away with jobs of ours still pending, they move to the threads, so no connection slot is
+lost; periodic jobs are re-armed by the next caller.
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ Job = Callable[[], None]
 __all__ = ["Runner"]
 
 _STOP = object()
+
+
+def _callers_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop whose green tasks run the caller's jobs: the running loop, for a green
+    task and for plain code on the loop's thread alike (an AsyncConnectionPool opened in
+    its constructor: psycopg_pool's jobs are tasks of that loop, started once the opener
+    yields to it), or None for the worker threads."""
+    if balrog.current_green_task() is not None:
+        return asyncio.get_running_loop()
+    return asyncio._get_running_loop()
 
 
 class Runner:
@@ -55,8 +66,9 @@ class Runner:
         """Run ``job`` soon, in the caller's mode."""
         if self._stopped:
             return
-        if balrog.current_green_task() is not None:
-            self._start_green(asyncio.get_running_loop(), job)
+        loop = _callers_loop()
+        if loop is not None:
+            self._start_green(loop, job)
         else:
             self._submit_to_threads(job)
 
@@ -64,8 +76,8 @@ class Runner:
         """Run ``job`` in ``delay`` seconds, in the caller's mode."""
         if self._stopped:
             return
-        if balrog.current_green_task() is not None:
-            loop = asyncio.get_running_loop()
+        loop = _callers_loop()
+        if loop is not None:
             loop.call_later(max(delay, 0.0), self._start_green, loop, job)
             return
         with self._lock:
@@ -86,8 +98,7 @@ class Runner:
                 home = self._periodic_homes[name]
                 if home is None or not home.is_closed():
                     return
-            in_green = balrog.current_green_task() is not None
-            self._periodic_homes[name] = asyncio.get_running_loop() if in_green else None
+            self._periodic_homes[name] = _callers_loop()
 
         def tick() -> None:
             with self._lock:
@@ -176,7 +187,9 @@ class Runner:
     # -- stopping -----------------------------------------------------------------------------
 
     def stop(self, timeout: float) -> None:
-        """Stop accepting jobs; let the threads finish (waiting only in blocking mode)."""
+        """Stop accepting jobs and wait up to ``timeout`` seconds for the ones running, as
+        psycopg_pool's close waits for its workers, so that none of them acts or logs after
+        the pool is closed. A green caller waits without blocking its event loop."""
         with self._lock:
             if self._stopped:
                 return
@@ -187,12 +200,36 @@ class Runner:
             self._timer_cond.notify_all()
         for _ in workers:
             self._jobs.put(_STOP)
-        if balrog.current_green_task() is not None or timeout <= 0:
-            # Never block the event loop on threads (nor a finalizer): they are daemons, and
-            # exit once they see the stop.
+        if timeout <= 0:  # a finalizer: never wait there
             return
         deadline = monotonic() + timeout
-        for thread in [*workers, *([scheduler] if scheduler else [])]:
+        threads = [*workers, *([scheduler] if scheduler else [])]
+        if balrog.current_green_task() is None:
+            self._join_threads(threads, deadline, timeout)
+            return
+        self._wait_green_jobs(deadline, timeout)
+        if threads:
+            # Jobs submitted from plain code run on the threads even when the pool is
+            # closed from a green task: they are joined on a helper thread meanwhile.
+            balrog.hide(asyncio.to_thread)(self._join_threads, threads, deadline, timeout)
+
+    def _join_threads(self, threads: list[threading.Thread], deadline: float, timeout: float) -> None:
+        for thread in threads:
             thread.join(max(0.0, deadline - monotonic()))
             if thread.is_alive():
                 logger.warning("pool %r: couldn't stop thread %s in %s sec", self.name, thread.name, timeout)
+
+    def _wait_green_jobs(self, deadline: float, timeout: float) -> None:
+        """Suspend the calling green task until the jobs running on its loop end."""
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        running = [
+            task
+            for task in self._green_tasks
+            if not task.done() and task is not me and task.get_loop() is loop
+        ]
+        if not running:
+            return
+        _done, late = balrog.hide(asyncio.wait)(running, timeout=max(0.0, deadline - monotonic()))
+        if late:
+            logger.warning("pool %r: couldn't stop %d tasks in %s sec", self.name, len(late), timeout)

@@ -494,9 +494,15 @@ class ConnectionPool(Generic[CT]):
     def _add_connection_job(
         self, backoff: _Backoff | None = None, growing: bool = False
     ) -> Callable[[], None]:
+        # The pool is held weakly, as psycopg_pool's maintenance tasks hold theirs: a job
+        # that has finished but is not reaped yet (a green task its loop has still to
+        # resume) must not keep a dropped pool alive.
+        pool_ref = weakref.ref(self)
+
         def add_connection() -> None:
-            if not self._closed:
-                self._add_connection(backoff, growing)
+            pool = pool_ref()
+            if pool is not None and not pool._closed:
+                pool._add_connection(backoff, growing)
 
         add_connection.__qualname__ = f"AddConnection({self.name!r})"
         return add_connection
