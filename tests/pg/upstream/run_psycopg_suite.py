@@ -45,7 +45,8 @@ def run(
     # psycopg's async tests also use sync connections (fixtures) inside coroutines, where
     # psycopg blocks the event loop and balrog refuses (WrongModeError) unless allowed.
     env["BALROG_ALLOW_BLOCKING"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join([str(site), str(HERE)])
+    # tests/ too: the green plugin is support.green_bodies (shared with requests' suite).
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(HERE), str(HERE.parent.parent)])
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-m", "not slow", "--timeout", "60"]
     argv += ["--continue-on-collection-errors"]
     cache_dir = results.parent / (".pytest-" + results.stem)
@@ -98,7 +99,7 @@ def main() -> int:
     try:
         runs = [("balrog", ["balrog_as_psycopg"])]
         if args.green:
-            runs.append(("balrog-green", ["balrog_as_psycopg", "green_bodies"]))
+            runs.append(("balrog-green", ["balrog_as_psycopg", "support.green_bodies"]))
         if args.reference:
             runs.append(("psycopg", []))
         for name, plugins in runs:

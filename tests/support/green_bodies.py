@@ -1,11 +1,12 @@
 """pytest plugin: run the body of every sync test as a green task (``balrog.run``).
 
-Loaded by ``scripts/psycopg-suite --green`` next to ``balrog_as_psycopg``, so that psycopg's
-own sync tests exercise balrog.psycopg's green mode: fixtures (connections included) are
-set up outside, in blocking mode, as in the repository's ``both_modes`` tests; the test
-function itself runs in a green task on a fresh event loop, where every wait suspends the
-task instead of blocking. Coroutine tests (the ``*_async`` files) are left to their own
-plugin: they already run on a loop.
+Loaded by ``scripts/psycopg-suite --green`` and ``scripts/requests-suite --green`` (as
+``-p support.green_bodies``), so that psycopg's and requests' own sync tests exercise
+balrog's green mode: fixtures (connections, servers) are set up outside, in blocking mode,
+as in the repository's ``both_modes`` tests; the test function itself runs in a green task
+on a fresh event loop, where every wait suspends the task instead of blocking. Coroutine
+tests (psycopg's ``*_async`` files) are left to their own plugin: they already run on a
+loop.
 """
 
 from __future__ import annotations
