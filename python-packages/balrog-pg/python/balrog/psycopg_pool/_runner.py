@@ -200,7 +200,7 @@ class Runner:
             self._timer_cond.notify_all()
         for _ in workers:
             self._jobs.put(_STOP)
-        if timeout <= 0:  # a finalizer: never wait there
+        if timeout <= 0:  # close(timeout=0), or a finalizer: never wait there
             return
         deadline = monotonic() + timeout
         threads = [*workers, *([scheduler] if scheduler else [])]

@@ -245,13 +245,15 @@ class ConnectionPool(Generic[CT]):
             connections = list(self._pool)
             self._pool.clear()
         logger.debug("pool %r closed", self.name)
-        self._runner.stop(timeout)
-        for conn in connections:
-            self._close_connection(conn)
-        for handoff in waiting:
-            handoff.give(error=PoolClosed(f"the pool {self.name!r} is closed"))
-        for ready in full_waiters:
-            ready.give(error=PoolClosed(f"the pool {self.name!r} is closed"))
+        try:
+            self._runner.stop(timeout)  # may wait for running jobs, and be cancelled there
+        finally:
+            for conn in connections:
+                self._close_connection(conn)
+            for handoff in waiting:
+                handoff.give(error=PoolClosed(f"the pool {self.name!r} is closed"))
+            for ready in full_waiters:
+                ready.give(error=PoolClosed(f"the pool {self.name!r} is closed"))
 
     def __enter__(self) -> Self:
         self._open_implicit = False
