@@ -187,6 +187,7 @@ class RawServer(ThreadedServer):
             "/big-in-halves-while-waiting": self._big_in_halves,
             "/eof-mid-frame-while-waiting": self._eof_mid_frame,
             "/huge-length-while-waiting": self._huge_length,
+            "/slow-close": self._slow_close,
         }
 
     @property
@@ -211,6 +212,10 @@ class RawServer(ThreadedServer):
             conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
             conn.close()
             return
+        if path == "/smtp-response":  # not HTTP, but three space-separated words
+            conn.sendall(b"220 smtp.invalid ESMTP Postfix\r\n")
+            conn.close()
+            return
         if path == "/hang":
             # Never answer the upgrade: the client's open_timeout must fire.
             conn.settimeout(30)
@@ -231,6 +236,16 @@ class RawServer(ThreadedServer):
             conn.close()
             return
         script(conn)
+
+    def _slow_close(self, conn: socket.socket) -> None:
+        """Answer the client's close frame half a second late, then end the connection."""
+        conn.settimeout(10)
+        while (frame := _read_frame(conn)) is not None:
+            if frame[0] == 8:
+                time.sleep(0.5)
+                conn.sendall(_frame(8, frame[1]))
+                break
+        conn.close()
 
     def _send_then_wait(self, conn: socket.socket, data: bytes) -> None:
         conn.sendall(data)

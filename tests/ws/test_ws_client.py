@@ -453,3 +453,92 @@ def test_large_messages_masked_in_chunks(ws_server: WebsocketsServer, compressio
             return pong.wait(5), got[0] == text, got[1] == blob + blob[::-1] + b"end", got[2] == blob
 
     assert same(ws_server.url, script) == {"result": (True, True, True, True)}
+
+
+def words(exc: BaseException) -> tuple[str, str, str | None, str | None]:
+    """An exception as a user reads it: class, message, and the cause's."""
+    cause = exc.__cause__
+    return (
+        type(exc).__name__,
+        str(exc),
+        None if cause is None else type(cause).__name__,
+        None if cause is None else str(cause),
+    )
+
+
+@pytest.mark.parametrize("path", ["/garbage-response", "/smtp-response"])
+def test_bad_handshake_response_words(raw_server: RawServer, path: str) -> None:
+    # The parser's complaint travels as __cause__, in websockets' words.
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            connect(url + path)
+        except Exception as exc:
+            return words(exc)
+        return None
+
+    assert same(raw_server.url, script)["result"][0] == "InvalidMessage"
+
+
+def test_timeout_messages(ws_server: WebsocketsServer, raw_server: RawServer) -> None:
+    def receiving(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/silent") as ws:
+            try:
+                ws.recv(timeout=0.1)
+            except TimeoutError as exc:
+                return str(exc)
+        return None
+
+    def opening(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            connect(url + "/hang", open_timeout=0.2)
+        except TimeoutError as exc:
+            return str(exc)
+        return None
+
+    assert same(ws_server.url, receiving)["result"] == "timed out in 0.1s"
+    assert same(raw_server.url, opening)["result"] == "timed out while waiting for handshake response"
+
+
+@pytest.mark.parametrize("subprotocols", ["chat", ["chat", "bad token"], [b"chat"], 42])
+def test_subprotocols_are_validated(ws_server: WebsocketsServer, subprotocols: Any) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            connect(url + "/echo", subprotocols=subprotocols)
+        except Exception as exc:
+            return words(exc)[:2]
+        return None
+
+    assert same(ws_server.url, script)["result"][0] in ("TypeError", "ValueError")
+
+
+def test_close_timeout_is_read_when_closing(raw_server: RawServer) -> None:
+    # websockets reads the attribute in close(): raised after connect, it lets a slow
+    # peer's close frame arrive (1000), where the connect-time 0.2 s would give up (1006).
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/slow-close", close_timeout=0.2, compression=None) as ws:
+            ws.close_timeout = 2
+            ws.close()
+            return ws.close_code
+
+    assert same(raw_server.url, script)["result"] == 1000
+
+
+def test_logger_names_the_connection(ws_server: WebsocketsServer) -> None:
+    # As websockets: the connection's logger is an adapter whose records carry it.
+    import logging
+
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        seen: list[Any] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                seen.append(getattr(record, "websocket", None))
+
+        logger = logging.getLogger(f"test.ws.{id(seen)}")
+        logger.addHandler(Keep())
+        logger.setLevel(logging.INFO)
+        with connect(url + "/echo", logger=logger) as ws:
+            ws.logger.info("hello")
+            return [type(ws.logger).__name__, len(seen), seen[0] == ws]
+
+    assert same(ws_server.url, script)["result"] == ["LoggerAdapter", 1, True]

@@ -271,12 +271,46 @@ def test_proxy_failures(ws_server: WebsocketsServer, clean_proxy_env: Any) -> No
     for reply, expected in (
         (b"garbage\r\n\r\n", "InvalidProxyMessage"),
         (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", "InvalidProxyStatus"),
+        # A status websockets' parser refuses (httparse takes any three digits).
+        (b"HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", "InvalidProxyMessage"),
     ):
         odd = ConnectProxy(reply=reply)
         try:
             assert same(ws_server.url, echo_script(proxy=odd.url))["type"] == expected
+            if expected == "InvalidProxyMessage":
+                # The message and the parser's error as __cause__, in websockets' words.
+                assert same(ws_server.url, proxy_error_words(odd.url))["result"]
         finally:
             odd.close()
+
+
+def proxy_error_words(proxy_url: str) -> Callable[[Callable[..., Any], str], Any]:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            connect(url + "/echo", proxy=proxy_url)
+        except Exception as exc:
+            cause = exc.__cause__
+            return (str(exc), type(cause).__name__, str(cause))
+        return None
+
+    return script
+
+
+def test_proxy_timeout_says_so(ws_server: WebsocketsServer, clean_proxy_env: Any) -> None:
+    # A proxy that accepts and never answers the CONNECT: websockets' own message.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+
+        def script(connect: Callable[..., Any], ws_url: str) -> Any:
+            try:
+                connect(ws_url + "/echo", proxy=url, open_timeout=0.3)
+            except TimeoutError as exc:
+                return str(exc)
+            return None
+
+        assert same(ws_server.url, script)["result"] == "timed out while connecting to HTTP proxy"
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,9 @@ struct Inner {
     latency: f64,
     /// When the closing handshake started: the TCP close is awaited until + close_timeout.
     closing_since: Option<Instant>,
+    /// The connection's `close_timeout`: the configured one until `close()` passes the
+    /// Python attribute's value at that time (websockets reads the attribute when closing).
+    close_timeout: Option<Duration>,
     /// Incoming frames are ignored (after failing the connection or receiving a close).
     discard: bool,
     abort: bool,
@@ -374,6 +377,7 @@ impl Shared {
                 pings: Vec::new(),
                 latency: 0.0,
                 closing_since: None,
+                close_timeout: config.close_timeout,
                 discard: false,
                 abort: false,
             }),
@@ -517,9 +521,7 @@ impl Shared {
             match deadline {
                 Some(d) => {
                     if tokio::time::timeout_at(d, notified).await.is_err() {
-                        return Err(WsError::Timeout(
-                            "timed out while receiving a message".into(),
-                        ));
+                        return Err(recv_timeout(timeout));
                     }
                 }
                 None => notified.await,
@@ -552,10 +554,8 @@ impl Shared {
     /// The error a send on a connection that is not open reports, once it is closed.
     async fn closed_error(&self) -> WsError {
         // Like websockets: wait for the TCP connection to end so the close codes are known.
-        let limit = self
-            .config
-            .close_timeout
-            .map(|t| t * 2 + Duration::from_millis(100));
+        let close_timeout = self.inner.lock().close_timeout;
+        let limit = close_timeout.map(|t| t * 2 + Duration::from_millis(100));
         if !self.wait_closed(limit).await {
             self.abort();
             self.wait_closed(Some(Duration::from_secs(1))).await;
@@ -684,8 +684,15 @@ impl Shared {
         Ok(signal)
     }
 
-    /// Start the closing handshake (if open) and wait for the connection to end.
-    pub async fn close(&self, code: Option<u16>, reason: String) -> Result<(), WsError> {
+    /// Start the closing handshake (if open) and wait for the connection to end, up to
+    /// `close_timeout` (the connection's attribute at the time of the call, as websockets
+    /// reads it).
+    pub async fn close(
+        &self,
+        code: Option<u16>,
+        reason: String,
+        close_timeout: Option<Duration>,
+    ) -> Result<(), WsError> {
         {
             let mut writer = self.writer.lock().await;
             let start = self.phase() == Phase::Open;
@@ -707,6 +714,7 @@ impl Shared {
                     });
                     inner.phase = Phase::Closing;
                     inner.closing_since = Some(Instant::now());
+                    inner.close_timeout = close_timeout;
                 }
                 self.reader_wake.notify_one();
                 let flushed = match queued {
@@ -719,10 +727,7 @@ impl Shared {
                 }
             }
         }
-        let limit = self
-            .config
-            .close_timeout
-            .map(|t| t + Duration::from_millis(500));
+        let limit = close_timeout.map(|t| t + Duration::from_millis(500));
         if !self.wait_closed(limit).await {
             self.abort();
             self.wait_closed(Some(Duration::from_secs(1))).await;
@@ -780,4 +785,10 @@ impl Shared {
         drop(inner);
         self.readable.notify_waiters();
     }
+}
+
+/// What websockets raises when `recv(timeout=...)` passes: `TimeoutError("timed out in 0.1s")`.
+pub fn recv_timeout(timeout: Option<Duration>) -> WsError {
+    let seconds = timeout.map_or(0.0, |t| t.as_secs_f64());
+    WsError::Timeout(format!("timed out in {seconds:.1}s"))
 }

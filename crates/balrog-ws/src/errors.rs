@@ -39,7 +39,7 @@ pub enum WsError {
     Io(std::io::Error),
     Timeout(String),
     InvalidMessage(String, Option<String>),
-    InvalidProxyMessage(String),
+    InvalidProxyMessage(String, Option<String>),
     ProxyStatus(u16, String, Vec<(String, Vec<u8>)>),
     /// A SOCKS proxy refused the tunnel or broke the protocol; the text is the detail.
     SocksProxy(String),
@@ -167,20 +167,10 @@ impl WsError {
             }
             WsError::Timeout(msg) => PyTimeoutError::new_err(msg),
             WsError::InvalidMessage(msg, cause) => {
-                let exc = exc_class(py, "InvalidMessage")?.call1((msg,))?;
-                if let Some(cause) = cause {
-                    let builtins = py.import("builtins")?;
-                    let kind = if cause.starts_with("connection closed") {
-                        "EOFError"
-                    } else {
-                        "ValueError"
-                    };
-                    exc.setattr("__cause__", builtins.getattr(kind)?.call1((cause,))?)?;
-                }
-                PyErr::from_value(exc)
+                invalid_message(py, "InvalidMessage", msg, cause)?
             }
-            WsError::InvalidProxyMessage(msg) => {
-                PyErr::from_value(exc_class(py, "InvalidProxyMessage")?.call1((msg,))?)
+            WsError::InvalidProxyMessage(msg, cause) => {
+                invalid_message(py, "InvalidProxyMessage", msg, cause)?
             }
             WsError::ProxyStatus(status, reason, headers) => {
                 let response = py
@@ -233,4 +223,25 @@ pub fn forked() -> PyErr {
     PyRuntimeError::new_err(
         "this WebSocket connection was created in a parent process; open a new one after fork()",
     )
+}
+
+/// websockets' `InvalidMessage` / `InvalidProxyMessage`, with the parser's error as
+/// `__cause__` (EOFError when the connection closed, else ValueError), as websockets chains it.
+fn invalid_message(
+    py: Python<'_>,
+    class: &str,
+    msg: String,
+    cause: Option<String>,
+) -> PyResult<PyErr> {
+    let exc = exc_class(py, class)?.call1((msg,))?;
+    if let Some(cause) = cause {
+        let builtins = py.import("builtins")?;
+        let kind = if cause.starts_with("connection closed") {
+            "EOFError"
+        } else {
+            "ValueError"
+        };
+        exc.setattr("__cause__", builtins.getattr(kind)?.call1((cause,))?)?;
+    }
+    Ok(PyErr::from_value(exc))
 }

@@ -357,7 +357,8 @@ impl Connection {
         decode: i8,
     ) -> PyResult<PyObject> {
         let shared = self.check()?;
-        let deadline = duration(timeout, "timeout")?.map(|t| Instant::now() + t);
+        let limit = duration(timeout, "timeout")?;
+        let deadline = limit.map(|t| Instant::now() + t);
         loop {
             let slice_end = Instant::now() + SIGNAL_SLICE;
             let until = deadline.map_or(slice_end, |d| d.min(slice_end));
@@ -366,7 +367,7 @@ impl Connection {
                 CallerWait::Bytes(obj) => return Ok(obj.into_any()),
                 CallerWait::SliceOver => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
-                        let err = WsError::Timeout("timed out while receiving a message".into());
+                        let err = conn::recv_timeout(limit);
                         return Err(err.into_pyerr(py));
                     }
                     py.check_signals()?;
@@ -444,12 +445,14 @@ impl Connection {
         ))
     }
 
-    /// Op: closing handshake, then wait for the TCP connection to end.
-    #[pyo3(signature = (code, reason))]
-    fn close(&self, code: Option<u16>, reason: String) -> PyResult<Op> {
+    /// Op: closing handshake, then wait for the TCP connection to end (`close_timeout`
+    /// seconds at most, None: without limit).
+    #[pyo3(signature = (code, reason, close_timeout))]
+    fn close(&self, code: Option<u16>, reason: String, close_timeout: Option<f64>) -> PyResult<Op> {
         let shared = self.check()?;
+        let close_timeout = duration(close_timeout, "close_timeout")?;
         Ok(Op::new(
-            async move { shared.close(code, reason).await },
+            async move { shared.close(code, reason, close_timeout).await },
             |py, r| {
                 map_err(py, r)?;
                 Ok(py.None())

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -210,15 +211,42 @@ pub struct Opened {
     pub peer: Option<SocketAddr>,
 }
 
+/// The step of opening a connection under way, so that `open_timeout` passing says where,
+/// in websockets' words.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Step {
+    Connect = 0,
+    ProxyConnect = 1,
+    Tls = 2,
+    Handshake = 3,
+}
+
+impl Step {
+    fn set(self, step: &AtomicU8) {
+        step.store(self as u8, Ordering::Relaxed);
+    }
+
+    fn timeout_message(step: &AtomicU8) -> &'static str {
+        match step.load(Ordering::Relaxed) {
+            // socket.create_connection's socket.timeout.
+            s if s == Step::Connect as u8 => "timed out",
+            s if s == Step::ProxyConnect as u8 => "timed out while connecting to HTTP proxy",
+            // ssl's do_handshake under a socket timeout.
+            s if s == Step::Tls as u8 => "The handshake operation timed out",
+            _ => "timed out while waiting for handshake response",
+        }
+    }
+}
+
 pub async fn open(params: OpenParams) -> Result<Opened, WsError> {
+    let step = AtomicU8::new(Step::Connect as u8);
     match params.timeout {
-        Some(limit) => match tokio::time::timeout(limit, open_inner(params)).await {
+        Some(limit) => match tokio::time::timeout(limit, open_inner(params, &step)).await {
             Ok(result) => result,
-            Err(_) => Err(WsError::Timeout(
-                "timed out during opening handshake".into(),
-            )),
+            Err(_) => Err(WsError::Timeout(Step::timeout_message(&step).into())),
         },
-        None => open_inner(params).await,
+        None => open_inner(params, &step).await,
     }
 }
 
@@ -238,10 +266,10 @@ fn adopt(adopted: Adopted) -> Result<Stream, WsError> {
     }
 }
 
-async fn open_inner(mut params: OpenParams) -> Result<Opened, WsError> {
+async fn open_inner(mut params: OpenParams, step: &AtomicU8) -> Result<Opened, WsError> {
     if let Some(adopted) = params.adopt.take() {
         let stream = match adopt(adopted)? {
-            Stream::Plain(tcp) => return finish_open(Transport::Tcp(tcp), &params).await,
+            Stream::Plain(tcp) => return finish_open(Transport::Tcp(tcp), &params, step).await,
             other => other,
         };
         if params.tls.is_some() {
@@ -249,21 +277,27 @@ async fn open_inner(mut params: OpenParams) -> Result<Opened, WsError> {
                 "TLS over a Unix socket is not supported".into(),
             ));
         }
+        Step::Handshake.set(step);
         return handshake(stream, None, None, &params).await;
     }
     let transport = match &params.proxy {
-        Some(proxy) => through_proxy(proxy, &params.host, params.port).await?,
+        Some(proxy) => through_proxy(proxy, &params.host, params.port, step).await?,
         None => {
             let tcp = TcpStream::connect((params.host.as_str(), params.port)).await?;
             tcp.set_nodelay(true)?;
             Transport::Tcp(tcp)
         }
     };
-    finish_open(transport, &params).await
+    finish_open(transport, &params, step).await
 }
 
 /// Connect to the proxy and open the tunnel to `host:port` through it.
-async fn through_proxy(proxy: &ProxySettings, host: &str, port: u16) -> Result<Transport, WsError> {
+async fn through_proxy(
+    proxy: &ProxySettings,
+    host: &str,
+    port: u16,
+    step: &AtomicU8,
+) -> Result<Transport, WsError> {
     let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port)).await?;
     tcp.set_nodelay(true)?;
     let (connect_request, tls) = match &proxy.kind {
@@ -277,9 +311,13 @@ async fn through_proxy(proxy: &ProxySettings, host: &str, port: u16) -> Result<T
         } => (connect_request, tls),
     };
     let mut stream = match tls {
-        Some(tls) => Stream::Tls(Box::new(tls_handshake(Transport::Tcp(tcp), tls).await?)),
+        Some(tls) => {
+            Step::Tls.set(step);
+            Stream::Tls(Box::new(tls_handshake(Transport::Tcp(tcp), tls).await?))
+        }
         None => Stream::Plain(tcp),
     };
+    Step::ProxyConnect.set(step);
     stream.write_all(connect_request).await?;
     let mut buf = BytesMut::with_capacity(4096);
     let head = read_head(&mut stream, &mut buf, true).await?;
@@ -289,6 +327,7 @@ async fn through_proxy(proxy: &ProxySettings, host: &str, port: u16) -> Result<T
     if !buf.is_empty() {
         return Err(WsError::InvalidProxyMessage(
             "unexpected data after CONNECT response".into(),
+            None,
         ));
     }
     match stream {
@@ -299,15 +338,23 @@ async fn through_proxy(proxy: &ProxySettings, host: &str, port: u16) -> Result<T
 }
 
 /// TLS if asked, then the upgrade.
-async fn finish_open(transport: Transport, params: &OpenParams) -> Result<Opened, WsError> {
+async fn finish_open(
+    transport: Transport,
+    params: &OpenParams,
+    step: &AtomicU8,
+) -> Result<Opened, WsError> {
     let local = transport.tcp().local_addr().ok();
     let peer = transport.tcp().peer_addr().ok();
     let stream = match (&params.tls, transport) {
-        (Some(tls), transport) => Stream::Tls(Box::new(tls_handshake(transport, tls).await?)),
+        (Some(tls), transport) => {
+            Step::Tls.set(step);
+            Stream::Tls(Box::new(tls_handshake(transport, tls).await?))
+        }
         (None, Transport::Tcp(tcp)) => Stream::Plain(tcp),
         // ws:// through an https:// proxy: the proxy's TLS carries the WebSocket.
         (None, Transport::Tls(tls)) => Stream::Tls(tls),
     };
+    Step::Handshake.set(step);
     handshake(stream, local, peer, params).await
 }
 
@@ -352,6 +399,46 @@ impl Head {
     }
 }
 
+/// websockets' error for a response it cannot read, `problem` becoming its `__cause__`.
+fn invalid_response(proxy: bool, problem: String) -> WsError {
+    if proxy {
+        let msg = "did not receive a valid HTTP response from proxy";
+        WsError::InvalidProxyMessage(msg.into(), Some(problem))
+    } else {
+        WsError::InvalidMessage(
+            "did not receive a valid HTTP response".into(),
+            Some(problem),
+        )
+    }
+}
+
+/// What websockets' parser says of a status line it refuses (httparse takes some of them:
+/// HTTP/1.0 from a server, any three-digit code), or None. Only a complete line is judged.
+fn status_line_problem(buf: &[u8], proxy: bool) -> Option<String> {
+    let end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let line = String::from_utf8_lossy(&buf[..end]);
+    let mut parts = line.splitn(3, ' ');
+    let (Some(protocol), Some(code), Some(_reason)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Some(format!("invalid HTTP status line: {line}"));
+    };
+    if proxy && protocol != "HTTP/1.1" && protocol != "HTTP/1.0" {
+        return Some(format!(
+            "unsupported protocol; expected HTTP/1.1 or HTTP/1.0: {line}"
+        ));
+    }
+    if !proxy && protocol != "HTTP/1.1" {
+        return Some(format!("unsupported protocol; expected HTTP/1.1: {line}"));
+    }
+    if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(format!("invalid status code; expected integer; got {code}"));
+    }
+    match code.parse::<u32>() {
+        Ok(100..=599) => None,
+        _ => Some(format!("invalid status code; expected 100–599; got {code}")),
+    }
+}
+
 async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Result<Head, WsError> {
     loop {
         {
@@ -359,6 +446,9 @@ async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Resu
             let mut response = httparse::Response::new(&mut slots);
             match response.parse(buf) {
                 Ok(httparse::Status::Complete(used)) => {
+                    if let Some(problem) = status_line_problem(buf, proxy) {
+                        return Err(invalid_response(proxy, problem));
+                    }
                     let status = response.code.unwrap_or(0);
                     let reason = response.reason.unwrap_or("").to_owned();
                     let headers = response
@@ -378,19 +468,9 @@ async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Resu
                     return Err(WsError::Security("too many HTTP headers".into()));
                 }
                 Err(err) => {
-                    let msg = if proxy {
-                        "did not receive a valid HTTP response from proxy"
-                    } else {
-                        "did not receive a valid HTTP response"
-                    };
-                    return Err(if proxy {
-                        WsError::InvalidProxyMessage(format!("{msg}: {err}"))
-                    } else {
-                        WsError::InvalidMessage(
-                            msg.into(),
-                            Some(format!("invalid HTTP response: {err}")),
-                        )
-                    });
+                    let problem = status_line_problem(buf, proxy)
+                        .unwrap_or_else(|| format!("invalid HTTP response: {err}"));
+                    return Err(invalid_response(proxy, problem));
                 }
             }
         }
@@ -400,20 +480,12 @@ async fn read_head(stream: &mut Stream, buf: &mut BytesMut, proxy: bool) -> Resu
         buf.reserve(4096);
         let n = stream.read_buf(buf).await?;
         if n == 0 {
-            return Err(if proxy {
-                WsError::InvalidProxyMessage(
-                    "did not receive a valid HTTP response from proxy".into(),
-                )
+            let problem = if buf.is_empty() {
+                "connection closed while reading HTTP status line"
             } else {
-                WsError::InvalidMessage(
-                    "did not receive a valid HTTP response".into(),
-                    Some(if buf.is_empty() {
-                        "connection closed while reading HTTP status line".into()
-                    } else {
-                        "connection closed while reading HTTP headers".into()
-                    }),
-                )
-            });
+                "connection closed while reading HTTP headers"
+            };
+            return Err(invalid_response(proxy, problem.into()));
         }
     }
 }

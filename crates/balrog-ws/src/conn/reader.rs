@@ -240,10 +240,11 @@ async fn read_loop(shared: &Arc<Shared>) -> ReadEnd {
             }
         }
 
-        let (phase, closing_since, abort, paused) = {
+        let (phase, closing_since, close_timeout, abort, paused) = {
             let inner = shared.inner.lock();
             let paused = config.queue_high.is_some_and(|h| inner.frames.len() >= h);
-            (inner.phase, inner.closing_since, inner.abort, paused)
+            let since = inner.closing_since;
+            (inner.phase, since, inner.close_timeout, inner.abort, paused)
         };
         if abort {
             return ReadEnd::Abort;
@@ -253,7 +254,7 @@ async fn read_loop(shared: &Arc<Shared>) -> ReadEnd {
             // socket back as soon as it sees the phase change, an idle one loses it now.
             shared.reclaim(None);
         }
-        let close_deadline = match (closing_since, config.close_timeout) {
+        let close_deadline = match (closing_since, close_timeout) {
             (Some(since), Some(t)) => Some(since + t),
             _ => None,
         };

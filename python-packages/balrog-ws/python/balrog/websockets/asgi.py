@@ -145,7 +145,7 @@ class ServerConnection:
         try:
             event = self._run(_receive_within, self._receive, timeout)
         except TimeoutError:
-            raise TimeoutError("timed out while receiving a message") from None
+            raise TimeoutError(f"timed out in {timeout:.1f}s") from None  # websockets' words
         kind = event["type"]
         if kind == "websocket.receive":
             text = event.get("text")

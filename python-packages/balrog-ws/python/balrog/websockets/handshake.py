@@ -48,6 +48,17 @@ def build_host(host: str, port: int, secure: bool) -> str:
     return host
 
 
+def validate_subprotocols(subprotocols: Sequence[str]) -> None:
+    """websockets' check of ``subprotocols=`` (a sequence of tokens, not a str)."""
+    if not isinstance(subprotocols, Sequence):
+        raise TypeError("subprotocols must be a list")
+    if isinstance(subprotocols, str):
+        raise TypeError("subprotocols must be a list, not a str")
+    for subprotocol in subprotocols:
+        if not _TOKEN.fullmatch(subprotocol):
+            raise ValueError(f"invalid subprotocol: {subprotocol}")
+
+
 def build_request(
     wsuri: WebSocketURI,
     *,
@@ -75,6 +86,8 @@ def build_request(
         headers["Sec-WebSocket-Extensions"] = "permessage-deflate; client_max_window_bits"
     elif compression is not None:
         raise ValueError(f"unsupported compression: {compression}")
+    if subprotocols is not None:
+        validate_subprotocols(subprotocols)
     if subprotocols:
         headers["Sec-WebSocket-Protocol"] = ", ".join(subprotocols)
     if additional_headers is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import logging
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -87,8 +88,10 @@ class Connection:
         self.request = request
         self.response = response
         self.subprotocol = subprotocol
-        self.logger: logging.Logger | logging.LoggerAdapter[Any] = logger or logging.getLogger(
-            "websockets.client"
+        # As websockets: the logger is wrapped so that records name their connection
+        # (`record.websocket`), weakly.
+        self.logger: logging.Logger | logging.LoggerAdapter[Any] = logging.LoggerAdapter(
+            logger or logging.getLogger("websockets.client"), {"websocket": weakref.proxy(self)}
         )
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -199,7 +202,11 @@ class Connection:
             return data.decode()
         except UnicodeDecodeError as exc:
             # websockets fails the connection with 1007 when decoding is forced and fails.
-            wait(self._native.close(int(CloseCode.INVALID_DATA), f"{exc.reason} at position {exc.start}"))
+            wait(
+                self._native.close(
+                    int(CloseCode.INVALID_DATA), f"{exc.reason} at position {exc.start}", self.close_timeout
+                )
+            )
             raise self._native.closed_exc() from exc
 
     @overload
@@ -297,7 +304,10 @@ class Connection:
         except Exception:
             # websockets fails the connection when the iterable breaks mid-message.
             self._sending = False
-            wait(self._native.close(int(CloseCode.INTERNAL_ERROR), "error in fragmented message"))
+            close = self._native.close(
+                int(CloseCode.INTERNAL_ERROR), "error in fragmented message", self.close_timeout
+            )
+            wait(close)
             raise
         finally:
             self._sending = False
@@ -318,7 +328,7 @@ class Connection:
         if self._native.state == State.OPEN:
             close = Close(int(code), reason)
             _check_control_payload(close.serialize())
-        wait(self._native.close(int(code), reason))
+        wait(self._native.close(int(code), reason, self.close_timeout))
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait until the connection is closed; False if ``timeout`` elapsed first."""
