@@ -224,3 +224,51 @@ def test_cancel_over_tls(tls_server):
         canceller.join()
     assert conn.execute("select 1").fetchone() == (1,)
     conn.close()
+
+
+@pytest.fixture(scope="module")
+def self_signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    """PostgreSQL's documented set-up: a self-signed server certificate (CA:TRUE, as
+    `openssl req -new -x509` makes it) that clients use as their root certificate."""
+    if os.environ.get("BALROG_TEST_DSN"):
+        pytest.skip("needs a cluster of its own (BALROG_TEST_DSN points at a shared server)")
+    from support.certs import self_signed
+
+    cert_pem, key_pem = self_signed("localhost", "127.0.0.1")
+    cluster = PgCluster()
+    cluster.init()
+    owner = "postgres" if os.geteuid() == 0 else None
+    crt = _write(os.path.join(cluster.directory, "server.crt"), cert_pem, 0o644, owner)
+    key = _write(os.path.join(cluster.directory, "server.key"), key_pem, 0o600, owner)
+    with open(os.path.join(cluster.data_dir, "postgresql.conf"), "a") as conf:
+        conf.write(f"\nssl = on\nssl_cert_file = '{crt}'\nssl_key_file = '{key}'\n")
+    cluster.start()
+    root = str(tmp_path_factory.mktemp("self-signed") / "root.crt")
+    _write(root, cert_pem, 0o644, None)
+    try:
+        # The client certificate fields are unused here.
+        yield TlsServer(cluster, root, root, ("", ""))
+    finally:
+        cluster.destroy()
+
+
+def test_self_signed_server_certificate_as_root(self_signed_server):
+    # libpq (OpenSSL) accepts a server certificate that is itself the trusted root; webpki
+    # alone refuses it as a CA used as an end entity (balrog_tls::TrustedCertificates).
+    root = self_signed_server.ca_file
+    for mode in ("verify-full", "verify-ca", "require"):
+        assert _same(self_signed_server.conninfo(sslmode=mode, sslrootcert=root)) == ("ok", True)
+    by_name = self_signed_server.conninfo(sslmode="verify-full", sslrootcert=root)
+    assert _same(by_name.replace("host=127.0.0.1", "host=localhost")) == ("ok", True)
+    # The name is still checked in verify-full, not in verify-ca.
+    other_name = self_signed_server.conninfo(sslrootcert=root, hostaddr="127.0.0.1").replace(
+        "host=127.0.0.1", "host=db.invalid"
+    )
+    assert _same(other_name + " sslmode=verify-full") == ("OperationalError", None)
+    assert _same(other_name + " sslmode=verify-ca") == ("ok", True)
+
+
+def test_self_signed_server_refused_with_another_root(self_signed_server, tls_server):
+    # A root file that does not hold the server's own certificate: refused by both.
+    info = self_signed_server.conninfo(sslmode="verify-full", sslrootcert=tls_server.ca_file)
+    assert _same(info) == ("OperationalError", None)

@@ -4,6 +4,7 @@ connections on one thread."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import threading
 from collections.abc import Iterator
@@ -21,12 +22,9 @@ from .servers import WebsocketsServer
 from .test_ws_client import outcome
 
 
-@pytest.fixture(scope="module")
-def tls_server() -> Iterator[tuple[str, trustme.CA]]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    cert.configure_cert(server_context)
+@contextlib.contextmanager
+def tls_echo_server(server_context: ssl.SSLContext) -> Iterator[int]:
+    """websockets' asyncio echo server over TLS, in a thread; yields its port."""
     ready = threading.Event()
     state: dict[str, Any] = {}
 
@@ -45,9 +43,21 @@ def tls_server() -> Iterator[tuple[str, trustme.CA]]:
     thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
     thread.start()
     ready.wait(30)
-    yield f"wss://localhost:{state['port']}/", ca
-    state["loop"].call_soon_threadsafe(state["stop"].set_result, None)
-    thread.join(10)
+    try:
+        yield state["port"]
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set_result, None)
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[tuple[str, trustme.CA]]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(server_context)
+    with tls_echo_server(server_context) as port:
+        yield f"wss://localhost:{port}/", ca
 
 
 @pytest.mark.both_modes
@@ -170,3 +180,34 @@ def test_connection_is_dead_in_a_forked_child(ws_server: WebsocketsServer) -> No
         # The parent's connection is untouched.
         ws.send("parent")
         assert ws.recv() == "parent"
+
+
+@pytest.mark.both_modes
+def test_wss_self_signed_certificate_trusted_as_its_own_root(tmp_path: Any) -> None:
+    # websockets' docs trust a self-signed localhost.pem with load_verify_locations();
+    # OpenSSL accepts the server certificate as its own root, and so does balrog now
+    # (webpki alone refused it as a CA used as an end entity).
+    from support.certs import self_signed
+
+    cert_pem, key_pem = self_signed("localhost", "127.0.0.1")
+    (tmp_path / "cert.pem").write_bytes(cert_pem)
+    (tmp_path / "key.pem").write_bytes(key_pem)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    client_context = ssl.create_default_context()
+    client_context.load_verify_locations(cadata=cert_pem.decode())
+
+    def script(connect: Any, url: str, **options: Any) -> Any:
+        with connect(url, ssl=client_context, open_timeout=5, **options) as ws:
+            ws.send("pinned")
+            return ws.recv()
+
+    with tls_echo_server(server_context) as port:
+        url = f"wss://localhost:{port}/"
+        theirs = outcome(ws_client.connect, url, script)
+        ours = outcome(balrog_connect, url, script)
+        assert ours == theirs == {"result": "pinned"}
+        # The host name is still checked.
+        theirs = outcome(ws_client.connect, url, lambda c, u: script(c, u, server_hostname="other.invalid"))
+        ours = outcome(balrog_connect, url, lambda c, u: script(c, u, server_hostname="other.invalid"))
+        assert ours == theirs == {"type": "SSLCertVerificationError"}

@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use balrog_tls::{AnyCertificate, ChainOnly};
+use balrog_tls::{AnyCertificate, TrustedCertificates};
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -167,8 +167,11 @@ fn system_roots() -> RootCertStore {
     roots
 }
 
-fn file_roots(path: &PathBuf) -> Result<RootCertStore, PgError> {
+/// The certificates of a root certificate file, as roots and as DER (a server certificate
+/// may be one of them: see `balrog_tls::TrustedCertificates`).
+fn file_roots(path: &PathBuf) -> Result<(RootCertStore, Vec<Vec<u8>>), PgError> {
     let mut roots = RootCertStore::empty();
+    let mut ders = Vec::new();
     let iter = CertificateDer::pem_file_iter(path).map_err(|e| {
         PgError::Operational(format!(
             "could not read root certificate file \"{}\": {e}",
@@ -182,6 +185,7 @@ fn file_roots(path: &PathBuf) -> Result<RootCertStore, PgError> {
                 path.display()
             ))
         })?;
+        ders.push(cert.as_ref().to_vec());
         roots.add(cert).map_err(|e| {
             PgError::Operational(format!(
                 "could not read root certificate file \"{}\": {e}",
@@ -195,7 +199,7 @@ fn file_roots(path: &PathBuf) -> Result<RootCertStore, PgError> {
             path.display()
         )));
     }
-    Ok(roots)
+    Ok((roots, ders))
 }
 
 /// How the server's certificate is checked, after libpq's rules.
@@ -205,6 +209,8 @@ enum Trust {
     /// The chain must lead to `roots`; with `check_name`, the host name must match too.
     Roots {
         roots: RootCertStore,
+        /// The root file's certificates (DER); empty for the system's roots.
+        trusted: Vec<Vec<u8>>,
         check_name: bool,
     },
 }
@@ -213,6 +219,7 @@ fn trust(options: &TlsOptions) -> Result<Trust, PgError> {
     if options.rootcert.as_deref() == Some("system") {
         return Ok(Trust::Roots {
             roots: system_roots(),
+            trusted: Vec::new(),
             check_name: true,
         });
     }
@@ -236,17 +243,23 @@ fn trust(options: &TlsOptions) -> Result<Trust, PgError> {
                      to disable server certificate verification."
                 )));
             };
+            let (roots, trusted) = file_roots(&path)?;
             Ok(Trust::Roots {
-                roots: file_roots(&path)?,
+                roots,
+                trusted,
                 check_name: options.mode == SslMode::VerifyFull,
             })
         }
         // libpq: with a root certificate file present, require behaves as verify-ca.
         SslMode::Require if exists => match path {
-            Some(path) => Ok(Trust::Roots {
-                roots: file_roots(&path)?,
-                check_name: false,
-            }),
+            Some(path) => {
+                let (roots, trusted) = file_roots(&path)?;
+                Ok(Trust::Roots {
+                    roots,
+                    trusted,
+                    check_name: false,
+                })
+            }
             None => Ok(Trust::Nothing),
         },
         _ => Ok(Trust::Nothing),
@@ -299,15 +312,15 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, PgError>
         // sslmode=require/prefer without a root certificate: libpq encrypts without
         // authenticating the server.
         Trust::Nothing => AnyCertificate::new(provider.clone()),
-        Trust::Roots { roots, check_name } => {
+        Trust::Roots {
+            roots,
+            trusted,
+            check_name,
+        } => {
             let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
                 .map_err(tls_error)?;
-            if check_name {
-                webpki
-            } else {
-                ChainOnly::new(webpki)
-            }
+            TrustedCertificates::new(webpki, trusted, check_name)
         }
     };
     let builder = builder

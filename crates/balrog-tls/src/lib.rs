@@ -1,11 +1,13 @@
 //! rustls certificate verifiers shared by balrog's drivers.
 //!
-//! rustls only ships the full check (chain up to trusted roots *and* the host name). The
-//! drivers need two weaker policies that their Python originals offer:
+//! rustls only ships the full WebPKI check (chain up to trusted roots *and* the host name).
+//! The drivers need the policies their Python originals (OpenSSL underneath) offer:
 //!
 //! * [`AnyCertificate`]: encrypt without authenticating the server — libpq's
 //!   `sslmode=require`/`prefer` without a root certificate, websockets' `ssl.CERT_NONE`;
-//! * [`ChainOnly`]: the chain is checked, the host name is not — libpq's `verify-ca`.
+//! * [`TrustedCertificates`]: rustls' WebPKI check, optionally without the host name
+//!   (libpq's `verify-ca`), also accepting a self-signed server certificate trusted as its
+//!   own root, as OpenSSL does.
 //!
 //! Both still verify the handshake signatures, so the peer must hold the key of the
 //! certificate it presents.
@@ -13,9 +15,10 @@
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
 /// Accepts any server certificate; checks the handshake signatures with `provider`.
@@ -69,19 +72,54 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// Checks the chain with a WebPKI verifier and ignores a host-name mismatch.
+/// The WebPKI check — the chain up to the trusted certificates, and the host name unless
+/// `check_name` is off (libpq's `verify-ca`) — plus one case OpenSSL accepts and webpki
+/// does not: a server certificate that is itself one of the trusted certificates while
+/// marked as a CA, i.e. a self-signed certificate trusted as its own root (PostgreSQL's
+/// documented `openssl req -x509` set-up with `sslrootcert=server.crt`, websockets'
+/// `load_verify_locations("localhost.pem")`). webpki refuses those as
+/// `CaUsedAsEndEntity`, a check it makes after the validity period's, so an expired one is
+/// still refused.
 #[derive(Debug)]
-pub struct ChainOnly {
+pub struct TrustedCertificates {
     inner: Arc<WebPkiServerVerifier>,
+    trusted: Vec<Vec<u8>>,
+    check_name: bool,
 }
 
-impl ChainOnly {
-    pub fn new(inner: Arc<WebPkiServerVerifier>) -> Arc<Self> {
-        Arc::new(ChainOnly { inner })
+impl TrustedCertificates {
+    /// `inner` built on the roots made of `trusted` (DER), or on other roots with `trusted`
+    /// empty (the system's or Mozilla's: CAs, never a server's own certificate).
+    pub fn new(
+        inner: Arc<WebPkiServerVerifier>,
+        trusted: Vec<Vec<u8>>,
+        check_name: bool,
+    ) -> Arc<Self> {
+        Arc::new(TrustedCertificates {
+            inner,
+            trusted,
+            check_name,
+        })
+    }
+
+    fn is_trusted_itself(&self, end_entity: &CertificateDer<'_>) -> bool {
+        self.trusted
+            .iter()
+            .any(|der| der.as_slice() == end_entity.as_ref())
     }
 }
 
-impl ServerCertVerifier for ChainOnly {
+fn is_ca_used_as_end_entity(err: &rustls::Error) -> bool {
+    match err {
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => matches!(
+            other.0.downcast_ref::<webpki::Error>(),
+            Some(webpki::Error::CaUsedAsEndEntity)
+        ),
+        _ => false,
+    }
+}
+
+impl ServerCertVerifier for TrustedCertificates {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -90,8 +128,6 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        // webpki checks the chain first and the name last: a name mismatch means the chain
-        // itself was valid.
         match self.inner.verify_server_cert(
             end_entity,
             intermediates,
@@ -99,9 +135,18 @@ impl ServerCertVerifier for ChainOnly {
             ocsp_response,
             now,
         ) {
+            // webpki checks the chain first and the name last: a name mismatch means the
+            // chain itself was valid.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            Err(err) if is_ca_used_as_end_entity(&err) && self.is_trusted_itself(end_entity) => {
+                if self.check_name {
+                    let parsed = ParsedCertificate::try_from(end_entity)?;
+                    verify_server_name(&parsed, server_name)?;
+                }
+                Ok(ServerCertVerified::assertion())
+            }
             other => other,
         }
     }
