@@ -64,3 +64,50 @@ def test_client_certificate(httpbin_mtls: Any, tls: dict[str, Any]) -> None:
 def test_client_certificate_required(httpbin_mtls: Any, tls: dict[str, Any]) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get(httpbin_mtls("/get"), verify=tls["ca_path"])
+
+
+@pytest.fixture(scope="module")
+def self_signed_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An HTTPS server whose certificate is self-signed and marked as a CA (what
+    `openssl req -x509` makes): `verify="server.pem"` is how requests users trust it."""
+    import http.server
+    import ssl
+    import threading
+
+    from support.certs import self_signed
+
+    cert_pem, key_pem = self_signed("localhost")
+    directory = tmp_path_factory.mktemp("self-signed")
+    (directory / "server.pem").write_bytes(cert_pem)
+    (directory / "server.key").write_bytes(key_pem)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "server.pem", directory / "server.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], str(directory / "server.pem")
+    server.shutdown()
+    server.server_close()
+
+
+def test_self_signed_certificate_as_its_own_ca_bundle(self_signed_server: Any) -> None:
+    # urllib3 (OpenSSL) takes the server's own certificate as the trust anchor; webpki alone
+    # refused it as a CA used as the server's certificate.
+    port, bundle = self_signed_server
+    for lib in (upstream, requests):
+        response = lib.get(f"https://localhost:{port}/", verify=bundle, timeout=10)
+        assert (response.status_code, response.text) == (200, "ok")
+        # The name is still checked: the certificate names localhost only.
+        with pytest.raises(lib.exceptions.SSLError):
+            lib.get(f"https://127.0.0.1:{port}/", verify=bundle, timeout=10)

@@ -161,28 +161,13 @@ impl Config {
             }
             None => builder.no_proxy(),
         };
-        if !self.verify {
-            builder = builder
-                .danger_accept_invalid_certs(true)
-                .danger_accept_invalid_hostnames(true);
-        }
-        if let Some(pem) = &self.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|err| tls_error(format!("Could not load the CA bundle: {err}")))?;
-            if certs.is_empty() {
-                return Err(tls_error("The CA bundle holds no certificate".to_owned()));
-            }
-            builder = builder.tls_built_in_root_certs(false);
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let Some(pem) = &self.identity_pem {
-            let identity = reqwest::Identity::from_pem(pem).map_err(|err| {
-                tls_error(format!("Could not load the client certificate: {err}"))
-            })?;
-            builder = builder.identity(identity);
-        }
+        let tls = crate::tls::client_config(
+            self.verify,
+            self.ca_pem.as_deref(),
+            self.identity_pem.as_deref(),
+        )
+        .map_err(tls_error)?;
+        builder = builder.use_preconfigured_tls(tls);
         builder
             .build()
             .map_err(|err| tls_error(format!("Could not set up the HTTP client: {err}")))

@@ -12,6 +12,7 @@ mod decode;
 mod direct;
 mod errors;
 mod fast_hash;
+mod tls;
 mod upload;
 mod watch;
 
