@@ -79,7 +79,7 @@ def test_wss_with_trusted_ca(tls_server: tuple[str, trustme.CA]) -> None:
 
 @pytest.mark.both_modes
 def test_wss_untrusted_certificate_is_refused(tls_server: tuple[str, trustme.CA]) -> None:
-    url, _ = tls_server
+    url, ca = tls_server
 
     def script(connect: Any, url: str) -> Any:
         connect(url, open_timeout=5)
@@ -87,6 +87,24 @@ def test_wss_untrusted_certificate_is_refused(tls_server: tuple[str, trustme.CA]
     theirs = outcome(ws_client.connect, url, script)
     ours = outcome(balrog_connect, url, script)
     assert ours == theirs == {"type": "SSLCertVerificationError"}
+
+    # As the ssl module reports it: errno 1, OpenSSL's verify code and message, a readable
+    # str() (the "(_ssl.c:NNN)" suffix is OpenSSL's only).
+    trusted = ssl.create_default_context()
+    ca.configure_trust(trusted)
+
+    def fields(connect: Any, url: str, **options: Any) -> Any:
+        try:
+            connect(url, open_timeout=5, **options)
+        except ssl.SSLCertVerificationError as exc:
+            return (exc.errno, exc.verify_code, exc.verify_message, str(exc).split(" (_ssl.c")[0])
+        return None
+
+    for options in ({}, {"ssl": trusted, "server_hostname": "other.invalid"}):
+        theirs = outcome(ws_client.connect, url, lambda c, u, o=options: fields(c, u, **o))
+        ours = outcome(balrog_connect, url, lambda c, u, o=options: fields(c, u, **o))
+        assert ours == theirs
+        assert ours["result"][1] in (20, 62)
 
 
 def test_wss_without_verification(tls_server: tuple[str, trustme.CA]) -> None:

@@ -45,7 +45,8 @@ pub enum WsError {
     SocksProxy(String),
     Security(String),
     Tls(String),
-    TlsCertificate(String),
+    /// rustls' words, and the name the certificate was checked against.
+    TlsCertificate(String, String),
     Closed(ClosedInfo),
     Concurrency(String),
     Value(String),
@@ -201,13 +202,12 @@ impl WsError {
                 PyErr::from_value(exc_class(py, "SecurityError")?.call1((msg,))?)
             }
             WsError::Tls(msg) => {
-                PyErr::from_value(py.import("ssl")?.getattr("SSLError")?.call1((msg,))?)
+                // (errno, message), as the ssl module raises it: str() is the message.
+                PyErr::from_value(py.import("ssl")?.getattr("SSLError")?.call1((1, msg))?)
             }
-            WsError::TlsCertificate(msg) => PyErr::from_value(
-                py.import("ssl")?
-                    .getattr("SSLCertVerificationError")?
-                    .call1((msg,))?,
-            ),
+            WsError::TlsCertificate(text, server_name) => {
+                certificate_error(py, &text, &server_name)?
+            }
             WsError::Closed(info) => connection_closed(py, &info),
             WsError::Concurrency(msg) => {
                 PyErr::from_value(exc_class(py, "ConcurrencyError")?.call1((msg,))?)
@@ -243,5 +243,40 @@ fn invalid_message(
         };
         exc.setattr("__cause__", builtins.getattr(kind)?.call1((cause,))?)?;
     }
+    Ok(PyErr::from_value(exc))
+}
+
+/// `ssl.SSLCertVerificationError` as Python's ssl module raises it: errno 1, OpenSSL's
+/// message as `strerror` (so `str()` reads well), `verify_code`/`verify_message` in
+/// OpenSSL's terms where rustls' reason has an equivalent.
+fn certificate_error(py: Python<'_>, text: &str, server_name: &str) -> PyResult<PyErr> {
+    let known: Option<(i32, String)> = if text.contains("UnknownIssuer") {
+        Some((20, "unable to get local issuer certificate".into()))
+    } else if text.contains("CaUsedAsEndEntity") {
+        Some((18, "self-signed certificate".into()))
+    } else if text.contains("NotValidYet") {
+        Some((9, "certificate is not yet valid".into()))
+    } else if text.contains("Expired") {
+        Some((10, "certificate has expired".into()))
+    } else if text.contains("NotValidForName") || text.contains("not valid for name") {
+        Some((
+            62,
+            format!("Hostname mismatch, certificate is not valid for '{server_name}'."),
+        ))
+    } else {
+        None
+    };
+    let detail = known.as_ref().map_or(text, |(_, message)| message.as_str());
+    let message = format!("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {detail}");
+    let exc = py
+        .import("ssl")?
+        .getattr("SSLCertVerificationError")?
+        .call1((1, message))?;
+    let (code, verify_message) = match known {
+        Some((code, message)) => (Some(code), message),
+        None => (None, text.to_owned()),
+    };
+    exc.setattr("verify_code", code)?;
+    exc.setattr("verify_message", verify_message)?;
     Ok(PyErr::from_value(exc))
 }

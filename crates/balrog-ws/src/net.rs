@@ -635,7 +635,7 @@ async fn tls_handshake(transport: Transport, tls: &TlsSettings) -> Result<TlsIo,
     connector.connect(name, transport).await.map_err(|err| {
         let text = err.to_string();
         if text.contains("certificate") || text.contains("Certificate") {
-            WsError::TlsCertificate(text)
+            WsError::TlsCertificate(text, tls.server_name.clone())
         } else {
             WsError::Tls(text)
         }
