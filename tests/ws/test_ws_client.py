@@ -542,3 +542,18 @@ def test_logger_names_the_connection(ws_server: WebsocketsServer) -> None:
             return [type(ws.logger).__name__, len(seen), seen[0] == ws]
 
     assert same(ws_server.url, script)["result"] == ["LoggerAdapter", 1, True]
+
+
+def test_close_timeout_is_the_cause_of_the_later_error(raw_server: RawServer) -> None:
+    # The peer answers the close frame after 0.5 s; close_timeout 0.2 s gives up first.
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/slow-close", close_timeout=0.2, compression=None) as ws:
+            ws.close()
+            try:
+                ws.recv()
+            except Exception as exc:
+                return words(exc)
+        return None
+
+    result = same(raw_server.url, script)["result"]
+    assert result[2:] == ("TimeoutError", "timed out while closing connection")

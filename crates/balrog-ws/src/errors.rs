@@ -32,6 +32,7 @@ pub enum Cause {
     Unicode(String),
     Eof(String),
     Os(String),
+    Timeout(String),
 }
 
 #[derive(Debug)]
@@ -114,6 +115,10 @@ fn build_connection_closed(py: Python<'_>, info: &ClosedInfo) -> PyResult<PyErr>
                 .getattr("EOFError")?
                 .call1((msg.as_str(),))?,
             Cause::Os(msg) => PyOSError::new_err(msg.clone())
+                .into_value(py)
+                .into_bound(py)
+                .into_any(),
+            Cause::Timeout(msg) => PyTimeoutError::new_err(msg.clone())
                 .into_value(py)
                 .into_bound(py)
                 .into_any(),

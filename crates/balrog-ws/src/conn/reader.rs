@@ -198,7 +198,13 @@ pub async fn reader_task(shared: Arc<Shared>) {
                     inner.cause = Some(Cause::Os(err.to_string()));
                 }
             }
-            ReadEnd::CloseTimeout | ReadEnd::Abort => {}
+            ReadEnd::CloseTimeout => {
+                // websockets chains this to the ConnectionClosedError that follows.
+                if inner.cause.is_none() {
+                    inner.cause = Some(Cause::Timeout("timed out while closing connection".into()));
+                }
+            }
+            ReadEnd::Abort => {}
         }
     }
     // Wake a writer stuck on a peer that stopped reading (and a caller blocked reading),
