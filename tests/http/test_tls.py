@@ -111,3 +111,28 @@ def test_self_signed_certificate_as_its_own_ca_bundle(self_signed_server: Any) -
         # The name is still checked: the certificate names localhost only.
         with pytest.raises(lib.exceptions.SSLError):
             lib.get(f"https://127.0.0.1:{port}/", verify=bundle, timeout=10)
+
+
+def test_expired_self_signed_certificate_is_refused(tmp_path: Any) -> None:
+    # Trusting the certificate itself does not skip its validity period.
+    import http.server
+    import ssl
+    import threading
+
+    from support.certs import self_signed
+
+    cert_pem, key_pem = self_signed("localhost", expired=True)
+    (tmp_path / "server.pem").write_bytes(cert_pem)
+    (tmp_path / "server.key").write_bytes(key_pem)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for lib in (upstream, requests):
+            with pytest.raises(lib.exceptions.SSLError, match="expired"):
+                lib.get(f"https://localhost:{server.server_address[1]}/", verify=str(tmp_path / "server.pem"))
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,10 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(*names: str) -> tuple[bytes, bytes]:
+def self_signed(*names: str, expired: bool = False) -> tuple[bytes, bytes]:
     """``(certificate PEM, private key PEM)`` for ``names`` (host names or IP addresses),
     self-signed and marked as a CA (``basicConstraints CA:TRUE``), as OpenSSL 3's
-    ``req -x509`` does by default: the certificate is its own root."""
+    ``req -x509`` does by default: the certificate is its own root. ``expired``: its
+    validity period ended yesterday."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     alternative: list[x509.GeneralName] = []
@@ -24,7 +25,7 @@ def self_signed(*names: str) -> tuple[bytes, bytes]:
             alternative.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alternative.append(x509.DNSName(name))
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC) - (dt.timedelta(days=3) if expired else dt.timedelta(0))
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
