@@ -9,6 +9,7 @@ must be equal.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -282,10 +283,8 @@ def test_null_pool(pg_cluster) -> None:
     both(scenario, pg_cluster.dsn)
 
 
-def _pool_warnings() -> tuple[list[str], Any]:
+def _pool_warnings() -> tuple[list[str], logging.Handler]:
     """Collect psycopg.pool's warnings (balrog's pool logs under psycopg_pool's name)."""
-    import logging
-
     records: list[str] = []
 
     class Collect(logging.Handler):
@@ -312,8 +311,6 @@ def test_pool_closed_before_its_jobs_start_makes_no_attempt() -> None:
             await asyncio.sleep(0.3)
             return [at_close, records, pool.closed]
         finally:
-            import logging
-
             logging.getLogger("psycopg.pool").removeHandler(handler)
 
     both(scenario, "")
@@ -343,8 +340,6 @@ def test_pool_close_waits_for_a_connection_attempt(pg_cluster) -> None:
             await asyncio.sleep(0.3)
             return [at_close, records]
         finally:
-            import logging
-
             logging.getLogger("psycopg.pool").removeHandler(handler)
 
     try:
