@@ -476,8 +476,12 @@ def _parse_uri(uri: str) -> dict[str, str]:
             host = text[start:end]
             pos = end + 1
             if pos < size and text[pos] not in ":/?,":
+                # libpq counts bytes (of the UTF-8 text), not characters, and shows one
+                # byte: half a character, which psycopg decodes as U+FFFD.
+                where = len(text[:pos].encode("utf-8", "surrogatepass")) + 1
+                shown = text[pos] if text[pos].isascii() else "\ufffd"
                 raise _ParseError(
-                    f'unexpected character "{text[pos]}" at position {pos + 1} in URI '
+                    f'unexpected character "{shown}" at position {where} in URI '
                     f'(expected ":" or "/"): "{uri}"\n'
                 )
         else:
