@@ -10,7 +10,7 @@ import struct
 import threading
 from collections.abc import Callable
 
-from .servers import ThreadedServer, recv_exact, recv_head
+from .servers import ThreadedServer, recv_exact, recv_head, server_side_tls
 
 
 class ConnectProxy(ThreadedServer):
@@ -36,13 +36,10 @@ class ConnectProxy(ThreadedServer):
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _serve(self, conn: socket.socket) -> None:
-        if self.tls is not None:
-            try:
-                conn = self.tls.wrap_socket(conn, server_side=True)
-            except OSError:
-                conn.close()
-                return
-        with conn:
+        wrapped = server_side_tls(conn, self.tls)
+        if wrapped is None:
+            return
+        with wrapped as conn:
             received = recv_head(conn)
             if received is None:
                 return

@@ -66,6 +66,18 @@ def recv_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
+def server_side_tls(conn: socket.socket, context: ssl.SSLContext | None) -> socket.socket | None:
+    """``conn`` with ``context``'s TLS on the server side (``conn`` itself without a
+    context), or None when the handshake fails (``conn`` is closed then)."""
+    if context is None:
+        return conn
+    try:
+        return context.wrap_socket(conn, server_side=True)
+    except OSError:
+        conn.close()
+        return None
+
+
 class ThreadedServer:
     """A listening socket on 127.0.0.1 whose connections are each served on a thread of
     their own (``_serve``); ``start()`` begins accepting, ``close()`` stops. ``accepted``
@@ -112,13 +124,10 @@ class ConnectionNumberServer(ThreadedServer):
     def _serve(self, conn: socket.socket) -> None:
         number = str(self.accepted).encode()
         conn.settimeout(30)  # (a TLS socket keeps it)
-        if self.tls is not None:
-            try:
-                conn = self.tls.wrap_socket(conn, server_side=True)
-            except OSError:
-                conn.close()
-                return
-        with conn:
+        wrapped = server_side_tls(conn, self.tls)
+        if wrapped is None:
+            return
+        with wrapped as conn:
             while True:
                 try:
                     received = recv_request(conn)
