@@ -144,3 +144,69 @@ def test_multi_statement_queries_are_never_prepared(pg_cluster):
     want = _multi_statement_prepared(psycopg, pg_cluster.conninfo)
     assert _multi_statement_prepared(bp, pg_cluster.conninfo) == want
     assert want == [0] * 6 + [1]
+
+
+def _left_on_server(lib: Any, conninfo: str, invalidate: Callable[[Any], None]) -> list[int]:
+    """How many prepared statements the server holds right after each invalidation."""
+    count = "select count(*) from pg_prepared_statements"
+    with lib.connect(conninfo, prepare_threshold=2) as conn:
+        conn.execute("drop table if exists prep_t")
+        conn.execute("create table prep_t (a int)")
+        conn.commit()
+        seen = []
+        for _ in range(2):
+            _prepare(conn)
+            conn.execute("select %s::text", ["x"], prepare=True)
+            invalidate(conn)
+            seen.append(conn.execute(count, prepare=False).fetchone()[0])
+            conn.rollback()
+        return seen
+
+
+def _rollback_method(conn: Any) -> None:
+    conn.rollback()
+
+
+def _failed_block(conn: Any) -> None:
+    with pytest.raises((psycopg.errors.DivisionByZero, bp.errors.DivisionByZero)), conn.transaction():
+        conn.execute("select 1/0")
+
+
+def _ddl_in_transaction(conn: Any) -> None:
+    conn.execute("create table if not exists prep_other (x int)")
+    conn.execute("drop table prep_other")
+
+
+def _discard_plans(conn: Any) -> None:
+    conn.execute("discard plans")
+
+
+@pytest.mark.parametrize(
+    "invalidate",
+    [
+        _rollback_method,
+        _failed_block,
+        _ddl_in_transaction,
+        _discard_plans,
+        _alter,
+        _alter_then_rollback_command,
+    ],
+)
+def test_stale_statements_are_deallocated_at_once_like_psycopg(pg_cluster, invalidate):
+    # psycopg runs DEALLOCATE ALL right after the command that made its statements stale
+    # (psycopg's own test_no_prepare_multi_with_drop counts them).
+    want = _left_on_server(psycopg, pg_cluster.conninfo, invalidate)
+    assert _left_on_server(bp, pg_cluster.conninfo, invalidate) == want
+    # DISCARD PLANS leaves the statements (psycopg 3.3 clears after DISCARD ALL only).
+    assert want == ([2, 2] if invalidate is _discard_plans else [0, 0])
+
+
+def test_ddl_repeated_leaves_no_statement_like_psycopg(pg_cluster):
+    def run(lib: Any) -> int:
+        with lib.connect(pg_cluster.conninfo) as conn:
+            conn.execute("select 1", prepare=True)
+            for _ in range(10):
+                conn.execute("drop table if exists noprep; create table noprep()")
+            return conn.execute("select count(*) from pg_prepared_statements", prepare=False).fetchone()[0]
+
+    assert run(bp) == run(psycopg) == 0

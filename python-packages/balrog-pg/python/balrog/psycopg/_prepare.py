@@ -12,7 +12,7 @@ __all__ = ["PrepareManager"]
 
 Key = tuple[bytes, tuple[int, ...]]
 
-# Command tags after which psycopg forgets its prepared statements.
+# Command tags after which psycopg forgets its prepared statements (and deallocates them).
 _INVALIDATES = re.compile(r"(?:DROP|ALTER|ROLLBACK|DISCARD ALL|DEALLOCATE ALL)\b").match
 
 
@@ -30,6 +30,11 @@ class PrepareManager:
         self._next = 0
         # Names forgotten by clear() but still allocated on the server.
         self._stale: list[str] = []
+        # Set by clear() when the server still holds statements: the connection runs
+        # DEALLOCATE ALL right after the command that cleared (psycopg's order, so
+        # pg_prepared_statements agrees) when it can; else `_stale` is closed with the
+        # next statement prepared.
+        self.flush_all = False
 
     def prepared_name(self, pgq: Any) -> str | None:
         """The name ``pgq`` is prepared under, if it is (then it is the most recently used)."""
@@ -63,6 +68,7 @@ class PrepareManager:
             return None
         # Statements forgotten by clear() go first (and once).
         evicted, self._stale = self._stale, []
+        self.flush_all = False
         # prepared_max: sys.maxsize for "no limit" (psycopg's storage of None).
         limit = self.prepared_max if self.prepared_max is not None else sys.maxsize
         while self._names and len(self._names) >= limit:
@@ -112,10 +118,11 @@ class PrepareManager:
             self.clear()
 
     def clear(self, on_server: bool = True) -> None:
-        """Forget every statement; those still on the server (``on_server``) are deallocated
-        with the next statement prepared (no round trip of their own)."""
-        if on_server:
+        """Forget every statement; those still on the server (``on_server``) are left to the
+        connection's ``_flush_prepared`` (see ``flush_all``)."""
+        if on_server and self._names:
             self._stale.extend(self._names.values())
+            self.flush_all = True
         self._counts.clear()
         self._names.clear()
         self._last = None

@@ -396,6 +396,24 @@ class Connection(BaseConnection[Row]):
                     self._dispatch_pending()
         return results[-1] if results else None
 
+    def _flush_prepared(self) -> None:
+        """DEALLOCATE ALL after a command that made the prepared statements stale (DDL,
+        ROLLBACK, DISCARD), run at once as psycopg runs it; the caller holds the lock.
+
+        In a pipeline or a failed transaction the statements stay in the prepare manager's
+        list instead and are closed with the next statement prepared.
+        """
+        manager = self._prepared
+        manager.flush_all = False
+        if self._pipeline is not None or self._native.transaction_status == _INERROR:
+            return
+        try:
+            self._wait(self._native.simple(b"DEALLOCATE ALL"))
+        finally:
+            if self._native.has_pending:
+                self._dispatch_pending()
+        manager._stale.clear()
+
     def _wait(self, op: Any) -> Any:
         """Wait for a native op; if the wait is interrupted, leave the connection usable."""
         try:
@@ -465,6 +483,8 @@ class Connection(BaseConnection[Row]):
                 # As psycopg: what was rolled back may have changed the tables the prepared
                 # statements read.
                 self._prepared.clear()
+                if self._prepared.flush_all:
+                    self._flush_prepared()
 
     def transaction(self, savepoint_name: str | None = None, force_rollback: bool = False) -> Transaction:
         """A block run in a transaction (a savepoint when nested)."""

@@ -480,6 +480,8 @@ class BaseCursor(Generic[ConnectionType, Row]):
             if not conn._autocommit:
                 conn._start_query()
             self._set_results(self._send(pgq, prepare, False, fmt))
+            if conn._prepared.flush_all:  # after DDL, ROLLBACK, DISCARD
+                conn._flush_prepared()
         except BaseException:
             self._clear_results()  # as psycopg: a failed execute leaves no result behind
             raise

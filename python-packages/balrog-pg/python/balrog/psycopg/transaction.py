@@ -192,6 +192,8 @@ class Transaction:
             if self._outer_transaction:
                 conn._exec_command(b"ROLLBACK")
             conn._prepared.clear()  # as psycopg (see Connection.rollback)
+            if conn._prepared.flush_all:
+                conn._flush_prepared()
         # A Rollback exception ends here if it targets this block (or any block).
         if isinstance(exc_val, Rollback):
             # An AsyncTransaction stands for the sync block it wraps.
