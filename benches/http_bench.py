@@ -1,5 +1,10 @@
 """balrog.requests against requests, httpx, aiohttp and pyreqwest, side by side in one process,
-against the same local server (uvicorn + httptools in a separate process); wrk is the floor.
+against the same local server in a separate process; wrk is the floor.
+
+The server is http_server_lean.py (HTTP/1.1 on a bare asyncio Protocol) unless
+BALROG_BENCH_SERVER=uvicorn picks http_server.py (an ASGI app on uvicorn + httptools, the
+server of the earlier runs): a server's own cost per request is added to every client
+alike and so squeezes the ratios toward 1 (see http_server_lean.py).
 
     .venv/bin/python benches/http_bench.py            # unpinned and pinned (taskset -c 0)
     .venv/bin/python benches/http_bench.py --quick    # fewer rounds
@@ -27,6 +32,16 @@ RESULTS = os.path.join(HERE, "results")
 PYTHON = sys.executable
 
 
+SERVERS = {"lean": "http_server_lean.py", "uvicorn": "http_server.py"}
+
+
+def server_name() -> str:
+    name = os.environ.get("BALROG_BENCH_SERVER", "lean")
+    if name not in SERVERS:
+        raise SystemExit(f"BALROG_BENCH_SERVER: one of {', '.join(SERVERS)}, not {name!r}")
+    return name
+
+
 def free_port() -> int:
     import socket
 
@@ -37,7 +52,7 @@ def free_port() -> int:
 
 def start_server(pinned: bool) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    command = [PYTHON, os.path.join(HERE, "http_server.py"), str(port)]
+    command = [PYTHON, os.path.join(HERE, SERVERS[server_name()]), str(port)]
     if pinned:
         command = ["taskset", "-c", "0", *command]
     env = dict(os.environ)
