@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use balrog_tls::{AnyCertificate, TrustedCertificates};
 use rustls::client::danger::ServerCertVerifier;
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
@@ -26,10 +25,8 @@ pub fn client_config(
         .map_err(|err| format!("Could not set up TLS: {err}"))?;
     let verifier: Arc<dyn ServerCertVerifier> = if verify {
         let (roots, trusted) = roots(ca_pem)?;
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|err| format!("Could not load the CA bundle: {err}"))?;
-        TrustedCertificates::new(webpki, trusted, true)
+        TrustedCertificates::new(roots, trusted, true, provider)
+            .map_err(|err| format!("Could not load the CA bundle: {err}"))?
     } else {
         AnyCertificate::new(provider)
     };

@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use balrog_tls::{AnyCertificate, TrustedCertificates};
 use rustls::client::danger::ServerCertVerifier;
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -316,12 +315,7 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, PgError>
             roots,
             trusted,
             check_name,
-        } => {
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(tls_error)?;
-            TrustedCertificates::new(webpki, trusted, check_name)
-        }
+        } => TrustedCertificates::new(roots, trusted, check_name, provider).map_err(tls_error)?,
     };
     let builder = builder
         .dangerous()

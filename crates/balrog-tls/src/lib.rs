@@ -15,11 +15,11 @@
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{verify_server_name, WebPkiServerVerifier};
+use rustls::client::{verify_server_name, VerifierBuilderError, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// Accepts any server certificate; checks the handshake signatures with `provider`.
 #[derive(Debug)]
@@ -88,18 +88,22 @@ pub struct TrustedCertificates {
 }
 
 impl TrustedCertificates {
-    /// `inner` built on the roots made of `trusted` (DER), or on other roots with `trusted`
-    /// empty (the system's or Mozilla's: CAs, never a server's own certificate).
+    /// The WebPKI verifier on `roots` (checking signatures with `provider`), where `roots`
+    /// were made of `trusted` (DER), or are other roots with `trusted` empty (the system's
+    /// or Mozilla's: CAs, never a server's own certificate). Fails when `roots` is empty.
     pub fn new(
-        inner: Arc<WebPkiServerVerifier>,
+        roots: RootCertStore,
         trusted: Vec<Vec<u8>>,
         check_name: bool,
-    ) -> Arc<Self> {
-        Arc::new(TrustedCertificates {
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Arc<Self>, VerifierBuilderError> {
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+        Ok(Arc::new(TrustedCertificates {
             inner,
             trusted,
             check_name,
-        })
+        }))
     }
 
     fn is_trusted_itself(&self, end_entity: &CertificateDer<'_>) -> bool {

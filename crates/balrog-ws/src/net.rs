@@ -13,7 +13,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use tokio::io::unix::AsyncFd;
@@ -604,11 +603,10 @@ fn client_config(tls: &TlsSettings) -> Result<ClientConfig, WsError> {
                     .map_err(|e| WsError::Tls(format!("invalid CA certificate: {e}")))?;
             }
         }
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| WsError::Tls(e.to_string()))?;
         // Also a self-signed server certificate loaded as its own CA, as OpenSSL accepts.
-        let verifier = balrog_tls::TrustedCertificates::new(webpki, tls.ca_der.clone(), true);
+        let verifier =
+            balrog_tls::TrustedCertificates::new(roots, tls.ca_der.clone(), true, provider)
+                .map_err(|e| WsError::Tls(e.to_string()))?;
         builder
             .dangerous()
             .with_custom_certificate_verifier(verifier)
