@@ -3,7 +3,9 @@
 One run starts a throwaway PostgreSQL 15 (or uses BALROG_TEST_DSN), then runs the
 measurement child twice: pinned (client and server on CPU 0, `taskset -c 0`) and
 unpinned. Inside a child the drivers of a case take turns round by round, so a burst of
-noise from other work on the machine hits all of them rather than one. Each case prints
+noise from other work on the machine hits all of them rather than one; each timed round
+follows an untimed one of the same driver, so no driver is timed in the conditions its
+predecessor left (see `run_case`). Each case prints
 medians and ratios (peer time / balrog time; > 1 = balrog faster) and the targets of the
 balrog-pg issue as met/missed. Results: benches/results/pg.json and pg.png.
 
@@ -285,6 +287,12 @@ def run_case(key: str, t: wl.Target, s: wl.Sizes, limit: int) -> dict[str, Any]:
         for name in names[r % len(names) :] + names[: r % len(names)] if names else []:
             try:
                 with deadline(limit):
+                    # An untimed round of the same driver first: what a wake-up costs
+                    # depends on the machine's recent history (the hypervisor adapts its
+                    # halt polling to the last wake-up pattern), so a driver timed right
+                    # after another inherited that one's conditions. Unpinned, psycopg
+                    # timed after pgbench took 16 µs a SELECT 1, after its own round 86.
+                    runners[name].round()
                     out[name]["rounds"].append(runners[name].round())
             except Exception as exc:
                 out[name] = {"error": _error(exc)}
