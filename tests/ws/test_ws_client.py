@@ -4,6 +4,7 @@ balrog.websockets against the same local servers, outcomes compared."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -557,3 +558,98 @@ def test_close_timeout_is_the_cause_of_the_later_error(raw_server: RawServer) ->
 
     result = same(raw_server.url, script)["result"]
     assert result[2:] == ("TimeoutError", "timed out while closing connection")
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_undecodable_message_fails_the_connection(ws_server_plain: WebsocketsServer, streaming: bool) -> None:
+    # recv(decode=True) of a binary message that is not UTF-8: websockets fails the
+    # connection with 1007 and ignores the server's close frame ("no close frame received").
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/echo") as ws:
+            ws.send(b"ok\xff")
+            try:
+                if streaming:
+                    list(ws.recv_streaming(decode=True))
+                else:
+                    ws.recv(decode=True)
+            except Exception as exc:
+                return (*words(exc), describe(exc), ws.state.name)
+        return None
+
+    result = same(ws_server_plain.url, script)["result"]
+    assert result[:2] == (
+        "ConnectionClosedError",
+        "sent 1007 (invalid frame payload data) invalid start byte at position 2; no close frame received",
+    )
+
+
+@pytest.mark.parametrize("message", ["a\ud800", ["a", "\ud800"]], ids=["str", "fragments"])
+def test_str_without_utf8_form_drops_the_connection(ws_server_plain: WebsocketsServer, message: Any) -> None:
+    # websockets treats the UnicodeEncodeError as an unexpected internal error: logged, the
+    # TCP connection dropped without a close frame, ConnectionClosedError caused by it.
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        records: list[str] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(f"{record.levelname} {record.getMessage()} {record.exc_info is not None}")
+
+        logger = logging.getLogger(f"test.ws.surrogate.{id(records)}")
+        logger.addHandler(Keep())
+        with connect(url + "/echo", logger=logger) as ws:
+            try:
+                ws.send(message)
+            except Exception as exc:
+                return (*words(exc)[:3], describe(exc), records)
+        return None
+
+    result = same(ws_server_plain.url, script)["result"]
+    assert result[:3] == ("ConnectionClosedError", "no close frame received or sent", "UnicodeEncodeError")
+    assert result[4] == ["ERROR unexpected internal error True"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-A": "a\nb"}, {"X-A": "a\r\nX-Injected: 1"}, {"X-A": "€"}, {"X-A": "a\x00"}, {"X-A": "tab\tand é"}],
+)
+def test_header_values_are_checked_before_sending(ws_server: WebsocketsServer, headers: Any) -> None:
+    # websockets refuses header values with control characters (or beyond Latin-1) before
+    # anything is sent: no header injection through additional_headers or origin.
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            with connect(url + "/headers", additional_headers=headers) as ws:
+                return json.loads(ws.recv())["headers"].get("x-a")
+        except Exception as exc:
+            return words(exc)
+
+    same(ws_server.url, script)
+
+
+def test_origin_is_checked_before_sending(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            with connect(url + "/echo", origin="http://a\r\nX-Injected: 1"):
+                return "connected"
+        except Exception as exc:
+            return words(exc)
+
+    assert same(ws_server.url, script)["result"][:2] == (
+        "InvalidHeaderValue",
+        "invalid Origin header: http://a\r\nX-Injected: 1",
+    )
+
+
+def test_wss_to_a_plain_server_is_an_ssl_eof_error(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            with connect(url.replace("ws://", "wss://") + "/echo", open_timeout=5):
+                return "connected"
+        except Exception as exc:
+            # Python's message ends with OpenSSL's source position, "(_ssl.c:1006)".
+            return (type(exc).__name__, exc.errno, str(exc).split(" (_ssl.c")[0])  # type: ignore[attr-defined]
+
+    assert same(ws_server.url, script)["result"] == (
+        "SSLEOFError",
+        8,
+        "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol",
+    )

@@ -735,6 +735,28 @@ impl Shared {
         Ok(())
     }
 
+    /// websockets' `fail` called from the user's side (a message `recv(decode=True)` cannot
+    /// decode, an iterable that broke in the middle of a fragmented `send`): send `code`,
+    /// ignore everything the server sends from now on — its close frame too, so the
+    /// error reads "no close frame received" as websockets' does — and wait for the
+    /// connection to end as `close` does.
+    pub async fn fail_and_wait(
+        &self,
+        code: u16,
+        reason: String,
+        close_timeout: Option<Duration>,
+    ) -> Result<(), WsError> {
+        self.inner.lock().close_timeout = close_timeout;
+        self.fail(code, reason, None).await;
+        self.reader_wake.notify_one();
+        let limit = close_timeout.map(|t| t + Duration::from_millis(500));
+        if !self.wait_closed(limit).await {
+            self.abort();
+            self.wait_closed(Some(Duration::from_secs(1))).await;
+        }
+        Ok(())
+    }
+
     /// Fail the connection (websockets' `fail`): send a close frame with `code` if still
     /// open, then ignore everything but the end of the TCP connection.
     async fn fail(&self, code: u16, reason: String, cause: Option<Cause>) {

@@ -46,6 +46,9 @@ pub enum WsError {
     SocksProxy(String),
     Security(String),
     Tls(String),
+    /// The server closed the TCP connection in the middle of the TLS handshake (a `wss://`
+    /// URI on a plain server, for one).
+    TlsEof,
     /// rustls' words, and the name the certificate was checked against.
     TlsCertificate(String, String),
     Closed(ClosedInfo),
@@ -209,6 +212,16 @@ impl WsError {
             WsError::Tls(msg) => {
                 // (errno, message), as the ssl module raises it: str() is the message.
                 PyErr::from_value(py.import("ssl")?.getattr("SSLError")?.call1((1, msg))?)
+            }
+            WsError::TlsEof => {
+                // What the ssl module raises there (without OpenSSL's "(_ssl.c:NNN)").
+                let message =
+                    "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol";
+                PyErr::from_value(
+                    py.import("ssl")?
+                        .getattr("SSLEOFError")?
+                        .call1((8, message))?,
+                )
             }
             WsError::TlsCertificate(text, server_name) => {
                 certificate_error(py, &text, &server_name)?

@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyString, PyTuple};
 
 use crate::conn::{
     reader_task, CallerWait, Config, Data, Fragment, Phase, PongSignal, Shared, TrySend,
@@ -282,8 +282,10 @@ fn payload(data: &Bound<'_, PyAny>) -> PyResult<Data> {
     if let Ok(b) = data.downcast::<PyBytes>() {
         return Ok(Box::new(PyBackedBytes::from(b.clone())));
     }
-    if let Ok(s) = data.extract::<PyBackedStr>() {
-        return Ok(Box::new(s));
+    if let Ok(s) = data.downcast::<PyString>() {
+        // A str with lone surrogates has no UTF-8 form: its UnicodeEncodeError, as
+        // `str.encode()` raises it (websockets' send raises that inside its send context).
+        return Ok(Box::new(PyBackedStr::try_from(s.clone())?));
     }
     match data.extract::<PyBackedBytes>() {
         Ok(b) => Ok(Box::new(b)),
@@ -453,6 +455,19 @@ impl Connection {
         let close_timeout = duration(close_timeout, "close_timeout")?;
         Ok(Op::new(
             async move { shared.close(code, reason, close_timeout).await },
+            |py, r| {
+                map_err(py, r)?;
+                Ok(py.None())
+            },
+        ))
+    }
+
+    /// Op: fail the connection with `code` (websockets' `fail`; see `Shared::fail_and_wait`).
+    fn fail(&self, code: u16, reason: String, close_timeout: Option<f64>) -> PyResult<Op> {
+        let shared = self.check()?;
+        let close_timeout = duration(close_timeout, "close_timeout")?;
+        Ok(Op::new(
+            async move { shared.fail_and_wait(code, reason, close_timeout).await },
             |py, r| {
                 map_err(py, r)?;
                 Ok(py.None())

@@ -632,7 +632,9 @@ async fn tls_handshake(transport: Transport, tls: &TlsSettings) -> Result<TlsIo,
     let connector = TlsConnector::from(Arc::new(config));
     connector.connect(name, transport).await.map_err(|err| {
         let text = err.to_string();
-        if text.contains("certificate") || text.contains("Certificate") {
+        if err.kind() == std::io::ErrorKind::UnexpectedEof {
+            WsError::TlsEof
+        } else if text.contains("certificate") || text.contains("Certificate") {
             WsError::TlsCertificate(text, tls.server_name.clone())
         } else {
             WsError::Tls(text)

@@ -65,7 +65,7 @@ class ServerConnection:
         self.subprotocol: str | None = None
         headers = Headers()
         for name, value in scope.get("headers", []):
-            headers[name.decode("latin-1")] = value.decode("latin-1")
+            headers._append(name.decode("latin-1"), value.decode("latin-1"))  # the server parsed them
         path = scope.get("raw_path") or scope.get("path", "/").encode()
         if isinstance(path, bytes):
             path = path.decode("latin-1")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
+from .exceptions import InvalidHeaderValue
+
 __all__ = ["Headers", "HeadersLike", "MultipleValuesError"]
+
+# What websockets accepts in a header value (its http11._value_re, on str).
+_is_valid_header_value = re.compile(r"[\x09\x20-\x7e\x80-\xff]*").fullmatch
 
 
 class MultipleValuesError(LookupError):
@@ -35,7 +41,9 @@ class Headers(MutableMapping[str, str]):
     def _from_raw(cls, raw: Iterable[tuple[str, bytes]]) -> Headers:
         headers = cls()
         for name, value in raw:
-            headers[name] = value.decode("ascii", "surrogateescape")
+            # websockets decodes received values as ISO-8859-1 (http11.parse_headers); the
+            # parser has checked them already.
+            headers._append(name, value.decode("iso-8859-1"))
         return headers
 
     def __str__(self) -> str:
@@ -51,7 +59,8 @@ class Headers(MutableMapping[str, str]):
         return copy
 
     def serialize(self) -> bytes:
-        return str(self).encode()
+        # ISO-8859-1 both ways, as websockets (received values are decoded so too).
+        return str(self).encode("iso-8859-1")
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._dict
@@ -69,6 +78,13 @@ class Headers(MutableMapping[str, str]):
         raise MultipleValuesError(key)
 
     def __setitem__(self, key: str, value: str) -> None:
+        # As websockets: a value with CR, LF or other control characters would let a
+        # caller's header (additional_headers, origin) inject lines into the request.
+        if not _is_valid_header_value(str(value)):
+            raise InvalidHeaderValue(key, value)
+        self._append(key, value)
+
+    def _append(self, key: str, value: str) -> None:
         self._dict.setdefault(key.lower(), []).append(value)
         self._list.append((key, value))
 

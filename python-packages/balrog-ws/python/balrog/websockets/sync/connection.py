@@ -16,7 +16,7 @@ import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, NoReturn, overload
 
 from balrog._bridge import mode, wait
 
@@ -201,13 +201,23 @@ class Connection:
         try:
             return data.decode()
         except UnicodeDecodeError as exc:
-            # websockets fails the connection with 1007 when decoding is forced and fails.
-            wait(
-                self._native.close(
-                    int(CloseCode.INVALID_DATA), f"{exc.reason} at position {exc.start}", self.close_timeout
-                )
-            )
+            self._fail_undecodable(exc)
             raise self._native.closed_exc() from exc
+
+    def _fail_unexpected(self, exc: Exception) -> NoReturn:
+        """What websockets does with an unexpected error while sending (e.g. a str that has
+        no UTF-8 form): log it, drop the TCP connection without a close frame, raise
+        ConnectionClosedError ("no close frame received or sent") caused by it."""
+        self.logger.error("unexpected internal error", exc_info=exc)
+        self._native.abort()
+        wait(self._native.wait_closed(None))
+        raise self._native.closed_exc() from exc
+
+    def _fail_undecodable(self, exc: UnicodeDecodeError) -> None:
+        """websockets fails the connection with 1007 when decoding is forced and fails
+        (and, failing it, ignores the server's close frame)."""
+        reason = f"{exc.reason} at position {exc.start}"
+        wait(self._native.fail(int(CloseCode.INVALID_DATA), reason, self.close_timeout))
 
     @overload
     def recv_streaming(self, decode: Literal[True]) -> Iterator[str]: ...
@@ -230,7 +240,12 @@ class Connection:
                 if (is_text and decode is not False) or (not is_text and decode):
                     if decoder is None:
                         decoder = codecs.getincrementaldecoder("utf-8")()
-                    yield decoder.decode(data, final=fin)
+                    try:
+                        text = decoder.decode(data, final=fin)
+                    except UnicodeDecodeError as exc:
+                        self._fail_undecodable(exc)
+                        raise self._native.closed_exc() from exc
+                    yield text
                 else:
                     yield data
                 if fin:
@@ -254,10 +269,13 @@ class Connection:
         """Send a message: str as text, bytes-like as binary (``text`` overrides), an
         iterable of str or of bytes-like as a fragmented message."""
         if isinstance(message, str):
-            if text is False:
-                self._send_whole(_BINARY, message.encode())
-            else:
-                self._send_whole(_TEXT, message)
+            try:
+                if text is False:
+                    self._send_whole(_BINARY, message.encode())
+                else:
+                    self._send_whole(_TEXT, message)
+            except UnicodeEncodeError as exc:  # lone surrogates
+                self._fail_unexpected(exc)
         elif isinstance(message, (bytes, bytearray, memoryview)):
             data = message if type(message) is bytes else bytes(message)
             self._send_whole(_TEXT if text else _BINARY, data)
@@ -301,13 +319,16 @@ class Connection:
             self._write(_CONT, b"", True)
         except ConnectionClosed:
             raise
+        except UnicodeEncodeError as exc:  # a str fragment with lone surrogates
+            self._sending = False
+            self._fail_unexpected(exc)
         except Exception:
             # websockets fails the connection when the iterable breaks mid-message.
             self._sending = False
-            close = self._native.close(
+            failing = self._native.fail(
                 int(CloseCode.INTERNAL_ERROR), "error in fragmented message", self.close_timeout
             )
-            wait(close)
+            wait(failing)
             raise
         finally:
             self._sending = False
