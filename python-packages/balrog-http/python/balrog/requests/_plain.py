@@ -31,9 +31,9 @@ from balrog._http import AbsentFiles, Headers, dict_version, type_version
 from . import _uri
 from ._environ import CA_BUNDLE_VARIABLES, PROXY_VARIABLES, snapshot_of
 from ._raw import RawResponse
-from .adapters import HTTPAdapter, _explain, _timeouts, _with_transport_defaults
+from .adapters import HTTPAdapter, _explain, _invalid_request, _timeouts, _with_transport_defaults
 from .cookies import RequestsCookieJar, extract_cookies_to_jar
-from .exceptions import InvalidHeader, RequestException
+from .exceptions import RequestException
 from .models import _LAZY_ATTRIBUTES, _URL_CACHE, REDIRECT_STATI, PreparedRequest, Response
 from .structures import CaseInsensitiveDict
 from .utils import _netrc_paths, get_encoding_from_headers, get_environ_proxies, get_netrc_auth
@@ -337,7 +337,7 @@ def send_plain(session: Any, method: str, url: Any, timeout: Any, allow_redirect
         raise
     except ValueError as exc:
         request = _prepared_request(verb, prepared_url, headers.prepared)
-        raise InvalidHeader(str(exc), request=request) from None
+        raise _invalid_request(exc, verb, request) from None
     elapsed = perf_counter() - start
 
     response = Response.__new__(Response)

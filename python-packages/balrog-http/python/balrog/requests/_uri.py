@@ -26,6 +26,7 @@ __all__ = [
     "Parts",
     "encode_invalid",
     "invalid_host_char",
+    "normalise_host_escapes",
     "parse",
     "remove_dot_segments",
     "unquote_unreserved",
@@ -168,8 +169,11 @@ def parse(url: str) -> Parts:
         if not host.isascii():
             host = ".".join(label if label.isascii() else _idna_label(label) for label in host.split("."))
         if "%" in host and not host.startswith("["):
-            host = unquote_unreserved(host)
-        host = host.lower()
+            # Escapes decoded or refused first (an error names the host as written), then
+            # the name lower-cased with its remaining escapes in upper case.
+            host = _ESCAPE.sub(lambda match: match.group(0).upper(), normalise_host_escapes(host).lower())
+        else:
+            host = host.lower()
         userinfo = encode_invalid(userinfo, USERINFO)
         path = encode_invalid(remove_dot_segments(path), PATH)
         query = encode_invalid(query, QUERY)
@@ -180,24 +184,67 @@ def parse(url: str) -> Parts:
 
 
 def _authority(authority: str, url: str) -> tuple[str, str, str]:
-    """(userinfo, host, port) of an authority, or ParseError as urllib3 refuses it (any
-    scheme; IDNA and the rest of the normalisation are for http(s) only)."""
+    """(userinfo, host, port) of an authority, or ParseError as urllib3 (2.8) refuses it, in
+    its words (any scheme; IDNA and the rest of the normalisation are for http(s) only)."""
     userinfo, _, hostport = authority.rpartition("@")
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        host, port = (hostport, "") if end == -1 else (hostport[: end + 1], hostport[end + 1 :])
-        if port and not port.startswith(":"):
-            raise ParseError(f"Failed to parse: {url}")
-        port = port[1:]
-    else:
-        host, _, port = hostport.partition(":")
-    if not valid_host(host) or (port and (not port.isdigit() or int(port) > 65535)):
+    split = _host_and_port(hostport)
+    if split is None:
+        bad = invalid_host_char(hostport)
+        if bad is not None:
+            raise ParseError(f"Failed to parse: Host {hostport!r} contains invalid character {bad!r}")
+        raise ParseError(f"Failed to parse: {hostport!r} is not a valid host or port")
+    host, port = split
+    if port and int(port) > 65535:
         raise ParseError(f"Failed to parse: {url}")
     bad = invalid_host_char(host)
     if bad is not None:
         raise ParseError(f"Failed to parse: Host {host!r} contains invalid character {bad!r}")
-    port = str(int(port)) if port else ""  # as a number: ":080" is ":80"
     return userinfo, host, port
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]*")
+
+
+def _host_and_port(hostport: str) -> tuple[str, str] | None:
+    """The host and the port (leading zeros dropped, "" if none) when ``hostport`` is a
+    host urllib3 reads followed by at most a ":" and a port of up to five significant ASCII
+    digits; None otherwise."""
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end == -1:
+            return None
+        host, rest = hostport[: end + 1], hostport[end + 1 :]
+    else:
+        host, colon, port = hostport.partition(":")
+        rest = colon + port
+    if not valid_host(host):
+        return None
+    if not rest:
+        return host, ""
+    digits = rest[1:]
+    if rest[0] != ":" or not _ASCII_DIGITS.fullmatch(digits):
+        return None
+    significant = digits.lstrip("0") or ("0" if digits else "")
+    if len(significant) > 5:
+        return None
+    return host, significant
+
+
+def normalise_host_escapes(host: str) -> str:
+    """A registered name's escapes as urllib3 leaves them: an unreserved character decoded
+    ("%41" → "a" once lower-cased), a control character refused, others upper-cased."""
+
+    def decode(match: re.Match[str]) -> str:
+        escape = match.group(0)
+        char = chr(int(escape[1:], 16))
+        if char < "\x20" or char == "\x7f":
+            raise ParseError(
+                f"Failed to parse: Host {host!r} contains invalid percent-encoded control "
+                f"character {escape!r}"
+            )
+        return char if char in _UNRESERVED else escape.upper()
+
+    return _ESCAPE.sub(decode, host)
 
 
 def _idna_label(label: str) -> str:

@@ -11,6 +11,7 @@ import functools
 import io
 import os
 import re
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -166,32 +167,67 @@ class BaseAdapter:
 
 
 def _timeouts(timeout: Any) -> tuple[float | None, float | None]:
+    """(connect, read) seconds, checked as requests has urllib3 check them (its Timeout)."""
     if isinstance(timeout, tuple):
+        # requests wraps the unpacking and urllib3's checks in one try: a bad value in a
+        # pair is reported as a bad pair.
         try:
             connect, read = timeout
+            return _seconds(connect, "connect"), _seconds(read, "read")
         except ValueError:
             raise ValueError(
                 f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, "
                 "or a single float to set both timeouts to the same value."
             ) from None
-    elif hasattr(timeout, "connect_timeout") and hasattr(timeout, "read_timeout"):
-        # A urllib3 Timeout object.
-        connect, read = timeout.connect_timeout, timeout.read_timeout
-    else:
-        connect = read = timeout
-    return _seconds(connect), _seconds(read)
+    if hasattr(timeout, "connect_timeout") and hasattr(timeout, "read_timeout"):
+        # A urllib3 Timeout object (checked when it was made).
+        return _default_or(timeout.connect_timeout, "connect"), _default_or(timeout.read_timeout, "read")
+    return _seconds(timeout, "connect"), _seconds(timeout, "read")
 
 
-def _seconds(value: Any) -> float | None:
+def _default_or(value: Any, name: str) -> float | None:
+    """A urllib3 Timeout's value; its "not set" sentinel means the socket module's default."""
+    if type(value).__name__ == "_TYPE_DEFAULT":
+        return socket.getdefaulttimeout()
+    return _seconds(value, name)
+
+
+def _seconds(value: Any, name: str) -> float | None:
+    """urllib3's Timeout._validate_timeout, its messages included: a timeout must be a
+    positive number (0 is refused) or None."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"Timeout value must be an int, float or None, not {value!r}")
-    if value < 0:
-        raise ValueError(
-            f"Attempted to set timeout to {value}, but the timeout cannot be set to a value less than 0."
-        )
-    return float(value)
+    if isinstance(value, bool):
+        raise ValueError("Timeout cannot be a boolean value. It must be an int, float or None.")
+    wrong_type = f"Timeout value {name} was {value}, but it must be an int, float or None."
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(wrong_type) from None
+    try:
+        if value <= 0:
+            raise ValueError(
+                f"Attempted to set {name} timeout to {value}, but the timeout cannot be set to a value "
+                "less than or equal to 0."
+            )
+    except TypeError:  # "1" converts to a float but does not compare with 0
+        raise ValueError(wrong_type) from None
+    return seconds
+
+
+# The characters of an HTTP token; urllib3 checks the method against them at putrequest.
+_NON_TOKEN = re.compile(r"[^-!#$%&'*+.^_`|~0-9a-zA-Z]")
+
+
+def _invalid_request(exc: ValueError, method: Any, request: Any) -> Exception:
+    """What requests raises for a request the native client refused to build: urllib3's
+    ValueError for a method that is not a token (requests lets it through), else
+    InvalidHeader (a header name or value hyper refuses)."""
+    match = _NON_TOKEN.search(method) if isinstance(method, str) else None
+    if match:
+        found = match.group()
+        return ValueError(f"Method cannot contain non-token characters {method!r} (found at least {found!r})")
+    return InvalidHeader(str(exc), request=request)
 
 
 def _body_for_wire(body: Any) -> Any:
@@ -202,6 +238,20 @@ def _body_for_wire(body: Any) -> Any:
         return body.encode("utf-8")
     if isinstance(body, (bytearray, memoryview)):
         return bytes(body)
+    if hasattr(body, "read"):
+        return _STREAMED
+    # urllib3's order (util.request.body_to_chunks): the buffer API (array.array...), then
+    # iteration; requests prepares anything else (data=5) as it is and urllib3 refuses it.
+    try:
+        return bytes(memoryview(body))
+    except TypeError:
+        pass
+    try:
+        iter(body)
+    except TypeError:
+        raise TypeError(
+            f"'body' must be a bytes-like object, file-like object, or iterable. Instead was {body!r}"
+        ) from None
     return _STREAMED
 
 
@@ -476,7 +526,10 @@ class HTTPAdapter(BaseAdapter):
         """The native client for these TLS and proxy settings (the timeouts go with each
         request: its connections are shared by requests with any timeout)."""
         if not url.startswith("https:"):
-            # Plain HTTP never uses TLS settings: requests does not even look at them.
+            # Plain HTTP never uses TLS settings, but requests checks that a client
+            # certificate's files exist whatever the URL (HTTPAdapter.cert_verify).
+            if cert:
+                self.cert_verify(None, url, verify, cert)
             verify, cert = True, None
         key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy)
         client = self._clients.get(key)
@@ -652,7 +705,7 @@ class HTTPAdapter(BaseAdapter):
             except UnicodeError:
                 raise
             except ValueError as exc:
-                raise InvalidHeader(str(exc), request=request) from None
+                raise _invalid_request(exc, method, request) from None
             if self.max_retries.status_forcelist if hasattr(self.max_retries, "status_forcelist") else False:
                 if budget is None:
                     budget = _RetryBudget(self.max_retries)
