@@ -210,7 +210,7 @@ class Connection:
         ConnectionClosedError ("no close frame received or sent") caused by it."""
         self.logger.error("unexpected internal error", exc_info=exc)
         self._native.abort()
-        wait(self._native.wait_closed(None))
+        wait(self._native.wait_closed(self.close_timeout))  # bounded, should abort ever stall
         raise self._native.closed_exc() from exc
 
     def _fail_undecodable(self, exc: UnicodeDecodeError) -> None:
