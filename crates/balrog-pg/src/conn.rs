@@ -15,7 +15,7 @@ use pyo3::types::{PyBytes, PyList};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use crate::connect::{connect, Params, Target};
+use crate::connect::{connect, AuthRules, Params, Target};
 use crate::encode::{Params as Encoded, Values};
 use crate::errors::{to_py, PgError};
 use crate::proto::{self, Collected, CopyMode, Io, Shared, Status};
@@ -284,7 +284,7 @@ fn new_runtime() -> Result<Arc<Runtime>, PgError> {
 
 /// Open a connection; resolves to a `PgConn`.
 #[pyfunction]
-#[pyo3(signature = (hosts, hostaddrs, ports, user, password, dbname, connect_timeout, startup, sslmode, ssl_options=Vec::new()))]
+#[pyo3(signature = (hosts, hostaddrs, ports, user, password, dbname, connect_timeout, startup, sslmode, ssl_options=Vec::new(), channel_binding=String::new(), require_auth=String::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn connect_op(
     hosts: Vec<String>,
@@ -297,6 +297,8 @@ pub fn connect_op(
     startup: Vec<(String, String)>,
     sslmode: String,
     ssl_options: Vec<(String, String)>,
+    channel_binding: String,
+    require_auth: String,
 ) -> Op {
     // sslmode "" means "not given" (libpq's default, prefer; sslrootcert=system changes it).
     let tls = match TlsOptions::from_pairs(&sslmode, &ssl_options) {
@@ -315,6 +317,17 @@ pub fn connect_op(
             .map(|t| Duration::from_secs_f64(t.max(2.0))),
         startup,
         tls,
+        auth: AuthRules {
+            channel_binding_required: channel_binding == "require",
+            require_auth: (!require_auth.is_empty()).then(|| {
+                let negated = require_auth.starts_with('!');
+                let methods = require_auth
+                    .split(',')
+                    .map(|m| m.trim_start_matches('!').to_owned())
+                    .collect();
+                (require_auth.clone(), negated, methods)
+            }),
+        },
     };
     let rt = match new_runtime() {
         Ok(rt) => rt,

@@ -29,6 +29,33 @@ pub struct Params {
     /// Startup parameters sent to the server besides user and database.
     pub startup: Vec<(String, String)>,
     pub tls: TlsOptions,
+    pub auth: AuthRules,
+}
+
+/// libpq's `channel_binding` and `require_auth`: which authentication a server may ask for
+/// (checked by Python beforehand for well-formedness).
+#[derive(Clone, Debug, Default)]
+pub struct AuthRules {
+    /// `channel_binding=require`: only SCRAM with channel binding would do, and balrog does
+    /// not bind channels (SCRAM-SHA-256-PLUS), so such a connection always fails.
+    pub channel_binding_required: bool,
+    /// `require_auth` as given (for the error), whether negated, and its methods.
+    pub require_auth: Option<(String, bool, Vec<String>)>,
+}
+
+impl AuthRules {
+    /// None if `method` ("password", "md5", "scram-sha-256", "none") is allowed; else
+    /// libpq's error text, `reason` saying what the server did.
+    fn refuses(&self, method: &str, reason: &str) -> Option<String> {
+        let (text, negated, methods) = self.require_auth.as_ref()?;
+        let listed = methods.iter().any(|m| m == method);
+        if listed != *negated {
+            return None;
+        }
+        Some(format!(
+            "authentication method requirement \"{text}\" failed: {reason}"
+        ))
+    }
 }
 
 /// Where the cancel request must go (the address the connection reached).
@@ -126,11 +153,66 @@ async fn authenticate(
             target.describe()
         ))
     };
+    let refused = |text: String| {
+        PgError::Operational(format!("connection failed: {}: {text}", target.describe()))
+    };
+    let rules = &params.auth;
+    // The method the server authenticated this connection with, as require_auth names it.
+    let mut method = "none";
     loop {
         let msg = io.next(shared).await?;
         let mut out = BytesMut::new();
+        // libpq's order: require_auth first, then channel binding.
+        let asked = match &msg {
+            Message::AuthenticationCleartextPassword => {
+                Some(("password", "server requested a cleartext password"))
+            }
+            Message::AuthenticationMd5Password(_) => {
+                Some(("md5", "server requested a hashed password"))
+            }
+            // libpq refuses SASL as a whole against a list of allowed methods, and the
+            // mechanism it would pick against a list of refused ones.
+            Message::AuthenticationSasl(_) => Some((
+                "scram-sha-256",
+                if rules.require_auth.as_ref().is_some_and(|r| r.1) {
+                    "server requested SCRAM-SHA-256 authentication"
+                } else {
+                    "server requested SASL authentication"
+                },
+            )),
+            _ => None,
+        };
+        if let Some((name, reason)) = asked {
+            if let Some(text) = rules.refuses(name, reason) {
+                return Err(refused(text));
+            }
+            method = name;
+            if rules.channel_binding_required {
+                return Err(refused(if name == "scram-sha-256" {
+                    "channel binding is required, but client does not support it".into()
+                } else {
+                    "channel binding required but not supported by server's authentication request"
+                        .into()
+                }));
+            }
+        }
         match msg {
-            Message::AuthenticationOk => return Ok(()),
+            Message::AuthenticationOk => {
+                if method == "none" {
+                    if let Some(text) =
+                        rules.refuses("none", "server did not complete authentication")
+                    {
+                        return Err(refused(text));
+                    }
+                }
+                if rules.channel_binding_required {
+                    return Err(refused(
+                        "channel binding required, but server authenticated client without channel binding"
+                            .into(),
+                    ));
+                }
+                return Ok(());
+            }
             Message::AuthenticationCleartextPassword => {
                 let password = params.password.as_deref().ok_or_else(no_password)?;
                 frontend::password_message(password.as_bytes(), &mut out)?;

@@ -327,6 +327,17 @@ pub fn msg_query(buf: &mut BytesMut, query: &[u8]) -> Result<(), PgError> {
     message(buf, b'Q', |b| put_cstr(b, query))
 }
 
+/// A count of parameters (or of their types or formats) as the protocol carries it: 16
+/// bits, read by the server as unsigned, so up to 65535 as libpq allows.
+fn parameter_count(count: usize) -> Result<u16, PgError> {
+    u16::try_from(count).map_err(|_| {
+        PgError::Operational(
+            "sending query and params failed: number of parameters must be between 0 and 65535"
+                .into(),
+        )
+    })
+}
+
 pub fn msg_parse(
     buf: &mut BytesMut,
     name: &str,
@@ -336,10 +347,7 @@ pub fn msg_parse(
     message(buf, b'P', |b| {
         put_cstr(b, name.as_bytes())?;
         put_cstr(b, query)?;
-        b.put_i16(
-            i16::try_from(types.len())
-                .map_err(|_| PgError::Programming("too many parameters".into()))?,
-        );
+        b.put_u16(parameter_count(types.len())?);
         for t in types {
             b.put_u32(*t);
         }
@@ -358,17 +366,11 @@ pub fn msg_bind<'a>(
     message(buf, b'B', |b| {
         b.put_u8(0); // unnamed portal
         put_cstr(b, stmt.as_bytes())?;
-        b.put_i16(
-            i16::try_from(formats.len())
-                .map_err(|_| PgError::Programming("too many parameters".into()))?,
-        );
+        b.put_u16(parameter_count(formats.len())?);
         for f in formats {
             b.put_i16(*f);
         }
-        b.put_i16(
-            i16::try_from(params.len())
-                .map_err(|_| PgError::Programming("too many parameters".into()))?,
-        );
+        b.put_u16(parameter_count(params.len())?);
         for p in params {
             match p {
                 None => b.put_i32(-1),

@@ -217,6 +217,8 @@ def connect_op(
     startup: list[tuple[str, str]],
     sslmode: str,
     ssl_options: list[tuple[str, str]] = ...,
+    channel_binding: str = ...,
+    require_auth: str = ...,
 ) -> NativeOp: ...
 def decode_value(
     spec: Any,

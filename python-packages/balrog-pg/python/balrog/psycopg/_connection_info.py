@@ -29,10 +29,10 @@ def timezone_from_name(name: str | None) -> tuple[dt.tzinfo, bool]:
     try:
         tz: dt.tzinfo = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        fixed = _fixed_offset(name)
-        if fixed is None:
-            _warn_unknown_timezone(name)
-        tz = fixed or dt.UTC
+        # A POSIX-style setting ("+05:30", "<+03>-03") too: psycopg does not read them (its
+        # offsets have the sign reversed from ISO's, and differ with the form), UTC it is.
+        _warn_unknown_timezone(name)
+        tz = dt.UTC
     key = getattr(tz, "key", "")
     return tz, key in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu")
 
@@ -40,16 +40,6 @@ def timezone_from_name(name: str | None) -> tuple[dt.tzinfo, bool]:
 def _warn_unknown_timezone(name: str) -> None:
     # Once per name, as psycopg: timezone_from_name is cached by name.
     logger.warning("unknown PostgreSQL timezone: %r; will use UTC", name)
-
-
-def _fixed_offset(name: str) -> dt.tzinfo | None:
-    # POSIX-style settings ("<+05>-05", "+05:30"): PostgreSQL reports what it was given.
-    m = re.fullmatch(r"<?([+-])(\d{1,2})(?::?(\d{2}))?>?.*", name)
-    if not m:
-        return None
-    sign = 1 if m.group(1) == "+" else -1
-    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
-    return dt.timezone(dt.timedelta(minutes=sign * minutes))
 
 
 def connection_summary(conn: Connection) -> str:

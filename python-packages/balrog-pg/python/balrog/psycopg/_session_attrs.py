@@ -9,12 +9,13 @@ since PostgreSQL 14; older servers are asked), ``primary`` / ``standby`` at
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import errors as e
 
-__all__ = ["TARGET_SESSION_ATTRS", "check_options", "connect_matching"]
+__all__ = ["TARGET_SESSION_ATTRS", "check_options", "connect_matching", "require_auth_methods"]
 
 TARGET_SESSION_ATTRS = ("any", "read-write", "read-only", "primary", "standby", "prefer-standby")
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -28,20 +29,95 @@ _REFUSALS = {
 }
 
 
+# Options with a fixed set of values, checked (as libpq does) before connecting.
+_CHOICES = {
+    "sslmode": _SSLMODES,
+    "target_session_attrs": TARGET_SESSION_ATTRS,
+    "channel_binding": ("disable", "prefer", "require"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "load_balance_hosts": ("disable", "random"),
+    "sslnegotiation": ("postgres", "direct"),
+    "sslcertmode": ("disable", "allow", "require"),
+}
+# Integer options libpq reads when it opens each socket (its error names that socket).
+_SOCKET_INTEGERS = (
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+)
+REQUIRE_AUTH_METHODS = ("password", "md5", "gss", "sspi", "scram-sha-256", "oauth", "none")
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def _bad(message: str) -> e.OperationalError:
+    return e.OperationalError(f"connection is bad: {message}")
+
+
 def check_options(params: Mapping[str, str]) -> None:
     """The option values libpq refuses before connecting ("connection is bad: ...")."""
     for port in params.get("port", "").split(","):
         port = port.strip()
-        if port and not port.isdigit():
-            raise e.OperationalError(
-                f'connection is bad: invalid integer value "{port}" for connection option "port"'
+        if not port:
+            continue
+        if not _INTEGER.fullmatch(port):
+            raise _bad(f'invalid integer value "{port}" for connection option "port"')
+        if not 1 <= int(port) <= 65535:
+            raise _bad(f'invalid port number: "{port}"')
+    for key, allowed in _CHOICES.items():
+        value = params.get(key)
+        if value and value not in allowed:
+            raise _bad(f'invalid {key} value: "{value}"')
+    if params.get("gssencmode") == "require":
+        # balrog has no GSSAPI: what a libpq built without it says.
+        raise _bad('gssencmode value "require" invalid when GSSAPI support is not compiled in')
+    if params.get("sslnegotiation") == "direct" and params.get("sslmode", "prefer") not in (
+        "require",
+        "verify-ca",
+        "verify-full",
+    ):
+        sslmode = params.get("sslmode", "prefer")
+        raise _bad(
+            f'weak sslmode "{sslmode}" may not be used with sslnegotiation=direct '
+            '(use "require", "verify-ca", or "verify-full")'
+        )
+    require_auth_methods(params.get("require_auth"))
+    for key in _SOCKET_INTEGERS:
+        value = params.get(key)
+        if value and not _INTEGER.fullmatch(value):
+            host = (params.get("host") or "").split(",")[0] or "localhost"
+            port = (params.get("port") or "").split(",")[0] or "5432"
+            where = (
+                f'connection to server on socket "{host}/.s.PGSQL.{port}" failed'
+                if host.startswith("/")
+                else f'connection to server at "{host}", port {port} failed'
             )
-    sslmode = params.get("sslmode")
-    if sslmode and sslmode not in _SSLMODES:
-        raise e.OperationalError(f'connection is bad: invalid sslmode value: "{sslmode}"')
-    attrs = params.get("target_session_attrs")
-    if attrs and attrs not in TARGET_SESSION_ATTRS:
-        raise e.OperationalError(f'connection is bad: invalid target_session_attrs value: "{attrs}"')
+            raise _bad(f'{where}: invalid integer value "{value}" for connection option "{key}"')
+
+
+def require_auth_methods(value: str | None) -> tuple[bool, tuple[str, ...]] | None:
+    """libpq's ``require_auth``: (negated, methods), or None when not set; OperationalError
+    in libpq's words for a list it refuses."""
+    if not value:
+        return None
+    seen: list[str] = []
+    negated: bool | None = None
+    for item in value.split(","):
+        method = item.removeprefix("!")
+        this_negated = item.startswith("!")
+        if negated is None:
+            negated = this_negated
+        elif negated != this_negated:
+            word = "negative" if this_negated else "non-negative"
+            other = "non-negative" if this_negated else "negative"
+            raise _bad(f'{word} require_auth method "{item}" cannot be mixed with {other} methods')
+        if method not in REQUIRE_AUTH_METHODS:
+            raise _bad(f'invalid require_auth value: "{method}"')
+        if method in seen:
+            raise _bad(f'require_auth method "{method}" is specified more than once')
+        seen.append(method)
+    return bool(negated), tuple(seen)
 
 
 def _session_is(conn: Any, attrs: str) -> bool:

@@ -99,6 +99,8 @@ def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> 
         startup,
         params.get("sslmode", "prefer") if sslmode_given else "",
         [(key, params[key]) for key in _SSL_KEYS if params.get(key)],
+        params.get("channel_binding") or os.environ.get("PGCHANNELBINDING", ""),
+        params.get("require_auth") or os.environ.get("PGREQUIREAUTH", ""),
     )
 
 

@@ -66,6 +66,11 @@ class Writer(ABC):
         """The COPY is over (``exc``: the error that ended it, if any)."""
 
 
+def _no_len(buffer: Any) -> bytes:
+    """psycopg's error for a COPY buffer that is not bytes-like (an int, None...)."""
+    raise TypeError(f"object of type '{type(buffer).__name__}' has no len()")
+
+
 class LibpqWriter(Writer):
     """Writes to the cursor's connection (the default; ``Copy`` then takes the native path
     itself, without going through this object)."""
@@ -262,12 +267,16 @@ class Copy:
         """Write data in the COPY format (str is encoded)."""
         if not self._is_in:
             raise e.ProgrammingError("copy.write() can be used only with COPY ... FROM STDIN")
+        if not buffer:
+            return  # psycopg writes nothing for a falsy buffer (None, b"", "")
         if isinstance(buffer, str):
             if self._binary:
                 raise TypeError("cannot copy str data in binary mode: use bytes instead")
             buffer = buffer.encode(self._codec)
         elif type(buffer) is not bytes:
-            buffer = bytes(buffer)
+            # Bytes-like objects only, as psycopg (which takes their len()): bytes(123) would
+            # be 123 NUL bytes.
+            buffer = bytes(memoryview(buffer)) if hasattr(buffer, "__len__") else _no_len(buffer)
         if buffer:
             self._raw_only = True
         self._buffer.write(buffer)
@@ -280,6 +289,10 @@ class Copy:
         if not self._is_in:
             raise e.ProgrammingError("copy.write_row() can be used only with COPY ... FROM STDIN")
         self._row_mode = True
+        if self._dump_oids and (row or self._binary) and len(row) != len(self._dump_oids):
+            # psycopg's Transformer checks a row against the types set_types() gave (an
+            # empty text row goes out as it is, and the server judges it).
+            raise e.DataError(f"expected {len(self._dump_oids)} values in row, got {len(row)}")
         if self._dump_oids and not self._binary:
             row = self._dumped_by_column(row)
         if self._foreign and not self._binary:
