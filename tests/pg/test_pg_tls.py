@@ -23,6 +23,8 @@ from support.pg import PgCluster
 pytestmark = pytest.mark.both_modes
 
 _CERT_USER = "certuser"
+_SCRAM_USER = "scramuser"
+_SCRAM_PASSWORD = "scram secret"
 
 
 class TlsServer:
@@ -70,6 +72,8 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
         rules = f.read()
     with open(hba, "w") as f:
         f.write(f"hostssl all {_CERT_USER} 127.0.0.1/32 cert\nhost all {_CERT_USER} 127.0.0.1/32 reject\n")
+        # SCRAM over TLS and over plain TCP (channel binding needs TLS).
+        f.write(f"host all {_SCRAM_USER} 127.0.0.1/32 scram-sha-256\n")
         f.write(rules)
     cluster.start()
     client_dir = tmp_path_factory.mktemp("tls-client")
@@ -83,6 +87,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     try:
         with psycopg.connect(cluster.conninfo, autocommit=True, sslmode="disable") as admin:
             admin.execute(f"create role {_CERT_USER} login")
+            admin.execute(f"create role {_SCRAM_USER} login password '{_SCRAM_PASSWORD}'")
         yield TlsServer(cluster, ca_file, other_ca_file, (client_crt, client_key))
     finally:
         cluster.destroy()
@@ -272,3 +277,29 @@ def test_self_signed_server_refused_with_another_root(self_signed_server, tls_se
     # A root file that does not hold the server's own certificate: refused by both.
     info = self_signed_server.conninfo(sslmode="verify-full", sslrootcert=tls_server.ca_file)
     assert _same(info) == ("OperationalError", None)
+
+
+_BINDING_CASES = [
+    ("require", "channel_binding=require"),
+    ("require", "channel_binding=prefer"),
+    ("require", "channel_binding=disable"),
+    ("require", "channel_binding=require require_auth=scram-sha-256"),
+    ("verify-full", "channel_binding=require"),
+    ("disable", "channel_binding=require"),
+    ("disable", "channel_binding=prefer"),
+]
+
+
+@pytest.mark.parametrize(("sslmode", "extra"), _BINDING_CASES)
+def test_scram_channel_binding_like_psycopg(tls_server: TlsServer, sslmode: str, extra: str) -> None:
+    # SCRAM-SHA-256-PLUS with tls-server-end-point over TLS: the server checks the binding
+    # data (a wrong certificate hash fails authentication), so "require" connecting at
+    # all shows the exchange was bound to this TLS connection.
+    conninfo = (
+        f"{tls_server.cluster.conninfo} user={_SCRAM_USER} password='{_SCRAM_PASSWORD}' "
+        f"sslmode={sslmode} sslrootcert={tls_server.ca_file} {extra}"
+    )
+    theirs = _outcome(psycopg, conninfo)
+    assert _outcome(bp, conninfo) == theirs
+    if sslmode != "disable" and "require" in extra:
+        assert theirs == ("ok", True)

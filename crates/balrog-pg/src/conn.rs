@@ -319,6 +319,7 @@ pub fn connect_op(
         tls,
         auth: AuthRules {
             channel_binding_required: channel_binding == "require",
+            channel_binding_disabled: channel_binding == "disable",
             require_auth: (!require_auth.is_empty()).then(|| {
                 let negated = require_auth.starts_with('!');
                 let methods = require_auth

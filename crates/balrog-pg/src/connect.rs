@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
+use postgres_protocol::authentication::sasl::{
+    ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_256_PLUS,
+};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use tokio::net::{TcpStream, UnixStream};
@@ -36,9 +38,10 @@ pub struct Params {
 /// (checked by Python beforehand for well-formedness).
 #[derive(Clone, Debug, Default)]
 pub struct AuthRules {
-    /// `channel_binding=require`: only SCRAM with channel binding would do, and balrog does
-    /// not bind channels (SCRAM-SHA-256-PLUS), so such a connection always fails.
+    /// `channel_binding=require`: only SCRAM-SHA-256-PLUS (over TLS) will do.
     pub channel_binding_required: bool,
+    /// `channel_binding=disable`: never SCRAM-SHA-256-PLUS.
+    pub channel_binding_disabled: bool,
     /// `require_auth` as given (for the error), whether negated, and its methods.
     pub require_auth: Option<(String, bool, Vec<String>)>,
 }
@@ -159,6 +162,18 @@ async fn authenticate(
     let rules = &params.auth;
     // The method the server authenticated this connection with, as require_auth names it.
     let mut method = "none";
+    // Whether SCRAM bound the exchange to this TLS connection.
+    let mut bound = false;
+    // The TLS server certificate's tls-server-end-point data, for SCRAM-SHA-256-PLUS.
+    let end_point = match &io.stream {
+        Stream::Tls(tls) => tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|certificate| crate::channel_binding::tls_server_end_point(certificate)),
+        _ => None,
+    };
     loop {
         let msg = io.next(shared).await?;
         let mut out = BytesMut::new();
@@ -187,13 +202,11 @@ async fn authenticate(
                 return Err(refused(text));
             }
             method = name;
-            if rules.channel_binding_required {
-                return Err(refused(if name == "scram-sha-256" {
-                    "channel binding is required, but client does not support it".into()
-                } else {
+            if rules.channel_binding_required && name != "scram-sha-256" {
+                return Err(refused(
                     "channel binding required but not supported by server's authentication request"
-                        .into()
-                }));
+                        .into(),
+                ));
             }
         }
         match msg {
@@ -205,7 +218,7 @@ async fn authenticate(
                         return Err(refused(text));
                     }
                 }
-                if rules.channel_binding_required {
+                if rules.channel_binding_required && !bound {
                     return Err(refused(
                         "channel binding required, but server authenticated client without channel binding"
                             .into(),
@@ -225,18 +238,46 @@ async fn authenticate(
             Message::AuthenticationSasl(body) => {
                 let password = params.password.as_deref().ok_or_else(no_password)?;
                 let mut mechanisms = body.mechanisms();
-                let mut has_scram = false;
+                let (mut has_scram, mut has_plus) = (false, false);
                 while let Ok(Some(m)) = fallible_iterator::FallibleIterator::next(&mut mechanisms) {
                     has_scram |= m == SCRAM_SHA_256;
+                    has_plus |= m == SCRAM_SHA_256_PLUS;
                 }
-                if !has_scram {
+                // libpq's choice: SCRAM-SHA-256-PLUS whenever TLS is in use and the server
+                // offers it, unless channel_binding=disable.
+                let plus = match &end_point {
+                    Some(data) if has_plus && !rules.channel_binding_disabled => Some(data.clone()),
+                    _ => None,
+                };
+                if rules.channel_binding_required && plus.is_none() {
+                    return Err(refused(if has_plus {
+                        "channel binding is required, but client does not support it".into()
+                    } else {
+                        "channel binding is required, but server did not offer an authentication method that supports channel binding".into()
+                    }));
+                }
+                if plus.is_none() && !has_scram {
                     return Err(PgError::Operational(format!(
                         "connection failed: {}: none of the server's SASL authentication mechanisms are supported",
                         target.describe()
                     )));
                 }
-                let state = ScramSha256::new(password.as_bytes(), ChannelBinding::unsupported());
-                frontend::sasl_initial_response(SCRAM_SHA_256, state.message(), &mut out)?;
+                let (mechanism, binding) = match plus {
+                    Some(data) => (
+                        SCRAM_SHA_256_PLUS,
+                        ChannelBinding::tls_server_end_point(data),
+                    ),
+                    // "y": this client binds channels, but the server did not offer it (a
+                    // server that did would see a downgrade). "n" without TLS, when told not
+                    // to, or when the certificate's hash is not known here.
+                    None if end_point.is_some() && !rules.channel_binding_disabled => {
+                        (SCRAM_SHA_256, ChannelBinding::unrequested())
+                    }
+                    None => (SCRAM_SHA_256, ChannelBinding::unsupported()),
+                };
+                bound = mechanism == SCRAM_SHA_256_PLUS;
+                let state = ScramSha256::new(password.as_bytes(), binding);
+                frontend::sasl_initial_response(mechanism, state.message(), &mut out)?;
                 scram = Some(state);
             }
             Message::AuthenticationSaslContinue(body) => {

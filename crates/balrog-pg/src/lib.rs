@@ -7,6 +7,7 @@
 //! execute, pipelined executemany, COPY in both directions on the same connection, and
 //! rows kept raw until Python fetches them.
 
+mod channel_binding;
 mod conn;
 mod connect;
 mod copy_format;
