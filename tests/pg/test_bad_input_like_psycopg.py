@@ -120,3 +120,57 @@ def test_posix_style_timezones_read_as_psycopg(pg_cluster: Any, setting: str) ->
         assert words(run(bp)) == words(run(psycopg))
     finally:
         logging.disable(logging.NOTSET)
+
+
+BAD_EXECUTES: list[tuple[str, Callable[[Any], Any]]] = [
+    ("too few parameters", lambda cur: cur.execute("select %s, %s", [1])),
+    ("named with a list", lambda cur: cur.execute("select %(a)s", [1])),
+    ("missing key", lambda cur: cur.execute("select %(a)s", {"b": 1})),
+    ("NUL in a str", lambda cur: cur.execute("select %s", ["a\x00b"])),
+    ("no adapter", lambda cur: cur.execute("select %s", [object()])),
+    ("executemany of nothing", lambda cur: cur.executemany("select %s", [])),
+    ("executemany, bad first row", lambda cur: cur.executemany("select %s, %s", [[1]])),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), BAD_EXECUTES, ids=[name for name, _ in BAD_EXECUTES])
+def test_transaction_opened_before_adapting_like_psycopg(
+    pg_cluster: Any, name: str, call: Callable[[Any], Any]
+) -> None:
+    # psycopg sends BEGIN before it adapts the parameters: the connection is INTRANS after
+    # an adaptation error (and after an executemany of no rows).
+    def run(lib: Any) -> Callable[[], Any]:
+        def go() -> Any:
+            with lib.connect(pg_cluster.conninfo) as conn:
+                try:
+                    call(conn.cursor())
+                    outcome = "ok"
+                except Exception as exc:
+                    outcome = type(exc).__name__
+                return outcome, conn.info.transaction_status.name
+
+        return go
+
+    assert words(run(bp)) == words(run(psycopg))
+
+
+@pytest.mark.parametrize("total", [5, 3000])
+def test_stream_yields_the_rows_before_an_error(pg_cluster: Any, total: int) -> None:
+    query = f"select case when g < {total} then g else 1 / (g - g) end from generate_series(1, {total}) g"
+
+    def run(lib: Any) -> Callable[[], Any]:
+        def go() -> Any:
+            seen = 0
+            with lib.connect(pg_cluster.conninfo) as conn:
+                try:
+                    for _ in conn.cursor().stream(query):
+                        seen += 1
+                except lib.errors.DivisionByZero:
+                    return seen, "DivisionByZero", conn.info.transaction_status.name
+            return seen, None, None
+
+        return go
+
+    theirs = words(run(psycopg))
+    assert theirs == ("ok", repr((total - 1, "DivisionByZero", "INERROR")))
+    assert words(run(bp)) == theirs

@@ -39,6 +39,11 @@ struct Progress {
     finished: bool,
     /// A row description arrived: the statement returns rows (psycopg refuses others).
     returns_rows: bool,
+    /// The statement failed after some of its rows arrived: those rows went out first (as
+    /// psycopg yields them), the error goes out with the next `next`.
+    pending_error: Option<Vec<(u8, String)>>,
+    /// Rows handed out so far.
+    delivered: usize,
 }
 
 #[pyclass(frozen, module = "balrog._pg", name = "PgStream")]
@@ -153,17 +158,24 @@ async fn read_batch(
     let mut refused_copy = false;
     let columns = progress.lock().columns.clone();
     let mut columns = columns;
-    let batch = |columns: &Option<Vec<Column>>, rows, styles| ResultSet {
-        status: TUPLES_OK,
-        columns: columns.clone(),
-        rows,
-        tag: None,
-        copy_binary: false,
-        styles,
+    // A batch of rows handed out (and counted: see `Progress::delivered`).
+    let batch = |columns: &Option<Vec<Column>>, rows: Vec<_>, styles| {
+        progress.lock().delivered += rows.len();
+        ResultSet {
+            status: TUPLES_OK,
+            columns: columns.clone(),
+            rows,
+            tag: None,
+            copy_binary: false,
+            styles,
+        }
     };
     loop {
         let enough = rows.len() >= size.max(1);
+        // After an error only its ReadyForQuery is still to come: read on to it, so the
+        // rows before the error go out with the error pending behind them.
         if enough
+            && error.is_none()
             && (rows.len() >= BUFFERED_ROWS_CAP.max(size)
                 || !crate::proto::message_buffered(&io.rbuf))
         {
@@ -192,7 +204,6 @@ async fn read_batch(
                     return Err(PgError::Server(fields));
                 }
                 error.get_or_insert(fields);
-                rows.clear();
             }
             Message::CopyInResponse(_) => {
                 proto::msg_copy_fail(&mut io.wbuf, "COPY cannot be used with stream()")?;
@@ -209,7 +220,16 @@ async fn read_batch(
                     ));
                 }
                 if let Some(fields) = error {
-                    return Err(PgError::Server(fields));
+                    // psycopg (libpq's chunked rows) yields the rows of complete chunks of
+                    // `size` rows before an error; the partial chunk is lost (size 1: none).
+                    let size = size.max(1);
+                    let delivered = progress.lock().delivered;
+                    let whole = (delivered + rows.len()) / size * size;
+                    rows.truncate(whole.saturating_sub(delivered));
+                    if rows.is_empty() {
+                        return Err(PgError::Server(fields));
+                    }
+                    progress.lock().pending_error = Some(fields);
                 }
                 if rows.is_empty() {
                     return Ok(Batch::End);
@@ -234,6 +254,9 @@ impl PgStream {
             self.rt.clone(),
             self.fd,
             async move {
+                if let Some(fields) = progress.lock().pending_error.take() {
+                    return Err(PgError::Server(fields));
+                }
                 if progress.lock().finished {
                     return Ok(None);
                 }

@@ -385,6 +385,18 @@ class Connection(BaseConnection[Row]):
             return
         self._exec_command(self._begin_statement())
 
+    def _begin_before_failing(self) -> None:
+        """psycopg sends its BEGIN before it adapts a query's parameters: a query that then
+        fails to adapt (or an executemany of no rows) still leaves the connection INTRANS.
+        Best effort: the caller's error is the one reported."""
+        if self._autocommit or self._pipeline is not None or self._native.closed:
+            return
+        try:
+            with self.lock:
+                self._start_query()
+        except Exception:
+            pass
+
     def _exec_command(self, command: bytes) -> Any:
         """Run a statement without parameters (simple protocol); return the last result."""
         self._check_connection_ok()

@@ -468,8 +468,10 @@ class BaseCursor(Generic[ConnectionType, Row]):
         else:
             try:
                 pgq = self._convert_query(query, params)
-            except BaseException:
+            except BaseException as exc:
                 self._clear_results()  # psycopg resets the cursor before adapting
+                if isinstance(exc, Exception):
+                    conn._begin_before_failing()
                 raise
         self._query = pgq
         if conn._pipeline is not None:  # queued until the next sync (pipeline.py)
@@ -525,10 +527,15 @@ class BaseCursor(Generic[ConnectionType, Row]):
         if not rows:
             self._query = None
             self._rowcount = 0
+            self._conn._begin_before_failing()  # psycopg's BEGIN goes out all the same
             return
         # The first row through the ordinary path: its errors, and cursor._query.
         first = RawQuery() if raw_query else PostgresQuery()
-        first.convert(raw, rows[0], tx)
+        try:
+            first.convert(raw, rows[0], tx)
+        except Exception:
+            self._conn._begin_before_failing()
+            raise
         self._query = first
         # The rows as sequences of `width` values, for the native encoder: converted a
         # chunk at a time by _many.py, so that the first chunk goes out sooner.
