@@ -499,6 +499,23 @@ def test_timeout_messages(ws_server: WebsocketsServer, raw_server: RawServer) ->
     assert same(ws_server.url, receiving)["result"] == "timed out in 0.1s"
     assert same(raw_server.url, opening)["result"] == "timed out while waiting for handshake response"
 
+    def polling(connect: Callable[..., Any], url: str) -> Any:
+        # recv(timeout=0) polls: websockets words it with its deadline's time left.
+        with connect(url + "/silent") as ws:
+            out = []
+            for timeout in (0, -1, 0.0):
+                try:
+                    ws.recv(timeout=timeout)
+                except TimeoutError as exc:
+                    out.append(str(exc))
+            return out
+
+    assert same(ws_server.url, polling)["result"] == [
+        "timed out in -0.0s",
+        "timed out in -1.0s",
+        "timed out in -0.0s",
+    ]
+
 
 @pytest.mark.parametrize("subprotocols", ["chat", ["chat", "bad token"], [b"chat"], 42])
 def test_subprotocols_are_validated(ws_server: WebsocketsServer, subprotocols: Any) -> None:

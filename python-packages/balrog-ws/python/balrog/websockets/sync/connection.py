@@ -179,20 +179,27 @@ class Connection:
                 "cannot call recv while another thread is already running recv or recv_streaming"
             )
         flag = _decode_flag(decode)
-        if mode() == "blocking":
-            self._receiving = True
-            try:
-                message = self._native.recv_blocking(timeout, flag)
-            finally:
-                self._receiving = False
-        else:
-            message = self._native.try_recv(flag)
-            if message is None:
+        try:
+            if mode() == "blocking":
                 self._receiving = True
                 try:
-                    message = wait(self._native.recv(timeout, flag))
+                    message = self._native.recv_blocking(timeout, flag)
                 finally:
                     self._receiving = False
+            else:
+                message = self._native.try_recv(flag)
+                if message is None:
+                    self._receiving = True
+                    try:
+                        message = wait(self._native.recv(timeout, flag))
+                    finally:
+                        self._receiving = False
+        except TimeoutError:
+            if timeout is not None and timeout <= 0:
+                # websockets reports the time its deadline had left, a hair below the
+                # timeout given: "timed out in -0.0s" for recv(timeout=0).
+                raise TimeoutError(f"timed out in {timeout - 1e-9:.1f}s") from None
+            raise
         if decode and type(message) is bytes:
             return self._decode_or_fail(message)
         return message  # type: ignore[no-any-return]
