@@ -113,6 +113,10 @@ impl Stage {
 /// The decoders for a `Content-Encoding` header, applied in reverse order of listing.
 pub struct Decoder {
     stages: Vec<Stage>,
+    /// Some body arrived. An empty body (a HEAD, a 304 or 204 that names its coding) is
+    /// no stream at all, and urllib3 decodes it to b"" where a gzip or brotli decoder
+    /// finished without input reports a truncated stream.
+    received: bool,
 }
 
 impl Decoder {
@@ -136,12 +140,16 @@ impl Decoder {
         Ok(if stages.is_empty() {
             None
         } else {
-            Some(Decoder { stages })
+            Some(Decoder {
+                stages,
+                received: false,
+            })
         })
     }
 
     /// Decode one network chunk; may return an empty vector while decoders buffer.
     pub fn push(&mut self, input: &[u8]) -> Result<Vec<u8>, HttpError> {
+        self.received |= !input.is_empty();
         let mut data = input.to_vec();
         for stage in &mut self.stages {
             stage.push(&data)?;
@@ -153,6 +161,9 @@ impl Decoder {
     /// Flush every stage at the end of the body; returns what was still buffered.
     pub fn finish(&mut self) -> Result<Vec<u8>, HttpError> {
         let mut data = Vec::new();
+        if !self.received {
+            return Ok(data);
+        }
         for stage in &mut self.stages {
             if !data.is_empty() {
                 stage.push(&data)?;
@@ -161,5 +172,28 @@ impl Decoder {
             data = stage.take_output();
         }
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_body_decodes_to_nothing_whatever_its_coding() {
+        for coding in ["gzip", "br", "deflate", "zstd", "gzip, br"] {
+            let mut decoder = Decoder::for_header(Some(coding))
+                .ok()
+                .flatten()
+                .expect("a known coding");
+            assert!(
+                decoder.push(b"").map(|out| out.is_empty()).unwrap_or(false),
+                "{coding}"
+            );
+            assert!(
+                decoder.finish().map(|out| out.is_empty()).unwrap_or(false),
+                "{coding}"
+            );
+        }
     }
 }

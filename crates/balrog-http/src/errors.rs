@@ -139,6 +139,9 @@ fn looks_like_tls(message: &str) -> bool {
         "handshake",
         "unknownissuer",
         "invalid peer",
+        // rustls' words for a peer that does not speak TLS (an https:// URL on a plain
+        // HTTP server): OpenSSL's WRONG_VERSION_NUMBER, an SSLError for requests.
+        "received corrupt message",
     ]
     .iter()
     .any(|word| lower.contains(word))

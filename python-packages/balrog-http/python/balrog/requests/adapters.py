@@ -32,6 +32,7 @@ from .exceptions import (
     InvalidHeader,
     InvalidProxyURL,
     InvalidSchema,
+    InvalidURL,
     ReadTimeout,
     RequestException,
     RetryError,
@@ -179,10 +180,25 @@ def _timeouts(timeout: Any) -> tuple[float | None, float | None]:
                 f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, "
                 "or a single float to set both timeouts to the same value."
             ) from None
-    if hasattr(timeout, "connect_timeout") and hasattr(timeout, "read_timeout"):
-        # A urllib3 Timeout object (checked when it was made).
-        return _default_or(timeout.connect_timeout, "connect"), _default_or(timeout.read_timeout, "read")
+    # Looked up on the class: a Timeout's read_timeout property raises when `total` is set.
+    if hasattr(type(timeout), "connect_timeout") and hasattr(type(timeout), "read_timeout"):
+        return _urllib3_timeouts(timeout)
     return _seconds(timeout, "connect"), _seconds(timeout, "read")
+
+
+def _urllib3_timeouts(timeout: Any) -> tuple[float | None, float | None]:
+    """A urllib3 Timeout object (checked when it was made). With ``total``, urllib3 reads
+    with what is left of it once connected (``read_timeout`` needs its started timer, so
+    it is not asked); here the whole ``total`` bounds the reads, and the read timeout
+    when smaller."""
+    connect = _default_or(timeout.connect_timeout, "connect")  # min(connect, total) already
+    total = getattr(timeout, "total", None)
+    if total is None:
+        return connect, _default_or(timeout.read_timeout, "read")
+    read = getattr(timeout, "_read", None)
+    if read is None or type(read).__name__ == "_TYPE_DEFAULT":
+        return connect, _seconds(total, "total")
+    return connect, _seconds(min(total, read), "read")
 
 
 def _default_or(value: Any, name: str) -> float | None:
@@ -610,10 +626,19 @@ class HTTPAdapter(BaseAdapter):
             return None
         if not _has_host(proxy):
             raise InvalidProxyURL("Please check proxy URL. It is malformed and could be missing the host.")
-        proxy = prepend_scheme_if_needed(proxy, "http")
+        try:
+            proxy = prepend_scheme_if_needed(proxy, "http")
+        except ValueError as exc:  # urllib3's LocationParseError: requests' InvalidURL
+            raise InvalidURL(exc, request=request) from None
         parts = urlsplit(proxy)
         if not parts.hostname:
             raise InvalidProxyURL("Please check proxy URL. It is malformed and could be missing the host.")
+        if not proxy.lower().startswith("socks") and parts.scheme.lower() not in ("http", "https"):
+            # urllib3's ProxyManager refuses it (ProxySchemeUnknown); never go direct instead.
+            raise InvalidURL(
+                f"Proxy URL had unsupported scheme {parts.scheme}, should use http:// or https://",
+                request=request,
+            )
         if proxy.lower().startswith("socks"):
             if parts.scheme not in _SOCKS_SCHEMES:
                 # urllib3's SOCKSProxyManager knows these four versions and nothing else.
