@@ -18,6 +18,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -87,6 +88,10 @@ class WebsocketsServer:
         if path.startswith("/reject/"):
             status = int(path.rsplit("/", 1)[1])
             return connection.respond(HTTPStatus(status), f"rejected with {status}\n")
+        if path.startswith("/redirect-to/"):
+            response = connection.respond(HTTPStatus.FOUND, "")
+            response.headers["Location"] = urllib.parse.unquote(path.removeprefix("/redirect-to/"))
+            return response
         if path.startswith("/redirect"):
             response = connection.respond(HTTPStatus.FOUND, "")
             response.headers["Location"] = "/echo"
@@ -227,9 +232,11 @@ class RawServer(ThreadedServer):
             return
         if path == "/bad-accept":
             accept = base64.b64encode(b"0" * 20)
+        # An empty Sec-WebSocket-Protocol answer (no token where one must be).
+        extra = b"Sec-WebSocket-Protocol: \r\n" if path == "/empty-subprotocol" else b""
         conn.sendall(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extra + b"\r\n"
         )
         script = self._scripts.get(path)
         if script is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -670,3 +671,85 @@ def test_wss_to_a_plain_server_is_an_ssl_eof_error(ws_server: WebsocketsServer) 
         8,
         "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol",
     )
+
+
+CREDENTIALS = {
+    "Authorization": "Bearer s3cret",
+    "Cookie": "sid=1",
+    "Proxy-Authorization": "Basic eDp5",
+    "X-Keep": "1",
+}
+
+
+@pytest.mark.parametrize("cross_origin", [True, False])
+def test_credentials_do_not_follow_a_redirect_to_another_origin(
+    ws_server: WebsocketsServer, ws_server_plain: WebsocketsServer, cross_origin: bool
+) -> None:
+    target = (ws_server_plain.url if cross_origin else ws_server.url) + "/headers"
+
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        hop = url + "/redirect-to/" + urllib.parse.quote(target, safe="")
+        with connect(hop, additional_headers=CREDENTIALS) as ws:
+            headers = json.loads(ws.recv())["headers"]
+        return sorted(name for name in headers if name in {k.lower() for k in CREDENTIALS})
+
+    sent = same(ws_server.url, script)["result"]
+    assert sent == (
+        ["x-keep"] if cross_origin else ["authorization", "cookie", "proxy-authorization", "x-keep"]
+    )
+
+
+def test_legacy_false_returns_a_reconnecting_connect(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        attempt = connect(url + "/echo", legacy=False)
+        seen = []
+        for ws in attempt:  # one connection per iteration
+            ws.send("hi")
+            seen.append(ws.recv())
+            ws.close()
+            if len(seen) == 2:
+                break
+        with connect(url + "/echo", legacy=False) as ws:
+            ws.send("again")
+            seen.append(ws.recv())
+        return type(attempt).__name__, seen
+
+    assert same(ws_server.url, script)["result"] == ("reconnect", ["hi", "hi", "again"])
+
+
+def test_socket_options_go_to_create_connection(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        out = []
+        with connect(url + "/echo", source_address=("127.0.0.1", 0)) as ws:
+            ws.send("x")
+            out.append(ws.recv())
+        for options in ({"address": ("127.0.0.1", 1)}, {"no_such_option": 1}):
+            try:
+                with connect(url + "/echo", open_timeout=3, **options):
+                    out.append("connected")
+            except Exception as exc:
+                out.append(type(exc).__name__)
+        return out
+
+    assert same(ws_server.url, script)["result"] == ["x", "ConnectionRefusedError", "TypeError"]
+
+
+def test_empty_subprotocol_header_is_invalid(raw_server: RawServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        try:
+            with connect(url + "/empty-subprotocol", subprotocols=["chat"]):
+                return "connected"
+        except Exception as exc:
+            return type(exc).__name__
+
+    assert same(raw_server.url, script)["result"] == "InvalidHeaderFormat"
+
+
+def test_max_queue_zero_still_closes_cleanly(ws_server: WebsocketsServer) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/echo", max_queue=0, close_timeout=3) as ws:
+            ws.send("x")
+            got = ws.recv()
+        return got, ws.close_code
+
+    assert same(ws_server.url, script)["result"] == ("x", 1000)

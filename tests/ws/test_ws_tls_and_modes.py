@@ -229,3 +229,27 @@ def test_wss_self_signed_certificate_trusted_as_its_own_root(tmp_path: Any) -> N
         theirs = outcome(ws_client.connect, url, lambda c, u: script(c, u, server_hostname="other.invalid"))
         ours = outcome(balrog_connect, url, lambda c, u: script(c, u, server_hostname="other.invalid"))
         assert ours == theirs == {"type": "SSLCertVerificationError"}
+
+
+def test_check_hostname_false_checks_the_chain_only(tls_server: tuple[str, trustme.CA]) -> None:
+    # A trusted chain, the wrong name: websockets (OpenSSL) connects when the context says
+    # check_hostname=False, and still refuses an untrusted chain.
+    url, ca = tls_server
+
+    def script(connect: Any, url: str, trust: bool) -> Any:
+        context = ssl.create_default_context()
+        if trust:
+            ca.configure_trust(context)
+        context.check_hostname = False
+        try:
+            with connect(url, ssl=context, server_hostname="other.invalid", open_timeout=5) as ws:
+                ws.send("chain only")
+                return ws.recv()
+        except ssl.SSLError as exc:
+            return type(exc).__name__
+
+    for trust in (True, False):
+        theirs = outcome(ws_client.connect, url, lambda c, u, t=trust: script(c, u, t))
+        ours = outcome(balrog_connect, url, lambda c, u, t=trust: script(c, u, t))
+        assert ours == theirs
+        assert ours["result"] == ("chain only" if trust else "SSLCertVerificationError")

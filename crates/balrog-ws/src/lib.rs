@@ -46,7 +46,8 @@ fn map_err<T>(py: Python<'_>, result: Result<T, WsError>) -> PyResult<T> {
     result.map_err(|e| e.into_pyerr(py))
 }
 
-type TlsArgs = (String, bool, Vec<Vec<u8>>);
+/// `(server_name, verify, CA certificates as DER, check the host name)`.
+type TlsArgs = (String, bool, Vec<Vec<u8>>, bool);
 
 /// `(scheme, host, port, username, password, connect_request, tls)` as
 /// `client._proxy_params` builds it; `connect_request` is for `http(s)://` proxies only.
@@ -60,11 +61,12 @@ type ProxyArgs = (
     Option<TlsArgs>,
 );
 
-fn tls_settings((server_name, verify, ca_der): TlsArgs) -> TlsSettings {
+fn tls_settings((server_name, verify, ca_der, check_hostname): TlsArgs) -> TlsSettings {
     TlsSettings {
         server_name,
         verify,
         ca_der,
+        check_hostname,
     }
 }
 

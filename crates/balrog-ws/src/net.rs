@@ -39,6 +39,9 @@ pub struct TlsSettings {
     pub verify: bool,
     /// Certificates loaded into the context (DER); empty means the bundled Mozilla roots.
     pub ca_der: Vec<Vec<u8>>,
+    /// `check_hostname`: false checks the chain only (a context made with
+    /// `create_default_context()` and `check_hostname = False`).
+    pub check_hostname: bool,
 }
 
 pub struct ProxySettings {
@@ -604,9 +607,13 @@ fn client_config(tls: &TlsSettings) -> Result<ClientConfig, WsError> {
             }
         }
         // Also a self-signed server certificate loaded as its own CA, as OpenSSL accepts.
-        let verifier =
-            balrog_tls::TrustedCertificates::new(roots, tls.ca_der.clone(), true, provider)
-                .map_err(|e| WsError::Tls(e.to_string()))?;
+        let verifier = balrog_tls::TrustedCertificates::new(
+            roots,
+            tls.ca_der.clone(),
+            tls.check_hostname,
+            provider,
+        )
+        .map_err(|e| WsError::Tls(e.to_string()))?;
         builder
             .dangerous()
             .with_custom_certificate_verifier(verifier)

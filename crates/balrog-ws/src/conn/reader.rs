@@ -248,7 +248,12 @@ async fn read_loop(shared: &Arc<Shared>) -> ReadEnd {
 
         let (phase, closing_since, close_timeout, abort, paused) = {
             let inner = shared.inner.lock();
-            let paused = config.queue_high.is_some_and(|h| inner.frames.len() >= h);
+            // Paused once the queue holds `max_queue` frames, and never while it is empty:
+            // max_queue=0 (websockets: pause after each frame) must still let the closing
+            // handshake be read.
+            let paused = config
+                .queue_high
+                .is_some_and(|h| inner.frames.len() >= h.max(1));
             let since = inner.closing_since;
             (inner.phase, since, inner.close_timeout, inner.abort, paused)
         };

@@ -4,14 +4,14 @@ from typing import Any
 
 from balrog._core import Op
 
-_Tls = tuple[str, bool, list[bytes]]
+_Tls = tuple[str, bool, list[bytes], bool]
 
 def open(
     host: str,
     port: int,
     request: bytes,
     timeout: float | None,
-    tls: tuple[str, bool, list[bytes]] | None = None,
+    tls: tuple[str, bool, list[bytes], bool] | None = None,
     proxy: tuple[str, str, int, str | None, str | None, bytes, _Tls | None] | None = None,
     sock: tuple[int, bool] | None = None,
 ) -> Op:

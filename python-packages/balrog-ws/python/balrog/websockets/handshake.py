@@ -217,6 +217,8 @@ def check_response(
     offered = headers.get_all("Sec-WebSocket-Protocol")
     if offered:
         values = _header_values(headers, "Sec-WebSocket-Protocol")
+        if not values:  # an empty header: websockets' parser wants a token there
+            raise InvalidHeaderFormat("Sec-WebSocket-Protocol", "expected token", offered[0], 0)
         if not subprotocols:
             raise InvalidHandshake("no subprotocols supported")
         if len(values) > 1:

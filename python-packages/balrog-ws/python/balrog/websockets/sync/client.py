@@ -43,13 +43,16 @@ def _limits(value: int | tuple[int | None, int | None] | None, name: str) -> tup
     raise TypeError(f"{name} must be an int, None or a tuple")
 
 
-def _tls_settings(context: ssl_module.SSLContext | None, server_name: str) -> tuple[str, bool, list[bytes]]:
-    """What rustls needs from an ``ssl.SSLContext``: verification on/off and its CAs."""
+def _tls_settings(
+    context: ssl_module.SSLContext | None, server_name: str
+) -> tuple[str, bool, list[bytes], bool]:
+    """What rustls needs from an ``ssl.SSLContext``: verification on/off, its CAs, and
+    whether the host name is checked (``check_hostname``)."""
     if context is None:
-        return (server_name, True, [])
+        return (server_name, True, [], True)
     verify = context.verify_mode != ssl_module.CERT_NONE
     cas = context.get_ca_certs(binary_form=True) if verify else []
-    return (server_name, verify, list(cas))  # type: ignore[arg-type]
+    return (server_name, verify, list(cas), bool(context.check_hostname))  # type: ignore[arg-type]
 
 
 def _proxy_for(wsuri: WebSocketURI, proxy: str | bool | None) -> str | None:
@@ -191,11 +194,24 @@ def connect(
         raise NotImplementedError("balrog.websockets supports permessage-deflate only (compression=)")
     if compression not in (None, "deflate"):
         raise ValueError(f"unsupported compression: {compression}")
-    # websockets' legacy= switch (connect without a context manager) changes nothing here.
-    kwargs.pop("legacy", None)
+    # websockets' legacy= switch: True (or absent) connects now; False returns what
+    # reconnect() returns (a context manager, and an iterator of connections).
+    if kwargs.pop("legacy", None) is False:
+        from .reconnect import reconnect as _reconnect
+
+        options = {k: v for k, v in locals().items() if k not in ("uri", "kwargs", "_reconnect")}
+        return _reconnect(uri, **options, **kwargs)  # type: ignore[return-value]
     if ssl is None:
         ssl = kwargs.pop("ssl_context", None)
     unix_path = kwargs.pop("path", None) if kwargs.pop("unix", False) else None
+    address = kwargs.pop("address", None)
+    if sock is None and unix_path is None and kwargs:
+        # websockets hands the rest to socket.create_connection (source_address, timeout):
+        # so does this, and the socket is then adopted as a given one; an unknown keyword
+        # raises create_connection's TypeError as it does there.
+        sock = _tcp_socket(wsuri_host_port(uri) if address is None else address, kwargs, open_timeout)
+    elif address is not None and sock is None and unix_path is None:
+        sock = _tcp_socket(address, {}, open_timeout)
     wsuri = parse_uri(uri)
     if not wsuri.secure and ssl is not None:
         raise ValueError("ssl argument is incompatible with a ws:// URI")
@@ -246,8 +262,36 @@ def connect(
             ):
                 message = f"cannot follow cross-origin redirect to {new_uri} with a Unix socket"
                 raise ValueError(message) from exc
+            if (new_wsuri.secure, new_wsuri.host, new_wsuri.port) != (wsuri.secure, wsuri.host, wsuri.port):
+                # As websockets: credentials do not follow a redirect to another origin.
+                additional_headers = _without_credentials(additional_headers)
             uri, wsuri = new_uri, new_wsuri
     raise SecurityError(f"more than {MAX_REDIRECTS} redirects")
+
+
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
+
+
+def _without_credentials(headers: HeadersLike | None) -> HeadersLike | None:
+    if headers is None:
+        return None
+    items = headers.raw_items() if isinstance(headers, Headers) else Headers(headers).raw_items()
+    return Headers((key, value) for key, value in items if key.lower() not in _CREDENTIAL_HEADERS)
+
+
+def wsuri_host_port(uri: str) -> tuple[str, int]:
+    wsuri = parse_uri(uri)
+    return wsuri.host, wsuri.port
+
+
+def _tcp_socket(address: Any, options: dict[str, Any], open_timeout: float | None) -> socket.socket:
+    """What websockets opens with ``socket.create_connection(address, **options)`` when
+    given its keyword arguments (``source_address``, ``timeout``, ``address``)."""
+    options = dict(options)
+    options.setdefault("timeout", open_timeout)
+    sock = socket.create_connection(address, **options)
+    sock.settimeout(None)
+    return sock
 
 
 def _unix_socket(path: Any, deadline: float | None) -> socket.socket:
