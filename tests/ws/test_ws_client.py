@@ -753,3 +753,52 @@ def test_max_queue_zero_still_closes_cleanly(ws_server: WebsocketsServer) -> Non
         return got, ws.close_code
 
     assert same(ws_server.url, script)["result"] == ("x", 1000)
+
+
+def test_legacy_exception_names_and_attributes(ws_server: WebsocketsServer) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name in ("TooManyFragments", "InvalidStatusCode", "AbortHandshake", "RedirectHandshake"):
+            theirs = getattr(wse, name)
+            ours = getattr(bws.exceptions, name)
+            assert [c.__name__ for c in ours.__mro__] == [c.__name__ for c in theirs.__mro__], name
+        assert str(bws.exceptions.InvalidStatusCode(403, {})) == str(wse.InvalidStatusCode(403, {}))
+        assert str(bws.exceptions.RedirectHandshake("ws://x/")) == str(wse.RedirectHandshake("ws://x/"))
+        assert str(bws.exceptions.TooManyFragments(4096)) == str(wse.TooManyFragments(4096))
+
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        # ConnectionClosed.code / .reason: deprecated in websockets, still there.
+        with connect(url + "/close/4001") as ws:
+            try:
+                ws.recv()
+            except Exception as exc:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    return exc.code, exc.reason, [w.category.__name__ for w in caught]
+        return None
+
+    assert same(ws_server.url, script)["result"] == (
+        4001,
+        "bye",
+        ["DeprecationWarning", "DeprecationWarning"],
+    )
+
+
+@pytest.mark.parametrize("how", ["break", "close"])
+def test_recv_streaming_left_half_way(ws_server: WebsocketsServer, how: str) -> None:
+    def script(connect: Callable[..., Any], url: str) -> Any:
+        with connect(url + "/fragments") as ws:  # the server sends "frag", "ment", "ed"
+            frames = ws.recv_streaming()
+            first = next(frames)
+            if how == "close":
+                frames.close()
+            else:
+                del frames
+            try:
+                return first, ws.recv(timeout=2)
+            except Exception as exc:
+                return first, type(exc).__name__
+
+    assert same(ws_server.url, script)["result"] == ("frag", "ConcurrencyError")

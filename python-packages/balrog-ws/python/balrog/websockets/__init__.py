@@ -34,6 +34,7 @@ from .exceptions import (
     ProtocolError,
     ProxyError,
     SecurityError,
+    TooManyFragments,
     WebSocketException,
 )
 from .frames import Close, CloseCode, Opcode
@@ -78,6 +79,7 @@ __all__ = [
     "Response",
     "SecurityError",
     "State",
+    "TooManyFragments",
     "WebSocketException",
     "connect",
 ]

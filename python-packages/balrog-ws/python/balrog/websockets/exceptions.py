@@ -5,7 +5,8 @@ Code written against ``websockets.exceptions`` keeps working after swapping the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import warnings
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .frames import Close
@@ -37,8 +38,11 @@ __all__ = [
     "ProtocolError",
     "ProxyError",
     "SecurityError",
+    "TooManyFragments",
     "WebSocketException",
 ]
+# websockets' legacy names, still importable from websockets.exceptions (for `except`).
+__all__ += ["AbortHandshake", "InvalidStatusCode", "RedirectHandshake"]
 
 
 class WebSocketException(Exception):
@@ -67,6 +71,27 @@ class ConnectionClosed(WebSocketException):
         if self.rcvd_then_sent:
             return f"received {self.rcvd}; then sent {self.sent}"
         return f"sent {self.sent}; then received {self.rcvd}"
+
+    # Deprecated in websockets (13.1) and still there, with the same warning.
+
+    @property
+    def code(self) -> int:
+        warnings.warn(
+            "ConnectionClosed.code is deprecated; use Protocol.close_code or ConnectionClosed.rcvd.code",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return 1006 if self.rcvd is None else int(self.rcvd.code)
+
+    @property
+    def reason(self) -> str:
+        warnings.warn(
+            "ConnectionClosed.reason is deprecated; "
+            "use Protocol.close_reason or ConnectionClosed.rcvd.reason",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return "" if self.rcvd is None else self.rcvd.reason
 
 
 class ConnectionClosedOK(ConnectionClosed):
@@ -248,3 +273,44 @@ class InvalidState(WebSocketException, AssertionError):
 
 class ConcurrencyError(WebSocketException, RuntimeError):
     """Receiving or sending messages concurrently."""
+
+
+class TooManyFragments(WebSocketException):
+    """A message had more fragments than websockets reassembles (balrog has no such limit,
+    so it never raises this; the class is here for code that names it)."""
+
+    def __init__(self, max_fragments: int) -> None:
+        super().__init__(f"fragmented message exceeds limit of {max_fragments} frames")
+
+
+class InvalidStatusCode(InvalidHandshake):
+    """websockets' legacy client's rejection (the sync client raises InvalidStatus)."""
+
+    def __init__(self, status_code: int, headers: Any) -> None:
+        self.status_code = status_code
+        self.headers = headers
+
+    def __str__(self) -> str:
+        return f"server rejected WebSocket connection: HTTP {self.status_code}"
+
+
+class AbortHandshake(InvalidHandshake):
+    """websockets' legacy server's way to answer a handshake with an HTTP response."""
+
+    def __init__(self, status: Any, headers: Any, body: bytes = b"") -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status:d}, {len(self.headers)} headers, {len(self.body)} bytes"
+
+
+class RedirectHandshake(InvalidHandshake):
+    """websockets' legacy client's redirect signal."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    def __str__(self) -> str:
+        return f"redirect to {self.uri}"

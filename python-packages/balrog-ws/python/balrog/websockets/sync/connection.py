@@ -240,6 +240,7 @@ class Connection:
                 "cannot call recv_streaming while another thread is already running recv or recv_streaming"
             )
         self._receiving = True
+        finished = False
         try:
             decoder = None
             while True:
@@ -256,9 +257,19 @@ class Connection:
                 else:
                     yield data
                 if fin:
+                    finished = True
                     return
+        except GeneratorExit:
+            raise  # abandoned (see below)
+        except BaseException:
+            finished = True  # an error ends the message (or the connection) as well
+            raise
         finally:
-            self._receiving = False
+            # Left half way through a message (break, close(), garbage collection): as in
+            # websockets, the rest of it is still owed to that reader, and every later
+            # recv() or recv_streaming() is refused (ConcurrencyError) rather than handed
+            # the remainder as if it were a message of its own.
+            self._receiving = not finished
 
     # ---- sending -----------------------------------------------------------------------
 
