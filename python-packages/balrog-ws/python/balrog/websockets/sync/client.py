@@ -204,15 +204,15 @@ def connect(
     if ssl is None:
         ssl = kwargs.pop("ssl_context", None)
     unix_path = kwargs.pop("path", None) if kwargs.pop("unix", False) else None
-    address = kwargs.pop("address", None)
-    if sock is None and unix_path is None and kwargs:
-        # websockets hands the rest to socket.create_connection (source_address, timeout):
-        # so does this, and the socket is then adopted as a given one; an unknown keyword
-        # raises create_connection's TypeError as it does there.
-        sock = _tcp_socket(wsuri_host_port(uri) if address is None else address, kwargs, open_timeout)
-    elif address is not None and sock is None and unix_path is None:
-        sock = _tcp_socket(address, {}, open_timeout)
     wsuri = parse_uri(uri)
+    address = kwargs.pop("address", None)
+    if sock is None and unix_path is None and (kwargs or address is not None):
+        # websockets hands the rest to socket.create_connection (address, source_address,
+        # timeout): so does this, and the socket is then used as a given one (so a redirect
+        # is refused, as with sock=); an unknown keyword raises create_connection's
+        # TypeError, as it does there.
+        target = (wsuri.host, wsuri.port) if address is None else address
+        sock = _tcp_socket(target, kwargs, open_timeout)
     if not wsuri.secure and ssl is not None:
         raise ValueError("ssl argument is incompatible with a ws:// URI")
     if unix_path is not None or sock is not None:
@@ -277,11 +277,6 @@ def _without_credentials(headers: HeadersLike | None) -> HeadersLike | None:
         return None
     items = headers.raw_items() if isinstance(headers, Headers) else Headers(headers).raw_items()
     return Headers((key, value) for key, value in items if key.lower() not in _CREDENTIAL_HEADERS)
-
-
-def wsuri_host_port(uri: str) -> tuple[str, int]:
-    wsuri = parse_uri(uri)
-    return wsuri.host, wsuri.port
 
 
 def _tcp_socket(address: Any, options: dict[str, Any], open_timeout: float | None) -> socket.socket:
