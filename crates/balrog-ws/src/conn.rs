@@ -727,12 +727,18 @@ impl Shared {
                 }
             }
         }
+        self.wait_closed_or_abort(close_timeout).await;
+        Ok(())
+    }
+
+    /// Wait for the connection to end after a closing handshake began (`close_timeout`,
+    /// plus a margin for the reader's own timeout), else drop the TCP connection.
+    async fn wait_closed_or_abort(&self, close_timeout: Option<Duration>) {
         let limit = close_timeout.map(|t| t + Duration::from_millis(500));
         if !self.wait_closed(limit).await {
             self.abort();
             self.wait_closed(Some(Duration::from_secs(1))).await;
         }
-        Ok(())
     }
 
     /// websockets' `fail` called from the user's side (a message `recv(decode=True)` cannot
@@ -749,11 +755,7 @@ impl Shared {
         self.inner.lock().close_timeout = close_timeout;
         self.fail(code, reason, None).await;
         self.reader_wake.notify_one();
-        let limit = close_timeout.map(|t| t + Duration::from_millis(500));
-        if !self.wait_closed(limit).await {
-            self.abort();
-            self.wait_closed(Some(Duration::from_secs(1))).await;
-        }
+        self.wait_closed_or_abort(close_timeout).await;
         Ok(())
     }
 

@@ -26,10 +26,8 @@ __all__ = [
     "Parts",
     "encode_invalid",
     "invalid_host_char",
-    "normalise_host_escapes",
     "parse",
     "remove_dot_segments",
-    "unquote_unreserved",
     "valid_host",
     "wire_url",
 ]
@@ -69,16 +67,6 @@ def invalid_host_char(host: str) -> str | None:
     """The first character ``host`` may not hold, if any."""
     found = _INVALID_HOST_CHAR.search(host)
     return found.group() if found else None
-
-
-def unquote_unreserved(component: str) -> str:
-    """Escapes of unreserved characters decoded ("%41" → "A"); others kept as they are."""
-
-    def decode(match: re.Match[str]) -> str:
-        char = chr(int(match.group(0)[1:], 16))
-        return char if char in _UNRESERVED else match.group(0)
-
-    return _ESCAPE.sub(decode, component)
 
 
 def encode_invalid(component: str, allowed: frozenset[str]) -> str:
@@ -171,7 +159,7 @@ def parse(url: str) -> Parts:
         if "%" in host and not host.startswith("["):
             # Escapes decoded or refused first (an error names the host as written), then
             # the name lower-cased with its remaining escapes in upper case.
-            host = _ESCAPE.sub(lambda match: match.group(0).upper(), normalise_host_escapes(host).lower())
+            host = _ESCAPE.sub(lambda match: match.group(0).upper(), _normalise_host_escapes(host).lower())
         else:
             host = host.lower()
         userinfo = encode_invalid(userinfo, USERINFO)
@@ -230,7 +218,7 @@ def _host_and_port(hostport: str) -> tuple[str, str] | None:
     return host, significant
 
 
-def normalise_host_escapes(host: str) -> str:
+def _normalise_host_escapes(host: str) -> str:
     """A registered name's escapes as urllib3 leaves them: an unreserved character decoded
     ("%41" → "a" once lower-cased), a control character refused, others upper-cased."""
 

@@ -196,14 +196,19 @@ def _urllib3_timeouts(timeout: Any) -> tuple[float | None, float | None]:
     if total is None:
         return connect, _default_or(timeout.read_timeout, "read")
     read = getattr(timeout, "_read", None)
-    if read is None or type(read).__name__ == "_TYPE_DEFAULT":
+    if read is None or _is_unset(read):
         return connect, _seconds(total, "total")
     return connect, _seconds(min(total, read), "read")
 
 
+def _is_unset(value: Any) -> bool:
+    """urllib3's "not set" sentinel (``_DEFAULT_TIMEOUT``), told without importing urllib3."""
+    return type(value).__name__ == "_TYPE_DEFAULT"
+
+
 def _default_or(value: Any, name: str) -> float | None:
     """A urllib3 Timeout's value; its "not set" sentinel means the socket module's default."""
-    if type(value).__name__ == "_TYPE_DEFAULT":
+    if _is_unset(value):
         return socket.getdefaulttimeout()
     return _seconds(value, name)
 
@@ -633,12 +638,6 @@ class HTTPAdapter(BaseAdapter):
         parts = urlsplit(proxy)
         if not parts.hostname:
             raise InvalidProxyURL("Please check proxy URL. It is malformed and could be missing the host.")
-        if not proxy.lower().startswith("socks") and parts.scheme.lower() not in ("http", "https"):
-            # urllib3's ProxyManager refuses it (ProxySchemeUnknown); never go direct instead.
-            raise InvalidURL(
-                f"Proxy URL had unsupported scheme {parts.scheme}, should use http:// or https://",
-                request=request,
-            )
         if proxy.lower().startswith("socks"):
             if parts.scheme not in _SOCKS_SCHEMES:
                 # urllib3's SOCKSProxyManager knows these four versions and nothing else.
@@ -648,6 +647,12 @@ class HTTPAdapter(BaseAdapter):
                 # PySocks offers user/password authentication only with both; otherwise
                 # none (reqwest would offer user/password alone, with an empty field).
                 proxy = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        elif parts.scheme.lower() not in ("http", "https"):
+            # urllib3's ProxyManager refuses it (ProxySchemeUnknown); never go direct instead.
+            raise InvalidURL(
+                f"Proxy URL had unsupported scheme {parts.scheme}, should use http:// or https://",
+                request=request,
+            )
         return proxy
 
     def send(

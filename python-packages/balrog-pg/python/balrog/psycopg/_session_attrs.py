@@ -15,7 +15,7 @@ from typing import Any
 
 from . import errors as e
 
-__all__ = ["TARGET_SESSION_ATTRS", "check_options", "connect_matching", "require_auth_methods"]
+__all__ = ["TARGET_SESSION_ATTRS", "check_options", "connect_matching"]
 
 TARGET_SESSION_ATTRS = ("any", "read-write", "read-only", "primary", "standby", "prefer-standby")
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -82,7 +82,7 @@ def check_options(params: Mapping[str, str]) -> None:
             f'weak sslmode "{sslmode}" may not be used with sslnegotiation=direct '
             '(use "require", "verify-ca", or "verify-full")'
         )
-    require_auth_methods(params.get("require_auth"))
+    _check_require_auth(params.get("require_auth"))
     for key in _SOCKET_INTEGERS:
         value = params.get(key)
         if value and not _INTEGER.fullmatch(value):
@@ -96,11 +96,11 @@ def check_options(params: Mapping[str, str]) -> None:
             raise _bad(f'{where}: invalid integer value "{value}" for connection option "{key}"')
 
 
-def require_auth_methods(value: str | None) -> tuple[bool, tuple[str, ...]] | None:
-    """libpq's ``require_auth``: (negated, methods), or None when not set; OperationalError
-    in libpq's words for a list it refuses."""
+def _check_require_auth(value: str | None) -> None:
+    """libpq's checks of a ``require_auth`` list (OperationalError in its words); the
+    connection enforces the list (balrog-pg ``connect.rs``, ``AuthRules``)."""
     if not value:
-        return None
+        return
     seen: list[str] = []
     negated: bool | None = None
     for item in value.split(","):
@@ -117,7 +117,6 @@ def require_auth_methods(value: str | None) -> tuple[bool, tuple[str, ...]] | No
         if method in seen:
             raise _bad(f'require_auth method "{method}" is specified more than once')
         seen.append(method)
-    return bool(negated), tuple(seen)
 
 
 def _session_is(conn: Any, attrs: str) -> bool:

@@ -209,7 +209,6 @@ class Connection:
             return data.decode()
         except UnicodeDecodeError as exc:
             self._fail_undecodable(exc)
-            raise self._native.closed_exc() from exc
 
     def _fail_unexpected(self, exc: Exception) -> NoReturn:
         """What websockets does with an unexpected error while sending (e.g. a str that has
@@ -220,11 +219,13 @@ class Connection:
         wait(self._native.wait_closed(self.close_timeout))  # bounded, should abort ever stall
         raise self._native.closed_exc() from exc
 
-    def _fail_undecodable(self, exc: UnicodeDecodeError) -> None:
+    def _fail_undecodable(self, exc: UnicodeDecodeError) -> NoReturn:
         """websockets fails the connection with 1007 when decoding is forced and fails
-        (and, failing it, ignores the server's close frame)."""
+        (and, failing it, ignores the server's close frame), then raises the closing
+        error caused by the decoding one."""
         reason = f"{exc.reason} at position {exc.start}"
         wait(self._native.fail(int(CloseCode.INVALID_DATA), reason, self.close_timeout))
+        raise self._native.closed_exc() from exc
 
     @overload
     def recv_streaming(self, decode: Literal[True]) -> Iterator[str]: ...
@@ -252,7 +253,6 @@ class Connection:
                         text = decoder.decode(data, final=fin)
                     except UnicodeDecodeError as exc:
                         self._fail_undecodable(exc)
-                        raise self._native.closed_exc() from exc
                     yield text
                 else:
                     yield data
