@@ -143,6 +143,10 @@ def _wrapper_type(obj: Any) -> str | None:
 
 
 def _dump_int(obj: Any, connected: bool, encoding: str) -> Dumped:
+    if not isinstance(obj, int):
+        # Another element of a list whose representative is an int (a Decimal beside an
+        # IntNumeric, both numeric): psycopg's int dumpers refuse it.
+        raise e.DataError(f"integer expected, got {type(obj).__name__!r}")
     value = int(obj)
     return str(value).encode(), _wrapper_type(obj) or _int_type(value)
 
