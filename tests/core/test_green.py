@@ -280,3 +280,91 @@ def test_event_loops_do_not_leak_their_hubs():
         asyncio.run(balrog.green(body)())
     gc.collect()
     assert descriptors() - before < 10
+
+
+# -- ops that finish inline: the loop still turns -------------------------------------------
+#
+# A socket op may find its answer at once and finish without suspending (the native side
+# reads right after writing when that pays); _core.noop() always finishes that way. A task
+# looping over such ops must still let the loop and the other tasks run now and then.
+
+
+def test_a_green_task_finishing_ops_inline_still_lets_the_loop_turn():
+    turns = 0
+    done = False
+
+    def busy() -> int:
+        for _ in range(10_000):
+            balrog.wait(_core.noop())
+        return 10_000
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def main() -> tuple[int, int]:
+        nonlocal done
+        ticking = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)
+        start = turns
+        ops = await balrog.green(busy)()
+        done = True
+        await ticking
+        return turns - start, ops
+
+    turned, ops = asyncio.run(main())
+    assert ops == 10_000
+    # 128 inline ops at most between two turns of the loop (tokio's budget too).
+    assert turned >= 10_000 // 128
+
+
+def test_awaiting_ops_that_finish_inline_still_lets_the_loop_turn():
+    turns = 0
+    done = False
+
+    async def busy() -> None:
+        for _ in range(10_000):
+            await _core.noop()
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def main() -> int:
+        nonlocal done
+        ticking = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)
+        start = turns
+        await busy()
+        done = True
+        await ticking
+        return turns - start
+
+    assert asyncio.run(main()) >= 10_000 // 128
+
+
+def test_cancelling_a_task_that_finishes_ops_inline_raises_at_a_wait_before_an_op_starts():
+    started = 0
+
+    def busy() -> None:
+        nonlocal started
+        while True:
+            started += 1
+            balrog.wait(_core.noop())
+
+    async def main() -> None:
+        task = asyncio.ensure_future(balrog.green(busy)())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    # It was suspended only to let the loop turn, and the cancellation came then: at the
+    # 129th op of a streak, before that op started (so `started` counts it, none ran).
+    assert started % 128 == 1

@@ -6,14 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 import balrog
 import balrog._bridge as bridge
 import balrog.psycopg as bp
+from balrog import _pg
 
 _SocketWatch = balrog._core.SocketWatch
+
+
+@pytest.fixture(autouse=True)
+def readiness_path_only() -> Iterator[None]:
+    """Every op here waits for its socket's readiness: an op whose first poll read its answer
+    at once (eager reads, tested in test_eager_read.py) would never arm its socket."""
+    was_on = _pg.set_eager_reads(False)
+    yield
+    _pg.set_eager_reads(was_on)
 
 
 class _CountingWatch:

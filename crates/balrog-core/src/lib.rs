@@ -18,6 +18,7 @@
 
 pub mod capi;
 mod drive;
+mod eager;
 mod op;
 mod runtime;
 mod wait;
@@ -30,6 +31,7 @@ mod module;
 mod watch;
 
 pub use drive::{io_directly, note_pending, Interest};
+pub use eager::{eager_read_counts, set_eager_reads};
 pub use op::{Finisher, Op};
 pub use runtime::{fork_generation, runtime, runtime_started, Exec};
 pub use wait::block_on;

@@ -19,6 +19,7 @@ use pyo3::types::PyTuple;
 
 use crate::capi::{api, BridgeApi};
 use crate::drive::{arm_socket, loop_drive_enabled, poll_watching, Polled};
+use crate::eager;
 use crate::runtime::{runtime, Exec};
 
 pub(crate) const START_PENDING: u8 = 0;
@@ -353,8 +354,8 @@ impl Op {
                 ))
             }
         };
-        let (fut, exec, _fd) = self.take_lazy()?;
-        let finisher = block_on_exec(py, &exec, fut, deadline)?;
+        let (fut, exec, fd) = self.take_lazy()?;
+        let finisher = block_on_exec(py, &exec, fut, deadline, fd)?;
         finisher(py)
     }
 
@@ -381,13 +382,14 @@ impl Op {
         let api = api(py)?;
         let (mut fut, exec, fd) = self.take_lazy()?;
         // The first poll happens here, on the caller's thread: a request is written to its
-        // socket now, not after a worker thread has woken up.
+        // socket now, not after a worker thread has woken up; a socket op may find its
+        // answer right away (eager.rs) and finish without suspending at all.
         let drivable = match (&exec, fd) {
             (Exec::Dedicated(rt), Some(fd)) if loop_drive_enabled(py) => Some((rt, fd)),
             _ => None,
         };
         if let Some((rt, fd)) = drivable {
-            match poll_watching(rt, fd, false, fut.as_mut()) {
+            match eager::first_poll(rt, fd, eager::worth_trying(), fut.as_mut()) {
                 Polled::Ready(finisher) => {
                     *self.state.lock() = State::Done(finisher);
                     return Ok(START_DONE);

@@ -6,12 +6,15 @@
 //! future on the way out cancels the operation.
 
 use std::future::Future;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyTimeoutError;
 
 use pyo3::prelude::*;
 
+use crate::drive::Polled;
+use crate::eager;
 use crate::runtime::{runtime, Exec};
 
 pub(crate) const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
@@ -25,16 +28,21 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    block_on_exec(py, &Exec::Shared, fut, None)
+    block_on_exec(py, &Exec::Shared, fut, None, None)
 }
 
 /// Block until `fut` finishes, a signal handler raises, or `deadline` passes (then
 /// `TimeoutError`; the future is dropped, which cancels it).
+///
+/// `socket`: the op's socket, for an op built with [`crate::Op::on_socket`] on a dedicated
+/// runtime. Its first poll may then read the answer at once, before the runtime's driver
+/// waits for readiness (eager.rs).
 pub(crate) fn block_on_exec<F>(
     py: Python<'_>,
     exec: &Exec,
     fut: F,
     deadline: Option<Instant>,
+    socket: Option<RawFd>,
 ) -> PyResult<F::Output>
 where
     F: Future + Send,
@@ -49,6 +57,10 @@ where
         Exec::Dedicated(rt) => &**rt,
     };
     let mut fut = std::pin::pin!(fut);
+    let mut eager_socket = match exec {
+        Exec::Dedicated(_) => socket.filter(|_| eager::worth_trying()),
+        Exec::Shared => None,
+    };
     loop {
         let slice = match deadline {
             None => SIGNAL_CHECK_INTERVAL,
@@ -61,6 +73,11 @@ where
             }
         };
         let polled = py.allow_threads(|| {
+            if let Some(fd) = eager_socket.take() {
+                if let Polled::Ready(output) = eager::first_poll(rt, fd, true, fut.as_mut()) {
+                    return Ok(output);
+                }
+            }
             rt.block_on(async { tokio::time::timeout(slice, fut.as_mut()).await })
         });
         match polled {

@@ -41,7 +41,16 @@ fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encode::ParamBatch>()?;
     m.add_function(wrap_pyfunction!(encode::encode_params, m)?)?;
     m.add_function(wrap_pyfunction!(encode::encode_many, m)?)?;
+    m.add_function(wrap_pyfunction!(eager_read_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(set_eager_reads, m)?)?;
     Ok(())
+}
+
+/// `(tries, hits)` of the calling thread: socket ops of this wheel whose first poll read
+/// the answer at once, and those of them that found it (balrog-core's eager.rs).
+#[pyfunction]
+fn eager_read_counts() -> (u64, u64) {
+    balrog_core::eager_read_counts()
 }
 
 /// Decode one value with the native decoder `spec` (what builtin loaders' `load()` use
@@ -75,4 +84,10 @@ fn decode_value<'py>(
     } else {
         ctx.decode(&dec, data)
     }
+}
+
+/// Turn eager reads on or off for this wheel's ops; returns whether they were on.
+#[pyfunction]
+fn set_eager_reads(on: bool) -> bool {
+    balrog_core::set_eager_reads(on)
 }

@@ -111,6 +111,13 @@ _LOOP_DRIVE = os.environ.get("BALROG_LOOP_DRIVE", "1") != "0"
 # Readiness passes per SocketWatch callback (see _Hub._on_sockets).
 _DRIVE_PASSES = 4
 
+# Ops a loop may finish inline in a row before the next one first lets the loop turn. A
+# socket op often finds its answer at once (the native side reads right after writing when
+# that pays), and then nothing suspends: without this budget a green task looping over
+# queries would keep the loop, and every other task, waiting until it ends. tokio gives a
+# task the same budget of 128 before it must yield.
+_INLINE_BUDGET = 128
+
 
 class _Hub:
     """One per event loop: the native completion queue and who waits for which key."""
@@ -124,6 +131,7 @@ class _Hub:
         "call_soon",
         "call_soon_threadsafe",
         "epfd",
+        "inline",
         "keys",
         "native",
         "socket_waits",
@@ -136,6 +144,8 @@ class _Hub:
         self.address: int = self.native.address
         self.waiters: dict[int, Callable[[], object]] = {}
         self.keys = itertools.count(1)
+        # Ops finished inline since the loop last turned (see _INLINE_BUDGET).
+        self.inline = 0
         self.call_soon = loop.call_soon
         self.call_soon_threadsafe = loop.call_soon_threadsafe
         self.call_later = loop.call_later
@@ -399,6 +409,8 @@ def wait(op: NativeOp, timeout: float | None = None) -> Any:
     current = getcurrent()
     if type(current) is GreenTask:
         hub = current.hub
+        if hub.inline >= _INLINE_BUDGET:
+            _let_loop_turn(current)
         key = next(hub.keys)
         # _start_op, inlined: with the loop's watch known, the op arms its own socket.
         epfd = hub.epfd
@@ -412,7 +424,9 @@ def wait(op: NativeOp, timeout: float | None = None) -> Any:
         else:
             started = op._start(hub.address, key)
         if started == _START_DONE:
+            hub.inline += 1
             return op._result()  # finished inline: no suspension needed
+        hub.inline = 0
         driven = started > _START_WAIT_SOCKET
         if driven:
             # Hub.wait_socket, inlined.
@@ -448,6 +462,16 @@ def wait(op: NativeOp, timeout: float | None = None) -> Any:
     return op.wait() if timeout is None else op.wait(timeout)
 
 
+def _let_loop_turn(task: GreenTask) -> None:
+    """Suspend ``task`` for one turn of its loop (its inline budget is spent).
+
+    Done before the task's next op starts, so a cancellation delivered meanwhile finds
+    no half-done work: the op never starts.
+    """
+    task.hub.inline = 0
+    task._suspend((None, task.hub.call_soon(task.switch)))
+
+
 def _expire(task: GreenTask, key: int) -> None:
     """A green wait's timeout passed: cancel the op and raise TimeoutError at the wait."""
     waiting = task.waiting
@@ -463,10 +487,15 @@ async def await_op(op: NativeOp) -> Any:
     loop = events.get_running_loop()
     hub = _hub_for(loop)
     future = loop.create_future()
+    if hub.inline >= _INLINE_BUDGET:
+        hub.inline = 0
+        await asyncio.sleep(0)  # let the loop turn (see _INLINE_BUDGET)
     key = next(hub.keys)
     started, armed = _start_op(op, hub, key)
     if started == _START_DONE:
+        hub.inline += 1
         return op._result()
+    hub.inline = 0
     waiter = _FutureWaiter(future)
     if started > _START_WAIT_SOCKET:
         hub.wait_socket(op, key, started, armed, waiter)

@@ -234,3 +234,11 @@ def binary_to_utf8(client_encoding: str, oid: int, data: bytes) -> bytes:
     """A binary value of type ``oid`` received in ``client_encoding`` with its text
     converted to UTF-8 (25: text; 2249: any record or composite, by its fields' types)."""
     ...
+def eager_read_counts() -> tuple[int, int]:
+    """``(tries, hits)`` of the calling thread: socket ops whose first poll read the answer
+    at once, and those of them that found it there (balrog-core's eager.rs)."""
+    ...
+def set_eager_reads(on: bool) -> bool:
+    """Turn eager reads on or off for this wheel's socket ops (for tests and comparisons;
+    ``BALROG_EAGER_READ=0`` at start does the same); returns whether they were on."""
+    ...
