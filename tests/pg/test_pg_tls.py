@@ -98,22 +98,29 @@ def _encrypted(conn: Any) -> bool:
     return bool(row[0])
 
 
-def _outcome(module: Any, conninfo: str) -> tuple[str, bool | None]:
-    """("ok", encrypted) or (error class name, None)."""
+def _result(module: Any, conninfo: str) -> tuple[str, bool | None, str | None]:
+    """("ok", encrypted, None) or (error class name, None, message)."""
     try:
         conn = module.connect(conninfo)
     except module.Error as ex:
-        return type(ex).__name__, None
+        return type(ex).__name__, None, str(ex)
     with conn:
         encrypted = _encrypted(conn)
         assert conn.pgconn.ssl_in_use == encrypted
-        return "ok", encrypted
+        return "ok", encrypted, None
+
+
+def _outcome(module: Any, conninfo: str) -> tuple[str, bool | None]:
+    """("ok", encrypted) or (error class name, None)."""
+    return _result(module, conninfo)[:2]
 
 
 def _same(conninfo: str) -> tuple[str, bool | None]:
-    expected = _outcome(psycopg, conninfo)
-    assert _outcome(bp, conninfo) == expected
-    return expected
+    """The outcome through psycopg, after checking that balrog's is the same (an error's
+    message too: libpq's words)."""
+    expected = _result(psycopg, conninfo)
+    assert _result(bp, conninfo) == expected
+    return expected[:2]
 
 
 def test_require(tls_server):

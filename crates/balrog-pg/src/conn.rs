@@ -284,7 +284,7 @@ fn new_runtime() -> Result<Arc<Runtime>, PgError> {
 
 /// Open a connection; resolves to a `PgConn`.
 #[pyfunction]
-#[pyo3(signature = (hosts, hostaddrs, ports, user, password, dbname, connect_timeout, startup, sslmode, ssl_options=Vec::new(), channel_binding=String::new(), require_auth=String::new()))]
+#[pyo3(signature = (hosts, hostaddrs, ports, user, password, dbname, connect_timeout, startup, sslmode, ssl_options=Vec::new(), channel_binding=String::new(), require_auth=String::new(), password_file=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn connect_op(
     hosts: Vec<String>,
@@ -299,6 +299,7 @@ pub fn connect_op(
     ssl_options: Vec<(String, String)>,
     channel_binding: String,
     require_auth: String,
+    password_file: Option<String>,
 ) -> Op {
     // sslmode "" means "not given" (libpq's default, prefer; sslrootcert=system changes it).
     let tls = match TlsOptions::from_pairs(&sslmode, &ssl_options) {
@@ -311,6 +312,7 @@ pub fn connect_op(
         ports,
         user,
         password,
+        password_file,
         dbname,
         connect_timeout: connect_timeout
             .filter(|t| *t > 0.0)
@@ -700,6 +702,38 @@ impl PgConn {
                     io.collect(&shared, false).await
                 }
                 .await;
+                s.settle(outcome)
+            },
+            results_to_py,
+        )
+    }
+
+    /// Describe the named portal `name` (a server-side cursor): Describe Sync, one round
+    /// trip, as psycopg's describe of its cursors. Resolves to a one-result list (status
+    /// COMMAND_OK, the cursor's columns, no command tag); a missing cursor is the server's
+    /// `portal "name" does not exist`, the words psycopg users see.
+    fn describe_portal(&self, name: QueryBytes<'_>) -> Op {
+        let name = match wire_query(self.transcoder().as_deref(), name) {
+            Ok(name) => name,
+            Err(err) => return Op::ready(move |_py| Err(err)),
+        };
+        self.socket_op(
+            move |slot, shared| async move {
+                let mut s = session(slot, shared.clone()).await?;
+                let outcome = async {
+                    let io = s.io()?;
+                    proto::msg_describe_named_portal(&mut io.wbuf, &name)?;
+                    proto::msg_sync(&mut io.wbuf);
+                    io.flush().await?;
+                    set_phase(&shared, Phase::Awaiting);
+                    io.collect_description(&shared).await
+                }
+                .await;
+                if outcome.is_err() {
+                    if let Ok(io) = s.io() {
+                        io.wbuf.clear();
+                    }
+                }
                 s.settle(outcome)
             },
             results_to_py,

@@ -2,7 +2,6 @@
 //! SCRAM-SHA-256), then the server's parameters and key data.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -14,7 +13,7 @@ use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use tokio::net::{TcpStream, UnixStream};
 
-use crate::errors::PgError;
+use crate::errors::{os_error_text, server_error_text, PgError, SERVER_CLOSED};
 use crate::proto::{error_fields, Io, Shared, Stream};
 use crate::tls::{self, Negotiated, SslMode, TlsOptions};
 
@@ -26,6 +25,9 @@ pub struct Params {
     pub ports: Vec<u16>,
     pub user: String,
     pub password: Option<String>,
+    /// The password file `password` came from, if it did (libpq names it when the server
+    /// refuses the password).
+    pub password_file: Option<String>,
     pub dbname: String,
     pub connect_timeout: Option<Duration>,
     /// Startup parameters sent to the server besides user and database.
@@ -78,6 +80,19 @@ impl Target {
         }
     }
 
+    /// libpq's text for a failed connect(): strerror's words and a hint by socket kind.
+    fn connect_failure(&self, err: &std::io::Error) -> String {
+        let hint = match self {
+            Target::Tcp(..) => {
+                "Is the server running on that host and accepting TCP/IP connections?"
+            }
+            Target::Unix(_) => {
+                "Is the server running locally and accepting connections on that socket?"
+            }
+        };
+        format!("{}\n\t{hint}", os_error_text(err))
+    }
+
     pub async fn open(&self) -> std::io::Result<Stream> {
         match self {
             Target::Tcp(host, port) => {
@@ -126,39 +141,29 @@ fn targets(params: &Params) -> Vec<(Target, String)> {
     out
 }
 
-fn server_fatal(target: &Target, fields: &[(u8, String)]) -> PgError {
-    let severity = fields
-        .iter()
-        .find(|(c, _)| *c == b'V')
-        .or_else(|| fields.iter().find(|(c, _)| *c == b'S'));
-    let message = fields
-        .iter()
-        .find(|(c, _)| *c == b'M')
-        .map(|(_, m)| m.as_str())
-        .unwrap_or("");
-    let severity = severity.map(|(_, s)| s.as_str()).unwrap_or("FATAL");
-    PgError::Operational(format!(
-        "connection failed: {}: {severity}:  {message}",
-        target.describe()
-    ))
+/// libpq's check of each answer while authenticating: only an authentication request, an
+/// error or a protocol negotiation may come (anything else is not PostgreSQL).
+async fn expect_auth_message(io: &mut Io) -> Result<(), PgError> {
+    use tokio::io::AsyncReadExt;
+    while io.rbuf.is_empty() {
+        if io.stream.read_buf(&mut io.rbuf).await? == 0 {
+            return Err(PgError::Lost(SERVER_CLOSED.into()));
+        }
+    }
+    match io.rbuf[0] {
+        b'R' | b'E' | b'v' => Ok(()),
+        other => Err(PgError::Operational(format!(
+            "expected authentication request from server, but received {}",
+            tls::shown_byte(other)
+        ))),
+    }
 }
 
-async fn authenticate(
-    io: &mut Io,
-    params: &Params,
-    target: &Target,
-    shared: &Shared,
-) -> Result<(), PgError> {
+/// The authentication exchange, up to AuthenticationOk.
+async fn authenticate(io: &mut Io, params: &Params, shared: &Shared) -> Result<(), Failed> {
     let mut scram: Option<ScramSha256> = None;
-    let no_password = || {
-        PgError::Operational(format!(
-            "connection failed: {}: fe_sendauth: no password supplied",
-            target.describe()
-        ))
-    };
-    let refused = |text: String| {
-        PgError::Operational(format!("connection failed: {}: {text}", target.describe()))
-    };
+    let no_password = || PgError::Operational("fe_sendauth: no password supplied".into());
+    let refused = |text: String| Failed::from(PgError::Operational(text));
     let rules = &params.auth;
     // The method the server authenticated this connection with, as require_auth names it.
     let mut method = "none";
@@ -175,6 +180,7 @@ async fn authenticate(
         _ => None,
     };
     loop {
+        expect_auth_message(io).await?;
         let msg = io.next(shared).await?;
         let mut out = BytesMut::new();
         // libpq's order: require_auth first, then channel binding.
@@ -257,10 +263,10 @@ async fn authenticate(
                     }));
                 }
                 if plus.is_none() && !has_scram {
-                    return Err(PgError::Operational(format!(
-                        "connection failed: {}: none of the server's SASL authentication mechanisms are supported",
-                        target.describe()
-                    )));
+                    return Err(PgError::Operational(
+                        "none of the server's SASL authentication mechanisms are supported".into(),
+                    )
+                    .into());
                 }
                 let (mechanism, binding) = match plus {
                     Some(data) => (
@@ -291,22 +297,30 @@ async fn authenticate(
                 let state = scram
                     .as_mut()
                     .ok_or_else(|| PgError::lost("unexpected SASL message"))?;
-                state.finish(body.data()).map_err(|e| {
-                    PgError::Operational(format!(
-                        "connection failed: {}: SCRAM verification failed: {e}",
-                        target.describe()
-                    ))
-                })?;
+                state
+                    .finish(body.data())
+                    .map_err(|e| PgError::Operational(format!("SCRAM verification failed: {e}")))?;
                 continue;
             }
+            // Refused before authenticating: libpq tries the next encryption method.
             Message::ErrorResponse(body) => {
-                return Err(server_fatal(target, &error_fields(body.fields())))
+                let fields = error_fields(body.fields());
+                let mut text = server_error_text(&fields);
+                let wrong_password = fields.iter().any(|(c, v)| *c == b'C' && v == "28P01");
+                if let (true, Some(path)) = (wrong_password, &params.password_file) {
+                    text.push_str(&format!("\npassword retrieved from file \"{path}\""));
+                }
+                return Err(Failed {
+                    error: PgError::Operational(text),
+                    at_connect: false,
+                    retry: true,
+                });
             }
             _ => {
-                return Err(PgError::Operational(format!(
-                "connection failed: {}: unsupported authentication method requested by the server",
-                target.describe()
-            )))
+                return Err(PgError::Operational(
+                    "unsupported authentication method requested by the server".into(),
+                )
+                .into())
             }
         }
         io.wbuf.extend_from_slice(&out);
@@ -314,18 +328,24 @@ async fn authenticate(
     }
 }
 
-/// Why one connection attempt failed, and whether the server was reached at all (libpq
-/// retries with the other TLS choice only then, for sslmode allow and prefer).
+/// Why one connection attempt failed, in libpq's terms.
 struct Failed {
     error: PgError,
-    reached: bool,
+    /// connect() itself failed on a Unix-domain socket: libpq finds that out before its
+    /// first wait, and psycopg then says "connection is bad" (a TCP connect() reports
+    /// its failure later, once the socket is writable).
+    at_connect: bool,
+    /// libpq would try the next encryption method on a new socket: the TLS handshake
+    /// failed, or the server refused the startup before authenticating the client.
+    retry: bool,
 }
 
 impl From<PgError> for Failed {
     fn from(error: PgError) -> Self {
         Failed {
             error,
-            reached: true,
+            at_connect: false,
+            retry: false,
         }
     }
 }
@@ -336,42 +356,39 @@ impl From<std::io::Error> for Failed {
     }
 }
 
-/// Open the socket; with `tls`, ask for TLS first. `mode` decides what a refusal means.
+/// Open the socket; with `tls`, ask for TLS first. When the server refuses TLS, the socket
+/// goes on in plaintext if `plain_allowed` (then true in the second value: the plaintext
+/// method is spent), else the attempt fails.
 async fn open_stream(
     target: &Target,
     tls_name: &str,
-    tls: Option<&Arc<rustls::ClientConfig>>,
-    mode: SslMode,
-) -> Result<Stream, Failed> {
-    let fail = |error: PgError| Failed {
-        error,
-        reached: true,
-    };
+    tls: Option<&tls::Setup>,
+    plain_allowed: bool,
+) -> Result<(Stream, bool), Failed> {
     let stream = target.open().await.map_err(|e| Failed {
-        error: PgError::Operational(format!("connection failed: {}: {e}", target.describe())),
-        reached: false,
+        error: PgError::Operational(target.connect_failure(&e)),
+        at_connect: matches!(target, Target::Unix(_)),
+        retry: false,
     })?;
-    // TLS only over TCP: libpq never asks for it on a Unix-domain socket.
     let Some(config) = tls else {
-        return Ok(stream);
+        return Ok((stream, false));
     };
     let tcp = match stream {
         Stream::Tcp(tcp) => tcp,
-        other => return Ok(other),
+        other => return Ok((other, false)),
     };
-    let describe = |e: PgError| match e {
-        PgError::Operational(msg) | PgError::Lost(msg) => {
-            PgError::Operational(format!("connection failed: {}: {msg}", target.describe()))
-        }
-        other => other,
-    };
-    match tls::negotiate(tcp, tls_name, config.clone()).await {
-        Ok(Negotiated::Tls(stream)) => Ok(Stream::Tls(stream)),
-        Ok(Negotiated::Refused(_)) if mode.requires_tls() => Err(fail(describe(
-            PgError::Operational("server does not support SSL, but SSL was required".into()),
-        ))),
-        Ok(Negotiated::Refused(tcp)) => Ok(Stream::Tcp(tcp)),
-        Err(e) => Err(fail(describe(e))),
+    match tls::negotiate(tcp, tls_name, config).await? {
+        Negotiated::Tls(stream) => Ok((Stream::Tls(stream), false)),
+        Negotiated::Refused(tcp) if plain_allowed => Ok((Stream::Tcp(tcp), true)),
+        Negotiated::Refused(_) => Err(PgError::Operational(
+            "server does not support SSL, but SSL was required".into(),
+        )
+        .into()),
+        Negotiated::HandshakeFailed(error) => Err(Failed {
+            error,
+            at_connect: false,
+            retry: true,
+        }),
     }
 }
 
@@ -379,9 +396,10 @@ async fn handshake(
     params: &Params,
     (target, tls_name): (&Target, &str),
     shared: &Shared,
-    tls: Option<&Arc<rustls::ClientConfig>>,
+    tls: Option<&tls::Setup>,
+    plain_allowed: bool,
 ) -> Result<Io, Failed> {
-    let stream = open_stream(target, tls_name, tls, params.tls.mode).await?;
+    let (stream, plain_spent) = open_stream(target, tls_name, tls, plain_allowed).await?;
     let mut io = Io::new(stream);
     let mut startup: Vec<(&str, &str)> = vec![
         ("user", params.user.as_str()),
@@ -394,7 +412,13 @@ async fn handshake(
     frontend::startup_message(startup, &mut out)?;
     io.wbuf.extend_from_slice(&out);
     io.flush().await?;
-    authenticate(&mut io, params, target, shared).await?;
+    authenticate(&mut io, params, shared)
+        .await
+        .map_err(|failed| Failed {
+            // After TLS was refused the socket went on in plaintext: no method is left.
+            retry: failed.retry && !plain_spent,
+            ..failed
+        })?;
     loop {
         match io.next(shared).await? {
             Message::BackendKeyData(body) => {
@@ -407,62 +431,123 @@ async fn handshake(
                 return Ok(io);
             }
             Message::ErrorResponse(body) => {
-                return Err(server_fatal(target, &error_fields(body.fields())).into())
+                return Err(
+                    PgError::Operational(server_error_text(&error_fields(body.fields()))).into(),
+                )
             }
             _ => {}
         }
     }
 }
 
-/// Try each host in turn; the first that accepts wins. For each host, sslmode decides
-/// whether TLS is asked for, and (allow, prefer) whether a failed attempt is retried with
-/// the other choice, as libpq does.
-pub async fn connect(params: Params, shared: &Shared) -> Result<(Io, Target), PgError> {
-    let mode = params.tls.mode;
-    let config = match mode {
-        SslMode::Disable => None,
-        _ => Some(tls::client_config(&params.tls)?),
+/// The failures of a connection, collected as libpq collects them: one line per attempt,
+/// each naming its server.
+#[derive(Default)]
+struct Report {
+    lines: Vec<String>,
+    /// Some attempt got past connect(): the failure is psycopg's "connection failed"
+    /// (else "connection is bad", as when libpq fails before its first wait).
+    waited: bool,
+    /// The last host ran out of time.
+    timed_out: bool,
+}
+
+impl Report {
+    fn add(&mut self, target: &Target, failed: Failed) {
+        self.waited |= !failed.at_connect;
+        self.timed_out = false;
+        self.lines.push(format!(
+            "{}: {}",
+            target.describe(),
+            failed.error.into_message()
+        ));
+    }
+
+    fn timeout(&mut self, target: &Target) {
+        self.waited = true;
+        self.timed_out = true;
+        self.lines
+            .push(format!("{}: timeout expired", target.describe()));
+    }
+
+    fn into_error(self) -> PgError {
+        if self.timed_out {
+            // psycopg's own words: it gives up on libpq's attempt when its timeout expires.
+            return PgError::ConnectTimeout("connection timeout expired".into());
+        }
+        let prefix = if self.waited {
+            "connection failed"
+        } else {
+            "connection is bad"
+        };
+        PgError::Operational(format!("{prefix}: {}", self.lines.join("\n")))
+    }
+}
+
+/// One host: libpq's encryption methods for sslmode in turn (TLS or not), each on a new
+/// socket, while the failure is one libpq retries.
+async fn connect_target(
+    params: &Params,
+    (target, tls_name): (&Target, &str),
+    config: Option<&tls::Setup>,
+    shared: &Shared,
+    report: &mut Report,
+) -> Option<Io> {
+    // Whether each method asks for TLS. libpq never asks on a Unix-domain socket.
+    let methods: &[bool] = match (target, params.tls.mode) {
+        (Target::Unix(_), _) | (_, SslMode::Disable) => &[false],
+        (_, SslMode::Allow) => &[false, true],
+        (_, SslMode::Prefer) => &[true, false],
+        (_, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull) => &[true],
     };
-    // Whether each attempt asks for TLS.
-    let attempts: &[bool] = match mode {
-        SslMode::Disable => &[false],
-        SslMode::Allow => &[false, true],
-        SslMode::Prefer => &[true, false],
-        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => &[true],
-    };
-    let mut last = PgError::Operational("connection failed: no host to connect to".into());
-    for (target, tls_name) in targets(&params) {
-        for (i, &use_tls) in attempts.iter().enumerate() {
-            let tls = config.as_ref().filter(|_| use_tls);
-            let attempt = handshake(&params, (&target, &tls_name), shared, tls);
-            let outcome = match params.connect_timeout {
-                Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(Failed {
-                        error: PgError::ConnectTimeout(format!(
-                            "connection timeout expired: {}",
-                            target.describe()
-                        )),
-                        reached: false,
-                    }),
-                },
-                None => attempt.await,
-            };
-            match outcome {
-                Ok(io) => return Ok((io, target)),
-                Err(failed) => {
-                    {
-                        let mut status = shared.lock();
-                        status.params = HashMap::new();
-                    }
-                    last = failed.error;
-                    let retry = failed.reached && i + 1 < attempts.len();
-                    if !retry {
-                        break;
-                    }
+    for (i, &use_tls) in methods.iter().enumerate() {
+        let tls = config.filter(|_| use_tls);
+        let plain_allowed = methods[i + 1..].contains(&false);
+        match handshake(params, (target, tls_name), shared, tls, plain_allowed).await {
+            Ok(io) => return Some(io),
+            Err(failed) => {
+                shared.lock().params = HashMap::new();
+                let retry = failed.retry;
+                report.add(target, failed);
+                if !retry {
+                    break;
                 }
             }
         }
     }
-    Err(last)
+    None
+}
+
+/// Try each host in turn; the first that accepts wins. The error, if none does, has one
+/// line per attempt as libpq's.
+pub async fn connect(params: Params, shared: &Shared) -> Result<(Io, Target), PgError> {
+    let config = match params.tls.mode {
+        SslMode::Disable => None,
+        _ => Some(tls::client_config(&params.tls).map_err(PgError::into_message)),
+    };
+    let mut report = Report::default();
+    for (target, tls_name) in targets(&params) {
+        let attempt = connect_target(
+            &params,
+            (&target, &tls_name),
+            config.as_ref(),
+            shared,
+            &mut report,
+        );
+        let io = match params.connect_timeout {
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(io) => io,
+                Err(_) => {
+                    shared.lock().params = HashMap::new();
+                    report.timeout(&target);
+                    None
+                }
+            },
+            None => attempt.await,
+        };
+        if let Some(io) = io {
+            return Ok((io, target));
+        }
+    }
+    Err(report.into_error())
 }

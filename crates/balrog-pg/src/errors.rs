@@ -27,15 +27,74 @@ pub enum PgError {
     ConnectTimeout(String),
 }
 
+/// libpq's words when the server ends the connection (end of file, reset, broken pipe).
+pub const SERVER_CLOSED: &str = "server closed the connection unexpectedly\n\tThis probably means \
+                                 the server terminated abnormally\n\tbefore or while processing the request.";
+
 impl PgError {
     pub fn lost(err: impl std::fmt::Display) -> Self {
         PgError::Lost(format!("consuming input failed: {err}"))
+    }
+
+    /// The text alone, for messages that compose several failures (a connection attempt).
+    pub fn into_message(self) -> String {
+        match self {
+            PgError::Closed => "the connection is closed".into(),
+            PgError::Lost(msg)
+            | PgError::Programming(msg)
+            | PgError::Data(msg)
+            | PgError::Operational(msg)
+            | PgError::ConnectTimeout(msg) => msg,
+            PgError::Server(fields) => server_error_text(&fields),
+        }
+    }
+}
+
+/// A server's ErrorResponse worded as libpq's default verbosity words it (severity,
+/// message, then DETAIL, HINT and CONTEXT lines): what a failed connection reports.
+pub fn server_error_text(fields: &[(u8, String)]) -> String {
+    let field = |code: u8| {
+        fields
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v.as_str())
+    };
+    let severity = field(b'V').or_else(|| field(b'S')).unwrap_or("FATAL");
+    let mut text = format!(
+        "{severity}:  {}",
+        field(b'M').unwrap_or("missing error text")
+    );
+    for (code, label) in [(b'D', "DETAIL"), (b'H', "HINT"), (b'W', "CONTEXT")] {
+        if let Some(value) = field(code) {
+            text.push_str(&format!("\n{label}:  {value}"));
+        }
+    }
+    text
+}
+
+/// An OS error as libpq reports it: strerror's words, without Rust's " (os error N)".
+pub fn os_error_text(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match err.raw_os_error() {
+        Some(code) => match text.strip_suffix(&format!(" (os error {code})")) {
+            Some(bare) => bare.to_owned(),
+            None => text,
+        },
+        None => text,
     }
 }
 
 impl From<std::io::Error> for PgError {
     fn from(err: std::io::Error) -> Self {
-        PgError::lost(err)
+        use std::io::ErrorKind;
+        match err.kind() {
+            // A reset or a broken pipe is the server going away as much as an end of file
+            // is (libpq words all three alike).
+            ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => {
+                PgError::Lost(SERVER_CLOSED.into())
+            }
+            _ => PgError::lost(err),
+        }
     }
 }
 

@@ -396,6 +396,14 @@ pub fn msg_describe_portal(buf: &mut BytesMut) -> Result<(), PgError> {
     })
 }
 
+/// Describe of a named portal (a cursor DECLAREd by SQL), as libpq's PQdescribePortal.
+pub fn msg_describe_named_portal(buf: &mut BytesMut, name: &[u8]) -> Result<(), PgError> {
+    message(buf, b'D', |b| {
+        b.put_u8(b'P');
+        put_cstr(b, name)
+    })
+}
+
 pub fn msg_describe_statement(buf: &mut BytesMut, name: &str) -> Result<(), PgError> {
     message(buf, b'D', |b| {
         b.put_u8(b'S');
@@ -616,11 +624,7 @@ impl Io {
                     }
                     let n = self.stream.read_buf(&mut self.rbuf).await?;
                     if n == 0 {
-                        return Err(PgError::Lost(
-                            "server closed the connection unexpectedly\n\tThis probably means the server \
-                             terminated abnormally\n\tbefore or while processing the request."
-                                .into(),
-                        ));
+                        return Err(PgError::Lost(crate::errors::SERVER_CLOSED.into()));
                     }
                 }
             }
@@ -726,6 +730,41 @@ impl Io {
                 Message::BackendKeyData(_) => {}
                 // ParseComplete, BindComplete, NoData, CloseComplete, ParameterDescription,
                 // PortalSuspended: nothing to record.
+                _ => {}
+            }
+        }
+    }
+
+    /// Read the answer to a lone Describe (+ Sync), up to and including ReadyForQuery: one
+    /// result of status COMMAND_OK with the described columns (none after NoData) and no
+    /// command tag, as libpq's describe results; or the error.
+    pub async fn collect_description(&mut self, shared: &Shared) -> Result<Collected, PgError> {
+        let mut out = Collected::default();
+        let mut described = ResultSet {
+            status: COMMAND_OK,
+            ..ResultSet::default()
+        };
+        loop {
+            match self.next(shared).await? {
+                Message::RowDescription(body) => {
+                    described.columns = Some(parse_columns(&body)?);
+                    described.styles = self.styles.clone();
+                }
+                Message::ErrorResponse(body) => {
+                    let fields = error_fields(body.fields());
+                    if is_fatal(&fields) {
+                        return Err(PgError::Server(fields));
+                    }
+                    out.error.get_or_insert(fields);
+                }
+                Message::ReadyForQuery(body) => {
+                    shared.lock().tx_status = body.status();
+                    if out.error.is_none() {
+                        out.results.push(described);
+                    }
+                    return Ok(out);
+                }
+                // NoData (a portal without columns), notices already recorded by `next`.
                 _ => {}
             }
         }

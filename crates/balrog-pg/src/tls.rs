@@ -61,14 +61,6 @@ impl SslMode {
             }
         })
     }
-
-    /// TLS is mandatory: a server that refuses it is an error.
-    pub fn requires_tls(self) -> bool {
-        matches!(
-            self,
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
-        )
-    }
 }
 
 /// The TLS settings of a connection, from the conninfo (`sslmode`, `sslrootcert`, ...).
@@ -330,18 +322,26 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, PgError>
     Ok(Arc::new(config))
 }
 
+/// The rustls configuration of a connection, or why it could not be made (a missing root
+/// certificate file...): libpq loads its TLS files only once a server has agreed to TLS,
+/// so the error belongs to that attempt (and a server that refuses TLS is reported first).
+pub type Setup = Result<Arc<ClientConfig>, String>;
+
 /// What the server answered to the SSLRequest.
 pub enum Negotiated {
     Tls(Box<TlsStream<TcpStream>>),
     /// `N`: the server does not do TLS; the socket continues in plaintext.
     Refused(TcpStream),
+    /// `S`, then the TLS handshake failed: libpq tries the next encryption method (a new
+    /// plaintext connection for sslmode=prefer), unlike after the failures returned as Err.
+    HandshakeFailed(PgError),
 }
 
 /// Send the SSLRequest and, if the server agrees, run the TLS handshake for `host`.
 pub async fn negotiate(
     mut stream: TcpStream,
     host: &str,
-    config: Arc<ClientConfig>,
+    setup: &Setup,
 ) -> Result<Negotiated, PgError> {
     let mut request = bytes::BytesMut::new();
     postgres_protocol::message::frontend::ssl_request(&mut request);
@@ -353,26 +353,51 @@ pub async fn negotiate(
     match answer[0] {
         b'S' => {}
         b'N' => return Ok(Negotiated::Refused(stream)),
-        _ => {
+        // libpq does not read the error: the server is not authenticated yet.
+        b'E' => {
             return Err(PgError::Operational(
-                "received invalid response to SSL negotiation".into(),
+                "server sent an error response during SSL exchange".into(),
             ))
         }
+        other => {
+            return Err(PgError::Operational(format!(
+                "received invalid response to SSL negotiation: {}",
+                shown_byte(other)
+            )))
+        }
     }
+    let config = match setup {
+        Ok(config) => config.clone(),
+        Err(message) => {
+            return Ok(Negotiated::HandshakeFailed(PgError::Operational(
+                message.clone(),
+            )))
+        }
+    };
     let name = server_name(host)?;
-    let tls = TlsConnector::from(config)
-        .connect(name, stream)
-        .await
-        .map_err(|e| {
+    let tls = TlsConnector::from(config).connect(name, stream).await;
+    Ok(match tls {
+        Ok(tls) => Negotiated::Tls(Box::new(tls)),
+        Err(e) => Negotiated::HandshakeFailed(
             match e
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             {
                 Some(rustls::Error::InvalidCertificate(why)) => certificate_error(why, host),
                 _ => tls_error(e),
-            }
-        })?;
-    Ok(Negotiated::Tls(Box::new(tls)))
+            },
+        ),
+    })
+}
+
+/// A byte as libpq's `%c` shows it in a message psycopg decodes: ASCII as itself, other
+/// bytes as U+FFFD (not UTF-8 on their own), NUL as nothing (it ends libpq's C string).
+pub fn shown_byte(byte: u8) -> String {
+    match byte {
+        0 => String::new(),
+        1..=0x7f => char::from(byte).to_string(),
+        _ => char::REPLACEMENT_CHARACTER.to_string(),
+    }
 }
 
 /// A rejected server certificate, worded as libpq words it.
@@ -402,7 +427,8 @@ fn certificate_error(why: &CertificateError, host: &str) -> PgError {
                 "server certificate does not match host name \"{host}\""
             ))
         }
-        other => tls_error(format!("certificate verify failed ({other:?})")),
+        // OpenSSL's words for every other reason (unknown issuer, expired...).
+        _ => tls_error("certificate verify failed"),
     }
 }
 

@@ -174,6 +174,10 @@ class PgConn:
             tuple[bytes, list[int], Params | list[bytes | None], list[int], int, str, bool, list[str]]
         ],
     ) -> NativeOp: ...
+    def describe_portal(self, name: bytes) -> NativeOp:
+        """Describe the portal (server-side cursor) ``name``: resolves to a one-result list,
+        status COMMAND_OK with the cursor's columns and no command tag."""
+        ...
     def copy_write(self, data: bytes | CopyBuffer) -> NativeOp: ...
     def copy_end(self, error: str | None = None) -> NativeOp: ...
     def copy_read(self) -> NativeOp: ...
@@ -219,6 +223,7 @@ def connect_op(
     ssl_options: list[tuple[str, str]] = ...,
     channel_binding: str = ...,
     require_auth: str = ...,
+    password_file: str | None = ...,
 ) -> NativeOp: ...
 def decode_value(
     spec: Any,
@@ -234,10 +239,12 @@ def binary_to_utf8(client_encoding: str, oid: int, data: bytes) -> bytes:
     """A binary value of type ``oid`` received in ``client_encoding`` with its text
     converted to UTF-8 (25: text; 2249: any record or composite, by its fields' types)."""
     ...
+
 def eager_read_counts() -> tuple[int, int]:
     """``(tries, hits)`` of the calling thread: socket ops whose first poll read the answer
     at once, and those of them that found it there (balrog-core's eager.rs)."""
     ...
+
 def set_eager_reads(on: bool) -> bool:
     """Turn eager reads on or off for this wheel's socket ops (for tests and comparisons;
     ``BALROG_EAGER_READ=0`` at start does the same); returns whether they were on."""

@@ -139,16 +139,18 @@ class ConnectionInfo:
 
     @property
     def dsn(self) -> str:
-        self._check_open()
+        """The parameters of ``get_parameters()`` as a connection string (no password)."""
         from .conninfo import make_conninfo
 
-        shown = {k: v for k, v in self._params.items() if k != "password"}
-        return make_conninfo("", **shown)
+        return make_conninfo("", **self.get_parameters())
 
     def get_parameters(self) -> dict[str, str]:
-        """The connection parameters that differ from the defaults (no password)."""
+        """The connection parameters that differ from libpq's defaults (no password),
+        whether given, from a service or from the environment, in libpq's order."""
         self._check_open()
-        return {k: v for k, v in self._params.items() if k != "password" and v}
+        from .conninfo import connection_parameters
+
+        return connection_parameters(self._params)
 
     @property
     def status(self) -> pq.ConnStatus:

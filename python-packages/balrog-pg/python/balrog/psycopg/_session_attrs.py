@@ -1,21 +1,23 @@
 """libpq's ``target_session_attrs`` and the checks libpq makes on options before connecting.
 
-With ``target_session_attrs`` other than ``any``, each host is tried in turn and a session
-that is not of the wanted kind is closed, as libpq does: ``read-write`` / ``read-only``
-look at ``default_transaction_read_only`` and ``in_hot_standby`` (reported by the server
-since PostgreSQL 14; older servers are asked), ``primary`` / ``standby`` at
-``in_hot_standby``; ``prefer-standby`` tries every host as a standby first, then any.
+With ``target_session_attrs`` other than ``any``, a session that is not of the wanted kind
+is closed, as libpq does: ``read-write`` / ``read-only`` look at
+``default_transaction_read_only`` and ``in_hot_standby`` (reported by the server since
+PostgreSQL 14; older servers are asked), ``primary`` / ``standby`` at ``in_hot_standby``.
+Each host is a connection attempt of its own (``Connection.connect``, as psycopg), and
+``prefer-standby`` is two rounds of them (``conninfo_attempts``): every host as a standby,
+then any.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from . import errors as e
 
-__all__ = ["TARGET_SESSION_ATTRS", "check_options", "connect_matching"]
+__all__ = ["TARGET_SESSION_ATTRS", "check_options", "check_session"]
 
 TARGET_SESSION_ATTRS = ("any", "read-write", "read-only", "primary", "standby", "prefer-standby")
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -69,6 +71,9 @@ def check_options(params: Mapping[str, str]) -> None:
         value = params.get(key)
         if value and value not in allowed:
             raise _bad(f'invalid {key} value: "{value}"')
+    sslmode = params.get("sslmode", "prefer")
+    if params.get("sslrootcert") == "system" and sslmode != "verify-full":
+        raise _bad(f'weak sslmode "{sslmode}" may not be used with sslrootcert=system (use "verify-full")')
     if params.get("gssencmode") == "require":
         # balrog has no GSSAPI: what a libpq built without it says.
         raise _bad('gssencmode value "require" invalid when GSSAPI support is not compiled in')
@@ -83,16 +88,17 @@ def check_options(params: Mapping[str, str]) -> None:
             '(use "require", "verify-ca", or "verify-full")'
         )
     _check_require_auth(params.get("require_auth"))
+    # libpq reads these when it sets up a TCP socket: never for a Unix-domain one.
+    host = (params.get("host") or "").split(",")[0]
+    hostaddr = (params.get("hostaddr") or "").split(",")[0]
+    if not hostaddr and (not host or host.startswith("/")):
+        return
     for key in _SOCKET_INTEGERS:
         value = params.get(key)
         if value and not _INTEGER.fullmatch(value):
-            host = (params.get("host") or "").split(",")[0] or "localhost"
             port = (params.get("port") or "").split(",")[0] or "5432"
-            where = (
-                f'connection to server on socket "{host}/.s.PGSQL.{port}" failed'
-                if host.startswith("/")
-                else f'connection to server at "{host}", port {port} failed'
-            )
+            # libpq names the address it was given, else the host name.
+            where = f'connection to server at "{hostaddr or host}", port {port} failed'
             raise _bad(f'{where}: invalid integer value "{value}" for connection option "{key}"')
 
 
@@ -134,33 +140,17 @@ def _session_is(conn: Any, attrs: str) -> bool:
     return read_only == (attrs == "read-only")
 
 
-def connect_matching(params: Mapping[str, str], connect: Callable[[dict[str, str]], Any]) -> Any:
-    """Connect (``connect(params)`` for one attempt) to the first host whose session has
-    ``target_session_attrs``; OperationalError in libpq's words if none has."""
-    from .conninfo import split_attempts
-
-    wanted = params.get("target_session_attrs", "any") or "any"
-    attempts = split_attempts(params)
-    rounds = (
-        [(a, "standby") for a in attempts] + [(a, "any") for a in attempts]
-        if wanted == "prefer-standby"
-        else [(a, wanted) for a in attempts]
-    )
-    last: BaseException | None = None
-    for attempt, attrs in rounds:
-        single = {k: v for k, v in attempt.items() if k != "target_session_attrs"}
-        try:
-            conn = connect(single)
-        except e.OperationalError as ex:
-            last = ex
-            continue
-        if attrs == "any" or _session_is(conn, attrs):
-            return conn
-        host, port = conn.info.host, conn.info.port
-        where = f'on socket "{host}/.s.PGSQL.{port}"' if host.startswith("/") else f'at "{host}", port {port}'
-        conn.close()
-        last = e.OperationalError(
-            f"connection failed: connection to server {where} failed: {_REFUSALS[attrs]}"
-        )
-    assert last is not None
-    raise last
+def check_session(conn: Any, params: Mapping[str, str]) -> None:
+    """Close ``conn`` and raise OperationalError in libpq's words if its session is not of
+    the kind ``target_session_attrs`` asks for (one host: ``prefer-standby`` takes any)."""
+    attrs = params.get("target_session_attrs") or "any"
+    if attrs in ("any", "prefer-standby") or _session_is(conn, attrs):
+        return
+    info = conn.info
+    # libpq names the socket, or the address it reached (the hostaddr psycopg resolved).
+    if info.host.startswith("/"):
+        where = f'on socket "{info.host}/.s.PGSQL.{info.port}"'
+    else:
+        where = f'at "{info.hostaddr or info.host}", port {info.port}'
+    conn.close()
+    raise e.OperationalError(f"connection failed: connection to server {where} failed: {_REFUSALS[attrs]}")

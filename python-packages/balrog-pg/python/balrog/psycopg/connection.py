@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic
 
-from balrog._bridge import wait
+from balrog._bridge import hide, mode, wait
 
 from .. import _pg
 from . import errors as e
@@ -32,7 +32,7 @@ from ._enums import IsolationLevel
 from ._interrupts import INTERRUPTED as _INTERRUPTED
 from ._notify import Notify
 from ._prepare import PrepareManager
-from ._session_attrs import check_options, connect_matching
+from ._session_attrs import check_options, check_session
 from ._tpc import RECOVER_QUERY as TPC_RECOVER_QUERY
 from ._tpc import Xid
 from .adapt import AdaptersMap
@@ -55,13 +55,12 @@ _STARTUP_KEYS = ("application_name", "options", "replication")
 _SSL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslsni")
 
 
-def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> tuple[Any, ...]:
-    """The effective parameters, in the shape ``balrog._pg.connect_op`` takes.
+def _native_connect_args(params: dict[str, str], timeout: float | None = None) -> tuple[Any, ...]:
+    """The effective parameters, in the shape ``balrog._pg.connect_op`` takes; ``timeout``:
+    seconds for the attempt."""
+    from .conninfo import default_host
 
-    ``sslmode_given``: false when sslmode is libpq's default (then ``sslrootcert=system``
-    may raise it to verify-full, as libpq does).
-    """
-    hosts = [h for h in params.get("host", "").split(",")]
+    hosts = params["host"].split(",") if "host" in params else [default_host()]
     hostaddrs = [h for h in params.get("hostaddr", "").split(",")] if params.get("hostaddr") else []
     ports: list[int] = []
     for p in params.get("port", "").split(","):
@@ -73,14 +72,6 @@ def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> 
                 raise e.OperationalError(
                     f'invalid integer value "{p}" for connection option "port"'
                 ) from None
-    timeout: float | None = None
-    if params.get("connect_timeout"):
-        try:
-            timeout = float(int(params["connect_timeout"]))
-        except ValueError:
-            raise e.OperationalError(
-                f'invalid integer value "{params["connect_timeout"]}" for connection option "connect_timeout"'
-            ) from None
     startup: list[tuple[str, str]] = []
     for key in _STARTUP_KEYS:
         if params.get(key):
@@ -97,11 +88,22 @@ def _native_connect_args(params: dict[str, str], sslmode_given: bool = True) -> 
         params.get("dbname", ""),
         timeout,
         startup,
-        params.get("sslmode", "prefer") if sslmode_given else "",
+        params.get("sslmode", "prefer"),
         [(key, params[key]) for key in _SSL_KEYS if params.get(key)],
         params.get("channel_binding") or os.environ.get("PGCHANNELBINDING", ""),
         params.get("require_auth") or os.environ.get("PGREQUIREAUTH", ""),
     )
+
+
+def _connection_attempts(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """psycopg's attempts: one per host and resolved address. A green task resolves host
+    names on the event loop's resolver (as psycopg's async connect), so the loop does not
+    wait for the system's resolver; blocking code calls it directly (as psycopg's sync one)."""
+    from .conninfo import conninfo_attempts, conninfo_attempts_async, lookup_needed
+
+    if mode() == "green" and lookup_needed(params):
+        return hide(conninfo_attempts_async)(params)
+    return conninfo_attempts(params)
 
 
 class BaseConnection(Generic[Row]):
@@ -194,13 +196,15 @@ class Connection(BaseConnection[Row]):
         cursor_factory: type[Cursor] | None = None,
         **kwargs: Any,
     ) -> Connection:
-        """Connect to a database server and return a new Connection."""
-        from .conninfo import conninfo_to_dict, effective_params, make_conninfo, timeout_from_conninfo
+        """Connect to a database server and return a new Connection.
 
-        params = conninfo_to_dict(make_conninfo(conninfo, **kwargs))
-        timeout_from_conninfo(params)  # a bad connect_timeout: ProgrammingError, as psycopg
-        effective = effective_params(params)
-        check_options(effective)
+        As psycopg: one attempt per host (and per address a host name resolves to), each
+        with the whole timeout; if all fail, the error of the last, listing every failure.
+        """
+        from .conninfo import conninfo_to_dict, timeout_from_conninfo
+
+        params = conninfo_to_dict(conninfo, **kwargs)
+        timeout = timeout_from_conninfo(params)
         options = {
             "autocommit": autocommit,
             "prepare_threshold": prepare_threshold,
@@ -208,19 +212,40 @@ class Connection(BaseConnection[Row]):
             "row_factory": row_factory,
             "cursor_factory": cursor_factory,
         }
-        sslmode_given = bool(params.get("sslmode") or os.environ.get("PGSSLMODE"))
-        if effective.get("target_session_attrs", "any") not in ("", "any"):
-            return connect_matching(  # type: ignore[no-any-return]
-                effective, lambda attempt: cls._connect_one(attempt, sslmode_given, options)
+        errors: list[tuple[e.Error, str]] = []
+        for attempt in _connection_attempts(params):
+            descr = "host: {!r}, port: {!r}, hostaddr: {!r}".format(
+                attempt.get("host"), attempt.get("port"), attempt.get("hostaddr")
             )
-        return cls._connect_one(effective, sslmode_given, options)
+            logger.debug("connection attempt: %s", descr)
+            try:
+                conn = cls._connect_one(attempt, timeout, options)
+            except e.Error as ex:
+                logger.debug("connection failed: %s: %s", descr, ex)
+                errors.append((ex, descr))
+            else:
+                logger.debug("connection succeeded: %s", descr)
+                return conn
+        last = errors[-1][0]
+        if len(errors) == 1:
+            raise last.with_traceback(None)
+        lines = [str(last), "Multiple connection attempts failed. All failures were:"]
+        lines.extend(f"- {descr}: {error}" for error, descr in errors)
+        raise type(last)("\n".join(lines), pgconn=last.pgconn).with_traceback(None)
 
     @classmethod
-    def _connect_one(
-        cls, effective: dict[str, str], sslmode_given: bool, options: dict[str, Any]
-    ) -> Connection:
-        native = wait(_pg.connect_op(*_native_connect_args(effective, sslmode_given)))
+    def _connect_one(cls, attempt: dict[str, Any], timeout: int, options: dict[str, Any]) -> Connection:
+        """One attempt: the parameters as libpq reads them, checked as libpq checks them."""
+        from .conninfo import conninfo_to_dict, make_conninfo, resolve_params
+
+        # psycopg hands libpq this string: an unknown keyword fails here, per attempt.
+        given = conninfo_to_dict(make_conninfo("", **attempt))
+        effective, passfile = resolve_params(given)
+        check_options(effective)
+        args = _native_connect_args(effective, float(timeout))
+        native = wait(_pg.connect_op(*args, password_file=passfile))
         conn = cls(native, effective, **options)
+        check_session(conn, effective)
         conn._dispatch_pending()
         return conn
 

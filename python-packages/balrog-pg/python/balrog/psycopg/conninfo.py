@@ -25,12 +25,14 @@ from typing import Any
 from . import errors as e
 
 __all__ = [
+    "connection_parameters",
     "conninfo_attempts",
     "conninfo_attempts_async",
     "conninfo_to_dict",
     "effective_params",
     "get_param",
     "make_conninfo",
+    "resolve_params",
     "split_attempts",
     "timeout_from_conninfo",
 ]
@@ -52,7 +54,7 @@ class ParamDef:
 
 # libpq 18's connection keywords, in libpq's own order (conninfo_to_dict returns them in
 # this order, and make_conninfo writes them in it), with their environment variable and
-# compiled default. "host"'s default depends on the platform: see _default_host().
+# compiled default. "host"'s default depends on the platform: see default_host().
 _PARAM_DEFS = [
     ParamDef(keyword, envvar, compiled)
     for keyword, envvar, compiled in [
@@ -272,6 +274,11 @@ async def conninfo_attempts_async(params: Mapping[str, Any]) -> list[ConnDict]:
     return _ordered(params, attempts, last_error, prefer_standby)
 
 
+def lookup_needed(params: Mapping[str, Any]) -> bool:
+    """Whether :func:`conninfo_attempts` would ask the resolver about a host name."""
+    return any(_lookup_needed(attempt) is not None for attempt in split_attempts(params))
+
+
 def _without_prefer_standby(params: Mapping[str, Any]) -> tuple[bool, Mapping[str, Any]]:
     if get_param(params, "target_session_attrs") != "prefer-standby":
         return False, params
@@ -291,7 +298,11 @@ def _lookup_needed(params: ConnDict) -> tuple[str, str] | None:
 
 def _with_ip_address(params: ConnDict) -> ConnDict:
     host = get_param(params, "host")
-    if host and not get_param(params, "hostaddr") and _is_ip_address(host):
+    if not host or host.startswith("/") or host[1:2] == ":":
+        # As psycopg: a second character ":" reads as a Windows path, so "::1" (and any
+        # IPv6 address so written) stays a host name for libpq to look up.
+        return params
+    if not get_param(params, "hostaddr") and _is_ip_address(host):
         return {**params, "hostaddr": host}
     return params
 
@@ -603,13 +614,22 @@ def effective_params(params: Mapping[str, Any]) -> dict[str, str]:
     ``PGSERVICEFILE`` or ``~/.pg_service.conf``, then ``PGSYSCONFDIR/pg_service.conf``),
     then environment variables, then compiled defaults; ``user`` defaults to the OS user,
     ``dbname`` to the user; ``password`` may come from the password file
-    (``passfile``/``PGPASSFILE`` or ``~/.pgpass``) for the first host.
+    (``passfile``/``PGPASSFILE`` or ``~/.pgpass``) for the first host. ``host`` stays
+    unset if nothing sets it (libpq's values, as its PQconninfo lists them; the socket
+    directory it then uses is :func:`default_host`).
     """
+    return resolve_params(params)[0]
+
+
+def resolve_params(params: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
+    """:func:`effective_params`, and the password file its password came from (None if it
+    did not come from one: libpq names the file when the server refuses that password)."""
     result = {k: str(v) for k, v in params.items() if v is not None}
     service = result.get("service") or os.environ.get("PGSERVICE")
     if service:
         for key, value in _service_params(service).items():
             result.setdefault(key, value)
+    sslmode_defaulted = False
     for param in _PARAM_DEFS:
         if param.keyword in result:
             continue
@@ -617,22 +637,49 @@ def effective_params(params: Mapping[str, Any]) -> dict[str, str]:
             result[param.keyword] = env
         elif param.compiled is not None:
             result[param.keyword] = param.compiled
-    result.setdefault("host", _default_host())
+            sslmode_defaulted |= param.keyword == "sslmode"
+    if sslmode_defaulted and result.get("sslrootcert") == "system":
+        # libpq's default sslmode is verify-full then (a weaker one given is refused).
+        result["sslmode"] = "verify-full"
     if not result.get("user"):
         result["user"] = _os_user()
     if not result.get("dbname"):
         result["dbname"] = result["user"]
-    if "password" not in result:
-        password = _password_from_file(result)
-        if password is not None:
-            result["password"] = password
-    return result
+    if "password" in result:
+        return result, None
+    password = _password_from_file(result)
+    if password is None:
+        return result, None
+    result["password"] = password
+    return result, _passfile_path(result)
 
 
-def _default_host() -> str:
-    # The Unix socket directory libpq was built with: Debian's packages use
-    # /var/run/postgresql, upstream builds /tmp.
+def _passfile_path(params: Mapping[str, str]) -> str:
+    return params.get("passfile") or os.path.expanduser("~/.pgpass")
+
+
+def default_host() -> str:
+    """The Unix socket directory libpq connects to when no host is given."""
+    # The one libpq was built with: Debian's packages use /var/run/postgresql, upstream
+    # builds /tmp.
     return "/var/run/postgresql" if os.path.isdir("/var/run/postgresql") else "/tmp"
+
+
+def connection_parameters(effective: Mapping[str, str]) -> dict[str, str]:
+    """What psycopg's ``ConnectionInfo.get_parameters()`` shows of a connection made with
+    ``effective`` (:func:`effective_params`): libpq's values in its keyword order, without
+    the password and the values equal to libpq's compiled defaults (psycopg also leaves out
+    ``channel_binding=prefer`` and the default password file)."""
+    values = dict(effective)
+    # libpq sets sslcertmode after reading the options (it has no compiled default).
+    values.setdefault("sslcertmode", "allow")
+    hidden = {param.keyword: param.compiled for param in _PARAM_DEFS if param.compiled is not None}
+    hidden["passfile"] = os.path.join(os.path.expanduser("~"), ".pgpass")
+    return {
+        key: values[key]
+        for key in sorted(values, key=lambda k: _KEYWORD_ORDER.get(k, len(_KEYWORD_ORDER)))
+        if key != "password" and key in _KEYWORD_ORDER and values[key] != hidden.get(key)
+    }
 
 
 def _os_user() -> str:
@@ -694,7 +741,7 @@ def _read_service(text: str, service: str, path: str) -> dict[str, str] | None:
 
 def _password_from_file(params: Mapping[str, str]) -> str | None:
     """The password for the first host from the password file, if it has a matching line."""
-    path = params.get("passfile") or os.path.expanduser("~/.pgpass")
+    path = _passfile_path(params)
     try:
         info = os.stat(path)
     except OSError:
