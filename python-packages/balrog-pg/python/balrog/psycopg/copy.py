@@ -36,23 +36,54 @@ _FLUSH_SIZE = 32 * 1024
 # int2, int4, int8, oid, float4, float8, numeric: the columns a bool goes to as 1/0.
 _NUMBER_OIDS = frozenset((21, 23, 20, 26, 700, 701, 1700))
 
-_UNESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)")
+# psycopg's unescaping of text COPY fields: a backslash and the character after it become
+# that character, or the control character \b \f \n \r \t \v stand for (the server writes
+# no other escapes; octal and hex digits stay digits, as in psycopg).
+_UNESCAPE_RE = re.compile(rb"\\(.)", re.DOTALL)
 _UNESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 
 
 def _unescape_one(m: re.Match[bytes]) -> bytes:
     code = m.group(1)
-    if code in _UNESCAPES:
-        return _UNESCAPES[code]
-    if code[:1].isdigit():
-        return bytes([int(code, 8) & 0xFF])
-    if code[:1] == b"x" and len(code) > 1:
-        return bytes([int(code[1:], 16)])
-    return code
+    return _UNESCAPES.get(code, code)
 
 
 def _unescape(value: bytes) -> bytes:
     return _UNESCAPE_RE.sub(_unescape_one, value) if b"\\" in value else value
+
+
+def _split_text_row(data: bytes, nfields: int) -> list[bytes]:
+    """The ``nfields`` fields of one text COPY row (a CopyData message, newline included),
+    still escaped; psycopg's checks and DataErrors when the row has fewer or more (CSV
+    output, another delimiter). A backslash hides the character after it, as in psycopg."""
+    if nfields == 0:
+        return []
+    if data.endswith(b"\n"):
+        body = data[:-1]
+        # Fast path: with no raw newline inside and no backslash before a tab or a newline
+        # (what the server's text format always is), splitting at the tabs is the same.
+        if b"\n" not in body and b"\\\t" not in body and b"\\\n" not in data:
+            fields = body.split(b"\t")
+            if len(fields) == nfields:
+                return fields
+    out = []
+    pos, end, last = 0, len(data), nfields - 1
+    for col in range(nfields):
+        i = pos
+        while i < end:
+            c = data[i]
+            if c == 9 or c == 10:  # tab, newline
+                break
+            i += 2 if c == 92 else 1  # a backslash hides the next byte
+        if i >= end:
+            raise e.DataError("bad copy data: field delimiter not found")
+        if data[i] == 9 and col == last:
+            raise e.DataError("bad copy data: got a tab at the end of the row")
+        if data[i] == 10 and col != last:
+            raise e.DataError("bad copy format: got a newline before the end of the row")
+        out.append(data[pos:i])
+        pos = i + 1
+    return out
 
 
 class Writer(ABC):
@@ -69,6 +100,17 @@ class Writer(ABC):
 def _no_len(buffer: Any) -> bytes:
     """psycopg's error for a COPY buffer that is not bytes-like (an int, None...)."""
     raise TypeError(f"object of type '{type(buffer).__name__}' has no len()")
+
+
+def _as_bytes(buffer: Any) -> bytes:
+    """A bytes-like COPY buffer as bytes; psycopg's TypeErrors for the others (libpq's
+    copy call takes their len(), then their buffer)."""
+    if not hasattr(buffer, "__len__"):
+        _no_len(buffer)
+    try:
+        return bytes(memoryview(buffer))
+    except TypeError:
+        raise TypeError(f"bytes or buffer expected, got {type(buffer)}") from None
 
 
 class LibpqWriter(Writer):
@@ -169,6 +211,8 @@ class Copy:
         status = res.status if res is not None else None
         # COPY TO reads; anything else (COPY FROM, or a writer without a COPY statement) writes.
         self._is_in = status != _COPY_OUT
+        # The columns the server announced: the fields of a text row read back.
+        self._nfields = res.nfields if status == _COPY_OUT else 0
         if binary is None:
             binary = bool(getattr(res, "copy_binary", False)) if status in (_COPY_IN, _COPY_OUT) else False
         self._binary = bool(binary)  # a bool or a pq.Format
@@ -276,7 +320,7 @@ class Copy:
         elif type(buffer) is not bytes:
             # Bytes-like objects only, as psycopg (which takes their len()): bytes(123) would
             # be 123 NUL bytes.
-            buffer = bytes(memoryview(buffer)) if hasattr(buffer, "__len__") else _no_len(buffer)
+            buffer = _as_bytes(buffer)
         if buffer:
             self._raw_only = True
         self._buffer.write(buffer)
@@ -429,16 +473,12 @@ class Copy:
         """The next record as a tuple (values loaded by ``set_types``' types, else str)."""
         if self._binary:
             return self._read_binary_row()
-        while b"\n" not in self._pending:
-            data = self.read()
-            if not data:
-                if self._pending:
-                    line, self._pending = self._pending, b""
-                    return self._parse_row(line)
-                return None
-            self._pending += bytes(data)
-        line, _, self._pending = self._pending.partition(b"\n")
-        return self._parse_row(line)
+        # One CopyData message is one row (the server sends them so): as psycopg, parsed on
+        # its own, whatever a CSV field's quotes hold.
+        data = self.read()
+        if not data:
+            return None
+        return self._parse_row(bytes(data))
 
     def _read_binary_row(self) -> tuple[Any, ...] | None:
         rows = self._binary_rows
@@ -482,13 +522,12 @@ class Copy:
             yield row
 
     def _parse_row(self, line: bytes) -> tuple[Any, ...]:
-        from .. import _pg
-
         if self._foreign:
             # Before splitting: in some encodings (SJIS) a character's second byte can be a
             # backslash, which the server does not escape.
             line = line.decode(self._codec).encode()
-        fields = line.split(b"\t")
+        # As many fields as the COPY has columns (psycopg's rule, whatever set_types says).
+        fields = _split_text_row(line, self._nfields)
         specs = self._load_specs
         if specs is not None and len(specs) != len(fields):
             raise _width_error(len(fields), len(specs))

@@ -713,7 +713,9 @@ class BaseCursor(Generic[ConnectionType, Row]):
             # A COPY would leave the pipeline's queue behind the copy data, as psycopg forbids.
             raise e.NotSupportedError("COPY cannot be used in pipeline mode")
         self._reset_for_execute()
-        if params is not None:
+        # As psycopg: parameters are merged only when there are some (with `[]` a `%%` in
+        # the statement stays as it is).
+        if params:
             from ._queries import ClientQuery
 
             pgq: Any = ClientQuery()
@@ -743,7 +745,8 @@ class BaseCursor(Generic[ConnectionType, Row]):
             raise
         res = results[-1] if results else None
         if res is None or res.status not in (3, 4):
-            self._set_results(results)
+            # As psycopg: the statement ran, but the cursor keeps no result of it.
+            self._clear_results()
             status = pq.ExecStatus(res.status).name if res is not None else "EMPTY_QUERY"
             raise e.ProgrammingError(
                 "copy() should be used only with COPY ... TO STDOUT or COPY ... FROM STDIN"

@@ -312,6 +312,13 @@ class AsyncServerCursor(AsyncCursor[Row]):
     def _io(self) -> bool:
         return True  # every fetch is a FETCH
 
+    async def execute(  # type: ignore[override]
+        self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any
+    ) -> AsyncServerCursor[Row]:
+        # The sync cursor's signature: no `prepare` (a TypeError, as psycopg).
+        await green_call(self._cur.execute, query, params, binary=binary, **kwargs)
+        return self
+
     async def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = True) -> None:
         await green_call(self._cur.executemany, query, params_seq, returning=returning)
 

@@ -49,6 +49,8 @@ class ServerCursor(Cursor[Row]):
         # it: rows come one by one, so rownumber follows the loop as in psycopg.
         self._iter_rows: list[Any] | None = None
         self._page_pos = 0
+        # The result of the last FETCH (what statusmessage does not report).
+        self._fetched: Any = None
 
     def __del__(self) -> None:
         # As psycopg: the cursor stays open on the server until its transaction ends (for
@@ -84,7 +86,20 @@ class ServerCursor(Cursor[Row]):
 
     @property
     def rownumber(self) -> int | None:
-        return self._pos if self._described else None
+        # As psycopg: a position while the cursor shows the describe of its DECLARE or the
+        # rows of a FETCH; None before execute, after a failed one and after close().
+        res = self._pgresult
+        if res is None:
+            return None
+        return self._pos if res.status == TUPLES_OK or res.command_status is None else None
+
+    @property
+    def statusmessage(self) -> str | None:
+        # psycopg keeps the status of the describe that follows DECLARE (none) and does not
+        # update it per FETCH: a named cursor reports no "FETCH n".
+        if self._pgresult is not None and self._pgresult is self._fetched:
+            return None
+        return super().statusmessage
 
     def _declare(self, query: Any, params: Any) -> bytes:
         ident = quote_identifier(self._name)
@@ -104,29 +119,33 @@ class ServerCursor(Cursor[Row]):
         self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any
     ) -> ServerCursor:
         """Declare the cursor for ``query``; rows come with the fetch methods."""
-        self._check_closed()
+        if kwargs:  # psycopg's server cursors take no `prepare`
+            raise TypeError(f"keyword not supported: {next(iter(kwargs))}")
         if self._conn._pipeline is not None:
             raise e.NotSupportedError("server-side cursors not supported in pipeline mode")
+        self._check_usable()
         if self._described:
             self._close_on_server()
             self._described = False
         self._reset_for_execute()
-        pgq = self._convert_query(self._declare(query, params), params)
+        self._iter_rows = None
+        # As psycopg: no result from here until the cursor is described (a failed execute
+        # leaves none).
+        self._clear_results()
+        try:
+            pgq = self._convert_query(self._declare(query, params), params)
+        except Exception:
+            # psycopg sends its BEGIN before adapting the parameters.
+            self._conn._begin_before_failing()
+            raise
         self._query = pgq
-        with self._conn.lock:  # BEGIN, DECLARE and the describing FETCH go together
+        with self._conn.lock:  # BEGIN, DECLARE and the describe go together
             self._conn._start_query()
             # Extended protocol, as psycopg: "DECLARE c CURSOR FOR select 1; select 2" is
             # refused by the server instead of running the second statement.
             self._send(pgq, prepare=False, force_extended=True)
             self._result_format = self._results_format(binary)
-            # FORWARD 0 moves nowhere and returns no row, but describes the columns (and
-            # makes the row maker: `_pgresult` None marks the first describe).
-            self._pgresult = None
-            self._fetch_command(b"FORWARD 0")
-        self._described = True
-        self._rowcount = -1
-        self._pos = 0
-        self._iter_rows = None
+            self._describe()
         return self
 
     def executemany(self, query: Any, params_seq: Iterable[Any], *, returning: bool = True) -> None:
@@ -141,34 +160,42 @@ class ServerCursor(Cursor[Row]):
             else:
                 results = self._wait(native.simple(fetch))
         res = results[-1]
-        first_describe = self._pgresult is None
         self._results = [res]
-        self._select_result_keep_pos(res, first_describe)
+        self._fetched = res
+        # Every FETCH has the columns the describe gave: psycopg calls the row factory once
+        # per execute (and when it is set), not per fetch, and keeps its maker.
+        pos, count = self._pos, self._rowcount
+        maker, arg, factory = self._make_row, self._maker_arg, self._row_factory
+        self._row_factory = tuple_row
+        try:
+            self._select_result(0)
+        finally:
+            self._row_factory = factory
+        self._make_row, self._maker_arg = maker, arg
+        self._pos, self._rowcount = pos, count
         return res
 
-    def _select_result_keep_pos(self, res: Any, first_describe: bool) -> None:
-        pos, count = self._pos, self._rowcount
-        if first_describe:
-            self._select_result(0)
-        else:
-            # Every FETCH has the columns DECLARE described: psycopg calls the row factory
-            # once per execute (and when it is set), not per fetch, and keeps its maker.
-            maker, arg, factory = self._make_row, self._maker_arg, self._row_factory
-            self._row_factory = tuple_row
-            try:
-                self._select_result(0)
-            finally:
-                self._row_factory = factory
-            self._make_row, self._maker_arg = maker, arg
-        self._pos, self._rowcount = pos, count
+    def _describe(self) -> None:
+        """The cursor's columns, from a Describe of the portal DECLARE made (as psycopg: a
+        result of status COMMAND_OK, without a command tag nor rows); makes the row maker.
+        A cursor that does not exist is the server's ``portal "name" does not exist``."""
+        self._results = self._wait(self._conn._native.describe_portal(self._name.encode()))
+        self._select_result(0)
+        self._described = True
+        self._rowcount = -1
+        self._pos = 0
+        self._iter_rows = None
 
-    def _check_declared(self) -> None:
+    def _check_usable(self) -> None:
+        # psycopg asks the connection first: with both closed, the connection is reported.
+        self._conn._check_connection_ok()
         if self._closed:
             raise e.InterfaceError("the cursor is closed")
+
+    def _check_declared(self) -> None:
+        self._check_usable()
         if not self._described:
             self._steal()
-        if self._pgresult is None or self._pgresult.status != TUPLES_OK:
-            raise e.ProgrammingError("the last operation didn't produce records")
 
     def _steal(self) -> None:
         """Fetching from a cursor this object did not declare: one declared by SQL (a
@@ -176,12 +203,8 @@ class ServerCursor(Cursor[Row]):
         psycopg, describe it and read it from where it is."""
         with self._conn.lock:
             self._conn._start_query()
-            self._pgresult = None
-            self._fetch_command(b"FORWARD 0")
-        self._described = True
-        self._rowcount = -1
-        self._pos = 0
-        self._iter_rows = None
+            self._clear_results()
+            self._describe()
 
     def _take(self, how: bytes) -> list[Any]:
         res = self._fetch_command(how)
@@ -222,9 +245,11 @@ class ServerCursor(Cursor[Row]):
         return row  # type: ignore[no-any-return]
 
     def scroll(self, value: int, mode: str = "relative") -> None:
-        self._check_declared()
+        self._check_usable()
         if mode not in ("relative", "absolute"):
             raise ValueError(f"bad mode: {mode}. It should be 'relative' or 'absolute'")
+        # As psycopg, a plain MOVE: a cursor not declared here is described by the first
+        # fetch (a missing one is the server's `cursor "x" does not exist`, without a BEGIN).
         if mode == "relative":
             how = b"RELATIVE %d" % value
             newpos = self._pos + value
