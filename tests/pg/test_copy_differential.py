@@ -542,3 +542,46 @@ def test_copy_out_reads_other_text_as_bool_like_psycopg(pg_cluster):
     want = _texts_read_as(psycopg, pg_cluster.conninfo, "bool", texts)
     assert ("true", [(True,)]) in want
     assert _texts_read_as(bp, pg_cluster.conninfo, "bool", texts) == want
+
+
+def _rows_after_the_first(lib: Any, conninfo: str, binary: bool) -> list[Any]:
+    """write_row checks every row, not only the first (balrog takes a short way after it):
+    a row of the wrong width later on, set_types changed half way, rows after finish()."""
+    out: list[Any] = []
+    statement = "copy t from stdin" + (" (format binary)" if binary else "")
+    with lib.connect(conninfo, autocommit=True) as conn:
+        conn.execute("create temporary table t (id int, name text, f float8)")
+        cur = conn.cursor()
+
+        def wrong_width_later() -> Any:
+            with cur.copy(statement) as cp:
+                cp.set_types(["int4", "text", "float8"])
+                for i in range(5):
+                    cp.write_row((i, f"n{i}", i / 2))
+                cp.write_row((9, "short"))
+            return cur.rowcount
+
+        def types_changed_half_way() -> Any:
+            with cur.copy(statement) as cp:
+                for i in range(3):
+                    cp.write_row((i, f"n{i}", i / 2))
+                cp.set_types(["int4", "text"])
+                cp.write_row((7, "x", 1.0))
+            return cur.rowcount
+
+        def untyped_rows() -> Any:
+            with cur.copy(statement) as cp:
+                for i in range(4):
+                    cp.write_row((i, None, float(i)))
+            return cur.rowcount
+
+        for step in (wrong_width_later, types_changed_half_way, untyped_rows):
+            out.append(o(step))
+            out.append(conn.execute("select count(*), sum(id) from t").fetchone())
+    return out
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_every_row_is_checked_like_psycopg(pg_cluster, binary):
+    expected = _rows_after_the_first(psycopg, pg_cluster.conninfo, binary)
+    assert _rows_after_the_first(bp, pg_cluster.conninfo, binary) == expected
