@@ -249,6 +249,69 @@ async fn run_statement(
     s.settle(outcome)
 }
 
+/// COPY TO STDOUT's next CopyData message, then up to `limit - 1` more that are already
+/// in the read buffer (the server sends one per row: reading them one op each cost more
+/// than parsing them). Stops before anything else (CopyDone, an error), which the next
+/// call then meets first, so rows before an error are all returned. None at the end: the
+/// results are collected and the connection leaves COPY mode.
+async fn read_copy_out(
+    slot: Slot,
+    shared: Arc<Shared>,
+    limit: usize,
+) -> Result<Option<Vec<bytes::Bytes>>, PgError> {
+    let guard = slot.lock_owned().await;
+    let mut s = Session::new(guard, shared.clone());
+    let outcome = async {
+        let io = s.io()?;
+        if io.copy != CopyMode::Out {
+            return Ok(None);
+        }
+        loop {
+            use postgres_protocol::message::backend::Message;
+            match io.next(&shared).await? {
+                Message::CopyData(body) => {
+                    let mut chunks = vec![body.into_bytes()];
+                    while chunks.len() < limit
+                        && proto::message_buffered(&io.rbuf)
+                        && io.rbuf.first() == Some(&b'd')
+                    {
+                        // Complete and buffered: `next` returns it without waiting.
+                        match io.next(&shared).await? {
+                            Message::CopyData(body) => chunks.push(body.into_bytes()),
+                            // Unreachable (the tag was checked); not worth a panic.
+                            _ => break,
+                        }
+                    }
+                    return Ok(Some(chunks));
+                }
+                Message::CopyDone => {
+                    io.copy = CopyMode::None;
+                    let collected = io.collect(&shared, false).await?;
+                    if let Some(fields) = collected.error {
+                        return Err(PgError::Server(fields));
+                    }
+                    let mut status = shared.lock();
+                    status.copy_out_rows = collected
+                        .results
+                        .first()
+                        .and_then(|set| proto::tag_tuples(set.tag.as_deref()));
+                    status.copy_out_mixed = collected.results.len() > 1;
+                    return Ok(None);
+                }
+                Message::ErrorResponse(body) => {
+                    io.copy = CopyMode::None;
+                    let fields = proto::error_fields(body.fields());
+                    io.collect(&shared, false).await?;
+                    return Err(PgError::Server(fields));
+                }
+                _ => {}
+            }
+        }
+    }
+    .await;
+    s.settle(outcome)
+}
+
 pub(crate) fn results_to_py(py: Python<'_>, collected: Collected) -> PyResult<PyObject> {
     // A refused COPY shows as the error of our own CopyFail: report the misuse instead.
     if collected.copy_refused {
@@ -744,47 +807,27 @@ impl PgConn {
     /// collected and the connection leaves COPY mode).
     fn copy_read(&self) -> Op {
         self.socket_op(
-            move |slot, shared| async move {
-                let guard = slot.lock_owned().await;
-                let mut s = Session::new(guard, shared.clone());
-                let outcome = async {
-                    let io = s.io()?;
-                    if io.copy != CopyMode::Out {
-                        return Ok(None);
-                    }
-                    loop {
-                        use postgres_protocol::message::backend::Message;
-                        match io.next(&shared).await? {
-                            Message::CopyData(body) => return Ok(Some(body.into_bytes())),
-                            Message::CopyDone => {
-                                io.copy = CopyMode::None;
-                                let collected = io.collect(&shared, false).await?;
-                                if let Some(fields) = collected.error {
-                                    return Err(PgError::Server(fields));
-                                }
-                                let mut status = shared.lock();
-                                status.copy_out_rows = collected
-                                    .results
-                                    .first()
-                                    .and_then(|set| proto::tag_tuples(set.tag.as_deref()));
-                                status.copy_out_mixed = collected.results.len() > 1;
-                                return Ok(None);
-                            }
-                            Message::ErrorResponse(body) => {
-                                io.copy = CopyMode::None;
-                                let fields = proto::error_fields(body.fields());
-                                io.collect(&shared, false).await?;
-                                return Err(PgError::Server(fields));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                .await;
-                s.settle(outcome)
+            move |slot, shared| read_copy_out(slot, shared, 1),
+            |py, chunks| match chunks {
+                Some(chunks) => match chunks.first() {
+                    Some(data) => Ok(PyBytes::new(py, data).into_any().unbind()),
+                    None => Ok(py.None()),
+                },
+                None => Ok(py.None()),
             },
-            |py, chunk| match chunk {
-                Some(data) => Ok(PyBytes::new(py, &data).into_any().unbind()),
+        )
+    }
+
+    /// As `copy_read`, but a list of chunks: the next one, and after it up to `limit - 1`
+    /// more CopyData messages already received (never waiting for more). One op per batch
+    /// instead of per row is most of what reading COPY rows costs. None at the end.
+    fn copy_read_many(&self, limit: usize) -> Op {
+        self.socket_op(
+            move |slot, shared| read_copy_out(slot, shared, limit.max(1)),
+            |py, chunks| match chunks {
+                Some(chunks) => Ok(PyList::new(py, chunks.iter().map(|c| PyBytes::new(py, c)))?
+                    .into_any()
+                    .unbind()),
                 None => Ok(py.None()),
             },
         )

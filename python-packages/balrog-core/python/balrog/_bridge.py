@@ -144,7 +144,7 @@ class _Hub:
         self.address: int = self.native.address
         self.waiters: dict[int, Callable[[], object]] = {}
         self.keys = itertools.count(1)
-        # Ops finished inline since the loop last turned (see _INLINE_BUDGET).
+        # Ops finished inline in a row, since the last one that suspended (_INLINE_BUDGET).
         self.inline = 0
         self.call_soon = loop.call_soon
         self.call_soon_threadsafe = loop.call_soon_threadsafe

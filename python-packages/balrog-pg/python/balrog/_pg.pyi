@@ -86,6 +86,23 @@ class CopyBuffer:
         """Append a row with the configured format; True when the buffer should be flushed."""
         ...
 
+class CopyTextParser:
+    """The rows of one text-format COPY TO STDOUT as tuples: split and unescaped as psycopg
+    does (its DataErrors for a row of the wrong width), each field decoded by ``specs``
+    (``PgResult.set_loaders``' specs; None: str everywhere)."""
+
+    def __init__(
+        self,
+        nfields: int,
+        specs: Sequence[Any] | None,
+        tz: tzinfo,
+        tz_is_utc: bool = False,
+        datestyle: str | None = None,
+        intervalstyle: str | None = None,
+        text_as_bytes: bool = False,
+    ) -> None: ...
+    def parse_row(self, data: bytes) -> tuple[Any, ...]: ...
+
 def encode_params(
     values: Sequence[Any],
     fmts: Sequence[int],
@@ -181,6 +198,10 @@ class PgConn:
     def copy_write(self, data: bytes | CopyBuffer) -> NativeOp: ...
     def copy_end(self, error: str | None = None) -> NativeOp: ...
     def copy_read(self) -> NativeOp: ...
+    def copy_read_many(self, limit: int) -> NativeOp:
+        """Resolves to a list of the next CopyData messages (the first waited for, the
+        others already received), or None at the end of the COPY."""
+        ...
     def wait_notifies(self, timeout: float | None = None) -> NativeOp: ...
     def cancel(self) -> NativeOp: ...
     def recover(self, timeout: float = 5.0) -> NativeOp: ...

@@ -1,14 +1,16 @@
 """``Cursor.copy()``: COPY FROM STDIN / TO STDOUT, text or binary format.
 
 Rows written with ``write_row`` are formatted natively (``balrog._pg.CopyBuffer``): the
-builtin types without any per-value Python work, other types through their dumpers.
+builtin types without any per-value Python work, other types through their dumpers. Text
+rows read with ``rows``/``read_row`` are split, unescaped and decoded natively too
+(``balrog._pg.CopyTextParser``), a batch of them read per native call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -36,54 +38,9 @@ _FLUSH_SIZE = 32 * 1024
 # int2, int4, int8, oid, float4, float8, numeric: the columns a bool goes to as 1/0.
 _NUMBER_OIDS = frozenset((21, 23, 20, 26, 700, 701, 1700))
 
-# psycopg's unescaping of text COPY fields: a backslash and the character after it become
-# that character, or the control character \b \f \n \r \t \v stand for (the server writes
-# no other escapes; octal and hex digits stay digits, as in psycopg).
-_UNESCAPE_RE = re.compile(rb"\\(.)", re.DOTALL)
-_UNESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
-
-
-def _unescape_one(m: re.Match[bytes]) -> bytes:
-    code = m.group(1)
-    return _UNESCAPES.get(code, code)
-
-
-def _unescape(value: bytes) -> bytes:
-    return _UNESCAPE_RE.sub(_unescape_one, value) if b"\\" in value else value
-
-
-def _split_text_row(data: bytes, nfields: int) -> list[bytes]:
-    """The ``nfields`` fields of one text COPY row (a CopyData message, newline included),
-    still escaped; psycopg's checks and DataErrors when the row has fewer or more (CSV
-    output, another delimiter). A backslash hides the character after it, as in psycopg."""
-    if nfields == 0:
-        return []
-    if data.endswith(b"\n"):
-        body = data[:-1]
-        # Fast path: with no raw newline inside and no backslash before a tab or a newline
-        # (what the server's text format always is), splitting at the tabs is the same.
-        if b"\n" not in body and b"\\\t" not in body and b"\\\n" not in data:
-            fields = body.split(b"\t")
-            if len(fields) == nfields:
-                return fields
-    out = []
-    pos, end, last = 0, len(data), nfields - 1
-    for col in range(nfields):
-        i = pos
-        while i < end:
-            c = data[i]
-            if c == 9 or c == 10:  # tab, newline
-                break
-            i += 2 if c == 92 else 1  # a backslash hides the next byte
-        if i >= end:
-            raise e.DataError("bad copy data: field delimiter not found")
-        if data[i] == 9 and col == last:
-            raise e.DataError("bad copy data: got a tab at the end of the row")
-        if data[i] == 10 and col != last:
-            raise e.DataError("bad copy format: got a newline before the end of the row")
-        out.append(data[pos:i])
-        pos = i + 1
-    return out
+# COPY TO: at most this many rows read ahead per native call (those the socket already
+# delivered; see PgConn.copy_read_many).
+_READ_AHEAD = 1024
 
 
 class Writer(ABC):
@@ -260,7 +217,10 @@ class Copy:
         self._put_row_fast: Callable[[Sequence[Any]], bool] | None = None
         self._fast_width = -1
         self._entered = False
-        self._styles: tuple[str | None, str | None] | None = None
+        # Text COPY TO: CopyData messages read ahead (served first by read() and read_row())
+        # and the native row parser (made at the first row; set_types replaces it).
+        self._ahead: deque[bytes] = deque()
+        self._text_parser: _pg.CopyTextParser | None = None
 
     def __repr__(self) -> str:
         from ._connection_info import connection_summary
@@ -308,6 +268,7 @@ class Copy:
         ]
         self._set_row_args()
         self._load_specs = [self._tx.loader_spec(oid) for oid in oids]
+        self._text_parser = None
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -478,6 +439,8 @@ class Copy:
         """The next chunk of COPY data; empty at the end."""
         if self._is_in:
             raise e.ProgrammingError("copy.read() can be used only with COPY ... TO STDOUT")
+        if self._ahead:
+            return memoryview(self._ahead.popleft())
         if self._finished or self._rows_done:
             return memoryview(b"")
         data = self.cursor._wait(self._native.copy_read())
@@ -497,10 +460,24 @@ class Copy:
             return self._read_binary_row()
         # One CopyData message is one row (the server sends them so): as psycopg, parsed on
         # its own, whatever a CSV field's quotes hold.
-        data = self.read()
-        if not data:
+        if not self._ahead and not self._read_ahead():
             return None
-        return self._parse_row(bytes(data))
+        return self._parse_row(self._ahead.popleft())
+
+    def _read_ahead(self) -> bool:
+        """Fill ``_ahead`` with the next rows (one native call for as many as arrived);
+        False at the end of the data."""
+        if self._is_in:
+            raise e.ProgrammingError("copy.read() can be used only with COPY ... TO STDOUT")
+        if self._finished or self._rows_done:
+            return False
+        chunks = self.cursor._wait(self._native.copy_read_many(_READ_AHEAD))
+        if chunks is None:
+            self._rows_done = True
+            self._finish_results()
+            return False
+        self._ahead.extend(chunks)
+        return True
 
     def _read_binary_row(self) -> tuple[Any, ...] | None:
         rows = self._binary_rows
@@ -540,34 +517,52 @@ class Copy:
         return decoders
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
-        while (row := self.read_row()) is not None:
-            yield row
+        if self._binary:
+            while (row := self.read_row()) is not None:
+                yield row
+            return
+        # read_row's steps, without two Python calls per row. set_types between two rows
+        # replaces the parser: the next row then takes the new one.
+        ahead = self._ahead
+        while ahead or self._read_ahead():
+            parse = self._row_parser()
+            parser = self._text_parser
+            while ahead and self._text_parser is parser:
+                yield parse(ahead.popleft())
 
     def _parse_row(self, line: bytes) -> tuple[Any, ...]:
-        if self._foreign:
-            # Before splitting: in some encodings (SJIS) a character's second byte can be a
-            # backslash, which the server does not escape.
-            line = line.decode(self._codec).encode()
-        # As many fields as the COPY has columns (psycopg's rule, whatever set_types says).
-        fields = _split_text_row(line, self._nfields)
-        specs = self._load_specs
-        if specs is not None and len(specs) != len(fields):
-            raise _width_error(len(fields), len(specs))
-        tz, utc = self.connection._timezone()
-        if self._styles is None:
+        return self._row_parser()(line)
+
+    def _row_parser(self) -> Callable[[bytes], tuple[Any, ...]]:
+        """What turns one text row into its tuple: the native parser (split, unescape and
+        decode as psycopg, with set_types' loaders or str), after the conversion to UTF-8
+        when the client encoding is another."""
+        parser = self._text_parser
+        if parser is None:
             from .types.datetime import _session_styles
 
-            self._styles = _session_styles(self.connection)  # DateStyle, IntervalStyle
-        datestyle, intervalstyle = self._styles
-        out: list[Any] = []
-        for i, raw in enumerate(fields):
-            if raw == b"\\N":
-                out.append(None)
-                continue
-            value = _unescape(raw)
-            spec = specs[i] if specs is not None and i < len(specs) else 25
-            out.append(_pg.decode_value(spec, value, tz, utc, datestyle, intervalstyle, self._sql_ascii))
-        return tuple(out)
+            tz, utc = self.connection._timezone()
+            datestyle, intervalstyle = _session_styles(self.connection)
+            parser = self._text_parser = _pg.CopyTextParser(
+                # As many fields as the COPY has columns (psycopg's rule, whatever set_types says).
+                self._nfields,
+                self._load_specs,
+                tz,
+                utc,
+                datestyle,
+                intervalstyle,
+                self._sql_ascii,
+            )
+        if not self._foreign:
+            return parser.parse_row
+        codec, parse = self._codec, parser.parse_row
+
+        def parse_converted(line: bytes) -> tuple[Any, ...]:
+            # Before splitting: in some encodings (SJIS) a character's second byte can be a
+            # backslash, which the server does not escape.
+            return parse(line.decode(codec).encode())
+
+        return parse_converted
 
     # -- end ------------------------------------------------------------------------------------
 
