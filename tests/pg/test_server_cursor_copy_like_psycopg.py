@@ -1385,7 +1385,10 @@ def cp_out_user_exception(lib, conn):
     cur = conn.cursor()
 
     def run():
-        with cur.copy("copy (select generate_series(1, 100000)) to stdout") as cp:
+        # Ten million rows: the server is still sending when the cancel both libraries
+        # send on the way out lands (with 100,000 it had sometimes finished, and the COPY
+        # then ended without an error for one library and not the other).
+        with cur.copy("copy (select generate_series(1, 10000000)) to stdout") as cp:
             cp.read_row()
             raise ValueError("stop")
 
@@ -1397,7 +1400,10 @@ def cp_out_user_exception_in_transaction(lib, conn):
     cur = conn.cursor()
 
     def run():
-        with cur.copy("copy (select generate_series(1, 100000)) to stdout") as cp:
+        # Ten million rows: the server is still sending when the cancel both libraries
+        # send on the way out lands (with 100,000 it had sometimes finished, and the COPY
+        # then ended without an error for one library and not the other).
+        with cur.copy("copy (select generate_series(1, 10000000)) to stdout") as cp:
             cp.read_row()
             raise ValueError("stop")
 

@@ -10,6 +10,7 @@
 mod channel_binding;
 mod conn;
 mod connect;
+mod copy_binary;
 mod copy_format;
 mod copy_text;
 mod decode;
@@ -40,6 +41,7 @@ fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encode::Params>()?;
     m.add_class::<copy_format::CopyBuffer>()?;
     m.add_class::<copy_text::CopyTextParser>()?;
+    m.add_class::<copy_binary::CopyBinaryParser>()?;
     m.add_class::<encode::ParamBatch>()?;
     m.add_function(wrap_pyfunction!(encode::encode_params, m)?)?;
     m.add_function(wrap_pyfunction!(encode::encode_many, m)?)?;

@@ -322,6 +322,16 @@ impl Transcoder {
         Some(())
     }
 
+    /// A binary value of type `oid` that did not come through the wire layer (COPY data),
+    /// its text converted to UTF-8 as `decode_binary` does; as it is where the server
+    /// converts nothing (SQL_ASCII) or Python has no codec for the encoding.
+    pub(crate) fn binary_value_to_utf8<'a>(&self, oid: u32, value: &'a [u8]) -> Cow<'a, [u8]> {
+        match self.kind {
+            Kind::SqlAscii | Kind::Unsupported(_) => Cow::Borrowed(value),
+            _ => self.decode_binary(oid, value, 0),
+        }
+    }
+
     /// A binary-format value with the text inside it converted: the value itself for the
     /// text types, after jsonb's version byte, element by element in arrays of them and
     /// field by field in anonymous records (whose fields carry their types). Values of
@@ -487,10 +497,8 @@ pub fn binary_to_utf8<'py>(
     data: &[u8],
 ) -> Bound<'py, PyBytes> {
     match Transcoder::for_client_encoding(client_encoding) {
-        Some(t) if !matches!(t.kind, Kind::SqlAscii | Kind::Unsupported(_)) => {
-            PyBytes::new(py, &t.decode_binary(oid, data, 0))
-        }
-        _ => PyBytes::new(py, data),
+        Some(t) => PyBytes::new(py, &t.binary_value_to_utf8(oid, data)),
+        None => PyBytes::new(py, data),
     }
 }
 

@@ -103,6 +103,33 @@ class CopyTextParser:
     ) -> None: ...
     def parse_row(self, data: bytes) -> tuple[Any, ...]: ...
 
+class CopyBinaryParser:
+    """The tuples of one binary-format COPY TO STDOUT as Python tuples, one CopyData message
+    each: header checked on the first one (unless ``started``), psycopg's DataErrors for
+    malformed data and ProgrammingError for a tuple of another width than the loaders;
+    each field decoded by ``specs`` (``PgResult.set_loaders``' binary specs, with the
+    columns' type ``oids``; None: bytes for each of the ``nfields`` columns), its text
+    first converted from ``client_encoding`` (None: UTF-8 or SQL_ASCII)."""
+
+    def __init__(
+        self,
+        nfields: int,
+        specs: Sequence[Any] | None,
+        oids: Sequence[int] | None,
+        tz: tzinfo,
+        tz_is_utc: bool = False,
+        client_encoding: str | None = None,
+        text_as_bytes: bool = False,
+        started: bool = False,
+    ) -> None: ...
+    @property
+    def started(self) -> bool:
+        """Whether the header was seen."""
+        ...
+    def parse_row(self, data: bytes) -> tuple[Any, ...] | None:
+        """One tuple; None for the trailer."""
+        ...
+
 def encode_params(
     values: Sequence[Any],
     fmts: Sequence[int],

@@ -1,9 +1,9 @@
 """``Cursor.copy()``: COPY FROM STDIN / TO STDOUT, text or binary format.
 
 Rows written with ``write_row`` are formatted natively (``balrog._pg.CopyBuffer``): the
-builtin types without any per-value Python work, other types through their dumpers. Text
-rows read with ``rows``/``read_row`` are split, unescaped and decoded natively too
-(``balrog._pg.CopyTextParser``), a batch of them read per native call.
+builtin types without any per-value Python work, other types through their dumpers. Rows
+read with ``rows``/``read_row`` are parsed and decoded natively too (``balrog._pg``'s
+``CopyTextParser`` and ``CopyBinaryParser``), a batch of them read per native call.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import IO, TYPE_CHECKING, Any
 from .. import _pg
 from . import errors as e
 from . import pq
-from ._copy_binary import parse_binary_rows
 from ._copy_checks import Check as ColumnCheck
 from ._copy_checks import column_check, dumps_every_value
 from ._encodings import codec_for, foreign_encoding
@@ -143,10 +142,6 @@ class _Dumped:
         self.data = data
 
 
-def _width_error(fields: int, loaders: int) -> e.ProgrammingError:
-    return e.ProgrammingError(f"cannot load sequence of {fields} items: {loaders} loaders registered")
-
-
 def _copy_fail_message(exc: BaseException) -> str:
     return f"error from Python: {type(exc).__qualname__} - {exc}"
 
@@ -206,8 +201,6 @@ class Copy:
         self._pinned_dumpers: list[Any] = []
         self._set_row_args()
         self._load_specs: list[Any] | None = None
-        self._pending = b""
-        self._binary_rows: list[tuple[Any, ...]] = []
         self._rows_done = False
         # Binary COPY data written whole with write() (signature included, and, unless rows
         # follow, the trailer): finish() then adds nothing, as psycopg.
@@ -217,10 +210,13 @@ class Copy:
         self._put_row_fast: Callable[[Sequence[Any]], bool] | None = None
         self._fast_width = -1
         self._entered = False
-        # Text COPY TO: CopyData messages read ahead (served first by read() and read_row())
-        # and the native row parser (made at the first row; set_types replaces it).
+        # COPY TO: CopyData messages read ahead (served first by read() and read_row()) and
+        # the native row parser (made at the first row; set_types replaces it).
         self._ahead: deque[bytes] = deque()
-        self._text_parser: _pg.CopyTextParser | None = None
+        self._parser: _pg.CopyTextParser | _pg.CopyBinaryParser | None = None
+        # Binary COPY TO: whether a parser already took the header (psycopg checks it once,
+        # on the first row parsed: its replacement after set_types must not look for it).
+        self._header_seen = False
 
     def __repr__(self) -> str:
         from ._connection_info import connection_summary
@@ -268,7 +264,9 @@ class Copy:
         ]
         self._set_row_args()
         self._load_specs = [self._tx.loader_spec(oid) for oid in oids]
-        self._text_parser = None
+        if isinstance(self._parser, _pg.CopyBinaryParser):
+            self._header_seen = self._parser.started
+        self._parser = None
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -455,9 +453,8 @@ class Copy:
             yield data
 
     def read_row(self) -> tuple[Any, ...] | None:
-        """The next record as a tuple (values loaded by ``set_types``' types, else str)."""
-        if self._binary:
-            return self._read_binary_row()
+        """The next record as a tuple (values loaded by ``set_types``' types, else str in
+        text and bytes in binary); None at the end (and at binary data's trailer)."""
         # One CopyData message is one row (the server sends them so): as psycopg, parsed on
         # its own, whatever a CSV field's quotes hold.
         if not self._ahead and not self._read_ahead():
@@ -479,71 +476,35 @@ class Copy:
         self._ahead.extend(chunks)
         return True
 
-    def _read_binary_row(self) -> tuple[Any, ...] | None:
-        rows = self._binary_rows
-        while not rows:
-            data = self.read()
-            if not data:
-                return None
-            self._pending += bytes(data)
-            parsed, used = parse_binary_rows(self._pending, self._binary_decoders())
-            self._pending = self._pending[used:]
-            if parsed and self._load_specs is not None and len(parsed[0]) != len(self._load_specs):
-                raise _width_error(len(parsed[0]), len(self._load_specs))
-            rows.extend(parsed)
-        return rows.pop(0)
-
-    def _binary_decoders(self) -> list[Callable[[bytes], Any]] | None:
-        """Per column of binary COPY data, its type's binary loader (as psycopg's
-        ``set_types``): native for the builtin types, the registered ones otherwise."""
-        if self._dump_oids is None:
-            return None
-
-        tz, utc = self.connection._timezone()
-        # COPY data is in the client encoding: the text inside values is converted first,
-        # as the wire layer does for rows.
-        recode = foreign_encoding(self.connection)
-        as_bytes = self._sql_ascii
-        decoders: list[Callable[[bytes], Any]] = []
-        for oid in self._dump_oids:
-            spec = self._tx.loader_spec(oid, pq.Format.BINARY)
-
-            def decode(raw: bytes, spec: Any = spec, oid: int = oid) -> Any:
-                if recode is not None:
-                    raw = _pg.binary_to_utf8(recode, oid, raw)
-                return _pg.decode_value(spec, raw, tz, utc, None, None, as_bytes, binary=True)
-
-            decoders.append(decode)
-        return decoders
-
     def rows(self) -> Iterator[tuple[Any, ...]]:
-        if self._binary:
-            while (row := self.read_row()) is not None:
-                yield row
-            return
         # read_row's steps, without two Python calls per row. set_types between two rows
         # replaces the parser: the next row then takes the new one.
         ahead = self._ahead
         while ahead or self._read_ahead():
             parse = self._row_parser()
-            parser = self._text_parser
-            while ahead and self._text_parser is parser:
-                yield parse(ahead.popleft())
+            parser = self._parser
+            while ahead and self._parser is parser:
+                row = parse(ahead.popleft())
+                if row is None:
+                    return  # binary data's trailer: psycopg's rows() stops at it
+                yield row
 
-    def _parse_row(self, line: bytes) -> tuple[Any, ...]:
+    def _parse_row(self, line: bytes) -> tuple[Any, ...] | None:
         return self._row_parser()(line)
 
-    def _row_parser(self) -> Callable[[bytes], tuple[Any, ...]]:
-        """What turns one text row into its tuple: the native parser (split, unescape and
-        decode as psycopg, with set_types' loaders or str), after the conversion to UTF-8
-        when the client encoding is another."""
-        parser = self._text_parser
-        if parser is None:
+    def _row_parser(self) -> Callable[[bytes], tuple[Any, ...] | None]:
+        """What turns one row into its tuple: the native parser (text: split, unescape and
+        decode as psycopg, with set_types' loaders or str, after the conversion to UTF-8
+        when the client encoding is another; binary: see _binary_parser)."""
+        if self._binary:
+            return self._binary_parser().parse_row
+        parser = self._parser
+        if not isinstance(parser, _pg.CopyTextParser):
             from .types.datetime import _session_styles
 
             tz, utc = self.connection._timezone()
             datestyle, intervalstyle = _session_styles(self.connection)
-            parser = self._text_parser = _pg.CopyTextParser(
+            parser = self._parser = _pg.CopyTextParser(
                 # As many fields as the COPY has columns (psycopg's rule, whatever set_types says).
                 self._nfields,
                 self._load_specs,
@@ -563,6 +524,29 @@ class Copy:
             return parse(line.decode(codec).encode())
 
         return parse_converted
+
+    def _binary_parser(self) -> _pg.CopyBinaryParser:
+        """The native binary row parser: header, field lengths and psycopg's errors for
+        malformed data, values by set_types' binary loaders (native for the builtin types,
+        the registered ones get the bytes) or bytes; text inside values is converted from
+        the client encoding natively, as the wire layer does for query results."""
+        parser = self._parser
+        if isinstance(parser, _pg.CopyBinaryParser):
+            return parser
+        tz, utc = self.connection._timezone()
+        oids = self._dump_oids
+        specs = None if oids is None else [self._tx.loader_spec(oid, pq.Format.BINARY) for oid in oids]
+        parser = self._parser = _pg.CopyBinaryParser(
+            self._nfields,
+            specs,
+            oids,
+            tz,
+            utc,
+            foreign_encoding(self.connection),
+            self._sql_ascii,
+            self._header_seen,
+        )
+        return parser
 
     # -- end ------------------------------------------------------------------------------------
 
