@@ -575,7 +575,14 @@ def _rows_after_the_first(lib: Any, conninfo: str, binary: bool) -> list[Any]:
                     cp.write_row((i, None, float(i)))
             return cur.rowcount
 
-        for step in (wrong_width_later, types_changed_half_way, untyped_rows):
+        def rows_after_the_end() -> Any:
+            with cur.copy(statement) as cp:
+                for i in range(3):
+                    cp.write_row((i, "x", 0.5))
+            late = [o(lambda: cp.write_row((9, "late", 1.0))), o(lambda: cp.write_row((9,)))]
+            return [cur.rowcount, late, conn.info.transaction_status.name]
+
+        for step in (wrong_width_later, types_changed_half_way, untyped_rows, rows_after_the_end):
             out.append(o(step))
             out.append(conn.execute("select count(*), sum(id) from t").fetchone())
     return out
