@@ -13,12 +13,12 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::decode::{from_spec, Ctx, Dec, Styles};
 use crate::errors::{to_py, PgError};
+use crate::row_tuple::row_tuple;
 use crate::transcode::Transcoder;
 
 /// The header the server writes: signature, flags 0, header extension length 0.
@@ -160,26 +160,19 @@ impl CopyBinaryParser {
         let mut ctx = Ctx::new(py, self.tz.bind(py), self.tz_is_utc)?;
         ctx.set_styles(self.styles.clone());
         let width = fields.len();
-        // Filled in place, as PgResult's rows are: every slot is set before anyone sees the
-        // tuple, and one dropped half-filled on a decoding error skips its NULL slots.
-        // SAFETY: PyTuple_New returns a new reference or NULL (turned into the error).
-        let tuple = unsafe {
-            Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(width as ffi::Py_ssize_t))?
-        };
-        for (i, (span, (dec, oid))) in fields.into_iter().zip(self.decs.iter()).enumerate() {
-            let item = match span.and_then(|span| data.get(span)) {
-                None => py.None().into_bound(py),
-                Some(raw) => match &self.transcoder {
-                    Some(t) => ctx.decode_binary(dec, &t.binary_value_to_utf8(*oid, raw))?,
-                    None => ctx.decode_binary(dec, raw)?,
+        let values = fields
+            .into_iter()
+            .zip(self.decs.iter())
+            .map(
+                |(span, (dec, oid))| match span.and_then(|span| data.get(span)) {
+                    None => Ok(py.None().into_bound(py)),
+                    Some(raw) => match &self.transcoder {
+                        Some(t) => ctx.decode_binary(dec, &t.binary_value_to_utf8(*oid, raw)),
+                        None => ctx.decode_binary(dec, raw),
+                    },
                 },
-            };
-            // SAFETY: i < width (the fields and decoders are both `width` long: the check
-            // above); SET_ITEM steals the reference into an empty slot.
-            unsafe { ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr()) };
-        }
-        // SAFETY: a tuple made above.
-        Ok(Some(unsafe { tuple.downcast_into_unchecked::<PyTuple>() }))
+            );
+        Ok(Some(row_tuple(py, width, values)?))
     }
 }
 

@@ -12,12 +12,12 @@
 
 use std::sync::Arc;
 
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::decode::{from_spec, Ctx, Dec, Styles};
 use crate::errors::{to_py, PgError};
+use crate::row_tuple::row_tuple;
 
 /// Reads the rows of one text COPY TO (`Copy.read_row` / `Copy.rows`).
 #[pyclass(frozen, module = "balrog._pg", name = "CopyTextParser")]
@@ -170,31 +170,20 @@ impl CopyTextParser {
         let mut ctx = Ctx::new(py, self.tz.bind(py), self.tz_is_utc)?;
         ctx.set_styles(self.styles.clone());
         let width = spans.len();
-        // Filled in place, as PgResult's rows are: every slot is set before anyone sees the
-        // tuple, and one dropped half-filled on a decoding error skips its NULL slots.
-        // SAFETY: PyTuple_New returns a new reference or NULL (turned into the error).
-        let tuple = unsafe {
-            Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(width as ffi::Py_ssize_t))?
-        };
         let mut buf = Vec::new();
-        for (i, (span, dec)) in spans.iter().zip(self.decs.iter()).enumerate() {
+        let values = spans.iter().zip(self.decs.iter()).map(|(span, dec)| {
             // In bounds: split_row made the spans from this data.
             let raw = &data[span.start..span.end];
-            let item = if raw == b"\\N" {
-                py.None().into_bound(py)
+            if raw == b"\\N" {
+                Ok(py.None().into_bound(py))
             } else if span.escaped {
                 unescape(raw, &mut buf);
-                ctx.decode(dec, &buf)?
+                ctx.decode(dec, &buf)
             } else {
-                ctx.decode(dec, raw)?
-            };
-            // SAFETY: i < width (the spans and decoders are both `width` long: the width
-            // check above, or one `str` decoder per column); SET_ITEM steals the reference
-            // into an empty slot.
-            unsafe { ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr()) };
-        }
-        // SAFETY: a tuple made above.
-        Ok(unsafe { tuple.downcast_into_unchecked::<PyTuple>() })
+                ctx.decode(dec, raw)
+            }
+        });
+        row_tuple(py, width, values)
     }
 }
 

@@ -23,6 +23,7 @@ mod pipeline;
 mod proto;
 mod recover;
 mod result;
+mod row_tuple;
 mod stream;
 mod tls;
 mod transcode;

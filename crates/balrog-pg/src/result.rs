@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use crate::decode::{from_spec, Ctx, Dec, Styles};
 use crate::errors::data_error;
 use crate::proto::{Column, ResultSet};
+use crate::row_tuple::row_tuple;
 
 struct Loaders {
     decs: Vec<Dec>,
@@ -131,22 +132,19 @@ impl PgResult {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = ctx.py();
         let width = decs.len();
-        // The tuple is filled in place (no intermediate Vec): `values` yields exactly
-        // `width` items, so every slot is set before the tuple is seen by anyone; if a
-        // decoder fails half way, dropping the tuple is safe (NULL slots are skipped).
-        // SAFETY: PyTuple_New returns a new reference or NULL (turned into the error).
-        let tuple = unsafe {
-            Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(width as ffi::Py_ssize_t))?
-        };
-        for (i, (value, dec)) in values(row, width).zip(decs.iter()).enumerate() {
-            let item = match value {
-                None => py.None().into_bound(py),
-                Some(data) if self.binary => ctx.decode_binary(dec, data)?,
-                Some(data) => ctx.decode(dec, data)?,
-            };
-            // SAFETY: i < width; SET_ITEM steals the reference into an empty slot.
-            unsafe { ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr()) };
-        }
+        let binary = self.binary;
+        let tuple = row_tuple(
+            py,
+            width,
+            values(row, width)
+                .zip(decs.iter())
+                .map(|(value, dec)| match value {
+                    None => Ok(py.None().into_bound(py)),
+                    Some(data) if binary => ctx.decode_binary(dec, data),
+                    Some(data) => ctx.decode(dec, data),
+                }),
+        )?
+        .into_any();
         match maker {
             None => Ok(tuple),
             Some(make) => make.call1((tuple,)),
