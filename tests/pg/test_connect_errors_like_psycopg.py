@@ -38,11 +38,7 @@ HBA_RULES = [
 def cluster() -> Iterator[PgCluster]:
     cluster = PgCluster()
     cluster.init()
-    hba = os.path.join(cluster.data_dir, "pg_hba.conf")
-    with open(hba) as f:
-        rules = f.read()
-    with open(hba, "w") as f:
-        f.write("\n".join(HBA_RULES) + "\n" + rules)
+    cluster.prepend_hba_rules(*HBA_RULES)
     cluster.start()
     try:
         with psycopg.connect(cluster.conninfo, autocommit=True) as admin:

@@ -4,7 +4,6 @@ whose pg_hba.conf asks each test user for a different method."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,13 +21,7 @@ USERS = {"scram_user": "scram-sha-256", "md5_user": "md5", "pw_user": "password"
 def auth_cluster() -> Iterator[PgCluster]:
     cluster = PgCluster()
     cluster.init()
-    hba = os.path.join(cluster.data_dir, "pg_hba.conf")
-    with open(hba) as f:
-        rules = f.read()
-    with open(hba, "w") as f:
-        for user, method in USERS.items():
-            f.write(f"host all {user} 127.0.0.1/32 {method}\n")
-        f.write(rules)
+    cluster.prepend_hba_rules(*(f"host all {user} 127.0.0.1/32 {method}" for user, method in USERS.items()))
     cluster.start()
     try:
         with psycopg.connect(cluster.conninfo, autocommit=True) as admin:

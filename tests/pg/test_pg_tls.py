@@ -67,14 +67,12 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     with open(os.path.join(cluster.data_dir, "postgresql.conf"), "a") as conf:
         conf.write(f"\nssl = on\nssl_cert_file = '{crt}'\nssl_key_file = '{key}'\n")
         conf.write(f"ssl_ca_file = '{ca_for_server}'\n")
-    hba = os.path.join(cluster.data_dir, "pg_hba.conf")
-    with open(hba) as f:
-        rules = f.read()
-    with open(hba, "w") as f:
-        f.write(f"hostssl all {_CERT_USER} 127.0.0.1/32 cert\nhost all {_CERT_USER} 127.0.0.1/32 reject\n")
+    cluster.prepend_hba_rules(
+        f"hostssl all {_CERT_USER} 127.0.0.1/32 cert",
+        f"host all {_CERT_USER} 127.0.0.1/32 reject",
         # SCRAM over TLS and over plain TCP (channel binding needs TLS).
-        f.write(f"host all {_SCRAM_USER} 127.0.0.1/32 scram-sha-256\n")
-        f.write(rules)
+        f"host all {_SCRAM_USER} 127.0.0.1/32 scram-sha-256",
+    )
     cluster.start()
     client_dir = tmp_path_factory.mktemp("tls-client")
     ca_file = str(client_dir / "ca.crt")

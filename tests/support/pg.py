@@ -103,6 +103,15 @@ class PgCluster:
         )  # fmt: skip
         self.port = free_port()
 
+    def prepend_hba_rules(self, *rules: str) -> None:
+        """Put ``rules`` (pg_hba.conf lines) before initdb's trust rules, which would
+        otherwise match first; call between ``init()`` and ``start()``."""
+        hba = os.path.join(self.data_dir, "pg_hba.conf")
+        with open(hba) as f:
+            existing = f.read()
+        with open(hba, "w") as f:
+            f.write("".join(f"{rule}\n" for rule in rules) + existing)
+
     def start(self) -> None:
         options = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
         options += f" -p {self.port} -k {self.socket_dir}"
