@@ -1,17 +1,21 @@
-"""ConnectionLock on its own: the mutex-free uncontended path under forced thread switches.
+"""ConnectionLock on its own (native, crates/balrog-pg/src/conn_lock.rs), under forced
+thread switches.
 
-The lock's acquire and release take no mutex when nobody waits, so a release and a waiter
-queueing at the same moment must still meet (see ConnectionLock's doc). A tiny switch
-interval makes the GIL change threads between almost every pair of bytecodes, which puts
-threads into those windows often; a waiter stranded on a free lock would hang the test.
+A tiny switch interval makes the GIL change threads between almost every pair of
+bytecodes, which puts threads into every window between a release and a waiter queueing
+(the lock calls into Python to make a waiter's Wakeup and to wait on it); a waiter
+stranded on a free lock would hang the test.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
+import weakref
+from typing import Any
 
-from balrog.psycopg._conn_lock import ConnectionLock
+from balrog.psycopg._conn_lock import HOLDER, ConnectionLock
 
 THREADS = 6
 ROUNDS = 3000
@@ -89,3 +93,27 @@ def test_waiters_get_the_lock_in_arrival_order():
         t.join()
     assert order == [0, 1, 2, 3, 4]
     assert not lock.locked()
+
+
+def test_a_lock_held_for_a_block_is_collected_with_its_holder():
+    """A lock held for a block refers to its holder, which may refer back to the lock (an
+    async COPY block's holder, a cursor's): the garbage collector must see that cycle (the
+    native lock's __traverse__), or neither is ever freed."""
+
+    class Holder:
+        lock: Any = None
+
+    def abandon() -> weakref.ref[Holder]:
+        holder = Holder()
+        holder.lock = ConnectionLock()
+        token = HOLDER.set(holder)
+        try:
+            holder.lock.hold_for_block()
+        finally:
+            HOLDER.reset(token)
+        assert holder.lock.locked()
+        return weakref.ref(holder)
+
+    holder_ref = abandon()
+    gc.collect()
+    assert holder_ref() is None

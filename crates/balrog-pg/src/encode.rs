@@ -210,14 +210,8 @@ impl<'a, 'py> Encoder<'a, 'py> {
         Encoder { maps, fallback }
     }
 
-    /// Encode one value: appends its bytes to `out` and returns (is NULL, oid, format).
-    fn encode(
-        &self,
-        obj: &Bound<'py, PyAny>,
-        fmt: u8,
-        out: &mut Values,
-        scratch: &mut Vec<u8>,
-    ) -> PyResult<(u32, i16)> {
+    /// Encode one value: appends it to `out` and returns its (oid, format).
+    fn encode(&self, obj: &Bound<'py, PyAny>, fmt: u8, out: &mut Values) -> PyResult<(u32, i16)> {
         if obj.is_none() {
             out.push(None);
             return Ok((0, 0));
@@ -230,10 +224,19 @@ impl<'a, 'py> Encoder<'a, 'py> {
             None => 0,
         };
         if code != 0 {
-            scratch.clear();
-            if let Some((oid, format)) = encode_text(code, obj, scratch)? {
-                out.push(Some(scratch));
-                return Ok((oid, format));
+            // Written in place (no scratch buffer to copy from): a value the builtin
+            // dumper gives up on, or fails on, is cut off again.
+            let start = out.data.len();
+            match encode_text(code, obj, &mut out.data) {
+                Ok(Some(answer)) => {
+                    out.spans.push(Some((start, out.data.len())));
+                    return Ok(answer);
+                }
+                Ok(None) => out.data.truncate(start),
+                Err(err) => {
+                    out.data.truncate(start);
+                    return Err(err);
+                }
             }
         }
         let answer = self.fallback.call1((obj, fmt))?;
@@ -478,12 +481,14 @@ pub fn encode_params(
         .collect::<PyResult<Vec<_>>>()?;
     let encoder = Encoder::new(&maps, fallback);
     let items = sequence_items(values)?;
-    let mut out = Values::default();
+    let mut out = Values {
+        data: Vec::with_capacity(64),
+        spans: Vec::with_capacity(items.len()),
+    };
     let mut types = Vec::with_capacity(items.len());
     let mut formats = Vec::with_capacity(items.len());
-    let mut scratch = Vec::new();
     for (obj, fmt) in items.iter().zip(format_indices(&fmts, items.len())) {
-        let (oid, format) = encoder.encode(obj, fmt, &mut out, &mut scratch)?;
+        let (oid, format) = encoder.encode(obj, fmt, &mut out)?;
         types.push(oid);
         formats.push(format);
     }
@@ -549,7 +554,6 @@ struct RowScratch {
     types: Vec<u32>,
     formats: Vec<i16>,
     values: Values,
-    scratch: Vec<u8>,
 }
 
 impl RowScratch {
@@ -572,7 +576,7 @@ impl RowScratch {
         self.values.data.clear();
         self.values.spans.clear();
         for (obj, fmt) in items.iter().zip(format_indices(fmts, items.len())) {
-            let (oid, format) = encoder.encode(obj, fmt, &mut self.values, &mut self.scratch)?;
+            let (oid, format) = encoder.encode(obj, fmt, &mut self.values)?;
             self.types.push(oid);
             self.formats.push(format);
         }

@@ -9,6 +9,7 @@
 
 mod channel_binding;
 mod conn;
+mod conn_lock;
 mod connect;
 mod copy_binary;
 mod copy_format;
@@ -33,6 +34,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<conn::PgConn>()?;
+    m.add_class::<conn_lock::ConnectionLock>()?;
     m.add_class::<result::PgResult>()?;
     m.add_class::<result::LoaderSet>()?;
     m.add_class::<stream::PgStream>()?;

@@ -26,7 +26,7 @@ class Wakeup:
 
     def __init__(self) -> None:
         # A green task runs only on a thread whose loop is running; a plain thread is not
-        # asked for its greenlet (see balrog.psycopg._conn_lock._whoami).
+        # asked for its greenlet (see balrog-pg's conn_lock.rs).
         current = getcurrent() if _get_running_loop() is not None else None
         self._is_set = False
         if type(current) is GreenTask:

@@ -384,7 +384,9 @@ class Connection(BaseConnection[Row]):
         plans = self._plans
         if len(plans) >= 1000:
             plans.clear()
-        plan = plans[query] = [query.encode(), None]
+        # [text as bytes, placeholders (query_plan, parsed once there are parameters),
+        # the query without parameters (cursor.execute's, shared: nothing changes it)]
+        plan = plans[query] = [query.encode(), None, None]
         return plan
 
     def _timezone(self) -> tuple[Any, bool]:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
+from asyncio import _get_running_loop
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from balrog._bridge import wait
+from greenlet import getcurrent
+
+from balrog._bridge import GreenTask, wait
 
 from .. import _pg
 from . import errors as e
@@ -256,8 +259,14 @@ class BaseCursor(Generic[ConnectionType, Row]):
         params = pgq.params
         if manager.prepare_threshold is None and not prepare:
             decision = None
-        elif prepare is None and (name := manager.prepared_name(pgq)) is not None:
-            decision = (name, False, ())  # the common case of a repeated query
+        elif prepare is None and (
+            # PrepareManager.prepared_name inlined: its lookup, and the LRU update when
+            # this is not the statement run last (the common case of a repeated query).
+            (name := manager._names.get((pgq.query, tuple(pgq.types) if pgq.types else ()))) is not None
+        ):
+            if name is not manager._last:
+                manager.prepared_name(pgq)
+            decision = (name, False, ())
         else:
             decision = manager.decide(pgq, prepare)
         if decision is None:
@@ -287,7 +296,12 @@ class BaseCursor(Generic[ConnectionType, Row]):
                 op = native.extended(pgq.query, name, parse, pgq.types, params, formats, fmt, deallocate)
         # conn._wait and self._wait, inlined: this is every execute's path.
         try:
-            results = wait(op)
+            # balrog._bridge.wait's blocking case inlined (a plain thread, no event loop);
+            # green tasks and loop threads go through it.
+            if type(getcurrent()) is not GreenTask and _get_running_loop() is None:
+                results = op.wait()
+            else:
+                results = wait(op)
         except _INTERRUPTED:
             # Ctrl-C / a cancelled green task: cancel the statement, keep the connection usable.
             conn._recover_after_interrupt()
@@ -460,11 +474,13 @@ class BaseCursor(Generic[ConnectionType, Row]):
             plan = conn._plans.get(query)
             if plan is None:
                 plan = conn._plan_for(query)
-            pgq = _new_query(PostgresQuery)
-            pgq.query = plan[0]
-            pgq.params = None
-            pgq.types = []
-            pgq.formats = []
+            pgq = plan[2]
+            if pgq is None:  # made once per query text and connection (nothing changes it)
+                pgq = plan[2] = _new_query(PostgresQuery)
+                pgq.query = plan[0]
+                pgq.params = None
+                pgq.types = []
+                pgq.formats = []
         else:
             try:
                 pgq = self._convert_query(query, params)
