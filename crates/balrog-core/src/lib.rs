@@ -34,4 +34,4 @@ pub use drive::{io_directly, note_pending, Interest};
 pub use eager::{eager_read_counts, set_eager_reads};
 pub use op::{Finisher, Op};
 pub use runtime::{fork_generation, runtime, runtime_started, Exec};
-pub use wait::block_on;
+pub use wait::{block_on, block_on_socket};

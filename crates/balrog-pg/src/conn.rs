@@ -26,6 +26,9 @@ use crate::transcode::{wire_query, wire_values, Transcoder};
 
 pub(crate) type Slot = Arc<AsyncMutex<Option<Io>>>;
 
+/// See [`PgConn::lane_parts`].
+pub(crate) type LaneParts = (Arc<Runtime>, Slot, Arc<Shared>, Option<RawFd>);
+
 /// A query's text as the Python side passes it (`bytes`). Borrowed as a slice: pyo3 would
 /// extract a `Vec<u8>` one element at a time through the sequence protocol, which costs
 /// microseconds for an ordinary Django query.
@@ -194,6 +197,9 @@ pub(crate) struct Statement {
     pub(crate) result_format: i16,
     /// Prepared statements to close first (evicted from the cache).
     pub(crate) deallocate: Vec<String>,
+    /// Describe the portal (libpq always does). A cursor's lane skips it: the statement's
+    /// row description is known from its first run (lane.rs).
+    pub(crate) describe: bool,
 }
 
 impl Statement {
@@ -214,19 +220,21 @@ impl Statement {
             &self.formats,
             self.result_format,
         )?;
-        proto::msg_describe_portal(wbuf)?;
+        if self.describe {
+            proto::msg_describe_portal(wbuf)?;
+        }
         proto::msg_execute(wbuf)
     }
 }
 
 /// The shared empty parameter list (a statement without parameters).
-fn no_values() -> Arc<Values> {
+pub(crate) fn no_values() -> Arc<Values> {
     static EMPTY: std::sync::OnceLock<Arc<Values>> = std::sync::OnceLock::new();
     EMPTY.get_or_init(|| Arc::new(Values::default())).clone()
 }
 
 /// [Close*] [Parse] Bind Describe Execute Sync in one write, then the results.
-async fn run_statement(
+pub(crate) async fn run_statement(
     slot: Slot,
     shared: Arc<Shared>,
     statement: Statement,
@@ -450,6 +458,36 @@ impl PgConn {
         }
     }
 
+    /// What the cursor's native path (lane.rs) needs to run a statement on this thread:
+    /// the runtime, the socket's slot, the shared state and the socket to read eagerly
+    /// (None for TLS); with the transaction status letter (b'I', b'T', b'E'). None when the
+    /// ordinary path must answer instead: closed, forked, busy (an op in flight or a
+    /// COPY), or a client encoding other than UTF-8.
+    pub(crate) fn lane_parts(&self) -> Option<(LaneParts, u8)> {
+        if self.generation != fork_generation() {
+            return None;
+        }
+        let tx_status = {
+            let status = self.shared.lock();
+            if status.closed || status.active || status.transcoder.is_some() {
+                return None;
+            }
+            status.tx_status
+        };
+        let handles = self.handles.lock();
+        let h = handles.as_ref()?;
+        Some((
+            (h.rt.clone(), h.slot.clone(), self.shared.clone(), h.fd),
+            tx_status,
+        ))
+    }
+
+    /// Notices or notifications are waiting for the Python side.
+    pub(crate) fn pending(&self) -> bool {
+        let status = self.shared.lock();
+        !status.notices.is_empty() || !status.notifies.is_empty()
+    }
+
     /// The socket an event loop may watch for this connection's ops (None: TLS, closed).
     pub(crate) fn loop_fd(&self) -> Option<RawFd> {
         self.handles.lock().as_ref().and_then(|h| h.fd)
@@ -572,6 +610,7 @@ impl PgConn {
             formats,
             result_format,
             deallocate,
+            describe: true,
         };
         self.socket_op(
             move |slot, shared| run_statement(slot, shared, statement),
@@ -626,6 +665,7 @@ impl PgConn {
             formats,
             result_format,
             deallocate: deallocate.unwrap_or_default(),
+            describe: true,
         };
         self.socket_op(
             move |slot, shared| run_statement(slot, shared, statement),

@@ -34,7 +34,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::PyList;
 
 /// Who holds the lock, or waits for it.
-enum Owner {
+pub(crate) enum Owner {
     /// A thread outside any greenlet of its own (its ident).
     Thread(libc::pthread_t),
     /// A greenlet, or the holder of a block; compared by identity.
@@ -85,7 +85,12 @@ fn hooks(py: Python<'_>) -> PyResult<&'static Hooks> {
 
 /// The caller as an owner.
 fn whoami(py: Python<'_>, hooks: &Hooks) -> PyResult<Owner> {
-    let current = hooks.getcurrent.bind(py).call0()?;
+    owner_of(py, hooks.getcurrent.bind(py).call0()?)
+}
+
+/// The owner that `current` (the caller's greenlet, from greenlet's `getcurrent`) stands
+/// for.
+pub(crate) fn owner_of(py: Python<'_>, current: Bound<'_, PyAny>) -> PyResult<Owner> {
     if current.getattr(pyo3::intern!(py, "parent"))?.is_none() {
         // SAFETY: a plain C call with no preconditions (what threading.get_ident returns).
         return Ok(Owner::Thread(unsafe { libc::pthread_self() }));
@@ -175,6 +180,36 @@ impl ConnectionLock {
                 return Ok(());
             }
         }
+    }
+}
+
+impl ConnectionLock {
+    /// Take the lock for `me` if nobody else holds it (reentrant): never waits. For the
+    /// cursor's native path (lane.rs), which leaves any wait to the Python path.
+    pub(crate) fn try_acquire_as(&self, me: Owner) -> bool {
+        let mut state = self.state.lock();
+        match &state.owner {
+            Some(owner) if owner.is(&me) => state.depth += 1,
+            None => {
+                state.owner = Some(me);
+                state.depth = 1;
+            }
+            Some(_) => return false,
+        }
+        true
+    }
+
+    /// Release a hold taken by `try_acquire_as` (the caller is the owner).
+    pub(crate) fn release_held(&self, py: Python<'_>) -> PyResult<()> {
+        let last = {
+            let mut state = self.state.lock();
+            state.depth = state.depth.saturating_sub(1);
+            state.depth == 0
+        };
+        if last {
+            self.hand_over(py)?;
+        }
+        Ok(())
     }
 }
 
@@ -286,15 +321,7 @@ impl ConnectionLock {
                 ));
             }
         }
-        let last = {
-            let mut state = self.state.lock();
-            state.depth = state.depth.saturating_sub(1);
-            state.depth == 0
-        };
-        if last {
-            self.hand_over(py)?;
-        }
-        Ok(())
+        self.release_held(py)
     }
 
     #[pyo3(signature = (*_exc))]

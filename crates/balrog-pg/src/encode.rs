@@ -124,13 +124,13 @@ impl Params {
     /// The parameters' type oids (0: let the server infer), as a tuple: what the
     /// prepared-statement cache keys on, as it is.
     #[getter]
-    fn types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+    pub(crate) fn types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.types)
     }
 
     /// The parameters' wire formats (0 text, 1 binary), as a tuple.
     #[getter]
-    fn formats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+    pub(crate) fn formats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.formats)
     }
 
@@ -243,6 +243,36 @@ impl<'a, 'py> Encoder<'a, 'py> {
         let (data, oid, format): (Option<Bound<'py, PyBytes>>, u32, i16) = answer.extract()?;
         out.push(data.as_ref().map(|d| d.as_bytes()));
         Ok((oid, format))
+    }
+}
+
+/// Encode one value with a builtin dumper only (`map`: {exact type: encoder code} of its
+/// format index): appends it to `out` and returns its (oid, format), or None when the value
+/// needs a Python dumper (or the builtin one gave up, or failed: the caller takes the
+/// ordinary path, which raises psycopg's error). Nothing is appended then.
+pub(crate) fn encode_builtin(
+    map: &Bound<'_, PyDict>,
+    obj: &Bound<'_, PyAny>,
+    out: &mut Values,
+) -> Option<(u32, i16)> {
+    if obj.is_none() {
+        out.push(None);
+        return Some((0, 0));
+    }
+    let code = map.get_item(obj.get_type()).ok()??.extract::<u8>().ok()?;
+    if code == 0 {
+        return None;
+    }
+    let start = out.data.len();
+    match encode_text(code, obj, &mut out.data) {
+        Ok(Some(answer)) => {
+            out.spans.push(Some((start, out.data.len())));
+            Some(answer)
+        }
+        _ => {
+            out.data.truncate(start);
+            None
+        }
     }
 }
 
@@ -455,7 +485,7 @@ fn push_time(out: &mut Vec<u8>, h: u8, m: u8, s: u8, us: u32) {
     }
 }
 
-fn format_indices(fmts: &[u8], count: usize) -> impl Iterator<Item = u8> + '_ {
+pub(crate) fn format_indices(fmts: &[u8], count: usize) -> impl Iterator<Item = u8> + '_ {
     (0..count).map(move |i| fmts.get(i).copied().unwrap_or(0))
 }
 

@@ -19,6 +19,7 @@ mod direct_io;
 mod encode;
 mod encode_binary;
 mod errors;
+mod lane;
 mod many;
 mod pipeline;
 mod proto;
@@ -35,6 +36,7 @@ use pyo3::prelude::*;
 fn _pg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<conn::PgConn>()?;
     m.add_class::<conn_lock::ConnectionLock>()?;
+    m.add_class::<lane::Lane>()?;
     m.add_class::<result::PgResult>()?;
     m.add_class::<result::LoaderSet>()?;
     m.add_class::<stream::PgStream>()?;

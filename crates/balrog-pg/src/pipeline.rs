@@ -59,6 +59,7 @@ pub fn run(conn: &PgConn, statements: Vec<Queued<'_>>) -> Op {
                 formats,
                 result_format,
                 deallocate,
+                describe: true,
             }),
             Err(err) => return Op::ready(move |_py| Err(err)),
         }

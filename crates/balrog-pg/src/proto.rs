@@ -190,11 +190,15 @@ pub struct Column {
     pub format: i16,
 }
 
+/// A result's row description, shared by the results of one statement (a cursor's lane
+/// reuses the one it was armed with: lane.rs).
+pub type Columns = Arc<Vec<Column>>;
+
 /// One statement's result, rows kept as raw DataRow bodies until Python asks for them.
 #[derive(Default)]
 pub struct ResultSet {
     pub status: u8,
-    pub columns: Option<Vec<Column>>,
+    pub columns: Option<Columns>,
     pub rows: Vec<DataRowBody>,
     pub tag: Option<String>,
     /// For a COPY response: the overall format is binary.
@@ -657,7 +661,7 @@ impl Io {
         loop {
             match self.next(shared).await? {
                 Message::RowDescription(body) => {
-                    current.columns = Some(parse_columns(&body)?);
+                    current.columns = Some(Arc::new(parse_columns(&body)?));
                     current.styles = self.styles.clone();
                 }
                 Message::DataRow(row) => current.rows.push(row),
@@ -703,7 +707,7 @@ impl Io {
                     if stop_at_copy {
                         self.copy = CopyMode::In;
                         current.copy_binary = body.format() == 1;
-                        current.columns = Some(copy_columns(body.column_formats()));
+                        current.columns = Some(Arc::new(copy_columns(body.column_formats())));
                         current.status = COPY_IN;
                         out.results.push(std::mem::take(&mut current));
                         return Ok(out);
@@ -719,7 +723,7 @@ impl Io {
                     if stop_at_copy {
                         self.copy = CopyMode::Out;
                         current.copy_binary = body.format() == 1;
-                        current.columns = Some(copy_columns(body.column_formats()));
+                        current.columns = Some(Arc::new(copy_columns(body.column_formats())));
                         current.status = COPY_OUT;
                         out.results.push(std::mem::take(&mut current));
                         return Ok(out);
@@ -747,7 +751,7 @@ impl Io {
         loop {
             match self.next(shared).await? {
                 Message::RowDescription(body) => {
-                    described.columns = Some(parse_columns(&body)?);
+                    described.columns = Some(Arc::new(parse_columns(&body)?));
                     described.styles = self.styles.clone();
                 }
                 Message::ErrorResponse(body) => {

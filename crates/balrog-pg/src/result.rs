@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::decode::{from_spec, Ctx, Dec, Styles};
 use crate::errors::data_error;
-use crate::proto::{Column, ResultSet};
+use crate::proto::{Columns, ResultSet};
 use crate::row_tuple::row_tuple;
 
 struct Loaders {
@@ -67,7 +67,7 @@ fn tag_drops_prepared(tag: Option<&str>) -> bool {
 #[pyclass(frozen, module = "balrog._pg", name = "PgResult")]
 pub struct PgResult {
     status: u8,
-    columns: Vec<Column>,
+    columns: Columns,
     rows: Vec<DataRowBody>,
     tag: Option<String>,
     copy_binary: bool,
@@ -91,6 +91,40 @@ impl PgResult {
             styles: set.styles,
             loaders: Mutex::new(None),
         }
+    }
+
+    /// The row description (shared).
+    pub(crate) fn shared_columns(&self) -> Columns {
+        self.columns.clone()
+    }
+
+    /// The result's status and row count (for the cursor's native path).
+    pub(crate) fn status_and_rows(&self) -> (u8, usize) {
+        (self.status, self.rows.len())
+    }
+
+    /// The rowcount a cursor shows for this result: the tag's count, else the rows.
+    pub(crate) fn rowcount(&self) -> i64 {
+        crate::proto::tag_tuples(self.tag.as_deref())
+            .unwrap_or_else(|| i64::try_from(self.rows.len()).unwrap_or(i64::MAX))
+    }
+
+    /// The rowcount a cursor shows for a command without rows: the tag's count, else -1.
+    pub(crate) fn command_rowcount(&self) -> i64 {
+        crate::proto::tag_tuples(self.tag.as_deref()).unwrap_or(-1)
+    }
+
+    pub(crate) fn drops(&self) -> bool {
+        tag_drops_prepared(self.tag.as_deref())
+    }
+
+    pub(crate) fn is_binary(&self) -> bool {
+        self.binary
+    }
+
+    /// Decode with `set` (as `use_loaders`).
+    pub(crate) fn use_loader_set(&self, set: &LoaderSet) {
+        *self.loaders.lock() = Some(set.loaders.clone());
     }
 
     fn loaders(&self, py: Python<'_>) -> PyResult<Arc<Loaders>> {

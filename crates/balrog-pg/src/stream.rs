@@ -22,7 +22,7 @@ use balrog_core::{Exec, Op};
 
 use crate::conn::{session, PgConn, Session, Slot};
 use crate::errors::{to_py, PgError};
-use crate::proto::{self, Column, Io, ResultSet, Shared, TUPLES_OK};
+use crate::proto::{self, Columns, Io, ResultSet, Shared, TUPLES_OK};
 use crate::recover::{set_phase, Phase};
 use crate::result::PgResult;
 
@@ -34,7 +34,7 @@ const BUFFERED_ROWS_CAP: usize = 1024;
 #[derive(Default)]
 struct Progress {
     /// The row description of the result being read.
-    columns: Option<Vec<Column>>,
+    columns: Option<Columns>,
     /// ReadyForQuery was read: the connection is free again.
     finished: bool,
     /// A row description arrived: the statement returns rows (psycopg refuses others).
@@ -159,7 +159,7 @@ async fn read_batch(
     let columns = progress.lock().columns.clone();
     let mut columns = columns;
     // A batch of rows handed out (and counted: see `Progress::delivered`).
-    let batch = |columns: &Option<Vec<Column>>, rows: Vec<_>, styles| {
+    let batch = |columns: &Option<Columns>, rows: Vec<_>, styles| {
         progress.lock().delivered += rows.len();
         ResultSet {
             status: TUPLES_OK,
@@ -184,7 +184,7 @@ async fn read_batch(
         }
         match io.next(shared).await? {
             Message::RowDescription(body) => {
-                columns = Some(proto::parse_columns(&body)?);
+                columns = Some(Arc::new(proto::parse_columns(&body)?));
                 progress.lock().returns_rows = true;
             }
             Message::DataRow(row) => rows.push(row),

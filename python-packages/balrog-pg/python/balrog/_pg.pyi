@@ -169,6 +169,38 @@ class ConnectionLock:
     @property
     def _waiters(self) -> list[Any]: ...
 
+class Lane:
+    """A cursor's native path for a prepared query run again (crates/balrog-pg/src/lane.rs)."""
+
+    def __init__(self, conn: PgConn, lock: ConnectionLock) -> None: ...
+    @staticmethod
+    def _configure(
+        getcurrent: Callable[[], Any],
+        green_task: type,
+        get_running_loop: Callable[[], Any],
+        registry_version: list[int],
+    ) -> None: ...
+    def arm(
+        self,
+        query: Any,
+        name: str,
+        types: Sequence[int],
+        width: int,
+        fmts: Sequence[int],
+        encoders: list[dict[type, int]],
+        result: PgResult,
+        loaders: LoaderSet | None,
+        version: int,
+    ) -> None: ...
+    def disarm(self) -> None: ...
+    @property
+    def armed(self) -> Any: ...
+    @property
+    def runs(self) -> int: ...
+    def execute(
+        self, query: Any, params: Any, last: Any, autocommit: bool
+    ) -> tuple[list[PgResult], PgResult | None, PgResult | None, int, bool] | None: ...
+
 class PgConn:
     def simple(self, query: bytes, copy: bool = False) -> NativeOp: ...
     def run(

@@ -59,20 +59,33 @@ class PrepareManager:
                 self._names.move_to_end(key)
                 self._last = name
             return name, False, ()
-        count = self._counts.get(key, 0)
-        if not prepare and count < self.prepare_threshold:
-            self._counts[key] = count + 1
-            self._counts.move_to_end(key)
-            if len(self._counts) > 1000:
-                self._counts.popitem(last=False)
+        # prepared_max: sys.maxsize for "no limit" (psycopg's storage of None).
+        limit = self.prepared_max if self.prepared_max is not None else sys.maxsize
+        count = self._counts.get(key)
+        if not prepare and (count or 0) < self.prepare_threshold:
+            if count is None:
+                # psycopg's rotation: a query counted for the first time pushes out the
+                # least recently run one past `prepared_max` (one at a time), so with a
+                # small cache queries taking turns may never reach the threshold.
+                self._counts[key] = 1
+                if len(self._counts) > limit:
+                    self._counts.popitem(last=False)
+            else:
+                self._counts[key] = count + 1
+                self._counts.move_to_end(key)
             return None
         # Statements forgotten by clear() go first (and once).
         evicted, self._stale = self._stale, []
         self.flush_all = False
-        # prepared_max: sys.maxsize for "no limit" (psycopg's storage of None).
-        limit = self.prepared_max if self.prepared_max is not None else sys.maxsize
+        # Kept within prepared_max. (psycopg trims its cache only when a query it has not
+        # counted yet is run, so statements prepared from the counts can take it past
+        # prepared_max: docs/pg.md, "Missing / fragile".)
         while self._names and len(self._names) >= limit:
             evicted.append(self._names.popitem(last=False)[1])
+        if self._last in evicted:
+            # `_last` always names a prepared statement: a cursor's lane (lane.rs) runs
+            # its statement while it is `_last`.
+            self._last = None
         name = f"_pg3_{self._next}"
         self._next += 1
         return name, True, tuple(evicted)

@@ -353,6 +353,9 @@ class Connection(BaseConnection[Row]):
     @prepare_threshold.setter
     def prepare_threshold(self, value: int | None) -> None:
         self._prepared.prepare_threshold = value
+        # Cursors' lanes run a statement only while it is the manager's `_last` (lane.rs):
+        # with no threshold, psycopg stops using prepared statements.
+        self._prepared._last = None
 
     @property
     def prepared_max(self) -> int | None:

@@ -63,6 +63,13 @@ class BaseCursor(Generic[ConnectionType, Row]):
         self._stream_batch: Any = None
         self._stream_size = 1
         self._closed = False
+        # The native path for a prepared query run again (lane.rs), for cursor classes
+        # that keep this class's execute path; made and armed by that path (`_arm_lane`).
+        self._lane: Any = None
+        self._lane_fits = _lane_fits(type(self))
+        # The query the last execute ran by the ordinary path: the lane is armed when the
+        # same query comes again (a cursor alternating queries never pays for arming).
+        self._lane_candidate: Any = None
         self._reset()
 
     def _reset(self) -> None:
@@ -283,6 +290,9 @@ class BaseCursor(Generic[ConnectionType, Row]):
             else:
                 op = native.extended(pgq.query, "", True, pgq.types, params, pgq.formats or [], fmt)
         else:
+            # psycopg's cursor shows no `_query` for a prepared statement's run (it sets
+            # `_query` only where it sends the query itself).
+            self._query = None
             name, parse, deallocate = decision
             if params is None or type(params) is _Params:
                 # The result format only when binary: an argument less to convert on the
@@ -450,6 +460,51 @@ class BaseCursor(Generic[ConnectionType, Row]):
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> Any:
         """Execute a query; the cursor is positioned on its (first) result."""
+        lane = self._lane
+        if (
+            lane is not None
+            and prepare is None
+            and binary is None
+            and not self._closed
+            and not self.format
+            and self._row_factory is tuple_row
+        ):
+            conn = self._conn
+            if conn._pipeline is None:
+                try:
+                    answer = lane.execute(query, params, conn._prepared._last, conn._autocommit)
+                except BaseException as exc:  # raised with the connection lock held
+                    self._lane_failed(query, params, exc)
+                    raise
+                if answer is not None:  # the query ran; the lock is held
+                    # Position the cursor as the ordinary path would have, then release the
+                    # lock (inlined: this is the lane's whole Python side).
+                    results, res, rows_result, rowcount, pending = answer
+                    try:
+                        if pending:
+                            conn._dispatch_pending()
+                        conn._last_error = None
+                        self._query = None  # as psycopg's, for a prepared statement's run
+                        if res is not None:  # _set_results' and _select_result's work here
+                            self._results = results
+                            self._iresult = 0
+                            self._many_status = None
+                            self._pgresult = res
+                            self._rows_result = rows_result
+                            self._pos = 0
+                            self._rowcount = rowcount
+                            self._make_row = tuple
+                            self._maker_arg = None
+                        else:
+                            self._set_results(results)
+                            if conn._prepared.flush_all:
+                                conn._flush_prepared()
+                    except BaseException:
+                        self._clear_results()
+                        raise
+                    finally:
+                        conn.lock.release()
+                    return self
         # The hottest path of the driver: _check_closed and the lock's context manager are
         # inlined (each Python call counts against a ~20 µs round trip).
         if self._closed:
@@ -505,7 +560,91 @@ class BaseCursor(Generic[ConnectionType, Row]):
             raise
         finally:
             lock.release()
+        if self._lane_fits and prepare is None and not fmt:
+            if query is self._lane_candidate or (type(query) is str and query == self._lane_candidate):
+                self._arm_lane(query, params, pgq)
+            else:
+                self._lane_candidate = query
         return self
+
+    # -- the native path (lane.rs) ----------------------------------------------------------
+
+    def _lane_failed(self, query: Any, params: Any, exc: BaseException) -> None:
+        """What the ordinary path does when a query fails, for one the lane ran: the lock
+        is still held, released here."""
+        conn = self._conn
+        try:
+            self._query = None  # as psycopg's, for a prepared statement's run
+            if isinstance(exc, _INTERRUPTED):
+                conn._recover_after_interrupt()
+            elif isinstance(exc, e.Error):
+                conn._last_error = exc
+            if conn._native.has_pending:
+                conn._dispatch_pending()
+        finally:
+            self._clear_results()
+            conn.lock.release()
+
+    def _arm_lane(self, query: Any, params: Any, pgq: Any) -> None:
+        """Arm the lane for ``query`` if what just ran it is the lane's steady state: a
+        prepared statement (the manager's most recent), one result (text rows decoded by
+        native loaders, or a command without rows), parameters (if any) encoded by the
+        builtin dumpers, tuple rows."""
+        lane = self._lane
+        if lane is not None and lane.armed is query:
+            return
+        conn = self._conn
+        manager = conn._prepared
+        name = manager._last
+        if (
+            name is None
+            or type(query) is not str
+            or self._query_class is not PostgresQuery
+            or self._row_factory is not tuple_row
+            or conn._pipeline is not None
+            or self.format
+        ):
+            return
+        types = tuple(pgq.types) if pgq.types else ()
+        if manager._names.get((pgq.query, types)) is not name:
+            return
+        if len(self._results) != 1 or self._pgresult is not self._results[0]:
+            return
+        status, _, _, oids, drops, binary = self._pgresult.summary()
+        if drops or binary:
+            return
+        if status == TUPLES_OK:
+            cached = self._adapters._specs
+            if cached is None or cached[0] != _registry_version[0]:
+                return
+            choice = cached[1].get(oids)
+            if choice is None or choice[1] is None:  # loaders needing the session zone, or Python ones
+                return
+            loaders = choice[1]
+        elif status == COMMAND_OK:  # an INSERT, UPDATE, DELETE...
+            loaders = None
+        else:
+            return
+        if params is None:
+            width, fmts, encoders = 0, (), []
+        else:
+            plan = conn._plans.get(query)
+            derived = plan[1] if plan is not None else None
+            if derived is None or derived[2] is None:
+                return
+            width, fmts = derived[2]
+            encoders_cache = self._adapters._encoders
+            if (
+                type(params) not in (tuple, list)
+                or len(params) != width
+                or encoders_cache is None
+                or encoders_cache[0] != _registry_version[0]
+            ):
+                return
+            encoders = encoders_cache[1]
+        if lane is None:
+            lane = self._lane = _pg.Lane(conn._native, conn.lock)
+        lane.arm(query, name, types, width, fmts, encoders, self._pgresult, loaders, _registry_version[0])
 
     def _clear_results(self) -> None:
         """No result: what psycopg's cursor shows from the start of an execute until its
@@ -797,6 +936,22 @@ class Cursor(BaseCursor["Connection[Any]", Row]):
 
     __module__ = "psycopg"
 
+
+_LANE_KEEPS = ("execute", "_send", "_convert_query", "_set_results", "_select_result", "_query_class")
+_lane_classes: dict[type, bool] = {}
+
+
+def _lane_fits(cls: type) -> bool:
+    """Whether cursors of ``cls`` may use the native path (lane.rs): their class keeps
+    the execute path it stands for (ClientCursor, ServerCursor, RawCursor and subclasses
+    overriding it take the ordinary path)."""
+    fits = _lane_classes.get(cls)
+    if fits is None:
+        fits = _lane_classes[cls] = all(getattr(cls, n) is getattr(BaseCursor, n) for n in _LANE_KEEPS)
+    return fits
+
+
+_pg.Lane._configure(getcurrent, GreenTask, _get_running_loop, _registry_version)
 
 _UTC = dt.UTC
 _Params = _pg.Params
