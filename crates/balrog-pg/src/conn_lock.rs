@@ -181,9 +181,7 @@ impl ConnectionLock {
             }
         }
     }
-}
 
-impl ConnectionLock {
     /// Take the lock for `me` if nobody else holds it (reentrant): never waits. For the
     /// cursor's native path (lane.rs), which leaves any wait to the Python path.
     pub(crate) fn try_acquire_as(&self, me: Owner) -> bool {
