@@ -482,12 +482,6 @@ impl PgConn {
         ))
     }
 
-    /// Notices or notifications are waiting for the Python side.
-    pub(crate) fn pending(&self) -> bool {
-        let status = self.shared.lock();
-        !status.notices.is_empty() || !status.notifies.is_empty()
-    }
-
     /// The socket an event loop may watch for this connection's ops (None: TLS, closed).
     pub(crate) fn loop_fd(&self) -> Option<RawFd> {
         self.handles.lock().as_ref().and_then(|h| h.fd)
@@ -1113,8 +1107,9 @@ impl PgConn {
         std::mem::take(&mut self.shared.lock().notifies)
     }
 
+    /// Notices or notifications are waiting for the Python side.
     #[getter]
-    fn has_pending(&self) -> bool {
+    pub(crate) fn has_pending(&self) -> bool {
         let status = self.shared.lock();
         !status.notices.is_empty() || !status.notifies.is_empty()
     }

@@ -224,19 +224,8 @@ impl<'a, 'py> Encoder<'a, 'py> {
             None => 0,
         };
         if code != 0 {
-            // Written in place (no scratch buffer to copy from): a value the builtin
-            // dumper gives up on, or fails on, is cut off again.
-            let start = out.data.len();
-            match encode_text(code, obj, &mut out.data) {
-                Ok(Some(answer)) => {
-                    out.spans.push(Some((start, out.data.len())));
-                    return Ok(answer);
-                }
-                Ok(None) => out.data.truncate(start),
-                Err(err) => {
-                    out.data.truncate(start);
-                    return Err(err);
-                }
+            if let Some(answer) = encode_in_place(code, obj, out)? {
+                return Ok(answer);
             }
         }
         let answer = self.fallback.call1((obj, fmt))?;
@@ -263,17 +252,24 @@ pub(crate) fn encode_builtin(
     if code == 0 {
         return None;
     }
+    encode_in_place(code, obj, out).ok()?
+}
+
+/// [`encode_text`] appending to `out`'s data, and the value's span when it worked: written
+/// in place (no scratch buffer to copy from), and cut off again when the builtin dumper
+/// gives up or fails.
+fn encode_in_place(
+    code: u8,
+    obj: &Bound<'_, PyAny>,
+    out: &mut Values,
+) -> PyResult<Option<(u32, i16)>> {
     let start = out.data.len();
-    match encode_text(code, obj, &mut out.data) {
-        Ok(Some(answer)) => {
-            out.spans.push(Some((start, out.data.len())));
-            Some(answer)
-        }
-        _ => {
-            out.data.truncate(start);
-            None
-        }
+    let answer = encode_text(code, obj, &mut out.data);
+    match &answer {
+        Ok(Some(_)) => out.spans.push(Some((start, out.data.len()))),
+        _ => out.data.truncate(start),
     }
+    answer
 }
 
 /// Encode `obj` with the builtin dumper `code` (text format unless the code says binary)

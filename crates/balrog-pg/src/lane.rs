@@ -236,15 +236,19 @@ impl Lane {
             let result = Bound::new(py, PgResult::new(set))?;
             {
                 let r = result.get();
-                let (status, _) = r.status_and_rows();
-                if single && !r.drops() && !r.is_binary() {
+                let status = r.status();
+                // The rowcount `_select_result` gives: the tag's count, else the rows
+                // (-1 for a command without rows).
+                let tagged = r.command_tuples();
+                if single && !r.drops_prepared() && !r.is_binary() {
                     match &entry.rows {
                         Some((_, loaders)) if status == TUPLES_OK => {
                             r.use_loader_set(loaders.get());
-                            position = Some((result.clone(), true, r.rowcount()));
+                            let rows = i64::try_from(r.ntuples()).unwrap_or(i64::MAX);
+                            position = Some((result.clone(), true, tagged.unwrap_or(rows)));
                         }
                         None if status == COMMAND_OK => {
-                            position = Some((result.clone(), false, r.command_rowcount()));
+                            position = Some((result.clone(), false, tagged.unwrap_or(-1)));
                         }
                         _ => {}
                     }
@@ -269,7 +273,7 @@ impl Lane {
             target,
             rows,
             rowcount,
-            self.conn.get().pending(),
+            self.conn.get().has_pending(),
         )))
     }
 }

@@ -98,26 +98,7 @@ impl PgResult {
         self.columns.clone()
     }
 
-    /// The result's status and row count (for the cursor's native path).
-    pub(crate) fn status_and_rows(&self) -> (u8, usize) {
-        (self.status, self.rows.len())
-    }
-
-    /// The rowcount a cursor shows for this result: the tag's count, else the rows.
-    pub(crate) fn rowcount(&self) -> i64 {
-        crate::proto::tag_tuples(self.tag.as_deref())
-            .unwrap_or_else(|| i64::try_from(self.rows.len()).unwrap_or(i64::MAX))
-    }
-
-    /// The rowcount a cursor shows for a command without rows: the tag's count, else -1.
-    pub(crate) fn command_rowcount(&self) -> i64 {
-        crate::proto::tag_tuples(self.tag.as_deref()).unwrap_or(-1)
-    }
-
-    pub(crate) fn drops(&self) -> bool {
-        tag_drops_prepared(self.tag.as_deref())
-    }
-
+    /// The rows are in binary format.
     pub(crate) fn is_binary(&self) -> bool {
         self.binary
     }
@@ -217,7 +198,7 @@ const GC_PAUSE_ROWS: usize = 64;
 impl PgResult {
     /// psycopg's `pq.ExecStatus` value.
     #[getter]
-    fn status(&self) -> u8 {
+    pub(crate) fn status(&self) -> u8 {
         self.status
     }
 
@@ -228,7 +209,7 @@ impl PgResult {
     }
 
     #[getter]
-    fn ntuples(&self) -> usize {
+    pub(crate) fn ntuples(&self) -> usize {
         self.rows.len()
     }
 
@@ -245,14 +226,14 @@ impl PgResult {
 
     /// The row count from the tag (None for commands that report none).
     #[getter]
-    fn command_tuples(&self) -> Option<i64> {
+    pub(crate) fn command_tuples(&self) -> Option<i64> {
         crate::proto::tag_tuples(self.tag.as_deref())
     }
 
     /// Whether the command may have dropped prepared statements (DISCARD, DEALLOCATE):
     /// then the cursor looks at `command_status`.
     #[getter]
-    fn drops_prepared(&self) -> bool {
+    pub(crate) fn drops_prepared(&self) -> bool {
         tag_drops_prepared(self.tag.as_deref())
     }
 
